@@ -1,0 +1,58 @@
+# The two set-up commands: `make verify` (the acceptance features against the simulated default lab,
+# ending in a sign-off bundle) and `make test` (everything CI runs). Both create .venv when needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+LAB    ?= labs/aggrik8s.yaml
+SIGNOFF ?= reports
+SEED   ?= 0
+PYTEST_ARGS ?=
+
+.PHONY: help install verify test lab-verify lab-apply serve bench check schema clean
+
+help:
+	@echo "make verify      acceptance features against the simulated lab ($(LAB)), sign-off bundle in $(SIGNOFF)/"
+	@echo "make test        everything CI runs: unit, contract, property, fault tests and the features"
+	@echo "make lab-verify LAB=labs/<lab>.yaml   the same features against the real lab (read-only)"
+	@echo "make lab-apply  LAB=labs/<lab>.yaml   ... and provision it (--apply)"
+	@echo "make serve       run the simulated lab in the foreground; endpoints in endpoints.json"
+	@echo "make check       intent checks of LAB;  make schema: the lab file JSON Schema"
+	@echo "make bench       speed and memory benchmarks"
+	@echo "make clean       remove .venv, bundles and caches"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $$($(BIN)/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(" ".join(repr(x) for x in d["dependencies"]))' | tr -d "'")
+	touch $(STAMP)
+
+install: $(STAMP)
+
+verify: $(STAMP)
+	$(BIN)/python -m pytest features/ --lab $(LAB) --target sim --sim-seed $(SEED) --signoff $(SIGNOFF) $(PYTEST_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests/ features/ -q $(PYTEST_ARGS)
+
+lab-verify: $(STAMP)
+	$(BIN)/python -m pytest features/ --lab $(LAB) --target lab --signoff $(SIGNOFF) $(PYTEST_ARGS)
+
+lab-apply: $(STAMP)
+	$(BIN)/python -m pytest features/ --lab $(LAB) --target lab --apply --signoff $(SIGNOFF) $(PYTEST_ARGS)
+
+serve: $(STAMP)
+	$(BIN)/python -m fakes serve $(LAB) --endpoints-file endpoints.json --seed $(SEED)
+
+check: $(STAMP)
+	$(BIN)/python -m provisioners check $(LAB)
+
+schema: $(STAMP)
+	$(BIN)/python -m provisioners schema
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) $(SIGNOFF) endpoints.json .pytest_cache .hypothesis tests/artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

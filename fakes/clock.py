@@ -1,0 +1,58 @@
+"""The simulator's virtual clock and event queue.
+
+Nothing in the simulated lab waits in real time: `sleep(dt)` advances virtual time and runs every event
+that falls due on the way, in time order. The same clock object is what the target hands provisioners
+in sim, so a provisioner's `wait_for(..., timeout=900)` costs milliseconds and gives the same answer on
+every run.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+# The simulated lab's epoch: a fixed instant, so every run of a seed prints the same timestamps.
+EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+class VirtualClock:
+    """Monotonic virtual seconds since the lab booted, plus a timeline of scheduled callbacks."""
+
+    def __init__(self, start: float = 0.0):
+        self._now = float(start)
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        # Re-entrant: an event may schedule further events or read the time.
+        self._lock = threading.RLock()
+
+    def now(self) -> float:
+        return self._now
+
+    def utcnow(self) -> datetime:
+        return EPOCH + timedelta(seconds=self._now)
+
+    def call_at(self, when: float, fn: Callable[[], None]) -> None:
+        with self._lock:
+            heapq.heappush(self._queue, (max(when, self._now), next(self._seq), fn))
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+        self.call_at(self._now + max(0.0, delay), fn)
+
+    def sleep(self, seconds: float) -> None:
+        """Advance virtual time by `seconds`, running due events in order."""
+        if seconds < 0:
+            raise ValueError(f"cannot sleep a negative time: {seconds}")
+        self.advance_to(self._now + seconds)
+
+    def advance_to(self, target: float) -> None:
+        with self._lock:
+            while self._queue and self._queue[0][0] <= target:
+                when, _, fn = heapq.heappop(self._queue)
+                self._now = max(self._now, when)
+                fn()
+            self._now = max(self._now, target)
+
+    def pending(self) -> int:
+        return len(self._queue)

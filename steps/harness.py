@@ -1,0 +1,62 @@
+"""The pytest side of targets: options, tag rules, the network guard and the fixtures steps use.
+
+Steps ask the `target` fixture for what they need (a RouterOS connection per device, the clock,
+`wait_for`), so one step runs unchanged against the simulated lab and a real one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from steps import guard
+from steps.markers import MARKERS, SKIPS
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_LAB = ROOT / "labs" / "aggrik8s.yaml"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("lab", "lab targets")
+    g.addoption("--lab", default=str(DEFAULT_LAB), help="lab file (default: labs/aggrik8s.yaml)")
+    g.addoption("--target", default="sim", choices=("sim", "lab"),
+                help="sim: an embedded simulated lab (default); lab: the real endpoints in the lab file")
+    g.addoption("--sim-seed", type=int, default=0, help="seed of the simulated lab's randomness")
+    g.addoption("--apply", action="store_true", default=False,
+                help="against a real lab: allow provisioning (writes); verification is read-only otherwise")
+    g.addoption("--allow-destructive", action="store_true", default=False,
+                help="against a real lab: allow @destructive fault drills")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    if config.getoption("--target") != "lab":
+        guard.install()
+        config.add_cleanup(guard.uninstall)
+
+
+def pytest_signoff_deviations(config: pytest.Config) -> dict[str, str]:
+    """Skips by tag on this target are declared deviations, not silent gaps (read by the sign-off)."""
+    target = config.getoption("--target")
+    return {tag: reason for (tag, t), reason in SKIPS.items() if t == target}
+
+
+def skip_reason(config: pytest.Config, tags: set[str]) -> str | None:
+    target = config.getoption("--target")
+    for tag in sorted(tags):
+        if (tag, target) in SKIPS:
+            return f"@{tag}: {SKIPS[(tag, target)]}"
+    if target == "lab":
+        if "destructive" in tags and not config.getoption("--allow-destructive"):
+            return "@destructive: fault drill refused against a real lab without --allow-destructive"
+        if "writes" in tags and not config.getoption("--apply"):
+            return "@writes: provisioning refused against a real lab without --apply (verification is read-only)"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        reason = skip_reason(config, {m.name for m in item.iter_markers()})
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))

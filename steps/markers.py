@@ -1,0 +1,25 @@
+"""Feature tags the suite knows, as pytest markers (pytest-bdd turns `@fabric` into `pytest.mark.fabric`).
+
+Unknown tags are refused (`--strict-markers`), so a typo in a feature never silently drops a rule.
+"""
+MARKERS: dict[str, str] = {
+    "fabric": "the RouterOS VLAN fabric",
+    "proxmox": "Proxmox VE hosts and the cluster VMs",
+    "talos": "the Talos clusters",
+    "mesh": "Cilium ClusterMesh and global services",
+    "ceph": "Rook-Ceph storage",
+    "picluster": "the Raspberry Pi RKE2 cluster",
+    "intent": "lab file checks that run before any device is touched",
+    "idempotence": "a second apply must change nothing",
+    "drift": "changes made by hand are found and repaired",
+    "destructive": "fault drills: only with --allow-destructive against a real lab",
+    "lab_only": "needs real hardware: skipped in the simulator as a declared deviation",
+    "sim_only": "needs the simulator's fault injection: skipped against a real lab",
+    "writes": "provisions (writes): only with --apply against a real lab",
+}
+
+# Why a scenario with this tag does not run on a target: (tag, target) -> reason.
+SKIPS: dict[tuple[str, str], str] = {
+    ("lab_only", "sim"): "needs real hardware; declared deviation in the simulator",
+    ("sim_only", "lab"): "uses the simulator's fault injection; not available against a real lab",
+}
