@@ -26,6 +26,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="against a real lab: allow provisioning (writes); verification is read-only otherwise")
     g.addoption("--allow-destructive", action="store_true", default=False,
                 help="against a real lab: allow @destructive fault drills")
+    g.addoption("--sim-break", default=None, metavar="NAME",
+                help="sim only: break the simulated lab right after the fabric is provisioned "
+                     "(see steps/breakages.py); proves that the features fail on a broken lab")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,10 +39,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(guard.uninstall)
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_signoff_deviations(config: pytest.Config) -> dict[str, str]:
     """Skips by tag on this target are declared deviations, not silent gaps (read by the sign-off)."""
     target = config.getoption("--target")
     return {tag: reason for (tag, t), reason in SKIPS.items() if t == target}
+
+
+def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args):
+    name = request.config.getoption("--sim-break")
+    if name and step.name == "the fabric is provisioned":
+        from steps.breakages import BREAKAGES
+
+        BREAKAGES[name](request.getfixturevalue("target"), request.getfixturevalue("monkeypatch"))
 
 
 def skip_reason(config: pytest.Config, tags: set[str]) -> str | None:
@@ -60,3 +72,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = skip_reason(config, {m.name for m in item.iter_markers()})
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def target(request: pytest.FixtureRequest):
+    """The lab a scenario runs against: a fresh simulated lab per scenario, or the real one."""
+    from steps.targets import LabTarget, SimTarget
+
+    cfg = request.config
+    if cfg.getoption("--target") == "lab":
+        t = LabTarget(cfg.getoption("--lab"), apply=cfg.getoption("--apply"))
+    else:
+        t = SimTarget(cfg.getoption("--lab"), seed=cfg.getoption("--sim-seed"))
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def clock(target):
+    return target.clock
+
+
+@pytest.fixture
+def wait_for(clock):
+    """`wait_for(condition, timeout, interval)` on the target's clock (virtual time in sim)."""
+    from provisioners.clock import wait_for as _wait_for
+
+    def waiter(condition, timeout: float, interval: float = 1.0, what: str = "condition"):
+        return _wait_for(condition, timeout, interval, clock, what)
+    return waiter

@@ -1,0 +1,36 @@
+"""Talking to a RouterOS device: librouteros over the API socket, nothing else."""
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import librouteros
+import librouteros.login
+
+from provisioners.endpoints import RouterOSEndpoint
+
+
+def connect(ep: RouterOSEndpoint, timeout: float = 10.0):
+    """Log in to a device's API (plain login, or the legacy challenge for RouterOS < 6.43)."""
+    method = librouteros.login.token if ep.login == "token" else librouteros.login.plain
+    kwargs: dict[str, Any] = {}
+    port = ep.port
+    if ep.tls_port:
+        ctx = ssl.create_default_context(cafile=ep.ca) if ep.ca else ssl.create_default_context()
+        if not ep.ca:  # a router without a certificate of ours: encrypt, but there is nothing to verify
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        kwargs["ssl_wrapper"] = lambda sock: ctx.wrap_socket(sock, server_hostname=ep.host)
+        port = ep.tls_port
+    return librouteros.connect(host=ep.host, port=port, username=ep.username, password=ep.password,
+                               login_method=method, timeout=timeout, **kwargs)
+
+
+def menu_path(api, menu: str):
+    return api.path(*menu.strip("/").split("/"))
+
+
+def read(api, menu: str) -> list[dict[str, Any]]:
+    """Every row of a menu, as the device prints them (one `print`, read-only)."""
+    if menu == "/system/identity":
+        return [dict(r) for r in api("/system/identity/print")]
+    return [dict(r) for r in menu_path(api, menu)]
