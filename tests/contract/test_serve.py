@@ -1,0 +1,68 @@
+"""`python -m fakes serve` lets a plain librouteros script log in and configure a device."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import librouteros
+import pytest
+from librouteros.exceptions import TrapError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def served(tmp_path):
+    endpoints = tmp_path / "endpoints.json"
+    env = {**os.environ, "ROUTEROS_PASSWORD": "served-secret"}
+    proc = subprocess.Popen([sys.executable, "-m", "fakes", "serve", "labs/aggrik8s.yaml",
+                             "--endpoints-file", str(endpoints)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while not endpoints.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert endpoints.exists(), proc.stdout.read() if proc.poll() is not None else "no endpoints file"
+    yield json.loads(endpoints.read_text()), endpoints
+    proc.terminate()
+    out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0, out
+    assert "simulated lab stopped" in out
+
+
+def test_plain_librouteros_script_configures_a_served_device(served):
+    data, path = served
+    assert oct(path.stat().st_mode & 0o777) == "0o600"  # it holds credentials
+    assert set(data["routeros"]) == {"rb5009-01", "rb5009-02", "crs305-01", "crs328-01"}
+    ep = data["routeros"]["rb5009-01"]
+    assert ep["host"] == "127.0.0.1" and ep["username"] == "admin" and ep["password"] == "served-secret"
+    api = librouteros.connect(host=ep["host"], port=ep["port"], username=ep["username"], password=ep["password"])
+    api.path("interface", "bridge").add(name="bridge")
+    api.path("interface", "vlan").add(name="VLAN1500", **{"vlan-id": 1500, "interface": "bridge"})
+    api.path("ip", "address").add(address="192.168.15.2/24", interface="VLAN1500")
+    vlans = list(api.path("interface", "vlan"))
+    assert [(v["name"], v["vlan-id"], v["interface"]) for v in vlans] == [("VLAN1500", 1500, "bridge")]
+    routes = [r for r in api.path("ip", "route") if r.get("dst-address") == "192.168.15.0/24"]
+    assert routes and routes[0]["connect"] is True
+    identity = list(api("/system/identity/print"))[0]["name"]
+    assert identity == "MikroTik"  # a factory device until the provisioner names it
+    api.close()
+
+
+def test_served_device_refuses_bad_credentials(served):
+    data, _ = served
+    ep = data["routeros"]["crs305-01"]
+    with pytest.raises(TrapError, match="invalid user name or password"):
+        librouteros.connect(host=ep["host"], port=ep["port"], username="admin", password="wrong")
+
+
+def test_serve_refuses_an_unreadable_lab_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("routeros:\n  devices:\n    - {identity: x, model: NOPE}\n")
+    proc = subprocess.run([sys.executable, "-m", "fakes", "serve", str(bad), "--endpoints-file",
+                           str(tmp_path / "e.json")], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "unknown model 'NOPE'" in proc.stderr
