@@ -50,6 +50,8 @@ from .menus import (
 
 __all__ = ["RouterOSDevice", "format_vlan_ids", "load_hardware_catalog", "parse_vlan_ids"]
 
+# Menus holding dynamic rows derived from the rest of the configuration.
+DERIVED_MENUS = frozenset({"/ip/route", "/interface/bridge/vlan"})
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = Path(__file__).resolve().parents[2] / "labs" / "hardware" / "routeros-models.yaml"
@@ -187,6 +189,7 @@ class RouterOSDevice:
                 if spec is None or verb not in spec.commands:
                     raise trap("no_such_command", word=unknown_word(words, self.menus))
                 attrs = {k: v for k, v in (attrs or {}).items() if k != ".tag"}
+                self._ensure_derived(spec.path)
                 return getattr(self, "_cmd_" + verb.replace("-", "_"))(spec, attrs)
             except RouterOSTrap as exc:
                 return Reply(traps=list(exc.traps))
@@ -197,6 +200,7 @@ class RouterOSDevice:
             spec = self.menus.get(normalize_menu_path(menu))
             if spec is None:
                 raise KeyError(f"no such menu: {menu}")
+            self._ensure_derived(spec.path)
             return self._print_rows(spec)
 
     def set_link(self, interface: str, up: bool) -> None:
@@ -486,7 +490,9 @@ class RouterOSDevice:
 
     def _committed(self) -> None:
         self.writes += 1
-        self._derive()
+        # Dynamic rows are derived when next looked at, not after every write: a provisioner adding
+        # thousands of rows would otherwise pay for every route after every add (quadratic).
+        self._stale = set(DERIVED_MENUS)
         for callback in list(self.on_change):
             try:
                 callback()
@@ -651,6 +657,12 @@ class RouterOSDevice:
         table.delete(item.id)
 
     # ======================================================================= dynamic rows
+
+    def _ensure_derived(self, menu: str) -> None:
+        stale = getattr(self, "_stale", DERIVED_MENUS)
+        if menu in stale:
+            self._stale = set(stale) - {menu}
+            {"/ip/route": self._derive_connected_routes, "/interface/bridge/vlan": self._derive_bridge_vlans}[menu]()
 
     def _derive(self) -> None:
         """Recompute dynamic rows after a write, keeping the ids of rows that stay."""

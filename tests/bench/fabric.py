@@ -30,7 +30,7 @@ def lab_with_vlans(n: int) -> dict:
     devices = []
     for k, d in enumerate(DEVICES):
         trunks = [p for p in ("ether1", "ether2") if not (k == 0 and p == "ether1")]
-        devices.append({"identity": d, "model": "CHR", "management": {"address": f"192.168.88.{k + 1}"},
+        devices.append({"identity": d, "model": "CHR", "management": {"address": f"192.168.88.{k + 1}", "interface": "bridge"},
                         "bridge": {"name": "bridge", "vlan_filtering": True, "pvid": 1},
                         "trunks": [{"interface": p, "vlans": names} for p in trunks]})
     cables = [[f"{DEVICES[k]}:ether2", f"{DEVICES[k + 1]}:ether1"] for k in range(len(DEVICES) - 1)]
