@@ -94,6 +94,14 @@ class Item:
     state: dict[str, Any] = field(default_factory=dict)
 
 
+# Secondary indexes over a table's rows (keys a row contributes), for the lookups every write makes.
+INDEXES: dict[str, Any] = {
+    "name": lambda v: () if v.get("name") is None else (v["name"],),
+    "address": lambda v: ((v.get("address"), v.get("interface")),),
+    "vlan": lambda v: tuple((v.get("bridge"), vid) for vid in (v.get("vlan-ids") or ())),
+}
+
+
 class Table:
     """An id space: ids are `*` + uppercase hex, increasing, never reused."""
 
@@ -102,10 +110,32 @@ class Table:
         self.next_id = 1
         self.items: dict[int, Item] = {}
         self.order: list[int] = []  # print order (insertion order unless moved)
+        self._index: dict[str, dict[Any, list[Item]]] = {}  # built on first lookup, kept on insert
+
+    def touch(self) -> None:
+        """Forget the secondary indexes: a row changed or went away (rebuilt on the next lookup)."""
+        self._index.clear()
+
+    def lookup(self, kind: str, key: Any) -> list[Item]:
+        """Rows whose `INDEXES[kind]` keys include `key`, without scanning the table each time."""
+        index = self._index.get(kind)
+        if index is None:
+            index = self._index[kind] = {}
+            for i in self.order:
+                for k in INDEXES[kind](self.items[i].values):
+                    index.setdefault(k, []).append(self.items[i])
+        return index.get(key, [])
+
+    def by_name(self, name: str) -> Item | None:
+        found = self.lookup("name", name)
+        return found[0] if found else None
 
     def insert(self, menu: str, values: dict[str, Any], *, dynamic: bool = False, before: int | None = None,
                state: dict[str, Any] | None = None) -> Item:
         item = Item(self.next_id, menu, values, dynamic, dict(state or {}))
+        for kind, index in self._index.items():
+            for k in INDEXES[kind](values):
+                index.setdefault(k, []).append(item)
         self.next_id += 1
         self.items[item.id] = item
         if before is not None and before in self.order:
@@ -115,7 +145,8 @@ class Table:
         return item
 
     def delete(self, ident: int) -> None:
-        self.items.pop(ident, None)
+        if self.items.pop(ident, None) is not None:
+            self._index.clear()
         if ident in self.order:
             self.order.remove(ident)
 
@@ -189,7 +220,8 @@ class RouterOSDevice:
                 if spec is None or verb not in spec.commands:
                     raise trap("no_such_command", word=unknown_word(words, self.menus))
                 attrs = {k: v for k, v in (attrs or {}).items() if k != ".tag"}
-                self._ensure_derived(spec.path)
+                if verb != "add":  # adds never look at dynamic rows; printing or changing rows does
+                    self._ensure_derived(spec.path)
                 return getattr(self, "_cmd_" + verb.replace("-", "_"))(spec, attrs)
             except RouterOSTrap as exc:
                 return Reply(traps=list(exc.traps))
@@ -483,10 +515,16 @@ class RouterOSDevice:
             for item, owner, new in plans:
                 self._validate(owner, item, new)
                 item.values = new  # later plans see earlier ones (e.g. two ports set in one command)
+                self._touch_all()
         except RouterOSTrap:
             for item, _, _ in plans:
                 item.values = originals[item.id]
+            self._touch_all()
             raise
+
+    def _touch_all(self) -> None:
+        for table in self.tables.values():
+            table.touch()
 
     def _committed(self) -> None:
         self.writes += 1
@@ -522,9 +560,9 @@ class RouterOSDevice:
 
     def _find_iface(self, text: str, default_name_too: bool = False) -> Item | None:
         table = self.tables["interface"]
-        for it in table.rows():
-            if it.values.get("name") == text:
-                return it
+        found = table.by_name(text)
+        if found is not None:
+            return found
         if text.startswith("*"):
             try:
                 return table.items.get(int(text[1:], 16))
@@ -537,9 +575,9 @@ class RouterOSDevice:
         return None
 
     def _find_by_name(self, table: str, name: str) -> Item | None:
-        for it in self.tables[table].rows():
-            if it.values.get("name") == name:
-                return it
+        found = self.tables[table].by_name(name)
+        if found is not None:
+            return found
         if name.startswith("*"):
             try:
                 return self.tables[table].items.get(int(name[1:], 16))
@@ -558,15 +596,16 @@ class RouterOSDevice:
     def _validate(self, spec: MenuSpec, item: Item | None, new: dict[str, Any]) -> None:
         me = item.id if item else None
         if spec.table == "interface":
-            for other in self.tables["interface"].rows():
-                if other.id != me and other.values.get("name") == new.get("name"):
-                    raise trap("duplicate_interface_name")
+            other = self.tables["interface"].by_name(new.get("name"))
+            if other is not None and other.id != me and other.values.get("name") == new.get("name"):
+                raise trap("duplicate_interface_name")
         check = getattr(self, "_check_" + spec.path.strip("/").replace("/", "_").replace("-", "_"), None)
         if check:
             check(me, new)
 
-    def _others(self, table: str, me: int | None, *, static: bool = True) -> list[Item]:
-        return [it for it in self.tables[table].rows() if it.id != me and not (static and it.dynamic)]
+    def _others(self, table: str, me: int | None, *, static: bool = True):
+        t = self.tables[table]
+        return (t.items[i] for i in t.order if i != me and not (static and t.items[i].dynamic))
 
     def _bond_of(self, iface: int, me: int | None = None) -> Item | None:
         for it in self.tables["interface"].rows():
@@ -604,9 +643,12 @@ class RouterOSDevice:
         tagged, untagged = set(new["tagged"]), set(new["untagged"])
         if tagged & untagged:
             raise trap("tagged_and_untagged")
-        for other in self._others("bridge-vlan", me):
-            if other.values["bridge"] != new["bridge"] or not set(other.values["vlan-ids"]) & set(new["vlan-ids"]):
+        table = self.tables["bridge-vlan"]
+        seen: set[int] = set()
+        for other in (o for vid in new["vlan-ids"] for o in table.lookup("vlan", (new["bridge"], vid))):
+            if other.id == me or other.dynamic or other.id in seen:
                 continue
+            seen.add(other.id)
             if tagged & set(other.values["untagged"]) or untagged & set(other.values["tagged"]):
                 raise trap("tagged_and_untagged")
 
@@ -615,8 +657,8 @@ class RouterOSDevice:
             raise trap("invalid_value", name="interface")
 
     def _check_ip_address(self, me: int | None, new: dict[str, Any]) -> None:
-        for other in self._others("ip-address", me):
-            if other.values["address"] == new["address"] and other.values["interface"] == new["interface"]:
+        for other in self.tables["ip-address"].lookup("address", (new["address"], new["interface"])):
+            if other.id != me and not other.dynamic:
                 raise trap("already_have_address")
 
     def _check_ip_pool(self, me: int | None, new: dict[str, Any]) -> None:

@@ -46,25 +46,30 @@ def config_matches(lab, observed: dict[str, Observed]) -> list[Result]:
 
 def vlans_present(lab, observed: dict[str, Observed]) -> list[Result]:
     """Every VLAN exists on every device that the lab file gives an address in it, with that address."""
+    vlan_rows = {ident: {text(r.get("name")): r for r in obs.rows("/interface/vlan")} for ident, obs in observed.items()}
+    addresses: dict[str, dict[str, list[str]]] = {}
+    for ident, obs in observed.items():
+        per_iface = addresses.setdefault(ident, {})
+        for r in obs.rows("/ip/address"):
+            if not _true(r.get("disabled")):
+                per_iface.setdefault(text(r.get("interface")), []).append(text(r.get("address")))
     out = []
     for vlan in lab.vlans:
         for ident, addr in vlan.addresses.items():
-            obs = observed[ident]
             bridge = lab.device(ident).bridge.name
             iface = vlan_interface(vlan, bridge)
             problems = []
             if not vlan.native:
-                rows = [r for r in obs.rows("/interface/vlan") if r.get("name") == iface]
-                if not rows:
+                row = vlan_rows[ident].get(iface)
+                if row is None:
                     problems.append(f"no VLAN interface {iface}")
-                elif int(text(rows[0].get("vlan-id"))) != vlan.id or rows[0].get("interface") != bridge:
-                    problems.append(f"{iface} is vlan-id {text(rows[0].get('vlan-id'))} on "
-                                    f"{rows[0].get('interface')}, want vlan-id {vlan.id} on {bridge}")
-                elif _true(rows[0].get("disabled")):
+                elif int(text(row.get("vlan-id"))) != vlan.id or row.get("interface") != bridge:
+                    problems.append(f"{iface} is vlan-id {text(row.get('vlan-id'))} on "
+                                    f"{row.get('interface')}, want vlan-id {vlan.id} on {bridge}")
+                elif _true(row.get("disabled")):
                     problems.append(f"{iface} is disabled")
             want = str(addr)
-            have = [text(r.get("address")) for r in obs.rows("/ip/address") if r.get("interface") == iface
-                    and not _true(r.get("disabled"))]
+            have = addresses[ident].get(iface, [])
             if want not in have:
                 problems.append(f"address {want} missing on {iface} (found {', '.join(have) or 'none'})")
             out.append(Result("vlan-present", f"{ident} {vlan.name}", not problems,
