@@ -8,6 +8,8 @@ LAB    ?= labs/aggrik8s.yaml
 SIGNOFF ?= reports
 SEED   ?= 0
 PYTEST_ARGS ?=
+# Optional: WAIVERS=waivers.yaml (accepted deviations with expiry), SIGNING_KEY=~/.ssh/id_ed25519 (sign the bundle)
+SIGNOFF_ARGS = --signoff $(SIGNOFF) --signoff-strict $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
 .PHONY: help install verify test lab-verify lab-apply serve bench check schema clean
 
@@ -30,16 +32,16 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 verify: $(STAMP)
-	$(BIN)/python -m pytest features/ --lab $(LAB) --target sim --sim-seed $(SEED) --signoff $(SIGNOFF) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest features/ --lab=$(LAB) --target sim --sim-seed $(SEED) $(SIGNOFF_ARGS) $(PYTEST_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests/ features/ -q $(PYTEST_ARGS)
 
 lab-verify: $(STAMP)
-	$(BIN)/python -m pytest features/ --lab $(LAB) --target lab --signoff $(SIGNOFF) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest features/ --lab=$(LAB) --target lab $(SIGNOFF_ARGS) $(PYTEST_ARGS)
 
 lab-apply: $(STAMP)
-	$(BIN)/python -m pytest features/ --lab $(LAB) --target lab --apply --signoff $(SIGNOFF) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest features/ --lab=$(LAB) --target lab --apply $(SIGNOFF_ARGS) $(PYTEST_ARGS)
 
 serve: $(STAMP)
 	$(BIN)/python -m fakes serve $(LAB) --endpoints-file endpoints.json --seed $(SEED)

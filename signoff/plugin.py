@@ -63,6 +63,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="ssh private key: sign SHA256SUMS with `ssh-keygen -Y sign -n labsim-signoff`")
     g.addoption("--deviation", metavar="TAG=REASON", action="append", default=[],
                 help="declared deviation: skips of scenarios tagged TAG are accounted for (repeatable)")
+    g.addoption("--signoff-strict", action="store_true", default=False,
+                help="exit non-zero when the verdict is REJECTED, even if no test failed "
+                     "(for example an unaccounted skip); used by make verify and make lab-verify")
 
 
 def _opt(config: pytest.Config, name: str):
@@ -453,6 +456,9 @@ class Collector:
         from .model import judge
 
         judge(run)
+        if self.config.getoption("signoff_strict") and run.verdict != "ACCEPTED" \
+                and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # REJECTED must fail the make target
         outdir = self.config.getoption("signoff")
         if not outdir:
             return
