@@ -13,6 +13,7 @@ from steps import guard
 from steps.markers import MARKERS, SKIPS
 
 ROOT = Path(__file__).resolve().parent.parent
+_TRANSCRIPT = pytest.StashKey()
 DEFAULT_LAB = ROOT / "labs" / "aggrik8s.yaml"
 
 
@@ -44,6 +45,20 @@ def pytest_signoff_deviations(config: pytest.Config) -> dict[str, str]:
     """Skips by tag on this target are declared deviations, not silent gaps (read by the sign-off)."""
     target = config.getoption("--target")
     return {tag: reason for (tag, t), reason in SKIPS.items() if t == target}
+
+
+def pytest_bdd_before_scenario(request, feature, scenario):
+    from steps.transcripts import Transcript
+
+    request.node.stash[_TRANSCRIPT] = Transcript().start()
+
+
+def pytest_bdd_after_scenario(request, feature, scenario):
+    transcript = request.node.stash.get(_TRANSCRIPT, None)
+    if transcript is not None:
+        text = transcript.stop()
+        if text:
+            request.getfixturevalue("evidence").attach("api-transcript", text, "text/plain")
 
 
 def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args):

@@ -1,0 +1,32 @@
+"""End to end: a real feature run with planted secrets leaves no trace of them in its sign-off bundle.
+
+The simulated lab takes ROUTEROS_PASSWORD and PVE_TOKEN_SECRET from the environment when they are set,
+so the planted values really are the devices' passwords; the API transcript evidence carries every
+login word, so the redaction is exercised, not assumed.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PLANTED = {"ROUTEROS_PASSWORD": "planted-routeros-Secret-4711", "PVE_TOKEN_SECRET": "planted-pve-token-0815"}
+
+
+def test_no_planted_secret_anywhere_in_the_bundle(tmp_path):
+    env = {**os.environ, **PLANTED}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "features/", "-q",
+                           "-p", "no:cacheprovider", "-k", "second_apply or refused", "--signoff", str(tmp_path)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    (bundle,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    files = [p for p in bundle.rglob("*") if p.is_file()]
+    transcripts = [p for p in files if "api-transcript" in p.name]
+    assert transcripts, "the run attached no API transcript"
+    assert "=password=[REDACTED]" in transcripts[0].read_text()
+    for path in files:
+        data = path.read_bytes()
+        for name, value in PLANTED.items():
+            assert value.encode() not in data, f"{name}'s value appears in {path.relative_to(bundle)}"
