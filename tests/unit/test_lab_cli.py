@@ -112,3 +112,10 @@ def test_module_entry_point_runs() -> None:
     proc = subprocess.run([sys.executable, "-m", "provisioners", "--help"], cwd=ROOT, env=env, check=False,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "check" in proc.stdout and "schema" in proc.stdout
+
+
+@pytest.mark.parametrize("labfile", sorted((ROOT / "labs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_lab_file_passes_its_checks(labfile, capsys):
+    code, out = _run(["check", str(labfile)], capsys)
+    assert code == 0, out
+    assert " 0 errors" in out
