@@ -18,6 +18,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from fakes.routeros.menus import parse_vlan_ids
+
 UNTAGGED = 0  # the "VLAN" of an untagged frame inside a bridge without VLAN filtering
 
 Endpoint = tuple[str, str]  # (node, port): a RouterOS device and interface, or a host and NIC
@@ -25,17 +27,6 @@ Endpoint = tuple[str, str]  # (node, port): a RouterOS device and interface, or 
 
 def _true(v: str | None) -> bool:
     return str(v).lower() in ("true", "yes")
-
-
-def parse_vlan_ids(text: str) -> set[int]:
-    ids: set[int] = set()
-    for part in filter(None, (p.strip() for p in str(text).split(","))):
-        if "-" in part:
-            lo, hi = part.split("-", 1)
-            ids.update(range(int(lo), int(hi) + 1))
-        else:
-            ids.add(int(part))
-    return ids
 
 
 def _names(text: str | None) -> set[str]:
@@ -92,7 +83,7 @@ class DeviceView:
         for r in rows("/interface/bridge/vlan"):
             if _true(r.get("disabled")) or _true(r.get("dynamic")):
                 continue  # dynamic rows only mirror PVIDs, which Port.pvid already models
-            ids = parse_vlan_ids(r.get("vlan-ids", ""))
+            ids = set(parse_vlan_ids(r.get("vlan-ids", "")))
             bridge = view.bridges.get(r.get("bridge", ""))
             for name in _names(r.get("tagged")):
                 if bridge is not None and name == bridge.name:

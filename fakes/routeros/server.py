@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import re
 import secrets
 import socket
 import ssl
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from fakes.routeros.api import CommandHandler, Reply, Trap
+from fakes.routeros.menus import Version
 from fakes.routeros.codec import ProtocolViolation, SentenceReader, encode_sentence
 from fakes.routeros.query import QueryError, apply_proplist, compile_query
 
@@ -54,15 +54,7 @@ _PRINT_VERBS = ("print", "getall")  # the manual: getall is an alias for print
 
 def parse_version(version: str) -> tuple[int, ...]:
     """'7.16.2' -> (7, 16, 2); '7.18beta6' -> (7, 18): numeric, so 7.9 < 7.18."""
-    parts: list[int] = []
-    for piece in version.split("."):
-        m = re.match(r"\d+", piece)
-        if not m:
-            break
-        parts.append(int(m.group()))
-        if m.end() != len(piece):
-            break
-    return tuple(parts)
+    return Version.parse(version).parts
 
 
 def legacy_response(password: str, challenge_hex: str) -> str:
