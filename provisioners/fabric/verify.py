@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from provisioners.fabric.desired import vlan_interface
 from provisioners.fabric.intent import trace_need, vlan_needs
