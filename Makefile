@@ -11,13 +11,14 @@ PYTEST_ARGS ?=
 # Optional: WAIVERS=waivers.yaml (accepted deviations with expiry), SIGNING_KEY=~/.ssh/id_ed25519 (sign the bundle)
 SIGNOFF_ARGS = --signoff $(SIGNOFF) --signoff-strict $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
-.PHONY: help install verify test lab-verify lab-apply serve bench check schema clean
+.PHONY: help install verify test lab-verify lab-apply kind-verify serve bench check schema clean
 
 help:
 	@echo "make verify      acceptance features against the simulated lab ($(LAB)), sign-off bundle in $(SIGNOFF)/"
 	@echo "make test        everything CI runs: unit, contract, property, fault tests and the features"
 	@echo "make lab-verify LAB=labs/<lab>.yaml   the same features against the real lab (read-only)"
 	@echo "make lab-apply  LAB=labs/<lab>.yaml   ... and provision it (--apply)"
+	@echo "make kind-verify the mesh's clusters in kind with Cilium ClusterMesh (needs Docker and kind)"
 	@echo "make serve       run the simulated lab in the foreground; endpoints in endpoints.json"
 	@echo "make check       intent checks of LAB;  make schema: the lab file JSON Schema"
 	@echo "make bench       speed and memory benchmarks"
@@ -37,11 +38,16 @@ verify: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests/ features/ -q $(PYTEST_ARGS)
 
+# The preflight (steps/preflight.py) stops lab-verify/lab-apply before any scenario when an endpoint, a
+# secret or a tool is missing (exit 2, the bundle REJECTED with the list).
 lab-verify: $(STAMP)
 	$(BIN)/python -m pytest features/ --lab=$(LAB) --target lab $(SIGNOFF_ARGS) $(PYTEST_ARGS)
 
 lab-apply: $(STAMP)
 	$(BIN)/python -m pytest features/ --lab=$(LAB) --target lab --apply $(SIGNOFF_ARGS) $(PYTEST_ARGS)
+
+kind-verify: $(STAMP)
+	$(BIN)/python -m provisioners.kind verify $(LAB) -- $(PYTEST_ARGS)
 
 serve: $(STAMP)
 	$(BIN)/python -m fakes serve $(LAB) --endpoints-file endpoints.json --seed $(SEED)

@@ -2,5 +2,11 @@
 pytest_plugins = [
     "steps.harness",
     "steps.fabric_steps",
+    "steps.proxmox_steps",
+    "steps.talos_steps",
+    "steps.ceph_steps",
+    "steps.ceph_hands",
+    "steps.host_steps",
+    "steps.preflight",
     "signoff.plugin",
 ]

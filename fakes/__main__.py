@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from fakes import served_lab
 from fakes.lab import SimulatedLab, sim_secrets
 from fakes.inventory import InventoryError, load_inventory
 
@@ -33,10 +34,21 @@ def serve(args: argparse.Namespace) -> int:
     print(f"simulated lab {inventory.name!r} serving on 127.0.0.1; endpoints written to {path}", flush=True)
     for ident, ep in endpoints["routeros"].items():
         print(f"  routeros {ident:<12} 127.0.0.1:{ep['port']}", flush=True)
+    for node, ep in endpoints.get("proxmox", {}).items():
+        print(f"  proxmox  {node:<12} https://127.0.0.1:{ep['port']}  (CA {ep['ca']})", flush=True)
+    for name, ep in endpoints.get("hosts", {}).items():
+        print(f"  ssh      {name:<12} 127.0.0.1:{ep['port']}  (user {ep['user']})", flush=True)
+    if args.lab_out:   # a lab file whose endpoints are these, for `pytest features/ --target lab --lab ...`
+        served_lab.write_lab_out(inventory.raw, endpoints, args.lab_out)
+        print(f"lab file pointing at the served lab written to {args.lab_out}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
+    if args.writes_file:   # SIGUSR1: a snapshot of the counters now (e.g. between an apply and a verify)
+        signal.signal(signal.SIGUSR1, lambda *_: served_lab.write_counters(lab, args.writes_file))
     done.wait()
+    if args.writes_file:   # what the run did to the served lab: writes per face (0 after a read-only run)
+        served_lab.write_counters(lab, args.writes_file)
     lab.stop()
     print("simulated lab stopped", flush=True)
     return 0
@@ -51,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed for the simulation's randomness")
     p.add_argument("--time-scale", type=float, default=1.0,
                    help="virtual seconds per real second while serving (default 1.0)")
+    p.add_argument("--lab-out", default=None, metavar="PATH",
+                   help="also write a copy of the lab file whose endpoints reach the served lab (127.0.0.1)")
+    p.add_argument("--writes-file", default=None, metavar="PATH",
+                   help="write the served lab's write and read counters as JSON on SIGUSR1 and on stop")
     args = parser.parse_args(argv)
     return serve(args)
 

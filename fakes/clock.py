@@ -27,6 +27,11 @@ class VirtualClock:
         # Re-entrant: an event may schedule further events or read the time.
         self._lock = threading.RLock()
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The clock's lock: whoever advances time or changes the world holds it (take it first)."""
+        return self._lock
+
     def now(self) -> float:
         return self._now
 

@@ -11,8 +11,14 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+from fakes.ceph.world import CephWorld
+from fakes.hosts import HostsFace, start_hosts
 from fakes.inventory import Inventory, load_inventory
+from fakes.pki import CA
+from fakes.proxmox.server import ProxmoxServer
+from fakes.pve import credentials
 from fakes.routeros.server import RouterOSServer
+from fakes.talos.face import TalosFace
 from fakes.world import World
 
 LOOPBACK = "127.0.0.1"
@@ -40,7 +46,7 @@ class SimulatedLab:
         self.labfile = Path(labfile)
         self.inventory: Inventory = load_inventory(self.labfile)
         self.secrets = dict(secrets) if secrets is not None else sim_secrets(self.inventory.secret_refs(), {})
-        self.world = World(self.inventory, seed=seed)
+        self.world = World(self.inventory, seed=seed, secret=self.secret)
         self.clock = self.world.clock
         self.routeros: dict[str, RouterOSServer] = {}
         for spec in self.inventory.devices:
@@ -48,6 +54,15 @@ class SimulatedLab:
                 self.world.devices[spec.identity], username=spec.username,
                 password=self.secret(spec.password_ref), login=spec.login, version=spec.version,
                 host=LOOPBACK, name=spec.identity)
+        # One HTTPS API answers for every Proxmox node (as any node of a PVE cluster does), under a lab CA.
+        self.ca: CA | None = CA.generate("labsim simulated lab CA") if self.world.proxmox else None
+        self.proxmox: ProxmoxServer | None = (ProxmoxServer(self.world.proxmox, ca=self.ca, host=LOOPBACK)
+                                              if self.world.proxmox and self.ca else None)
+        self.hosts: HostsFace | None = None   # SSH servers of the Proxmox nodes and hosts, started with the lab
+        # Talos nodes on the VMs, Cilium, the control API behind the fake talosctl/helm (fakes/talos/face.py)
+        self.talos = TalosFace(self.world, seed=seed, ca=self.ca)
+        # Rook-Ceph on every Talos cluster, its daemons going down with their nodes (fakes/ceph/world.py)
+        self.ceph = CephWorld(self.talos.talos, seed=seed, sleep=self.talos.pace.sleep)
         self._driver: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -60,6 +75,10 @@ class SimulatedLab:
     def start(self) -> "SimulatedLab":
         for srv in self.routeros.values():
             srv.start()
+        if self.proxmox:
+            self.proxmox.start()
+        self.hosts = start_hosts(self.inventory, self.world, self.clock, self.secrets)
+        self.talos.start()
         return self
 
     def stop(self) -> None:
@@ -68,6 +87,13 @@ class SimulatedLab:
             self._driver.join(timeout=5)
         for srv in self.routeros.values():
             srv.stop()
+        if self.proxmox:
+            self.proxmox.stop()
+        if self.hosts:
+            self.hosts.stop()
+        self.talos.stop()
+        if self.ca:
+            self.ca.cleanup()
 
     def __enter__(self) -> "SimulatedLab":
         return self.start()
@@ -81,6 +107,7 @@ class SimulatedLab:
             origin, base = time.monotonic(), self.clock.now()
             while not self._stop.wait(tick):
                 self.clock.advance_to(base + (time.monotonic() - origin) * scale)
+        self.talos.follow_wall(scale)   # the fake tools' waits then pass in real time too
         self._driver = threading.Thread(target=drive, name="sim-clock", daemon=True)
         self._driver.start()
 
@@ -95,8 +122,26 @@ class SimulatedLab:
                     "login": spec.login, "tls_port": None, "ca": None,
                 } for spec in self.inventory.devices
             },
+            "proxmox": self._proxmox_endpoints(),
+            "hosts": self.hosts.endpoints() if self.hosts else {},
+            "tools": self.talos.endpoints(),   # PATH entry and environment for the fake talosctl / helm
         }
 
+    def _proxmox_endpoints(self) -> dict[str, Any]:
+        if not self.proxmox or not self.ca:
+            return {}
+        c = credentials(self.inventory.proxmox)
+        return {node: {"host": LOOPBACK, "port": self.proxmox.port, "user": c["user"], "token_id": c["token_id"],
+                       "token_secret": self.secret(c["token_ref"]) if c["token_ref"] else None,
+                       "password": self.secret(c["password_ref"]) if c["password_ref"] else None,
+                       "ca": self.ca.cert_path} for node in self.world.proxmox.nodes}
+
     def writes(self) -> dict[str, int]:
-        """Configuration changes each device has accepted since the lab started."""
-        return {ident: dev.writes for ident, dev in self.world.devices.items()}
+        """Configuration changes each device has accepted since the lab started (`proxmox:NODE`: API
+        writes under that node's path)."""
+        out = {ident: dev.writes for ident, dev in self.world.devices.items()}
+        if self.world.proxmox:
+            log = list(self.world.proxmox.write_log)
+            for node in self.world.proxmox.nodes:
+                out[f"proxmox:{node}"] = sum(1 for _, path, _ in log if path.startswith(f"/nodes/{node}/"))
+        return out

@@ -52,7 +52,29 @@ def _add_checks(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_check, _add_schema, _add_checks]
+def _add_inventory(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("inventory", help="write the Ansible inventory of the lab's RKE2 cluster (rke2-ansible)",
+                       description="Print an inventory for rancherfederal/rke2-ansible (groups rke2_cluster -> "
+                                   "rke2_servers, rke2_agents) from LABFILE's RKE2 cluster. Secrets are never "
+                                   "written: file: keys become ansible_ssh_private_key_file, nothing else.")
+    p.add_argument("labfile", help="path to the lab file (YAML)")
+    p.add_argument("--format", choices=("yaml", "ini"), default="yaml", help="inventory format (default yaml)")
+    p.add_argument("--cluster", default=None, help="the RKE2 cluster, when the lab has more than one")
+
+    def run(args: argparse.Namespace) -> int:
+        from provisioners.hosts.inventory import render
+        from provisioners.lab.load import LabFileError, load_lab
+        try:
+            sys.stdout.write(render(load_lab(args.labfile), args.format, args.cluster))
+        except (LabFileError, ValueError) as exc:
+            print(f"error: {args.labfile}: {exc}", file=sys.stderr)
+            return 2
+        return 0
+
+    p.set_defaults(func=run)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_check, _add_schema, _add_checks, _add_inventory]
 
 
 def build_parser() -> argparse.ArgumentParser:

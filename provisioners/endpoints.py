@@ -23,7 +23,8 @@ class RouterOSEndpoint:
     password: str = field(repr=False)
     login: str = "plain"
     tls_port: int | None = None
-    ca: str | None = None  # CA bundle for the TLS port; None means the device's cert is not verified
+    ca: str | None = None  # CA bundle for the TLS port; None: the system's trust store
+    verify_tls: bool = True  # False only for a lab that keeps the routers' self-signed certificates
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class ProxmoxEndpoint:
     token_id: str | None = None
     token_secret: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
-    ca: str | None = None
+    ca: str | None = None  # CA bundle that signed the node's certificate; None: the system's trust store
+    verify_tls: bool = True  # False only for a lab whose PVE keeps its self-signed certificate
 
 
 @dataclass

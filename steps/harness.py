@@ -20,16 +20,19 @@ DEFAULT_LAB = ROOT / "labs" / "aggrik8s.yaml"
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("lab", "lab targets")
     g.addoption("--lab", default=str(DEFAULT_LAB), help="lab file (default: labs/aggrik8s.yaml)")
-    g.addoption("--target", default="sim", choices=("sim", "lab"),
-                help="sim: an embedded simulated lab (default); lab: the real endpoints in the lab file")
+    g.addoption("--target", default="sim", choices=("sim", "lab", "kind"),
+                help="sim: an embedded simulated lab (default); lab: the real endpoints in the lab file; "
+                     "kind: the simulated lab with the mesh's clusters in kind (make kind-verify)")
+    g.addoption("--kind-dir", default="kind", metavar="DIR",
+                help="with --target kind: where `python -m provisioners.kind` wrote the kubeconfigs")
     g.addoption("--sim-seed", type=int, default=0, help="seed of the simulated lab's randomness")
     g.addoption("--apply", action="store_true", default=False,
                 help="against a real lab: allow provisioning (writes); verification is read-only otherwise")
     g.addoption("--allow-destructive", action="store_true", default=False,
                 help="against a real lab: allow @destructive fault drills")
     g.addoption("--sim-break", default=None, metavar="NAME",
-                help="sim only: break the simulated lab right after the fabric is provisioned "
-                     "(see steps/breakages.py); proves that the features fail on a broken lab")
+                help="sim only: break the simulated lab right after the fabric (for a VM breakage: the VMs) "
+                     "is provisioned (see steps/breakages.py); proves that the features fail on a broken lab")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -63,10 +66,11 @@ def pytest_bdd_after_scenario(request, feature, scenario):
 
 def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args):
     name = request.config.getoption("--sim-break")
-    if name and step.name == "the fabric is provisioned":
-        from steps.breakages import BREAKAGES
+    if name:
+        from steps.breakages import BREAKAGES, breaks_after
 
-        BREAKAGES[name](request.getfixturevalue("target"), request.getfixturevalue("monkeypatch"))
+        if step.name == breaks_after(name):
+            BREAKAGES[name](request.getfixturevalue("target"), request.getfixturevalue("monkeypatch"))
 
 
 def skip_reason(config: pytest.Config, tags: set[str]) -> str | None:
@@ -97,6 +101,10 @@ def target(request: pytest.FixtureRequest):
     cfg = request.config
     if cfg.getoption("--target") == "lab":
         t = LabTarget(cfg.getoption("--lab"), apply=cfg.getoption("--apply"))
+    elif cfg.getoption("--target") == "kind":
+        from steps.kind_target import KindTarget
+
+        t = KindTarget(cfg.getoption("--lab"), seed=cfg.getoption("--sim-seed"), kind_dir=cfg.getoption("--kind-dir"))
     else:
         t = SimTarget(cfg.getoption("--lab"), seed=cfg.getoption("--sim-seed"))
     yield t

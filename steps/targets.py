@@ -8,14 +8,17 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from provisioners.clock import Clock, RealClock
-from provisioners.endpoints import Endpoints, RouterOSEndpoint
+from provisioners.endpoints import Endpoints, ProxmoxEndpoint, RouterOSEndpoint
 from provisioners.fabric.client import connect
 from provisioners.lab import load_lab
-from provisioners.lab.secrets import resolve
+from provisioners.lab.secrets import SecretError, resolve
+from provisioners.proxmox.client import connect as connect_proxmox
 
 
 class Target:
@@ -28,7 +31,11 @@ class Target:
         self.endpoints: Endpoints = Endpoints(self.lab.lab.name)
         self.clock: Clock = RealClock()
         self._routeros: dict[str, Any] = {}
+        self._proxmox: dict[str, Any] = {}
+        self._unreachable: dict[str, str] = {}   # Proxmox node -> why there is no endpoint (a secret missing)
         self.connections_opened = 0
+        # where lab code keeps files between runs (Talos secrets, configs, talosconfig, kubeconfigs)
+        self.workdir = Path(os.environ.get("LABSIM_WORKDIR") or Path(".labsim") / self.lab.lab.name)
 
     # --- clients ----------------------------------------------------------------------------
     def routeros(self, identity: str):
@@ -44,6 +51,18 @@ class Target:
     def routeros_all(self) -> dict[str, Any]:
         return {d.identity: self.routeros(d.identity) for d in self.lab.routeros.devices}
 
+    def proxmox(self, node: str | None = None):
+        """A `ProxmoxAPI` for one node (default: the first), token auth, TLS verified (reused per scenario)."""
+        name = node or next(iter([*self.endpoints.proxmox, *self._unreachable]), None)
+        ep = self.endpoints.proxmox.get(name or "")
+        if name in self._unreachable:
+            raise SecretError(f"Proxmox node {name}: {self._unreachable[name]}")
+        if ep is None:
+            raise KeyError(f"no Proxmox endpoint for {node or 'any node'!r} in lab {self.endpoints.lab!r}")
+        if ep.node not in self._proxmox:
+            self._proxmox[ep.node] = connect_proxmox(ep)
+        return self._proxmox[ep.node]
+
     def reconnect(self) -> None:
         """Drop cached connections (after a fault closed one, the next step logs in again)."""
         for api in self._routeros.values():
@@ -52,10 +71,15 @@ class Target:
             except Exception:  # noqa: BLE001 - already closed by the fault
                 pass
         self._routeros.clear()
+        self._proxmox.clear()   # HTTPS: nothing to close; a new client logs in again
 
     def device_writes(self) -> dict[str, int] | None:
         """Changes each device accepted, where the target can count them (the simulator); else None."""
         return None
+
+    def tool_env(self) -> dict[str, str]:
+        """Environment for the command-line tools lab code runs (talosctl, helm): this machine's."""
+        return dict(os.environ)
 
     def close(self) -> None:
         self.reconnect()
@@ -80,13 +104,21 @@ class SimTarget(Target):
         self.sim = SimulatedLab(self.labfile, seed=seed, secrets=values).start()
         self.clock = self.sim.clock
         self.endpoints = Endpoints.from_json(self.sim.endpoints())
+        self.workdir = Path(tempfile.mkdtemp(prefix="labsim-work-"))
 
     def device_writes(self) -> dict[str, int]:
         return self.sim.writes()
 
+    def tool_env(self) -> dict[str, str]:
+        """The fake talosctl/helm first on PATH, reaching this lab's control API; helm's files in the workdir."""
+        helm = self.workdir / "helm"
+        return {**os.environ, **self.sim.talos.tool_env(), "HELM_CONFIG_HOME": str(helm / "config"),
+                "HELM_CACHE_HOME": str(helm / "cache"), "HELM_DATA_HOME": str(helm / "data")}
+
     def close(self) -> None:
         super().close()
         self.sim.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class LabTarget(Target):
@@ -100,4 +132,25 @@ class LabTarget(Target):
             self.endpoints.routeros[dev.identity] = RouterOSEndpoint(
                 identity=dev.identity, host=str(login.address), port=login.port, username=login.username,
                 password=resolve(login.password, environ) if login.password else "", login=login.login,
-                tls_port=login.port if login.tls else None)
+                tls_port=login.port if login.tls else None, ca=self._ca_file(login.ca_file), verify_tls=login.verify_tls)
+        pve = self.lab.proxmox
+        for node in pve.nodes if pve else []:
+            cred = pve.credentials
+            try:   # a missing secret fails the Proxmox steps (when asked for a client), not the whole run
+                token = resolve(cred.token_secret, environ) if cred.token_secret else None
+                password = resolve(cred.password, environ) if cred.password and not token else None
+            except SecretError as exc:
+                self._unreachable[node.name] = str(exc)
+                continue
+            host, port = self.lab.proxmox_reach(node.name)   # management address, or its reach (a forward)
+            self.endpoints.proxmox[node.name] = ProxmoxEndpoint(
+                node=node.name, host=host, port=port, user=cred.user,
+                token_id=cred.token_id, token_secret=token, password=password, ca=self._ca_file(pve.ca_file),
+                verify_tls=pve.verify_tls)
+
+    def _ca_file(self, ca_file: str | None) -> str | None:
+        """The lab's CA bundle; a relative path is relative to the lab file."""
+        if not ca_file:
+            return None
+        path = Path(ca_file).expanduser()
+        return str(path if path.is_absolute() else self.labfile.parent / path)

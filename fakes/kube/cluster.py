@@ -68,6 +68,8 @@ class KubeCluster:
         # this pod's sandbox?). pod_behaviour: fn(pod) -> PodBehaviour | None (how its containers run).
         self.pod_admission: list[Callable[[dict, dict], Any]] = []
         self.pod_behaviour: list[Callable[[dict], Any]] = []
+        # admission: fn(resource type, object) on create; raising KubeError refuses it (PodSecurity, ...)
+        self.admission: list[Callable[[Any, dict], None]] = []
         self.faults = Faults(self)
         self._applied: dict[tuple, dict] = {}
         self._event_index: dict[tuple, str] = {}
@@ -222,6 +224,8 @@ class KubeCluster:
                 if rt.crd is None:   # Go structs serialize an empty status as {}; unstructured CRs omit it
                     obj["status"] = {}
             defaults.apply(self, rt.kind, obj)
+            for hook in self.admission:
+                hook(rt, obj)
             if rt.kind == "CustomResourceDefinition":
                 obj["status"] = crds.established_status(obj, self.now())
             if rt.kind == "Pod":

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
+from fakes import kube_exec
 from fakes.kube import api
 from fakes.kube import errors as E
 from fakes.kube.cluster import KubeCluster
@@ -132,6 +133,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(api.error_response(fault))
             owner._log(method, self.path, fault.code)
             return
+        if kube_exec.is_exec(path):   # pods/exec: a WebSocket upgrade, served by fakes/kube_exec.py
+            owner._log(method, self.path, 101)
+            return kube_exec.serve(self, cluster)
         headers = {k.lower(): v for k, v in self.headers.items()}
         req = api.Request(method, path, query, headers, body, user or "system:anonymous")
         try:

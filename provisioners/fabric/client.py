@@ -1,13 +1,13 @@
 """Talking to a RouterOS device: librouteros over the API socket, nothing else."""
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 import librouteros
 import librouteros.login
 
 from provisioners.endpoints import RouterOSEndpoint
+from provisioners.tls import client_context
 
 
 def connect(ep: RouterOSEndpoint, timeout: float = 10.0):
@@ -16,9 +16,8 @@ def connect(ep: RouterOSEndpoint, timeout: float = 10.0):
     kwargs: dict[str, Any] = {}
     port = ep.port
     if ep.tls_port:
-        ctx = ssl.create_default_context(cafile=ep.ca) if ep.ca else ssl.create_default_context()
-        if not ep.ca:  # a router without a certificate of ours: encrypt, but there is nothing to verify
-            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        # verified by default (the lab file's ca_file, else the system's trust store); verify_tls: false opts out
+        ctx = client_context(ep.ca, getattr(ep, "verify_tls", True))
         kwargs["ssl_wrapper"] = lambda sock: ctx.wrap_socket(sock, server_hostname=ep.host)
         port = ep.tls_port
     return librouteros.connect(host=ep.host, port=port, username=ep.username, password=ep.password,

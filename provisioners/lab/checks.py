@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from provisioners.lab import checks_clusters, checks_fabric, checks_network, checks_proxmox, checks_secrets  # noqa: F401  (registration)
+from provisioners.lab import checks_tools  # noqa: F401  (registration)
 from provisioners.lab.checks_context import Context
 from provisioners.lab.checks_core import PRODUCERS, REGISTRY, CheckSpec, Finding, to_finding
 from provisioners.lab.hardware import RouterOSModel, load_models

@@ -347,6 +347,15 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 # ---------------------------------------------------------------------------------------------------
 
 
+class Reach(_Strict):
+    """Where the suite connects when that is not the lab address itself: a port forward through a jump
+    host, a NAT, or the served simulator (`python -m fakes serve --lab-out`). Intent checks keep using the
+    lab address; only the client's socket goes to `host:port`."""
+
+    host: str = Field(description="address or name the suite connects to")
+    port: Port | None = Field(None, description="port there (default: the endpoint's own port)")
+
+
 class LabMeta(_Strict):
     name: str
     description: str | None = None
@@ -358,6 +367,9 @@ class RouterOSDefaults(_Strict):
     password: Secret | None = None
     api_port: Port | None = Field(None, description="API port: 8728, or 8729 with tls")
     tls: bool = Field(False, description="api-ssl instead of the plain API")
+    ca_file: str | None = Field(None, description="CA bundle that signed the devices' api-ssl certificates "
+                                                  "(default: the system's trust store)")
+    verify_tls: bool = Field(True, description="false: encrypt api-ssl without verifying the certificate")
     version: Version | None = None
     login: Literal["plain", "token"] = Field("plain", description="librouteros login method")
 
@@ -366,6 +378,7 @@ class RouterOSManagement(_Strict):
     address: IPv4Address
     interface: str = Field(description="the interface holding the address: the bridge, a VLAN interface or a port")
     api_port: Port | None = None
+    reach: Reach | None = None
 
 
 class Bridge(_Strict):
@@ -464,6 +477,8 @@ class RouterOSLogin:
     password: SecretRef | InlineSecret | None
     login: str
     tls: bool
+    ca_file: str | None = None
+    verify_tls: bool = True
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -552,6 +567,7 @@ class ProxmoxCredentials(_Strict):
 class ProxmoxManagement(_Strict):
     address: IPv4Address
     port: Port = 8006
+    reach: Reach | None = None
 
 
 class PveBridge(_Strict):
@@ -593,6 +609,7 @@ class ProxmoxNode(_Strict):
     bridges: list[PveBridge] = []
     storage: list[Storage] = []
     images: list[Image] = []
+    ssh: Ssh | None = Field(None, description="SSH login to the node itself, for host checks (address: management)")
 
     def storage_named(self, name: str) -> Storage | None:
         return next((s for s in self.storage if s.name == name), None)
@@ -613,6 +630,11 @@ class Ssh(_Strict):
     key: Secret | None = None
     password: Secret | None = None
     port: Port = 22
+    sudo: bool = Field(True, description="checks read root-only files (RKE2's config.yaml) through sudo, as "
+                                         "rke2-ansible's testinfra tests do (--sudo)")
+    known_hosts: str | None = Field(None, description="known_hosts file with the hosts' keys (default "
+                                                      "~/.ssh/known_hosts); an unknown host key is refused")
+    reach: Reach | None = None
 
 
 class Host(_Strict):
@@ -754,6 +776,8 @@ class _ClusterBase(_Strict):
     vlan: str | None = Field(None, description="name of the VLAN the nodes sit on")
     endpoint: EndpointUrl
     vip: IPv4Address | None = None
+    ca_file: str | None = Field(None, description="CA bundle of the Kubernetes API (default: TCP check only)")
+    reach: Reach | None = Field(None, description="where the suite reaches the Kubernetes API instead of endpoint")
     cilium: Cilium | None = None
     ceph: Ceph | None = None
 
@@ -892,6 +916,11 @@ class Mesh(_Strict):
 
 NodeKind = Literal["routeros", "proxmox", "host"]
 
+# Command-line tools a lab may pin (how each reports its version: provisioners/tools.py).
+ToolName = Literal["talosctl", "helm", "cilium", "kubectl", "kind", "docker"]
+ToolVersion = Annotated[str | None, BeforeValidator(_version),
+                        Field(description="1.11.3 (exactly), 1.11 (any 1.11.x), >=1.33 (at least), or null (any)")]
+
 
 class Lab(_Strict):
     """One lab file."""
@@ -904,6 +933,8 @@ class Lab(_Strict):
     hosts: list[Host] = []
     clusters: list[Cluster] = []
     mesh: Mesh | None = None
+    tools: dict[ToolName, ToolVersion] = Field(
+        {}, description="command-line tools the operator's workstation needs, with the version expected")
 
     _source: str | None = PrivateAttr(None)
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
@@ -992,10 +1023,20 @@ class Lab(_Strict):
         dflt = self.routeros.defaults
         tls = dflt.tls
         port = d.management.api_port or d.api_port or dflt.api_port or (8729 if tls else 8728)
-        return RouterOSLogin(identity=d.identity, address=d.management.address, port=port,
+        reach = d.management.reach
+        address: Any = d.management.address
+        if reach is not None:  # a forward or the served simulator: connect there, keep the lab address for intent
+            address, port = parse_ip(reach.host) or reach.host, reach.port or port
+        return RouterOSLogin(identity=d.identity, address=address, port=port,
                              username=d.username or dflt.username,
                              password=d.password if d.password is not None else dflt.password,
-                             login=dflt.login, tls=tls)
+                             login=dflt.login, tls=tls, ca_file=dflt.ca_file,
+                             verify_tls=dflt.verify_tls)
+
+    def proxmox_reach(self, name: str) -> tuple[str, int]:
+        """Where the suite connects to a Proxmox node's API: its `reach` when set, else its management address."""
+        m = self.proxmox_node(name).management
+        return (m.reach.host, m.reach.port or m.port) if m.reach else (str(m.address), m.port)
 
     # --- secrets ---
     def secret_fields(self) -> list[tuple[str, SecretRef | InlineSecret]]:

@@ -57,13 +57,13 @@ def run_feature(tmp_path: Path, scenario: str, breakage: str | None) -> dict[str
 
 
 def _k(scenario: str) -> str:
-    # pytest-bdd names tests test_<scenario name slug>; -k matches on words of the name
-    import re
-    return "test_" + re.sub(r"\W+", "_", scenario.lower()).strip("_")
+    # the test name pytest-bdd gives a scenario (its own function; -k matches on it)
+    from pytest_bdd.scenario import make_python_name
+    return "test_" + make_python_name(scenario)
 
 
-@pytest.mark.parametrize("scenario,breakage,expected", CASES, ids=[f"{b}-{i}" for i, (_, b, _) in enumerate(CASES)])
-def test_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage, expected):
+def assert_scenario_fails(tmp_path: Path, scenario: str, breakage: str, expected: str) -> None:
+    """The scenario ran and failed on the lab broken by `breakage`, with `expected` in its failure."""
     results = run_feature(tmp_path, scenario, breakage)
     assert results, f"no test matched scenario {scenario!r}"
     failures = [msg for msg in results.values() if msg]
@@ -71,9 +71,15 @@ def test_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage, expecte
     assert any(expected in msg for msg in failures), f"expected {expected!r} in the failure:\n{failures[0][:2000]}"
 
 
+@pytest.mark.parametrize("scenario,breakage,expected", CASES, ids=[f"{b}-{i}" for i, (_, b, _) in enumerate(CASES)])
+def test_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage, expected):
+    assert_scenario_fails(tmp_path, scenario, breakage, expected)
+
+
 def test_every_scenario_passes_on_a_healthy_lab(tmp_path):
+    """The same fabric scenarios pass when nothing is broken (and every case names a real scenario)."""
     junit = tmp_path / "junit.xml"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "features/",
+    proc = subprocess.run([sys.executable, "-m", "pytest", "features/", "-m", "fabric",
                            "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -18,7 +18,7 @@ PLANTED = {"ROUTEROS_PASSWORD": "planted-routeros-Secret-4711", "PVE_TOKEN_SECRE
 def test_no_planted_secret_anywhere_in_the_bundle(tmp_path):
     env = {**os.environ, **PLANTED}
     proc = subprocess.run([sys.executable, "-m", "pytest", "features/", "-q",
-                           "-p", "no:cacheprovider", "-k", "second_apply or refused", "--signoff", str(tmp_path)],
+                           "-p", "no:cacheprovider", "-m", "fabric", "-k", "second_apply or refused", "--signoff", str(tmp_path)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]
     (bundle,) = [p for p in tmp_path.iterdir() if p.is_dir()]

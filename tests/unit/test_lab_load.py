@@ -99,7 +99,8 @@ def test_secret_refs(aggrik8s: Lab) -> None:
     assert refs["routeros.defaults.password"] == SecretRef("env", "ROUTEROS_PASSWORD")
     assert refs["proxmox.credentials.token_secret"] == SecretRef("env", "PVE_TOKEN_SECRET")
     assert refs["hosts[pi-master-01].ssh.key"] == SecretRef("file", "~/.ssh/picluster")
-    assert len(refs) == 7
+    assert refs["proxmox.nodes[pve].ssh.key"] == SecretRef("file", "~/.ssh/pve")   # host checks log in as root
+    assert len(refs) == 8
     login = aggrik8s.routeros_login("rb5009-02")
     assert (str(login.address), login.port, login.username, str(login.password)) == (
         "192.168.88.3", 8728, "admin", "env:ROUTEROS_PASSWORD")

@@ -8,6 +8,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from fakes.kube.controllers.util import owned_pods, pod_from_template, pod_ready
+from fakes.kube.errors import KubeError
 from fakes.kube.meta import get_condition, set_condition, terminating
 
 if TYPE_CHECKING:
@@ -65,7 +66,12 @@ class JobController:
             else:
                 want = min(int(spec.get("parallelism", 1)), completions - succeeded)
                 for _ in range(want - len(running)):
-                    pod = c.create("pods", pod_from_template(c, job, spec.get("template")), ns)
+                    try:
+                        pod = c.create("pods", pod_from_template(c, job, spec.get("template")), ns)
+                    except KubeError as err:   # refused by admission (e.g. PodSecurity)
+                        c.record_event(job, "Warning", "FailedCreate", f"Error creating: {err.message}",
+                                       "job-controller")
+                        break
                     c.record_event(job, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
                                    "job-controller")
                 running = [p for p in owned_pods(c, job) if phase(p) not in ("Succeeded", "Failed")

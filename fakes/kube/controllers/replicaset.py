@@ -13,6 +13,7 @@ from fakes.kube.controllers.util import (
     pod_from_template,
     pod_ready,
 )
+from fakes.kube.errors import KubeError
 from fakes.kube.selectors import from_object
 
 if TYPE_CHECKING:
@@ -42,7 +43,12 @@ class ReplicaSetController:
         pods = [p for p in owned_pods(c, rs) if active(p)]
         if len(pods) < want:
             for _ in range(want - len(pods)):
-                pod = c.create("pods", pod_from_template(c, rs, rs["spec"].get("template")), ns)
+                try:
+                    pod = c.create("pods", pod_from_template(c, rs, rs["spec"].get("template")), ns)
+                except KubeError as err:   # refused by admission (e.g. PodSecurity): the controller's event
+                    c.record_event(rs, "Warning", "FailedCreate", f"Error creating: {err.message}",
+                                   "replicaset-controller")
+                    break
                 c.record_event(rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
                                "replicaset-controller")
         elif len(pods) > want:

@@ -1,0 +1,38 @@
+"""Global flags as cobra takes them: anywhere on the command line, as `--flag value`, `--flag=value` or, for
+a one-letter flag, `-nVALUE`; list flags (`-n a,b -n c`) accumulate."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class FlagError(Exception):
+    pass
+
+
+def split_globals(argv: list[str], flags: dict[str, str], lists: frozenset[str] = frozenset()
+                  ) -> tuple[dict[str, Any], list[str]]:
+    """(values by key, the other arguments in order). `flags`: spelling -> key, e.g. {"-n": "nodes"}."""
+    found: dict[str, Any] = {key: [] for key in lists}
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, value = arg.partition("=")
+        key = flags.get(name)
+        if key is None and len(arg) > 2 and not arg.startswith("--") and arg[:2] in flags:
+            key, value, eq = flags[arg[:2]], arg[2:], "="
+        if key is None:
+            rest.append(arg)
+            i += 1
+            continue
+        if not eq:
+            if i + 1 >= len(argv):
+                raise FlagError(f"flag needs an argument: {arg}")
+            value = argv[i + 1]
+            i += 1
+        i += 1
+        if key in lists:
+            found[key] += [v for v in value.split(",") if v]
+        else:
+            found[key] = value
+    return found, rest

@@ -1,0 +1,162 @@
+"""A small Kubernetes REST client for the fake helm (stdlib only): the kubeconfig's current context, TLS with
+its CA and client certificate, and the handful of kinds the charts here create.
+
+The fake helm talks to the cluster's API server as the real one does, so what it creates is what the
+world (and `kubectl`) sees.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+
+# kind -> (api prefix, plural, namespaced)
+KINDS = {
+    "Namespace": ("/api/v1", "namespaces", False), "ServiceAccount": ("/api/v1", "serviceaccounts", True),
+    "ConfigMap": ("/api/v1", "configmaps", True), "Secret": ("/api/v1", "secrets", True),
+    "Service": ("/api/v1", "services", True), "Pod": ("/api/v1", "pods", True), "Node": ("/api/v1", "nodes", False),
+    "DaemonSet": ("/apis/apps/v1", "daemonsets", True), "Deployment": ("/apis/apps/v1", "deployments", True),
+    "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles", False),
+    "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
+}
+
+
+class KubeError(Exception):
+    def __init__(self, status: int, message: str, reason: str = ""):
+        super().__init__(message)
+        self.status, self.message, self.reason = status, message, reason
+
+
+class KubeConfigError(Exception):
+    pass
+
+
+def _data(entry: dict[str, Any], key: str) -> bytes | None:
+    if entry.get(f"{key}-data"):
+        return base64.b64decode(entry[f"{key}-data"])
+    if entry.get(key):
+        return Path(entry[key]).expanduser().read_bytes()
+    return None
+
+
+class Kube:
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None):
+        path = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or \
+            str(Path.home() / ".kube" / "config")
+        try:
+            doc = yaml.safe_load(Path(path).expanduser().read_text()) or {}
+        except OSError:
+            raise KubeConfigError("Kubernetes cluster unreachable: invalid configuration: no configuration has been "
+                                  "provided, try setting KUBERNETES_MASTER environment variable") from None
+        name = context or doc.get("current-context")
+        ctx = next((c["context"] for c in doc.get("contexts") or [] if c["name"] == name), None)
+        if ctx is None:
+            raise KubeConfigError(f'Kubernetes cluster unreachable: context "{name}" does not exist')
+        cluster = next(c["cluster"] for c in doc["clusters"] if c["name"] == ctx["cluster"])
+        user = next((u["user"] for u in doc.get("users") or [] if u["name"] == ctx.get("user")), {})
+        self.server = cluster["server"].rstrip("/")
+        self.namespace = ctx.get("namespace") or "default"
+        self.token = user.get("token")
+        self.ssl = ssl.create_default_context()
+        ca = _data(cluster, "certificate-authority")
+        if ca:
+            self.ssl = ssl.create_default_context(cadata=ca.decode())
+        crt, key = _data(user, "client-certificate"), _data(user, "client-key")
+        if crt and key:
+            with tempfile.TemporaryDirectory() as tmp:
+                (Path(tmp) / "c").write_bytes(crt)
+                (Path(tmp) / "k").write_bytes(key)
+                self.ssl.load_cert_chain(str(Path(tmp) / "c"), str(Path(tmp) / "k"))
+
+    # --- REST ----------------------------------------------------------------------------------------------
+    def request(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.server + path, data=data, method=method,
+                                     headers={"Content-Type": content_type, "Accept": "application/json"})
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(req, context=self.ssl, timeout=60) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            try:
+                status = json.loads(exc.read() or b"{}")
+            except ValueError:
+                status = {}
+            raise KubeError(exc.code, status.get("message", exc.reason), status.get("reason", "")) from None
+        except OSError as exc:
+            raise KubeError(0, f"Kubernetes cluster unreachable: {exc}") from None
+        return json.loads(raw) if raw else None
+
+    @staticmethod
+    def path(kind: str, namespace: str | None, name: str | None = None) -> str:
+        prefix, plural, namespaced = KINDS[kind]
+        p = f"{prefix}/namespaces/{quote(namespace or 'default')}/{plural}" if namespaced else f"{prefix}/{plural}"
+        return p + (f"/{quote(name)}" if name else "")
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        try:
+            return self.request("GET", self.path(kind, namespace, name))
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def list(self, kind: str, namespace: str | None = None, selector: str | None = None) -> list[dict[str, Any]]:
+        q = f"?labelSelector={quote(selector)}" if selector else ""
+        return self.request("GET", self.path(kind, namespace) + q).get("items") or []
+
+    def apply(self, obj: dict[str, Any]) -> str:
+        """Create, or replace what is there (keeping its resourceVersion): 'created' / 'configured' / 'unchanged'."""
+        kind, md = obj["kind"], obj["metadata"]
+        ns = md.get("namespace")
+        cur = self.get(kind, md["name"], ns)
+        if cur is None:
+            self.request("POST", self.path(kind, ns), obj)
+            return "created"
+        new = json.loads(json.dumps(obj))
+        new["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
+        if kind == "Service":   # allocated fields stay
+            new["spec"].setdefault("clusterIP", cur["spec"].get("clusterIP"))
+        if _same(cur, new):
+            return "unchanged"
+        self.request("PUT", self.path(kind, ns, md["name"]), new)
+        return "configured"
+
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
+        try:
+            self.request("DELETE", self.path(kind, namespace, name))
+            return True
+        except KubeError as exc:
+            if exc.status == 404:
+                return False
+            raise
+
+
+def _same(cur: dict[str, Any], new: dict[str, Any]) -> bool:
+    for key, value in new.items():
+        if key == "metadata":
+            for mk in ("labels", "annotations"):
+                if (cur["metadata"].get(mk) or {}) != (value.get(mk) or {}):
+                    return False
+        elif key not in ("apiVersion", "kind", "status") and _subset(value, cur.get(key)) is False:
+            return False
+    return True
+
+
+def _subset(want: Any, have: Any) -> bool:
+    """Whether everything helm sends is already there (the server adds defaults helm never sent)."""
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(_subset(v, have.get(k)) for k, v in want.items())
+    if isinstance(want, list):
+        return isinstance(have, list) and len(want) == len(have) and all(_subset(a, b) for a, b in zip(want, have))
+    return want == have

@@ -1,0 +1,49 @@
+"""Every host and piCluster scenario passes on a healthy simulated lab and fails on one broken the way
+it describes (`--sim-break`, applied after the SSH step or the intent-check step; see steps/breakages.py)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.features.test_broken_lab import _k, assert_scenario_fails
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CASES = [
+    # (scenario name, breakage, text the failure must contain)
+    ("The Proxmox host runs its API services", "pveproxy-stopped", "pveproxy is not running"),
+    ("The Proxmox host runs its API services", "pveproxy-stopped", "nothing listens on TCP 8006"),
+    ("The Proxmox host's bridge carries every cluster VLAN", "pve-bridge-vids-narrowed",
+     "bridge-vids is 2-1000, want 2-4094; does not carry VLAN1500 (1500), VLAN2000 (2000)"),
+    ("Each RKE2 server has its config, runs rke2-server and serves the API", "rke2-config-mode-changed",
+     "config.yaml is root:root 0644, want root:root 0640"),
+    ("Each RKE2 server has its config, runs rke2-server and serves the API", "api-port-closed",
+     "[pi-master-03 :6443]: nothing listens on TCP 6443"),
+    ("Each RKE2 agent has its config with token and server, and runs rke2-agent", "rke2-agent-stopped",
+     "[pi-worker-01 rke2-agent]: rke2-agent is not running"),
+    ("The piCluster is planned as the third mesh member", "picluster-cluster-id-reused",
+     "cluster id 2 is also talos-west's"),
+]
+
+
+@pytest.mark.parametrize("scenario,breakage,expected", CASES, ids=[f"{b}-{i}" for i, (_, b, _) in enumerate(CASES)])
+def test_host_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage, expected):
+    assert_scenario_fails(tmp_path, scenario, breakage, expected)
+
+
+def test_host_scenarios_pass_on_a_healthy_lab_and_declare_their_skips(tmp_path):
+    junit = tmp_path / "junit.xml"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "features/", "-q", "-p", "no:cacheprovider", "-rs",
+                           "-m", "hosts or picluster", f"--junitxml={junit}", "--signoff", str(tmp_path / "bundle")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    names = {c.get("name") for c in ET.parse(junit).getroot().iter("testcase")}
+    for scenario, _, _ in CASES:
+        assert _k(scenario) in names
+    # the Kubernetes scenario and the workstation are skipped as declared deviations, never silently
+    assert "@kube_api: needs a Kubernetes client" in proc.stdout and "@lab_only" in proc.stdout
+    assert "Sign-off: ACCEPTED" in proc.stdout

@@ -1,0 +1,40 @@
+"""Every Proxmox scenario passes on a healthy simulated lab and fails on a lab broken the way it describes.
+
+Same method as test_broken_lab.py: the real feature runs in a subprocess with `--sim-break NAME`; VM
+breakages strike right after "the VMs are provisioned" (see steps/breakages.py `breaks_after`).
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.features.test_broken_lab import ROOT, assert_scenario_fails
+
+FEATURE = ROOT / "features" / "proxmox.feature"
+
+CASES = [
+    # (scenario name, breakage, text the failure must contain)
+    ("The VMs of each cluster exist with the planned sizing and disks", "vm-memory-shrunk", "memory is 16384, want 32768"),
+    ("The VMs of each cluster exist with the planned sizing and disks", "vm-stopped", "VM 2002 is stopped"),
+    ("Every VM holds a lease in its cluster subnet from the right DHCP server", "proxmox-cable-pulled",
+     "stops at crs328-01 sfp-sfpplus3"),
+    ("A VLAN missing on the Proxmox trunk leaves its VMs without addresses and the report names the hop",
+     "vm-moved-to-west-vlan", "VMs still hold an address: talos-east wrk-e-2 holds 192.168.20."),
+    ("A second apply of the VMs changes nothing", "vm-stopped", "the second plan is not empty"),
+    ("A failed create task is reported and a rerun converges", "proxmox-refuses-creates",
+     "unable to create VM - lvcreate 'pve/vm-disk' failed: insufficient free space"),
+    ("VMs changed by hand are found and repaired", "proxmox-refuses-starts",
+     "cp-w-2 (VM 2002 on pve) start failed: start failed: QEMU exited with code 1"),
+]
+
+
+@pytest.mark.parametrize("scenario,breakage,expected", CASES, ids=[f"{b}-{i}" for i, (_, b, _) in enumerate(CASES)])
+def test_proxmox_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage, expected):
+    assert_scenario_fails(tmp_path, scenario, breakage, expected)
+
+
+def test_every_proxmox_scenario_has_a_breaking_case():
+    """test_broken_lab.py runs every feature on a healthy lab; here every scenario must have a case."""
+    scenarios = re.findall(r"^\s*Scenario: (.+?)\s*$", FEATURE.read_text(), re.M)
+    assert sorted(set(scenarios)) == sorted({s for s, _, _ in CASES})

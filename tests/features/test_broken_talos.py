@@ -1,0 +1,43 @@
+"""Every Talos scenario passes on a healthy simulated lab and fails on a lab broken the way it describes.
+
+Same method as test_broken_lab.py: the real feature runs in a subprocess with `--sim-break NAME`. Talos
+breakages strike right after 'the Talos cluster "talos-east" is provisioned' (or, for the ones that change
+how the simulated machines behave, after the fabric): see steps/talos_breakages.py.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.features.test_broken_lab import ROOT, assert_scenario_fails
+
+FEATURE = ROOT / "features" / "talos.feature"
+
+CASES = [
+    # (scenario name, breakage, text the failure must contain)
+    ("<cluster> goes from maintenance mode to a healthy cluster with Cilium", "talos-worker-powered-off",
+     "connect: no route to host"),
+    ("A second run changes nothing on the cluster", "talos-config-changed-by-hand", "cp-e-2: config updated"),
+    ("A second bootstrap is refused with Talos's own message", "talos-etcd-data-wiped",
+     "talosctl accepted the second bootstrap"),
+    ("Losing one of three control planes keeps the API and moves the VIP, losing two loses both",
+     "talos-control-plane-lost", "API no longer answers after losing"),
+    ("A worker powered off goes NotReady and its pods are evicted after the default toleration",
+     "talos-workers-cordoned", "did not move off wrk-e-1"),
+    ("A machine below the Talos minimums is reported as talosctl health reports it", "talos-minimums-lowered",
+     "talosctl health passed on machines below the Talos minimums"),
+    ("Cilium with SYS_MODULE in the agent's capabilities fails the way it does on Talos", "talos-sys-module-allowed",
+     "no agent reports 'unable to apply caps: operation not permitted'"),
+]
+
+
+@pytest.mark.parametrize("scenario,breakage,expected", CASES, ids=[b for _, b, _ in CASES])
+def test_talos_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage, expected):
+    assert_scenario_fails(tmp_path, scenario, breakage, expected)
+
+
+def test_every_talos_scenario_has_a_breaking_case():
+    """test_broken_lab.py runs every feature on a healthy lab; here every scenario must have a case."""
+    scenarios = re.findall(r"^\s*Scenario(?: Outline)?: (.+?)\s*$", FEATURE.read_text(), re.MULTILINE)
+    assert sorted(set(scenarios)) == sorted({s for s, _, _ in CASES})

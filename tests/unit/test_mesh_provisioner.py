@@ -1,0 +1,92 @@
+"""The mesh provisioner's decisions from the lab file alone: which pairs connect, what each member's Helm
+values must hold, the demo manifests, and the plan checks it reuses from provisioners/mesh_plan.py."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from provisioners.lab import load_lab
+from provisioners.mesh import connect, demo, settings
+from provisioners.mesh.kube import same
+from provisioners.mesh.run import plan_checks
+
+LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
+
+
+def lab_with(tmp_path, edit) -> object:
+    data = yaml.safe_load(LAB.read_text())
+    edit(data)
+    path = tmp_path / "lab.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return load_lab(path)
+
+
+def test_full_mesh_and_hub_and_spoke_pairs(tmp_path):
+    lab = load_lab(LAB)
+    assert connect.pairs(lab) == [("talos-east", "talos-west")]
+
+    def three(d):
+        d["mesh"]["clusters"] = ["talos-east", "talos-west", "piCluster"]
+    assert connect.pairs(lab_with(tmp_path, three)) == [("talos-east", "talos-west"), ("talos-east", "piCluster"),
+                                                        ("talos-west", "piCluster")]
+
+    def hub(d):
+        three(d)
+        d["mesh"].update(topology="hub-and-spoke", hub="talos-west")
+    assert connect.pairs(lab_with(tmp_path, hub)) == [("talos-west", "talos-east"), ("talos-west", "piCluster")]
+    assert connect.remotes_of(lab_with(tmp_path, hub), "piCluster") == ["talos-west"]
+
+
+def test_wanted_helm_values_follow_the_lab_file():
+    lab = load_lab(LAB)
+    assert settings.wanted(lab, "talos-west") == {
+        "cluster": {"name": "talos-west", "id": 2},
+        "clustermesh": {"useAPIServer": True, "maxConnectedClusters": 255, "cacheTTL": "0s",
+                        "apiserver": {"service": {"type": "NodePort", "nodePort": 30002}}},
+        "envoyConfig": {"enabled": True}}
+    have = {**settings.wanted(lab, "talos-west"), "operator": {"replicas": 2},
+            "clustermesh": {**settings.wanted(lab, "talos-west")["clustermesh"], "config": {"enabled": True}}}
+    assert settings.subset(settings.wanted(lab, "talos-west"), have)
+    assert not settings.subset(settings.wanted(lab, "talos-west"), {**have, "envoyConfig": {"enabled": False}})
+
+
+def test_demo_manifests_per_cluster():
+    lab = load_lab(LAB)
+    objs = {(o["kind"], o["metadata"]["name"]): o for o in demo.manifests(lab, "talos-east")}
+    assert objs[("Deployment", "echo")]["spec"]["replicas"] == 1
+    assert objs[("Deployment", "echo-local")]["spec"]["replicas"] == 2
+    args = objs[("Deployment", "echo")]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args == ["-listen=:8080", '-text={"cluster":"talos-east","pod":"$(POD_NAME)"}']
+    assert objs[("Service", "echo-local")]["metadata"]["annotations"] == {
+        "service.cilium.io/global": "true", "service.cilium.io/affinity": "local"}
+    cec = objs[("CiliumEnvoyConfig", "echo-canary")]
+    route = next(r for r in cec["spec"]["resources"] if r["@type"].endswith("RouteConfiguration"))
+    assert route["virtual_hosts"][0]["routes"][0]["route"]["weighted_clusters"]["clusters"] == [
+        {"name": "mesh-demo/echo-local", "weight": 25}, {"name": "mesh-demo/echo-remote", "weight": 75}]
+    west = {(o["kind"], o["metadata"]["name"]): o for o in demo.manifests(lab, "talos-west")}
+    assert west[("Deployment", "echo")]["spec"]["replicas"] == 3
+
+
+def test_the_plan_checks_are_mesh_plans():
+    assert all(r.ok for r in plan_checks(load_lab(LAB)))
+
+
+def test_plan_checks_name_what_is_broken(tmp_path):
+    def dup(d):
+        next(c for c in d["clusters"] if c["name"] == "talos-west")["cilium"]["cluster_id"] = 1
+    bad = [r.message for r in plan_checks(lab_with(tmp_path, dup)) if not r.ok]
+    assert "cluster id 1 is also talos-east's" in bad
+
+    def overlap(d):
+        next(c for c in d["clusters"] if c["name"] == "talos-west")["pod_subnet"] = "10.244.128.0/17"
+    bad = [r.message for r in plan_checks(lab_with(tmp_path, overlap)) if not r.ok]
+    assert any(m.startswith("pod CIDR 10.244.128.0/17 overlaps talos-east") for m in bad)
+
+
+def test_apply_compares_what_the_manifest_says_only():
+    want = {"kind": "Service", "metadata": {"name": "a", "labels": {"x": "1"}}, "spec": {"ports": [{"port": 8080}]}}
+    have = {"metadata": {"name": "a", "labels": {"x": "1"}, "uid": "u"},
+            "spec": {"ports": [{"port": 8080, "protocol": "TCP"}], "clusterIP": "10.0.0.1"}, "status": {}}
+    assert same(want, have)
+    assert not same({**want, "spec": {"ports": [{"port": 80}]}}, have)

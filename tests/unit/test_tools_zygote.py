@@ -1,0 +1,68 @@
+"""The fake tools' fork server: each run is still its own process with the caller's argv, environment, working
+directory, streams and exit code; runs overlap; without a zygote the launcher runs the tool itself."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from fakes.tools.zygote import Zygote
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def launcher(tool: str, *argv: str) -> list[str]:
+    code = ("import sys; sys.argv = %r; from fakes.tools.launch import launch; launch(%r); "
+            "print('not handed over'); sys.exit(9)") % ([tool, *argv], tool)
+    return [sys.executable, "-c", code]
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    z = Zygote().start()
+    yield z
+    z.stop()
+
+
+def run(z, cmd, **kw):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **z.env(), **kw.pop("env", {})}
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30, **kw)
+
+
+def test_a_run_gets_argv_stdout_and_exit_code(zygote):
+    r = run(zygote, launcher("cilium", "version", "--client"))
+    assert r.returncode == 0 and r.stdout.startswith("cilium-cli: v") and "not handed over" not in r.stdout
+    r = run(zygote, launcher("cilium", "clustermesh", "enable"), env={"KUBECONFIG": "/nonexistent"})
+    assert r.returncode == 1 and r.stderr.startswith("Error: ")
+
+
+def test_a_run_gets_the_callers_environment_and_directory(zygote, tmp_path):
+    home = tmp_path / "helm"
+    r = run(zygote, launcher("helm", "repo", "add", "cilium", "https://helm.cilium.io/"),
+            env={"HELM_CONFIG_HOME": str(home)}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (home / "repositories.yaml").exists()
+    assert r.stdout.strip() == '"cilium" has been added to your repositories'
+
+
+def test_runs_overlap(zygote):
+    results = []
+
+    def one():
+        results.append(run(zygote, launcher("cilium", "version", "--client")).returncode)
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [0] * 6
+
+
+def test_without_a_zygote_the_launcher_runs_the_tool_itself(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LABSIM_ZYGOTE": str(tmp_path / "nobody.sock")}
+    r = subprocess.run(launcher("cilium", "version"), env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 9 and "not handed over" in r.stdout
