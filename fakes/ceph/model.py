@@ -1,0 +1,139 @@
+"""The things a Ceph cluster is made of, as plain records. Behaviour lives in cluster.py (the mons' decisions
+in virtual time), pgs.py (placement-group states) and health.py (the checks)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TIB = 1024 ** 4
+
+
+@dataclass
+class Disk:
+    """A block device on a host as Rook's OSD prepare job sees it (lsblk / ceph-volume inventory)."""
+    dev: str                          # /dev/vdb
+    size: int                         # bytes
+    partitions: int = 0
+    filesystem: str = ""              # e.g. "xfs", "ext4", "ceph_bluestore"
+    mountpoint: str = ""
+    system: bool = False              # the disk the OS is installed on (Talos takes all of it)
+
+
+@dataclass
+class Host:
+    name: str
+    address: str = ""
+    disks: list[Disk] = field(default_factory=list)
+    up: bool = True                   # powered and reachable (the world says so)
+    clock_offset: float = 0.0         # seconds this node's clock is ahead of true time
+
+
+@dataclass
+class Osd:
+    id: int
+    host: str
+    dev: str
+    size: int
+    uuid: str = ""
+    running: bool = False             # the ceph-osd process runs
+    up: bool = False                  # the osdmap says up
+    in_: bool = False
+    up_from: float = 0.0              # when last marked up / down (for "up (since 30s)")
+    down_at: float | None = None
+    in_since: float = 0.0
+    stop_at: float | None = None      # when the process died (detection runs from here)
+    pod: str = ""                     # its pod's name (crash reports name the host as the pod's hostname)
+    autoout: bool = False             # marked out by the mon (auto-marked in again when it boots)
+
+    @property
+    def weight(self) -> float:
+        """CRUSH weight: the device size in TiB, as ceph-volume sets it (5 decimals in `ceph osd tree`)."""
+        return round(self.size / TIB, 5)
+
+    @property
+    def name(self) -> str:
+        return f"osd.{self.id}"
+
+
+@dataclass
+class Mon:
+    name: str                         # a, b, c...
+    rank: int
+    host: str
+    addr: str                         # the mon's Service address (Rook gives each mon a ClusterIP)
+    running: bool = False
+    in_quorum: bool = False
+
+
+@dataclass
+class Mgr:
+    name: str
+    host: str
+    running: bool = False
+
+
+@dataclass
+class Pool:
+    id: int
+    name: str
+    size: int
+    min_size: int
+    pg_num: int
+    failure_domain: str = "host"
+    kind: str = "replicated"          # or "erasure"
+    k: int = 0                        # erasure: data chunks
+    application: str = "rbd"
+    objects: int = 0
+    stored: int = 0                   # bytes of user data (one copy)
+    object_size: int = 4 * 1024 ** 2
+
+    def shard_bytes(self, stored: int) -> int:
+        """Raw bytes one copy (replicated) or one shard (erasure) of `stored` user bytes takes."""
+        return stored if self.kind == "replicated" else -(-stored // max(1, self.k))
+
+    @property
+    def raw_factor(self) -> float:
+        return float(self.size) if self.kind == "replicated" else self.size / max(1, self.k)
+
+
+@dataclass
+class Pg:
+    pool: int
+    ps: int
+    objects: int = 0
+    bytes: int = 0
+    target: list[int] = field(default_factory=list)     # CRUSH result over in OSDs
+    rejected: bool = False                              # a CRUSH draw hit an out OSD
+    complete: set[int] = field(default_factory=set)     # OSDs holding an up-to-date copy
+    behind: dict[int, int] = field(default_factory=dict)  # OSD -> objects it must recover (log-based)
+    acting: list[int] = field(default_factory=list)
+    primary: int = -1
+    peered_at: float = 0.0            # when the current acting set finished peering
+    changed_at: float = 0.0           # last acting change (peering starts)
+    recovering: bool = False          # holds its recovery/backfill reservations
+    recovery_started: float = 0.0
+    recovery_total: int = 0           # objects this recovery pass moves
+    created: bool = False             # has had OSDs (its objects were written on its first OSDs)
+    since: dict[str, float] = field(default_factory=dict)   # flag -> when the PG last had it (last_active...)
+    state: frozenset = frozenset()
+
+    @property
+    def pgid(self) -> str:
+        return f"{self.pool}.{self.ps:x}"
+
+
+@dataclass
+class Crash:
+    crash_id: str
+    entity: str
+    host: str
+    when: float
+    archived: bool = False
+
+
+@dataclass
+class Mute:
+    code: str
+    until: float | None
+    sticky: bool
+    count: int
+    summary: str

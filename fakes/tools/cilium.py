@@ -1,0 +1,406 @@
+"""The fake `cilium` (cilium-cli 0.18, helm mode): the commands a lab engineer uses to mesh clusters.
+
+    cilium status [--wait] [--wait-duration 5m]
+    cilium clustermesh enable [--service-type NodePort|LoadBalancer] [--enable-kvstoremesh]
+    cilium clustermesh disable
+    cilium clustermesh connect --destination-context B [--allow-mismatching-ca] [--connection-mode bidirectional]
+    cilium clustermesh disconnect --destination-context B
+    cilium clustermesh status [--wait] [--wait-duration 15m] [-o json|summary]
+    cilium version [--client]
+
+Global flags anywhere on the line: --context, --kubeconfig, -n/--namespace. Contexts come from the same
+kubeconfig kubectl reads (`KUBECONFIG`, which may list several files). Cluster objects are read and written
+through the Kubernetes API; `enable`/`connect`/`disconnect` are Helm upgrades of the `cilium` release (values
+reused), as the real CLI does since 0.15. What agents report is asked from the lab (control API, standing in for
+`kubectl exec ... cilium-dbg status`). Waits pass in the lab's time (virtual in CI). Errors: `Error: ...` on
+stderr, exit 1 (cilium-cli's fatalf).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+from fakes.cilium import texts as T
+from fakes.tools import cilium_access as A
+from fakes.tools import cilium_status as S
+from fakes.tools import client, kubecontexts
+from fakes.tools.argv import FlagError, split_globals
+from fakes.tools.gofmt import format_duration, parse_duration
+from fakes.tools.kubeapi import KubeConfigError, KubeError
+
+VERSION = "0.18.9"
+DEFAULT_IMAGE = "1.18.3"
+GLOBAL = {"--context": "context", "--kubeconfig": "kubeconfig", "-n": "namespace", "--namespace": "namespace"}
+RETRY = 2.0          # wait.Observer's retry interval
+WARN = 10.0          # and how often it says it is still waiting
+
+
+class Fatal(Exception):
+    pass
+
+
+def log(line: str = "", err: bool = False) -> None:
+    print(line, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def _now() -> float:
+    return client.now() if os.environ.get("LABSIM_CONTROL_URL") else time.monotonic()
+
+
+def _sleep(seconds: float) -> None:
+    if os.environ.get("LABSIM_CONTROL_URL"):
+        client.sleep(seconds)
+    else:
+        time.sleep(seconds)
+
+
+class Waiter:
+    """cilium-cli's wait.Observer: retry every RETRY s, log every WARN s, give up at the deadline."""
+
+    def __init__(self, timeout: float, say, start: float | None = None):
+        self.start = _now() if start is None else start
+        self.timeout, self.say, self.last_log = timeout, say, None
+
+    def retry(self, err: str) -> None:
+        now = _now()
+        if now - self.start >= self.timeout:
+            raise Fatal(f"{err}: {T.DEADLINE}")
+        if self.last_log is None or now - self.last_log >= WARN:
+            self.last_log = now
+            self.say(format_duration(now - self.start), err)
+        _sleep(RETRY)
+
+
+def _client(g: dict[str, Any], context: str | None = None):
+    try:
+        ctx = kubecontexts.resolve(context or g.get("context"), g.get("kubeconfig"))
+        return ctx, kubecontexts.client(ctx)
+    except KubeConfigError as exc:
+        raise Fatal(str(exc)) from None
+
+
+# --- clustermesh status ---------------------------------------------------------------------------------------------
+def cmd_status(a, g) -> int:
+    out = (lambda s="": log(s, err=True)) if a.output == "json" else log
+    _, kube = _client(g)
+    deadline = (_now(), parse_duration(a.wait_duration))     # one context for the whole command
+    cm = kube.get("ConfigMap", "cilium-config", A.NS)
+    if cm is None:
+        missing = T.NO_CONFIGMAP.format(err='configmaps "cilium-config" not found')
+        raise Fatal(f"Unable to determine status:  {missing}")
+    data = cm.get("data") or {}
+    local = data.get("cluster-name") or "default"
+    if (data.get("cluster-id") or "0") == "0" or local == "default":
+        out(T.NOT_CONFIGURED)
+    try:
+        access = _access(kube, out, a.wait, deadline)
+        out(T.SERVICE_FOUND.format(type=access.service_type))
+        out(T.ACCESS_AVAILABLE)
+        for ip in access.service_ips:
+            out(T.ACCESS_LINE.format(ip=ip, port=access.service_port))
+        _deployment(kube, out, a.wait, deadline)
+        out(T.DEPLOYMENT_READY)
+        deploy = kube.get("Deployment", "clustermesh-apiserver", A.NS) or {}
+        kvs_on = any(c.get("name") == "kvstoremesh" for c in deploy["spec"]["template"]["spec"]["containers"])
+        out(T.KVSTOREMESH.format(state="enabled" if kvs_on else "disabled"))
+        agents, kvs, err = _connectivity(kube, local, kvs_on, a.wait, deadline, out)
+    except (A.CliError, KubeError) as exc:
+        raise Fatal(f"Unable to determine status:  {getattr(exc, 'message', str(exc))}") from None
+    if a.output == "json":
+        print(S.as_json(access.to_json(), agents, kvs_on, kvs))
+        return 0
+    S.render(agents, kvs, kvs_on, out)
+    if err:
+        raise Fatal(f"Unable to determine status:  {err}")
+    return 0
+
+
+def _retrying(attempt, wait: bool, waiter: Waiter, wrap=lambda e: e):
+    """Call `attempt()` (None or an error text) until it passes; without --wait once. Raises CliError(wrap(err))."""
+    while True:
+        err = attempt()
+        if err is None:
+            return
+        if not wait:
+            raise A.CliError(wrap(err))
+        try:
+            waiter.retry(err)
+        except Fatal as f:
+            raise A.CliError(wrap(str(f))) from None
+
+
+def _access(kube, out, wait: bool, deadline: tuple[float, float]) -> A.Access:
+    found: list[A.Access] = []
+
+    def attempt() -> str | None:
+        try:
+            found.append(A.extract(kube, out, verbose=False))
+            return None
+        except A.CliError as exc:
+            return str(exc)
+    _retrying(attempt, wait, Waiter(deadline[1], lambda d, e: out(T.WAIT_ACCESS.format(wait=d, err=e)), deadline[0]))
+    return found[-1]
+
+
+def _deployment(kube, out, wait: bool, deadline: tuple[float, float]) -> None:
+    _retrying(lambda: S.deployment_error(kube, "clustermesh-apiserver"), wait,
+              Waiter(deadline[1], lambda d, e: out(T.WAIT_DEPLOYMENT.format(wait=d, err=e)), deadline[0]),
+              lambda e: T.DEPLOYMENT_NOT_READY.format(err=e))
+
+
+def _connectivity(kube, local: str, kvs_on: bool, wait: bool, deadline: tuple[float, float], out):
+    w = Waiter(deadline[1], lambda d, e: out(T.WAIT_CONNECTED.format(wait=d, err=e)), deadline[0])
+    while True:
+        try:
+            agents = S.collect(kube, "cilium-clustermesh", "k8s-app=cilium", local)
+            kvs = S.collect(kube, "cilium-kvstoremesh", "k8s-app=clustermesh-apiserver", local) if kvs_on else None
+        except A.CliError as exc:
+            if not wait:
+                raise
+            try:
+                w.retry(str(exc))
+            except Fatal as f:
+                raise A.CliError(str(f)) from None
+            continue
+        err = None
+        if kvs is not None and kvs.not_ready:
+            err = T.NOT_READY_COUNT.format(count=kvs.not_ready, component="KVStoreMesh replicas")
+        elif agents.not_ready:
+            err = T.NOT_READY_COUNT.format(count=agents.not_ready, component="nodes")
+        if not wait or err is None:
+            return agents, kvs, None if not wait else err
+        try:
+            w.retry(err)
+        except Fatal as f:
+            return agents, kvs, str(f)
+
+
+# --- enable / disable ------------------------------------------------------------------------------------------------
+def _release(ctx, kube) -> A.Release:
+    rel = A.release(ctx.path, ctx.name, kube)
+    if rel is None:
+        raise A.CliError("release: not found")
+    return rel
+
+
+def cmd_enable(a, g) -> int:
+    ctx, kube = _client(g)
+    values: dict[str, Any] = {"clustermesh": {"useAPIServer": True, "config": {"enabled": True}}}
+    if not a.service_type:
+        raise Fatal(f"Unable to enable ClusterMesh: {T.ENABLE_AUTODETECT}")
+    if a.service_type == "NodePort":
+        log(T.ENABLE_NODEPORT)
+    elif a.service_type != "LoadBalancer":
+        raise Fatal(f"Unable to enable ClusterMesh: {T.ENABLE_BAD_TYPE.format(type=a.service_type)}")
+    api = {"service": {"type": a.service_type},
+           "tls": {"auto": {"enabled": True, "method": "cronJob", "schedule": "0 0 1 */4 *"}}}
+    if a.enable_kvstoremesh is not None:
+        api["kvstoremesh"] = {"enabled": a.enable_kvstoremesh}
+    values["clustermesh"]["apiserver"] = api
+    try:
+        A.upgrade(_release(ctx, kube), values, reuse=True)
+    except A.CliError as exc:
+        raise Fatal(f"Unable to enable ClusterMesh: {exc}") from None
+    return 0
+
+
+def cmd_disable(a, g) -> int:
+    ctx, kube = _client(g)
+    try:
+        A.upgrade(_release(ctx, kube), {"clustermesh": {"useAPIServer": False,
+                                                        "config": {"enabled": False, "clusters": []}}}, reuse=True)
+    except A.CliError as exc:
+        raise Fatal(f"Unable to disable ClusterMesh: {exc}") from None
+    return 0
+
+
+# --- connect / disconnect --------------------------------------------------------------------------------------------
+def cmd_connect(a, g) -> int:
+    try:
+        _connect(a, g)
+    except (A.CliError, KubeError) as exc:
+        raise Fatal(T.CONNECT_FAILED.format(err=getattr(exc, "message", str(exc)))) from None
+    return 0
+
+
+def _destinations(a) -> list[str]:
+    return [d for item in a.destination_context for d in item.split(",") if d]
+
+
+def _connect(a, g) -> None:
+    if a.connection_mode != "bidirectional":
+        log(f"❌ {a.connection_mode} is not a correct connection mode.")
+        raise A.CliError("Bad connection mode")
+    lctx, lkube = _client(g)
+    local_rel = A.release(lctx.path, lctx.name, lkube)
+    if local_rel is None:
+        log(T.NO_RELEASE_LOCAL)
+        raise A.CliError("release: not found")
+    remotes = [_client(g, d) for d in _destinations(a)]
+    local = _access_for_connect(lctx, lkube)
+    targets: list[tuple[Any, A.Access, A.Release]] = []
+    bundle: list[str] = []
+    for rctx, rkube in remotes:
+        remote = _access_for_connect(rctx, rkube)
+        A.validate(local, remote)
+        if not A.ca_match(local, remote):
+            if not a.allow_mismatching_ca:
+                raise A.CliError(T.CA_MISMATCH.format(local=lctx.cluster, remote=rctx.cluster))
+            log(T.CA_MISMATCH_ALLOWED)
+            bundle += [local.ca.decode(), remote.ca.decode()]
+        rel = A.release(rctx.path, rctx.name, rkube)
+        if rel is None:
+            log(T.NO_RELEASE_REMOTE)
+            raise A.CliError("release: not found")
+        targets.append((rctx, remote, rel))
+    if bundle:
+        for ctx, rel in [(lctx, local_rel)] + [(t[0], t[2]) for t in targets]:
+            if A.add_ca_bundle(rel.config, bundle):
+                log(T.CA_BUNDLE.format(cluster=ctx.cluster))
+                A.upgrade(rel, rel.config, reuse=False)
+    mine = A.clusters_of(local_rel.config)
+    for _, remote, _ in targets:
+        mine[remote.cluster_name] = {"ips": remote.service_ips, "port": remote.service_port}
+    log(T.CONFIGURING.format(local=lctx.cluster, remote=",".join(t[0].cluster for t in targets)))
+    A.set_clusters(local_rel.config, mine, local_rel.chart_version)
+    A.upgrade(local_rel, local_rel.config, reuse=False)
+    for rctx, remote, rel in targets:
+        theirs = A.clusters_of(rel.config)
+        theirs[local.cluster_name] = {"ips": local.service_ips, "port": local.service_port}
+        log(T.CONFIGURING.format(local=rctx.cluster, remote=lctx.cluster))
+        A.set_clusters(rel.config, theirs, rel.chart_version)
+        A.upgrade(rel, rel.config, reuse=False)
+    for rctx, _, _ in targets:
+        log(T.CONNECTED.format(local=lctx.cluster, remote=rctx.cluster))
+
+
+def _access_for_connect(ctx, kube) -> A.Access:
+    try:
+        acc = A.extract(kube, log, verbose=True)
+    except A.CliError as exc:
+        log(T.ACCESS_FAILED.format(cluster=ctx.cluster, err=exc))
+        raise
+    acc.kube_cluster = ctx.cluster
+    return acc
+
+
+def cmd_disconnect(a, g) -> int:
+    try:
+        _disconnect(a, g)
+    except (A.CliError, KubeError) as exc:
+        raise Fatal(f"Unable to disconnect clusters: {getattr(exc, 'message', str(exc))}") from None
+    return 0
+
+
+def _disconnect(a, g) -> None:
+    dests = _destinations(a)
+    if not dests:
+        raise A.CliError(T.NO_DESTINATION)
+    lctx, lkube = _client(g)
+    local_rel = _release(lctx, lkube)
+    remotes = [_client(g, d) for d in dests]
+    names = [(r[1].get("ConfigMap", "cilium-config", A.NS) or {}).get("data", {}).get("cluster-name", "")
+             for r in remotes]
+    local_name = (lkube.get("ConfigMap", "cilium-config", A.NS) or {}).get("data", {}).get("cluster-name", "")
+    mine = {n: v for n, v in A.clusters_of(local_rel.config).items() if n not in names}
+    log(T.DISCONNECTING.format(local=lctx.cluster, remote=",".join(r[0].cluster for r in remotes)))
+    A.set_clusters(local_rel.config, mine, local_rel.chart_version)
+    A.upgrade(local_rel, local_rel.config, reuse=False)
+    for rctx, rkube in remotes:
+        rel = _release(rctx, rkube)
+        theirs = {n: v for n, v in A.clusters_of(rel.config).items() if n != local_name}
+        log(T.DISCONNECTING.format(local=rctx.cluster, remote=lctx.cluster))
+        A.set_clusters(rel.config, theirs, rel.chart_version)
+        A.upgrade(rel, rel.config, reuse=False)
+    for rctx, _ in remotes:
+        log(T.DISCONNECTED.format(local=lctx.cluster, remote=rctx.cluster))
+
+
+# --- cilium status / version ------------------------------------------------------------------------------------------
+def cmd_cilium_status(a, g) -> int:
+    from fakes.tools import cilium_summary
+    _, kube = _client(g)
+    return cilium_summary.run(kube, a.wait, parse_duration(a.wait_duration), _now, _sleep, log, Fatal)
+
+
+def cmd_version(a, g) -> int:
+    log(f"cilium-cli: v{VERSION} compiled with go1.24.9 on linux/amd64")
+    log(f"cilium image (default): v{DEFAULT_IMAGE}")
+    log("cilium image (stable): unknown")
+    if not a.client:
+        try:
+            _, kube = _client(g)
+            ds = kube.get("DaemonSet", "cilium", A.NS)
+            image = ds["spec"]["template"]["spec"]["containers"][0]["image"] if ds else "cilium not found"
+            log(f"cilium image (running): {image.rsplit(':', 1)[-1].lstrip('v') if ds else image}")
+        except (Fatal, KubeError):
+            log("cilium image (running): unknown. Unable to obtain cilium version. Reason: release: not found")
+    return 0
+
+
+# --- argv ------------------------------------------------------------------------------------------------------------
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="cilium")
+    sub = root.add_subparsers(dest="cmd", required=True)
+    v = sub.add_parser("version")
+    v.add_argument("--client", action="store_true")
+    st = sub.add_parser("status")
+    st.add_argument("--wait", action="store_true")
+    st.add_argument("--wait-duration", default="5m0s")
+    st.add_argument("--interactive", default="true")
+    cm = sub.add_parser("clustermesh").add_subparsers(dest="sub", required=True)
+    s = cm.add_parser("status")
+    s.add_argument("--wait", action="store_true")
+    s.add_argument("--wait-duration", default="15m0s")
+    s.add_argument("-o", "--output", default="summary", choices=("summary", "json"))
+    e = cm.add_parser("enable")
+    e.add_argument("--service-type", default="")
+    e.add_argument("--enable-kvstoremesh", nargs="?", const=True, default=None,
+                   type=lambda x: str(x).lower() == "true")
+    cm.add_parser("disable")
+    for name in ("connect", "disconnect"):
+        c = cm.add_parser(name)
+        c.add_argument("--destination-context", action="append", default=[])
+        c.add_argument("--connection-mode", default="bidirectional")
+        if name == "connect":
+            c.add_argument("--allow-mismatching-ca", action="store_true")
+            c.add_argument("--destination-endpoint", action="append", default=[])
+            c.add_argument("--source-endpoint", action="append", default=[])
+            c.add_argument("--parallel", type=int, default=1)
+    return root
+
+
+COMMANDS = {("clustermesh", "status"): cmd_status, ("clustermesh", "enable"): cmd_enable,
+            ("clustermesh", "disable"): cmd_disable, ("clustermesh", "connect"): cmd_connect,
+            ("clustermesh", "disconnect"): cmd_disconnect}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        g, rest = split_globals(argv, GLOBAL)
+    except FlagError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        a = parser().parse_args(rest)
+    except SystemExit as exc:
+        return 1 if exc.code else 0
+    try:
+        if a.cmd == "version":
+            return cmd_version(a, g)
+        if a.cmd == "status":
+            return cmd_cilium_status(a, g)
+        return COMMANDS[(a.cmd, a.sub)](a, g)
+    except Fatal as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KubeError as exc:
+        print(f"Error: {exc.message}", file=sys.stderr)
+        return 1
+    except (client.ControlUnavailable, client.RpcError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,106 @@
+"""The mesh demo workloads from the lab file's `mesh:` section, as manifests (data only).
+
+- Backends: per global service, a Deployment of a small echo server in every member cluster (replicas from the
+  lab file, 0 where it names none) that answers `{"cluster": <cilium name>, "pod": <pod name>}`, and the Service
+  of the same name and namespace in every cluster with the global/shared/affinity annotations.
+- Frontend: the canary's entry Service in every cluster, redirected by a CiliumEnvoyConfig whose route splits
+  requests between global services by weight (Envoy `weighted_clusters`; Cilium's L7 traffic shifting shape).
+  With the lab file's echo-local (affinity local) 25 / echo-remote (affinity remote) 75, a request stays local
+  25% of the time and crosses the mesh 75%; each side falls back through its affinity when the other has no
+  healthy backends (the Isovalent "25%/75% with failover" canary, as domain.md 1.4 reconstructs it).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+ECHO_IMAGE = "hashicorp/http-echo:1.0"
+PORT = 8080
+GLOBAL, SHARED, AFFINITY = "service.cilium.io/global", "service.cilium.io/shared", "service.cilium.io/affinity"
+MANAGED = {"app.kubernetes.io/managed-by": "labsim-mesh"}
+
+
+def namespace(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(MANAGED)}}
+
+
+def echo_deployment(name: str, ns: str, replicas: int, cilium_name: str) -> dict[str, Any]:
+    text = json.dumps({"cluster": cilium_name, "pod": "$(POD_NAME)"}, separators=(",", ":"))
+    labels = {"app": name, **MANAGED}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{
+                                      "name": "echo", "image": ECHO_IMAGE,
+                                      "args": [f"-listen=:{PORT}", f"-text={text}"],
+                                      "env": [{"name": "POD_NAME",
+                                               "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                                      "ports": [{"name": "http", "containerPort": PORT}],
+                                      "readinessProbe": {"httpGet": {"path": "/", "port": PORT},
+                                                         "periodSeconds": 2, "failureThreshold": 1}}]}}}}
+
+
+def global_service(name: str, ns: str, affinity: str, shared: bool) -> dict[str, Any]:
+    ann = {GLOBAL: "true", AFFINITY: affinity}
+    if not shared:
+        ann[SHARED] = "false"
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": ns, "labels": {"app": name, **MANAGED}, "annotations": ann},
+            "spec": {"selector": {"app": name},
+                     "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]}}
+
+
+def entry_service(name: str, ns: str) -> dict[str, Any]:
+    """The canary's frontend: a Service without selector that the CiliumEnvoyConfig takes over."""
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": ns, "labels": {"app": name, **MANAGED}},
+            "spec": {"ports": [{"name": "http", "port": PORT, "protocol": "TCP"}]}}
+
+
+def _cluster(ns: str, svc: str) -> dict[str, Any]:
+    return {"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": f"{ns}/{svc}",
+            "connect_timeout": "5s", "lb_policy": "ROUND_ROBIN", "type": "EDS",
+            "outlier_detection": {"split_external_local_origin_errors": True, "consecutive_local_origin_failure": 2}}
+
+
+def envoy_config(name: str, ns: str, weights: dict[str, int]) -> dict[str, Any]:
+    router = {"name": "envoy.filters.http.router", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
+    hcm = {"name": "envoy.filters.network.http_connection_manager", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
+                 "HttpConnectionManager",
+        "stat_prefix": f"{name}-listener", "rds": {"route_config_name": f"{name}-route"},
+        "use_remote_address": True, "skip_xff_append": True, "http_filters": [router]}}
+    route = {"@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "name": f"{name}-route",
+             "virtual_hosts": [{"name": name, "domains": ["*"], "routes": [{
+                 "match": {"prefix": "/"},
+                 "route": {"weighted_clusters": {"clusters": [{"name": f"{ns}/{svc}", "weight": w}
+                                                              for svc, w in weights.items()]}}}]}]}
+    return {"apiVersion": "cilium.io/v2", "kind": "CiliumEnvoyConfig",
+            "metadata": {"name": name, "namespace": ns, "labels": dict(MANAGED)},
+            "spec": {"services": [{"name": name, "namespace": ns}],
+                     "backendServices": [{"name": svc, "namespace": ns} for svc in weights],
+                     "resources": [{"@type": "type.googleapis.com/envoy.config.listener.v3.Listener",
+                                    "name": f"{name}-listener", "filter_chains": [{"filters": [hcm]}]},
+                                   route, *[_cluster(ns, svc) for svc in weights]]}}
+
+
+def manifests(lab, cluster: str) -> list[dict[str, Any]]:
+    """Everything the demo puts into one member cluster, in apply order."""
+    mesh = lab.mesh
+    cname = lab.cluster(cluster).cilium_name
+    nss = sorted({g.namespace for g in mesh.global_services} | ({mesh.canary.namespace} if mesh.canary else set()))
+    out = [namespace(ns) for ns in nss]
+    for g in mesh.global_services:
+        out.append(echo_deployment(g.name, g.namespace, int(g.replicas.get(cluster, 0)), cname))
+        out.append(global_service(g.name, g.namespace, g.affinity, g.shared))
+    if mesh.canary is not None:
+        c = mesh.canary
+        out.append(entry_service(c.name, c.namespace))
+        out.append(envoy_config(c.name, c.namespace, dict(c.weights)))
+    return out
+
+
+def url(name: str, ns: str) -> str:
+    return f"http://{name}.{ns}.svc.cluster.local:{PORT}/"

@@ -1,0 +1,163 @@
+"""The mesh from the lab file's `mesh:` section, end to end, and its read-only verification.
+
+    provision: plan checks (provisioners/mesh_plan.py, refused before any write) -> share the CA -> mesh settings
+               on every member (Helm) -> `cilium clustermesh enable` where needed -> `connect` every pair (or hub
+               and spoke) not connected yet -> `clustermesh status --wait` -> the demo workloads and services
+    verify:    `cilium clustermesh status` of every member (all nodes connected to all clusters), the global
+               services present with their annotations in every cluster, the demo backends ready
+
+A second run writes nothing: each step compares what the clusters report with what the lab file wants.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kubernetes.client.rest import ApiException
+
+from provisioners.clock import WaitTimeout, wait_for
+from provisioners.fabric.verify import Result
+from provisioners.mesh import connect as C
+from provisioners.mesh import demo, settings
+from provisioners.mesh.context import MeshContext
+from provisioners.mesh_plan import mesh_plan
+
+CRD_TIMEOUT = 300.0
+READY_TIMEOUT = 300.0
+INTERVAL = 5.0
+
+
+class MeshRefused(Exception):
+    def __init__(self, results: list[Result]):
+        self.results = results
+        super().__init__("the mesh is refused before any change:\n" + "\n".join(str(r) for r in results))
+
+
+@dataclass
+class Report:
+    changes: list[str] = field(default_factory=list)
+    statuses: dict[str, C.Status] = field(default_factory=dict)
+
+
+def plan_checks(lab) -> list[Result]:
+    """What the lab file alone says about the mesh (reused from mesh_plan): each member's id and pod CIDR."""
+    out = []
+    for name in lab.mesh.clusters:
+        c = lab.cluster(name)
+        out += mesh_plan(lab, name, c.cilium.cluster_id if c.cilium else 0)
+    return out
+
+
+def provision(lab, ctx: MeshContext, *, checks: bool = True) -> Report:
+    if checks:
+        bad = [r for r in plan_checks(lab) if not r.ok]
+        if bad:
+            raise MeshRefused(bad)
+    report = Report()
+    shared = settings.share_ca(lab, ctx)
+    report.changes += [f"{c}: cilium-ca copied from {lab.mesh.ca.source}" for c in shared]
+    for cluster in lab.mesh.clusters:
+        done = settings.apply(lab, ctx, cluster, force=cluster in shared)
+        if done:
+            report.changes.append(f"{cluster}: cilium {done}")
+    for cluster in lab.mesh.clusters:
+        if C.enable(lab, ctx, cluster):
+            report.changes.append(f"{cluster}: clustermesh enabled")
+    for a, b in C.pairs(lab):
+        if C.connect(lab, ctx, a, b):
+            report.changes.append(f"{a} <=> {b}: connected")
+    for cluster in lab.mesh.clusters:
+        st = C.status(ctx, cluster, wait=C.WAIT, with_json=False)
+        report.statuses[cluster] = st
+        if st.rc != 0:
+            raise RuntimeError(f"cilium clustermesh status --wait failed on {cluster}:\n{st.text}")
+    for cluster in lab.mesh.clusters:
+        report.changes += [f"{cluster}: {w}" for w in deploy_demo(lab, ctx, cluster)]
+    for cluster in lab.mesh.clusters:
+        wait_demo_ready(lab, ctx, cluster)
+    return report
+
+
+def deploy_demo(lab, ctx: MeshContext, cluster: str) -> list[str]:
+    kube = ctx.kube(cluster)
+    before = len(kube.writes)
+    for obj in demo.manifests(lab, cluster):
+        if obj["kind"] == "CiliumEnvoyConfig":
+            _wait_crd(ctx, cluster, obj)
+        kube.apply(obj)
+    return kube.writes[before:]
+
+
+def _wait_crd(ctx: MeshContext, cluster: str, obj) -> None:
+    """cilium-operator registers the CiliumEnvoyConfig CRD when it starts: wait for the kind to be served."""
+    kube = ctx.kube(cluster)
+
+    def served() -> bool:
+        try:
+            kube.custom.list_namespaced_custom_object("cilium.io", "v2", obj["metadata"]["namespace"],
+                                                      "ciliumenvoyconfigs", _request_timeout=30)
+            return True
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+    wait_for(served, CRD_TIMEOUT, INTERVAL, ctx.clock, what=f"the CiliumEnvoyConfig CRD in {cluster}")
+
+
+def wait_demo_ready(lab, ctx: MeshContext, cluster: str) -> None:
+    kube = ctx.kube(cluster)
+    want = {(g.name, g.namespace): int(g.replicas.get(cluster, 0)) for g in lab.mesh.global_services}
+    wait_for(lambda: all(kube.ready_replicas(n, ns) == r for (n, ns), r in want.items()), READY_TIMEOUT,
+             INTERVAL, ctx.clock, what=f"the demo backends of {cluster} to be ready")
+
+
+# --- verification (read-only) -----------------------------------------------------------------------------------------
+def verify_status(lab, ctx: MeshContext) -> tuple[list[Result], dict[str, C.Status]]:
+    results, statuses = [], {}
+    for cluster in lab.mesh.clusters:
+        st = C.status(ctx, cluster)
+        statuses[cluster] = st
+        remotes = C.remotes_of(lab, cluster)
+        ok = st.all_connected(remotes)
+        c = st.connectivity
+        msg = (f"all {c.get('total')} nodes of {cluster} are connected to {', '.join(remotes)}" if ok else
+               f"{cluster}: " + ("; ".join(st.errors()) or st.text.strip().splitlines()[-1] if st.text.strip()
+                                 else "no status"))
+        results.append(Result("mesh-connected", cluster, ok, msg, {"connectivity": c, "remotes": remotes}))
+    return results, statuses
+
+
+def verify_services(lab, ctx: MeshContext) -> list[Result]:
+    out = []
+    for cluster in lab.mesh.clusters:
+        kube = ctx.kube(cluster)
+        for g in lab.mesh.global_services:
+            svc = kube.get("Service", g.name, g.namespace)
+            ann = ((svc or {}).get("metadata") or {}).get("annotations") or {}
+            want = int(g.replicas.get(cluster, 0))
+            ready = kube.ready_replicas(g.name, g.namespace) if svc else 0
+            ok = svc is not None and ann.get(demo.GLOBAL) == "true" and ann.get(demo.AFFINITY) == g.affinity \
+                and ready == want
+            msg = (f"{g.namespace}/{g.name} is global (affinity {g.affinity}) with {ready}/{want} ready backends"
+                   if ok else f"{g.namespace}/{g.name} in {cluster}: " +
+                   ("missing" if svc is None else f"annotations {ann}, {ready}/{want} ready backends"))
+            out.append(Result("mesh-global-service", f"{cluster} {g.namespace}/{g.name}", ok, msg))
+    return out
+
+
+def verify(lab, ctx: MeshContext) -> list[Result]:
+    results, _ = verify_status(lab, ctx)
+    return results + verify_services(lab, ctx)
+
+
+def wait_connected(lab, ctx: MeshContext, timeout: float = 300.0) -> dict[str, C.Status]:
+    seen: dict[str, C.Status] = {}
+
+    def all_ok() -> bool:
+        results, statuses = verify_status(lab, ctx)
+        seen.update(statuses)
+        return all(r.ok for r in results)
+    try:
+        wait_for(all_ok, timeout, 10.0, ctx.clock, what="every member connected to every other")
+    except WaitTimeout:
+        pass
+    return seen

@@ -1,0 +1,54 @@
+"""Bench: a Ceph cluster of 100 OSDs (10 hosts x 10) and 4,096 PGs through a host failure (detection,
+down-out, backfill onto the other hosts) and the host's return (backfill back) until HEALTH_OK, in virtual time.
+
+    python -m tests.bench.ceph [OSDS]      # prints one JSON line
+"""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+from fakes.ceph import health as H
+from fakes.ceph.testing import build
+from fakes.ceph.tunables import Tunables
+
+GOAL_S = 10.0
+
+
+def run(osds: int = 100, pgs: int = 4096, per_host: int = 10) -> dict:
+    t0 = time.perf_counter()
+    c = build(hosts=osds // per_host, osds_per_host=per_host, pools=[("rbd", pgs, pgs * 8)],
+              tunables=Tunables(recovery_objects_per_sec=8.0), settle=60)
+    built = time.perf_counter()
+    polls = 0
+
+    def until(pred, step: float, limit: float) -> float:
+        nonlocal polls
+        start = c.clock.now()
+        while c.clock.now() - start < limit:
+            c.clock.sleep(step)
+            polls += 1
+            if pred(H.evaluate(c)):
+                return c.clock.now() - start
+        raise AssertionError(f"not reached within {limit}s: {sorted(H.evaluate(c))}")
+
+    assert H.overall(H.evaluate(c)) == "HEALTH_OK"
+    c.host_down("node3")
+    detect = until(lambda r: "OSD_HOST_DOWN" in r, 1.0, 60)
+    until(lambda r: "OSD_DOWN" not in r and "PG_DEGRADED" not in r, 30.0, 3 * 3600)   # out, backfilled elsewhere
+    away = c.clock.now()
+    c.host_up("node3")
+    back = until(lambda r: H.overall(r) == "HEALTH_OK" and all(p.state == frozenset({"active", "clean"})
+                                                                  for p in c.pgmap.pgs.values()), 30.0, 6 * 3600)
+    wall = time.perf_counter() - t0
+    return {"osds": len(c.osds), "pgs": len(c.pgmap.pgs), "detect_s": round(detect, 1),
+            "backfilled_away_virtual_s": round(away, 0), "recovered_virtual_s": round(back, 0),
+            "virtual_s": round(c.clock.now(), 0), "polls": polls, "build_s": round(built - t0, 2),
+            "wall_s": round(wall, 2), "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "goal_s": GOAL_S, "met": wall < GOAL_S}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(int(sys.argv[1]) if len(sys.argv) > 1 else 100)))
