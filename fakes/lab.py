@@ -6,19 +6,24 @@ Used in-process by the sim target and standalone by `python -m fakes serve`. Eve
 from __future__ import annotations
 
 import secrets as _secrets
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any, Mapping
 
 from fakes.ceph.world import CephWorld
+from fakes.cilium.layer import MeshLayer
 from fakes.hosts import HostsFace, start_hosts
+from fakes.rke2 import Rke2Face
 from fakes.inventory import Inventory, load_inventory
 from fakes.pki import CA
 from fakes.proxmox.server import ProxmoxServer
 from fakes.pve import credentials
 from fakes.routeros.server import RouterOSServer
 from fakes.talos.face import TalosFace
+from fakes.tools.zygote import Zygote
 from fakes.world import World
 
 LOOPBACK = "127.0.0.1"
@@ -63,6 +68,11 @@ class SimulatedLab:
         self.talos = TalosFace(self.world, seed=seed, ca=self.ca)
         # Rook-Ceph on every Talos cluster, its daemons going down with their nodes (fakes/ceph/world.py)
         self.ceph = CephWorld(self.talos.talos, seed=seed, sleep=self.talos.pace.sleep)
+        # ClusterMesh over the Talos clusters, and what the fake `cilium` asks of it (fakes/cilium/layer.py)
+        self.mesh = MeshLayer.for_lab(self.world, self.talos.talos, seed=seed)
+        self.talos.control.register("cilium", self.mesh.handle)
+        self.talos.cilium.on_sync.append(lambda cluster: self.mesh.start())
+        self.zygote: Zygote | None = None     # forks the fake tools instead of starting Python for each run
         self._driver: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -78,6 +88,12 @@ class SimulatedLab:
         if self.proxmox:
             self.proxmox.start()
         self.hosts = start_hosts(self.inventory, self.world, self.clock, self.secrets)
+        # The Kubernetes API of each RKE2 cluster, its nodes following their hosts' rke2 units
+        self._kube_dir = Path(tempfile.mkdtemp(prefix="labsim-kube-"))
+        self._kube_ca = self.ca or CA.generate("labsim simulated lab CA")
+        self.rke2 = Rke2Face(self.inventory.raw, self.hosts.machines, self.clock, self._kube_ca, self._kube_dir).start()
+        self.zygote = Zygote().start()
+        self.talos.control.extra_env.update(self.zygote.env())
         self.talos.start()
         return self
 
@@ -91,7 +107,14 @@ class SimulatedLab:
             self.proxmox.stop()
         if self.hosts:
             self.hosts.stop()
+        if getattr(self, "rke2", None):
+            self.rke2.stop()
+            shutil.rmtree(self._kube_dir, ignore_errors=True)
+            if self._kube_ca is not self.ca:
+                self._kube_ca.cleanup()
         self.talos.stop()
+        if self.zygote:
+            self.zygote.stop()
         if self.ca:
             self.ca.cleanup()
 
@@ -124,6 +147,7 @@ class SimulatedLab:
             },
             "proxmox": self._proxmox_endpoints(),
             "hosts": self.hosts.endpoints() if self.hosts else {},
+            "kubernetes": self.rke2.endpoints() if getattr(self, "rke2", None) else {},
             "tools": self.talos.endpoints(),   # PATH entry and environment for the fake talosctl / helm
         }
 

@@ -16,6 +16,7 @@ Feature: The piCluster runs RKE2 on the Raspberry Pi nodes
 
   @kube_api
   Scenario: Every node of the piCluster is Ready through the Kubernetes API
+    Given the lab's hosts answer over SSH
     Then every node of "piCluster" is Ready through the Kubernetes API
 
   @intent

@@ -11,6 +11,8 @@ from typing import Callable
 from fakes.routeros.api import Trap
 from steps.ceph_breakages import CEPH_BREAKAGES
 from steps.ceph_breakages import breaks_after as ceph_breaks_after
+from steps.mesh_breakages import MESH_BREAKAGES
+from steps.mesh_breakages import breaks_after as mesh_breaks_after
 from steps.talos_breakages import TALOS_BREAKAGES
 from steps.talos_breakages import breaks_after as talos_breaks_after
 
@@ -105,6 +107,12 @@ def rke2_agent_stopped(target, monkeypatch) -> None:
     _ssh(target, "pi-worker-01", "systemctl stop rke2-agent")
 
 
+def rke2_agent_down_past_grace(target, monkeypatch) -> None:
+    """pi-worker-01's rke2-agent dies and stays down longer than the node monitor grace period."""
+    _ssh(target, "pi-worker-01", "systemctl stop rke2-agent")
+    target.clock.sleep(120)
+
+
 def rke2_config_mode_changed(target, monkeypatch) -> None:
     _ssh(target, "pi-master-02", "chmod 644 /etc/rancher/rke2/config.yaml")
 
@@ -132,6 +140,7 @@ def picluster_cluster_id_reused(target, monkeypatch) -> None:
 
 HOST_BREAKAGES: dict[str, Callable] = {
     "rke2-agent-stopped": rke2_agent_stopped,
+    "rke2-agent-down-past-grace": rke2_agent_down_past_grace,
     "rke2-config-mode-changed": rke2_config_mode_changed,
     "api-port-closed": api_port_closed,
     "pveproxy-stopped": pveproxy_stopped,
@@ -179,6 +188,8 @@ VM_BREAKAGES: dict[str, Callable] = {
 
 def breaks_after(name: str) -> str:
     """The step after which `--sim-break NAME` breaks the lab."""
+    if name in MESH_BREAKAGES:
+        return mesh_breaks_after(name)
     if name in TALOS_BREAKAGES:
         return talos_breaks_after(name)
     if name in CEPH_BREAKAGES:
@@ -201,4 +212,5 @@ BREAKAGES: dict[str, Callable] = {
     **HOST_BREAKAGES,   # also here so that --sim-break accepts them anywhere (steps/host_steps.py applies them)
     **TALOS_BREAKAGES,
     **CEPH_BREAKAGES,
+    **MESH_BREAKAGES,
 }

@@ -21,6 +21,19 @@ from provisioners.lab.secrets import SecretError, resolve
 from provisioners.proxmox.client import connect as connect_proxmox
 
 
+def _has_context(path: Path, cluster: str, exact: bool = False) -> bool:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except OSError:
+        return False
+    for ctx in doc.get("contexts") or []:
+        if ctx.get("name") == cluster or (not exact and (ctx.get("context") or {}).get("cluster") == cluster):
+            return True
+    return False
+
+
 class Target:
     name = "abstract"
     writes_allowed = False
@@ -62,6 +75,30 @@ class Target:
         if ep.node not in self._proxmox:
             self._proxmox[ep.node] = connect_proxmox(ep)
         return self._proxmox[ep.node]
+
+    def kubeconfig(self, cluster: str) -> Path:
+        """The kubeconfig for a cluster: one the simulated lab serves, one lab code wrote to the workdir
+        (`kubeconfig-<cluster>`, as `talosctl kubeconfig` does), or a context named after the cluster in
+        $KUBECONFIG (how an engineer keeps the piCluster's)."""
+        served = self.endpoints.extra.get("kubernetes", {}).get(cluster)
+        if served:
+            return Path(served["kubeconfig"])
+        written = self.workdir / f"kubeconfig-{cluster}"
+        if written.exists():
+            return written
+        for path in filter(None, os.environ.get("KUBECONFIG", "").split(os.pathsep)):
+            if _has_context(Path(path), cluster):
+                return Path(path)
+        raise KeyError(f"no kubeconfig for cluster {cluster!r}: none served, none at {written}, and no context "
+                       f"named {cluster!r} in $KUBECONFIG")
+
+    def kubernetes(self, cluster: str):
+        """A `kubernetes` ApiClient for a cluster, TLS verified against the kubeconfig's CA."""
+        from kubernetes import config
+
+        path = self.kubeconfig(cluster)
+        context = cluster if _has_context(path, cluster, exact=True) else None
+        return config.new_client_from_config(config_file=str(path), context=context)
 
     def reconnect(self) -> None:
         """Drop cached connections (after a fault closed one, the next step logs in again)."""

@@ -26,8 +26,9 @@ from provisioners.preflight import ALL_SYSTEMS, probes
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "aggrik8s.yaml"
 # The features whose faces the served lab serves today (RouterOS, Proxmox, SSH); Talos and mesh features join
-# when `serve` hands out their endpoints too (fakes/served_lab.lab_copy already maps a "kubernetes" entry).
-SERVED = "(fabric or proxmox or hosts or picluster) and not workstation"
+# when `serve` hands out their endpoints too; @kube_api needs every cluster's API, and the Talos clusters' exist
+# only once provisioned (the served piCluster API is exported in $KUBECONFIG all the same).
+SERVED = "(fabric or proxmox or hosts or picluster) and not workstation and not kube_api"
 
 
 def _wait_for(cond, timeout=30.0, what="condition"):
@@ -58,6 +59,8 @@ def served(tmp_path_factory):
         endpoints = json.loads(files["endpoints"].read_text())
         env = {k: v for k, v in os.environ.items() if k not in ("ROUTEROS_PASSWORD", "PVE_TOKEN_SECRET")}
         env.update(secret_env(yaml.safe_load(LAB.read_text()), endpoints))   # the served values, as an engineer exports them
+        # and the clusters' kubeconfigs, as an engineer keeps them in $KUBECONFIG
+        env["KUBECONFIG"] = os.pathsep.join(ep["kubeconfig"] for ep in endpoints.get("kubernetes", {}).values())
         yield {"proc": proc, "env": env, "dir": d, **files}
     finally:
         proc.terminate()
