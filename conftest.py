@@ -4,6 +4,7 @@ pytest_plugins = [
     "steps.fabric_steps",
     "steps.proxmox_steps",
     "steps.talos_steps",
+    "steps.mesh_steps",
     "steps.ceph_steps",
     "steps.ceph_hands",
     "steps.host_steps",

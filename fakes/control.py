@@ -79,6 +79,7 @@ class ControlServer:
         self.token = token or secrets.token_urlsafe(24)
         self.services: dict[str, Handler] = {"clock": self._clock}
         self.calls: list[tuple[str, str]] = []     # (service, method) in arrival order, for tests
+        self.extra_env: dict[str, str] = {}        # more for the tools' environment (fakes/tools/zygote.py)
         self._httpd = ThreadingHTTPServer((host, 0), _handler_class(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -95,7 +96,8 @@ class ControlServer:
 
     def env(self) -> dict[str, str]:
         """What a tool needs in its environment to reach this lab (PATH is the caller's to extend)."""
-        return {"LABSIM_CONTROL_URL": self.url, "LABSIM_CONTROL_TOKEN": self.token, "LABSIM_PYTHON": sys.executable}
+        return {"LABSIM_CONTROL_URL": self.url, "LABSIM_CONTROL_TOKEN": self.token, "LABSIM_PYTHON": sys.executable,
+                **self.extra_env}
 
     def start(self) -> ControlServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="labsim-control", daemon=True)

@@ -7,7 +7,6 @@ second-by-second timeline, both attached to the sign-off as evidence.
 """
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -82,26 +81,16 @@ def clusters_healthy(target, talos, mesh, evidence):
     provision_fabric(target.lab, target.routeros)
     provision_vms(target.lab, target.proxmox(), target.clock)
     ctx = talos_steps._ctx(target, talos)
-    reports: dict[str, T.Report] = {}
-    errors: list[BaseException] = []
-
-    def build(cluster: str) -> None:
-        try:
-            reports[cluster] = T.provision(talos["lab"], cluster, ctx)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the step's thread below
-            errors.append(exc)
-    threads = [threading.Thread(target=build, args=(c,), name=f"provision-{c}") for c in mesh["lab"].mesh.clusters]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    talos_steps._transcript(evidence, talos, "talos-tools")
+    clusters = list(mesh["lab"].mesh.clusters)
+    try:
+        built = M.each(clusters, lambda c: T.provision(talos["lab"], c, ctx))
+    finally:
+        talos_steps._transcript(evidence, talos, "talos-tools")
+    reports = dict(zip(clusters, built))
     for cluster, report in reports.items():
         evidence.attach(f"talos-{cluster}-changes", report.changes or ["nothing changed"])
         talos["reports"].append(report)
         talos.setdefault("machines", {})[cluster] = report.machines
-    if errors:
-        raise errors[0]
     evidence.attach("mesh-build-seconds", f"fabric, VMs and {len(mesh['lab'].mesh.clusters)} Talos clusters: "
                     f"{time.monotonic() - started:.1f} s wall, {target.clock.now():.0f} s lab time")
 
@@ -437,11 +426,13 @@ def agents_restarted(target, talos, mesh):
         ctx.kube(c).rollout_restart("DaemonSet", "cilium", NS, stamp)
 
     def rolled() -> bool:
+        """As `kubectl rollout status ds/cilium`: the new generation observed, every pod updated and available."""
         for c in mesh["lab"].mesh.clusters:
             ds = ctx.kube(c).get("DaemonSet", "cilium", NS) or {}
             st = ds.get("status") or {}
             want = int(st.get("desiredNumberScheduled") or 0)
-            if not want or int(st.get("updatedNumberScheduled") or 0) != want or \
+            if int(st.get("observedGeneration") or 0) < int(ds.get("metadata", {}).get("generation") or 1) or \
+                    not want or int(st.get("updatedNumberScheduled") or 0) != want or \
                     int(st.get("numberAvailable") or 0) != want:
                 return False
         return True

@@ -45,7 +45,8 @@ CHECKS: dict[str, Check] = {c.code: c for c in (
     Check("MON_CLOCK_SKEW", HEALTH_WARN, "clock skew detected on {mons}",
           "mon.{name} clock skew {skew:g}s > max {allowed:g}s (latency {latency:g}s)"),
     Check("MGR_DOWN", HEALTH_WARN, "no active mgr"),
-    Check("RECENT_CRASH", HEALTH_WARN, "{n} daemons have recently crashed", "{entity} crashed on host {host} at {when}"),
+    Check("RECENT_CRASH", HEALTH_WARN, "{n} daemons have recently crashed",
+          "{entity} crashed on host {host} at {when}"),
 )}
 
 # PGMap::get_health_checks: which PG state raises which check, whether it must be stuck (the `last_*` stamp

@@ -338,11 +338,11 @@ class CephCluster:
         if not self.has_quorum() or osd.up or not osd.running:
             return
         now = self.clock.now()
-        osd.up, osd.up_from, osd.down_at = True, now, None
+        osd.up, osd.down_at = True, None
         self.up_changed = now
         moved_in = not osd.in_
         if moved_in:          # a new OSD, or one the mon marked out (mon_osd_auto_mark_auto_out_in)
-            osd.in_, osd.in_since, osd.autoout = True, now, False
+            osd.in_, osd.autoout = True, False
             self.in_changed = now
             self._domains.clear()
         self.log.append((now, f"osd.{osd.id} [{self._addr(osd)}] boot"))

@@ -39,7 +39,8 @@ def judge(disk: Disk, *, use_all: bool = True, devices: list[str] | None = None,
     if disk.size < MIN_OSD_SIZE:
         reasons.append("Insufficient space (<5GB)")
     if reasons:
-        return Verdict(disk, False, f'cephosd: skipping device "{name}": {json.dumps(reasons, separators=(", ", ": "))}.')
+        listed = json.dumps(reasons, separators=(", ", ": "))
+        return Verdict(disk, False, f'cephosd: skipping device "{name}": {listed}.')
     wanted = devices or []
     if wanted and not any(w in (name, disk.dev) for w in wanted):
         return Verdict(disk, False, f'cephosd: skipping device "{name}" that does not match the device filter/list '

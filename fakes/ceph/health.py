@@ -156,7 +156,8 @@ def _pg_checks(c: CephCluster, out: dict[str, Result], now: float) -> None:
                 msgs[key] = f"pg {pg.pgid} is {pm.state_name(pg)}, acting {acting}"
     order = [word for _, _, _, word in PG_RULES]
     for code, counts in found.items():
-        parts = [f"{n} {'pgs' if n > 1 else 'pg'} {w}" for w, n in sorted(counts.items(), key=lambda i: order.index(i[0]))]
+        ranked = sorted(counts.items(), key=lambda i: order.index(i[0]))
+        parts = [f"{n} {'pgs' if n > 1 else 'pg'} {w}" for w, n in ranked]
         if code == "PG_DEGRADED":
             degraded, copies = degraded_totals(c, now)
             if degraded and copies:

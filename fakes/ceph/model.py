@@ -37,11 +37,8 @@ class Osd:
     running: bool = False             # the ceph-osd process runs
     up: bool = False                  # the osdmap says up
     in_: bool = False
-    up_from: float = 0.0              # when last marked up / down (for "up (since 30s)")
-    down_at: float | None = None
-    in_since: float = 0.0
+    down_at: float | None = None      # when the mons marked it down (the down-out interval runs from here)
     stop_at: float | None = None      # when the process died (detection runs from here)
-    pod: str = ""                     # its pod's name (crash reports name the host as the pod's hostname)
     autoout: bool = False             # marked out by the mon (auto-marked in again when it boots)
 
     @property

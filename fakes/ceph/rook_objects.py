@@ -13,7 +13,8 @@ def _host_path(name: str, path: str) -> dict[str, Any]:
 
 
 def _common_volumes(ns: str) -> list[dict[str, Any]]:
-    return [{"name": "rook-config-override", "projected": {"sources": [{"configMap": {"name": "rook-config-override"}}]}},
+    override = {"sources": [{"configMap": {"name": "rook-config-override"}}]}
+    return [{"name": "rook-config-override", "projected": override},
             _host_path("rook-ceph-log", f"{DATA_DIR}/{ns}/log"),
             _host_path("rook-ceph-crash", f"{DATA_DIR}/{ns}/crash")]
 
@@ -59,7 +60,8 @@ def mgr(ns: str, name: str, node: str, image: str) -> dict[str, Any]:
               "rook_cluster": ns}
     return _deployment(f"rook-ceph-mgr-{name}", ns, labels, node,
                        [{"name": "mgr", "image": image, "command": ["ceph-mgr"],
-                         "ports": [{"containerPort": 6800, "name": "mgr"}, {"containerPort": 9283, "name": "http-metrics"},
+                         "ports": [{"containerPort": 6800, "name": "mgr"},
+                                   {"containerPort": 9283, "name": "http-metrics"},
                                    {"containerPort": 8443, "name": "dashboard"}]}],
                        _common_volumes(ns) + [_host_path("ceph-daemon-data", f"{DATA_DIR}/{ns}/mgr-{name}")],
                        priority="system-cluster-critical")

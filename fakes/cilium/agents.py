@@ -41,6 +41,7 @@ class CiliumWorld:
         self.talos = talos
         self.clusters: dict[str, ClusterAgents] = {}
         self._hooked: set[int] = set()
+        self.on_sync: list = []        # fn(cluster) on every pass over a cluster with an API (the mesh layer)
         talos.cni.append(self)
 
     # --- the CNI provider interface (fakes.talos.world) -------------------------------------------------------
@@ -51,6 +52,8 @@ class CiliumWorld:
     def sync(self, cluster: TalosCluster) -> None:
         if cluster.kube is None or not cluster.api_up():
             return
+        for fn in self.on_sync:
+            fn(cluster)
         kube = cluster.kube.cluster
         state = self.clusters.setdefault(cluster.name, ClusterAgents())
         if id(kube) not in self._hooked:

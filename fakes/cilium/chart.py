@@ -240,5 +240,8 @@ def render(values: dict[str, Any], *, release: str, namespace: str, version: str
         objs += clustermesh(values, ns, release, version, issue)
     objs.append(agent_daemonset(values, ns, release, version))
     objs.append(operator_deployment(values, ns, release, version))
+    # clustermesh.config (what `cilium clustermesh connect` writes) and the mesh keys of cilium-config
+    from fakes.cilium import chart_mesh
+    objs = chart_mesh.apply(objs, values, ns)
     order = {"ServiceAccount": 0, "Secret": 1, "ConfigMap": 2, "Service": 3, "DaemonSet": 4, "Deployment": 5}
     return sorted(objs, key=lambda o: order.get(o["kind"], 9))

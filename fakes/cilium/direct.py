@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fakes.cilium import chart, chart_mesh
+from fakes.cilium import chart
 from fakes.cilium.layer import MeshLayer
 from fakes.cilium.members import DirectMember
 from fakes.clock import VirtualClock
@@ -83,7 +83,6 @@ class DirectMesh:
         values = chart.merge(chart.DEFAULTS, self.values[name])
         objs = chart.render(values, release="cilium", namespace="kube-system", version=VERSION, ca=ca,
                             issue=helm_certs.issuer(ca, "mesh.cilium.io"))
-        objs = chart_mesh.apply(objs, values, "kube-system")
         kube = self.members[name].kube
         with self.clock.lock:
             for obj in objs:

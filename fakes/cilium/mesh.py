@@ -37,7 +37,6 @@ NOT_SYNCED = "endpoints, identities, nodes, services"
 @dataclass
 class Link:
     up_since: float | None = None
-    down_since: float | None = None
     error: str = T.ETCD_UNREACHABLE
     config: bool = True         # the remote cluster configuration was retrieved (the right cluster answered)
     target: str | None = None   # the member that answered
@@ -75,7 +74,6 @@ class MeshWorld:
         self.links: dict[tuple[str, str, str], Link] = {}        # (member, client pod uid, remote) -> link
         self.published: dict[str, dict] = {}                    # member -> what its apiserver serves
         self.cache: dict[tuple[str, str], dict] = {}            # (member, remote name) -> what it knows
-        self.cache_from: dict[tuple[str, str], str] = {}        # (member, remote name) -> member it came from
         self.down_since: dict[tuple[str, str], float] = {}
         self._views: dict[str, tuple[int, V.View]] = {}
         self._published_rv: dict[str, int] = {}
@@ -115,9 +113,6 @@ class MeshWorld:
         if m.name not in self._hosts:
             self._hosts[m.name] = m.hosts()
         return self._hosts[m.name]
-
-    def by_cilium_name(self, name: str) -> Member | None:
-        return next((m for m in self.members() if m.kube is not None and self.view(m).name == name), None)
 
     # --- the periodic pass -------------------------------------------------------------------------------------
     def sync(self) -> None:
@@ -181,12 +176,9 @@ class MeshWorld:
         if ok:
             if link.up_since is None:
                 link.up_since = now
-            link.down_since = None
         else:
             link.up_since = None
             link.error = error
-            if link.down_since is None:
-                link.down_since = now
 
     @staticmethod
     def connected(link: Link, now: float) -> bool:
@@ -261,7 +253,6 @@ class MeshWorld:
         if src is not None:
             if src in self.published:
                 self.cache[key] = self.published[src]
-                self.cache_from[key] = src
             self.down_since.pop(key, None)
             return
         since = self.down_since.setdefault(key, now)

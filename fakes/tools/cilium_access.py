@@ -9,6 +9,7 @@ import base64
 import contextlib
 import io
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -175,18 +176,20 @@ def upgrade(rel: Release, values: dict[str, Any], *, reuse: bool) -> None:
     """helm.Upgrade with the release's chart: `values` merged over the release's (reuse) or instead of them."""
     from fakes.tools import helm, helm_charts
     url = next(iter(helm_charts.REPOSITORIES))
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-        json.dump(values, fh)
-    argv = ["upgrade", RELEASE, "cilium", "--repo", url, "--version", rel.chart_version, "-f", fh.name]
-    if reuse:
-        argv.append("--reuse-values")
-    a = helm.parser().parse_args(argv)
-    g = {"kubeconfig": rel.path, "kube_context": rel.context, "namespace": NS}
-    with contextlib.redirect_stdout(io.StringIO()):
-        try:
-            helm.install(a, g, upgrade=True)
-        except helm.HelmError as exc:
-            raise CliError(str(exc)) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "values.json")
+        with open(path, "w") as fh:
+            json.dump(values, fh)
+        argv = ["upgrade", RELEASE, "cilium", "--repo", url, "--version", rel.chart_version, "-f", path]
+        if reuse:
+            argv.append("--reuse-values")
+        a = helm.parser().parse_args(argv)
+        g = {"kubeconfig": rel.path, "kube_context": rel.context, "namespace": NS}
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                helm.install(a, g, upgrade=True)
+            except helm.HelmError as exc:
+                raise CliError(str(exc)) from None
 
 
 def clusters_of(config: dict[str, Any]) -> dict[str, dict[str, Any]]:

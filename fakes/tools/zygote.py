@@ -77,14 +77,12 @@ def _reap(conn: socket.socket, pid: int) -> None:
 
 
 def serve(path: str) -> None:
-    for module in TOOLS.values():
-        importlib.import_module(module)
+    imported = False        # on the first run: a lab that never runs a tool pays nothing but this process
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
     srv.listen(64)
     srv.settimeout(1.0)
     parent = os.getppid()
-    print("ready", flush=True)
     while True:
         try:
             conn, _ = srv.accept()
@@ -104,6 +102,10 @@ def serve(path: str) -> None:
         except (OSError, ValueError, ConnectionError):
             conn.close()
             continue
+        if not imported:
+            for module in TOOLS.values():
+                importlib.import_module(module)
+            imported = True
         pid = os.fork()
         if pid == 0:
             srv.close()
@@ -126,12 +128,23 @@ class Zygote:
     def start(self) -> Zygote:
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        # not awaited: until it listens, the launchers simply run their tool themselves
         self.proc = subprocess.Popen([self.python, "-m", "fakes.tools.zygote", self.path], env=env, cwd=root,
-                                     stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        assert self.proc.stdout is not None
-        if self.proc.stdout.readline().strip() != b"ready":
-            raise RuntimeError("the tools' zygote did not start")
+                                     stdin=subprocess.DEVNULL)
         return self
+
+    def wait_listening(self, timeout: float = 10.0) -> None:
+        """For tests: until the socket accepts."""
+        import time
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.connect(self.path)
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("the tools' zygote does not listen")
 
     def env(self) -> dict[str, str]:
         return {"LABSIM_ZYGOTE": self.path}

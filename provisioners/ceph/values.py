@@ -25,7 +25,7 @@ def _replicated(pool) -> dict[str, Any]:
 
 
 def cluster_values(ceph) -> dict[str, Any]:
-    devices = list(getattr(ceph, "devices", []) or [])
+    devices = list(ceph.devices)
     storage: dict[str, Any] = {"useAllNodes": True, "useAllDevices": bool(ceph.use_all_devices) and not devices}
     if devices:
         storage["devices"] = [{"name": d} for d in devices]

@@ -741,6 +741,7 @@ class Ceph(_Strict):
     mgrs: int = Field(2, ge=1)
     allow_multiple_per_node: bool = False
     use_all_devices: bool = True
+    devices: list[str] = Field([], description="OSD devices by name (e.g. vdb) instead of all blank ones")
     pools: list[CephPool] = []
     storage_classes: list[str] = []
 

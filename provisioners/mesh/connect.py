@@ -48,10 +48,14 @@ def _entries(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def access(lab, ctx: MeshContext, cluster: str) -> tuple[list[str], int]:
-    """What `connect` would record for this cluster: the first node's address and the Service's port."""
+    """What `connect` would record for this cluster: the first node's address and the NodePort, or the
+    LoadBalancer's addresses and port."""
     kube = ctx.kube(cluster)
     svc = kube.get("Service", "clustermesh-apiserver", NAMESPACE) or {}
     port = ((svc.get("spec") or {}).get("ports") or [{}])[0]
+    if (svc.get("spec") or {}).get("type") == "LoadBalancer":
+        ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        return [i["ip"] for i in ingress if i.get("ip")], int(port.get("port") or 2379)
     nodes = kube.core.list_node(_request_timeout=30).items
     ips = []
     for n in nodes:

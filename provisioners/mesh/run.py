@@ -10,6 +10,7 @@ A second run writes nothing: each step compares what the clusters report with wh
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from kubernetes.client.rest import ApiException
@@ -53,28 +54,46 @@ def provision(lab, ctx: MeshContext, *, checks: bool = True) -> Report:
         if bad:
             raise MeshRefused(bad)
     report = Report()
+    members = list(lab.mesh.clusters)
     shared = settings.share_ca(lab, ctx)
     report.changes += [f"{c}: cilium-ca copied from {lab.mesh.ca.source}" for c in shared]
-    for cluster in lab.mesh.clusters:
-        done = settings.apply(lab, ctx, cluster, force=cluster in shared)
-        if done:
-            report.changes.append(f"{cluster}: cilium {done}")
-    for cluster in lab.mesh.clusters:
-        if C.enable(lab, ctx, cluster):
-            report.changes.append(f"{cluster}: clustermesh enabled")
-    for a, b in C.pairs(lab):
+    settings.ensure_repo(ctx)
+    done = each(members, lambda c: settings.apply(lab, ctx, c, force=c in shared))
+    report.changes += [f"{c}: cilium {d}" for c, d in zip(members, done) if d]
+    done = each(members, lambda c: C.enable(lab, ctx, c))
+    report.changes += [f"{c}: clustermesh enabled" for c, d in zip(members, done) if d]
+    for a, b in C.pairs(lab):        # one at a time: each connect rewrites both sides' values
         if C.connect(lab, ctx, a, b):
             report.changes.append(f"{a} <=> {b}: connected")
-    for cluster in lab.mesh.clusters:
-        st = C.status(ctx, cluster, wait=C.WAIT, with_json=False)
+    for cluster, st in zip(members, each(members, lambda c: C.status(ctx, c, wait=C.WAIT, with_json=False))):
         report.statuses[cluster] = st
         if st.rc != 0:
             raise RuntimeError(f"cilium clustermesh status --wait failed on {cluster}:\n{st.text}")
-    for cluster in lab.mesh.clusters:
-        report.changes += [f"{cluster}: {w}" for w in deploy_demo(lab, ctx, cluster)]
-    for cluster in lab.mesh.clusters:
-        wait_demo_ready(lab, ctx, cluster)
+    for cluster, writes in zip(members, each(members, lambda c: deploy_demo(lab, ctx, c))):
+        report.changes += [f"{cluster}: {w}" for w in writes]
+    each(members, lambda c: wait_demo_ready(lab, ctx, c))
     return report
+
+
+def each(clusters: list[str], fn):
+    """`fn(cluster)` for every member at once (as one engineer per cluster would): results in order, the first
+    error raised."""
+    results: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def one(cluster: str) -> None:
+        try:
+            results[cluster] = fn(cluster)
+        except BaseException as exc:  # noqa: BLE001 - raised below, in the caller's thread
+            errors.append(exc)
+    threads = [threading.Thread(target=one, args=(c,), name=f"mesh-{c}") for c in clusters]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return [results[c] for c in clusters]
 
 
 def deploy_demo(lab, ctx: MeshContext, cluster: str) -> list[str]:

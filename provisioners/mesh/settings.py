@@ -79,6 +79,11 @@ def share_ca(lab, ctx: MeshContext) -> list[str]:
     return changed
 
 
+def ensure_repo(ctx: MeshContext) -> None:
+    """The chart repository, once per run (helm's repositories.yaml is one file for every cluster)."""
+    ctx.tools.run(["helm", "repo", "add", *REPO])
+
+
 def apply(lab, ctx: MeshContext, cluster: str, *, force: bool = False) -> str | None:
     """Upgrade the release with the mesh settings when they differ (or `force`: re-issue certificates)."""
     version, have = deployed(ctx, cluster)
@@ -89,7 +94,6 @@ def apply(lab, ctx: MeshContext, cluster: str, *, force: bool = False) -> str | 
         return None
     path = Path(ctx.workdir) / f"{cluster}-mesh-values.yaml"
     path.write_text(yaml.safe_dump(want, sort_keys=False))
-    ctx.tools.run(["helm", "repo", "add", *REPO])
     ctx.releases.pop(cluster, None)
     ctx.helm(cluster, "upgrade", RELEASE, "cilium/cilium", "--version", version, "--namespace", NAMESPACE,
              "--reuse-values", "-f", str(path))

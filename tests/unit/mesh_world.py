@@ -24,27 +24,10 @@ class Ran:
     stderr: str
 
 
-def ensure_mesh_chart() -> None:
-    """The fake helm renders the chart's ClusterMesh configuration (fakes/cilium/chart_mesh.py)."""
-    import dataclasses
-
-    from fakes.cilium import chart, chart_mesh
-    from fakes.tools import helm_charts
-    entry = helm_charts.REPOSITORIES[REPO]["cilium"]
-    if getattr(entry.render, "mesh", False):
-        return
-
-    def render(values, **kw):
-        return chart_mesh.apply(chart.render(values, **kw), values, kw["namespace"])
-    render.mesh = True
-    helm_charts.REPOSITORIES[REPO]["cilium"] = dataclasses.replace(entry, render=render)
-
-
 class ServedMesh:
     """Two (or more) clusters with Cilium installed by the fake helm and reachable by context name."""
 
     def __init__(self, tmp: Path, specs: list[Spec], *, shared_ca: bool = True):
-        ensure_mesh_chart()
         self.dm = DirectMesh(specs, render=False, shared_ca=shared_ca)
         self.clock = self.dm.clock
         self.ca = CA.generate("mesh test CA")

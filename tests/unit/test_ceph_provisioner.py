@@ -66,3 +66,9 @@ def test_a_worker_down_fails_with_cephs_words():
     assert results["mon-quorum"].message.startswith("2 of 3 mons in quorum (a,c)")
     assert results["osds-up-in"].message == "osd.1 on wrk-e-2 is down and in"
     assert results["pgs-clean"].message.startswith("16 of 16 PGs not clean: 16 active+undersized+degraded")
+
+
+def test_listed_devices_replace_all_devices():
+    ceph = load_lab(LAB).cluster("talos-west").ceph.model_copy(update={"devices": ["vdb"]})
+    assert V.cluster_values(ceph)["cephClusterSpec"]["storage"] == {
+        "useAllNodes": True, "useAllDevices": False, "devices": [{"name": "vdb"}]}

@@ -27,7 +27,8 @@ def _install(kube, cluster_values: dict | None = None) -> None:
     """What `helm install` of both charts creates, straight into the store."""
     objs = charts.render_operator(charts.merge(charts.OPERATOR_DEFAULTS, {}), release="rook-ceph", namespace=NS,
                                   version="1.18.6")
-    objs += charts.render_cluster(charts.merge(charts.CLUSTER_DEFAULTS, cluster_values or {"toolbox": {"enabled": True}}),
+    values = cluster_values or {"toolbox": {"enabled": True}}
+    objs += charts.render_cluster(charts.merge(charts.CLUSTER_DEFAULTS, values),
                                   release="rook-ceph-cluster", namespace=NS, version="1.18.6")
     for o in objs:
         kube.create(RESOURCES[o["kind"]], o, o["metadata"].get("namespace"))

@@ -16,21 +16,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def launcher(tool: str, *argv: str) -> list[str]:
-    code = ("import sys; sys.argv = %r; from fakes.tools.launch import launch; launch(%r); "
-            "print('not handed over'); sys.exit(9)") % ([tool, *argv], tool)
+    code = (f"import sys; sys.argv = {[tool, *argv]!r}; from fakes.tools.launch import launch; launch({tool!r}); "
+            "print('not handed over'); sys.exit(9)")
     return [sys.executable, "-c", code]
 
 
 @pytest.fixture(scope="module")
 def zygote():
     z = Zygote().start()
+    z.wait_listening()
     yield z
     z.stop()
 
 
 def run(z, cmd, **kw):
     env = {**os.environ, "PYTHONPATH": str(ROOT), **z.env(), **kw.pop("env", {})}
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30, **kw)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30, check=False, **kw)
 
 
 def test_a_run_gets_argv_stdout_and_exit_code(zygote):
@@ -64,5 +65,6 @@ def test_runs_overlap(zygote):
 
 def test_without_a_zygote_the_launcher_runs_the_tool_itself(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LABSIM_ZYGOTE": str(tmp_path / "nobody.sock")}
-    r = subprocess.run(launcher("cilium", "version"), env=env, capture_output=True, text=True, timeout=30)
+    r = subprocess.run(launcher("cilium", "version"), env=env, capture_output=True, text=True, timeout=30,
+                       check=False)
     assert r.returncode == 9 and "not handed over" in r.stdout
