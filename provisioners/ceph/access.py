@@ -29,8 +29,11 @@ class CephAccess:
         return self.kubectl("-n", self.namespace, "exec", TOOLBOX, "--", "ceph", *args, check=check)
 
     def ceph(self, *args: str) -> Any:
-        """The same with `-f json`, parsed."""
+        """The same with `-f json`, parsed. A read-only query that came back empty is asked once more: an exec
+        stream can end before its output arrives (seen with the simulated API server under heavy load)."""
         ran = self.ceph_text(*args, "-f", "json")
+        if not ran.stdout.strip():
+            ran = self.ceph_text(*args, "-f", "json")
         try:
             return json.loads(ran.stdout)
         except ValueError:
