@@ -189,7 +189,11 @@ def serve(h, cluster: Any) -> None:
     command = q.get("command") or []
     if not command:
         return _http_error(h, _status(400, "BadRequest", "you must specify at least one command for the container"))
-    if (h.headers.get("Upgrade") or "").lower() != "websocket":
+    upgrade = (h.headers.get("Upgrade") or "").lower()
+    if upgrade.startswith("spdy/"):     # the declared deviation: say so instead of failing obscurely
+        return _http_error(h, _status(400, "BadRequest", "labsim: pods/exec is served over WebSocket "
+                                                         "(v5.channel.k8s.io) only, not SPDY/3.1"))
+    if upgrade != "websocket":
         return _http_error(h, _status(400, "BadRequest", "Upgrade request required"))
     offered = [p.strip() for p in (h.headers.get("Sec-WebSocket-Protocol") or "").split(",") if p.strip()]
     proto = next((p for p in offered if p in BINARY | BASE64), None)

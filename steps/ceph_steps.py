@@ -26,10 +26,16 @@ POLL = 5.0
 DOWN_OUT = 600.0
 
 
+STATE = pytest.StashKey()
+
+
 @pytest.fixture
-def ceph(target):
+def ceph(target, request):
     """What a scenario has seen: per-cluster access, health timelines, the last health document."""
-    return {"tools": Tools(env=target.tool_env()), "access": {}, "timeline": {}, "health": {}, "t0": target.clock.now()}
+    state = {"tools": Tools(env=target.tool_env()), "access": {}, "timeline": {}, "health": {},
+             "t0": target.clock.now()}
+    request.node.stash[STATE] = state
+    return state
 
 
 def access(target, ceph, cluster: str) -> CephAccess:
@@ -55,7 +61,7 @@ def health(target, ceph, cluster: str) -> dict:
 
 def pytest_bdd_after_scenario(request, feature, scenario):
     """Each cluster's health timeline, once per scenario (also when a step failed): a chart in the sign-off."""
-    state = getattr(request.node, "funcargs", {}).get("ceph")
+    state = request.node.stash.get(STATE, None)
     if state and state["timeline"]:
         evidence = request.getfixturevalue("evidence")
         for cluster, points in state["timeline"].items():

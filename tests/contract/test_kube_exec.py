@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import subprocess
 
 import pytest
 import websocket
@@ -123,3 +124,10 @@ def test_a_failure_status_carries_the_exit_code(lab):
     status = json.loads(frames[-1][1:])
     assert status["reason"] == "NonZeroExitCode"
     assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "22"}]
+
+
+def test_spdy_is_the_declared_deviation(lab):
+    env = {**lab.env(), "KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "false"}
+    r = subprocess.run([find_kubectl(), "-n", NS, "exec", lab.pod, "--", "ceph", "status"], env=env,
+                       capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 1 and "not SPDY/3.1" in r.stderr
