@@ -3,21 +3,22 @@
     cilium status [--wait] [--wait-duration 5m]
     cilium clustermesh enable [--service-type NodePort|LoadBalancer] [--enable-kvstoremesh]
     cilium clustermesh disable
-    cilium clustermesh connect --destination-context B [--allow-mismatching-ca] [--connection-mode bidirectional]
+    cilium clustermesh connect --destination-context B [--allow-mismatching-ca] [--connection-mode unicast|bidirectional|mesh]
     cilium clustermesh disconnect --destination-context B
     cilium clustermesh status [--wait] [--wait-duration 15m] [-o json|summary]
     cilium version [--client]
 
-Global flags anywhere on the line: --context, --kubeconfig, -n/--namespace. Contexts come from the same
+The command line is parsed as cobra/pflag do (fakes/tools/cobra.py): flags anywhere after the command, the
+root's persistent flags (--context, --kubeconfig, -n/--namespace, ...) on every command, and cobra's own errors for
+an unknown command or flag (printed without a prefix, exit 1). Contexts come from the same
 kubeconfig kubectl reads (`KUBECONFIG`, which may list several files). Cluster objects are read and written
 through the Kubernetes API; `enable`/`connect`/`disconnect` are Helm upgrades of the `cilium` release (values
 reused), as the real CLI does since 0.15. What agents report is asked from the lab (control API, standing in for
-`kubectl exec ... cilium-dbg status`). Waits pass in the lab's time (virtual in CI). Errors: `Error: ...` on
-stderr, exit 1 (cilium-cli's fatalf).
+`kubectl exec ... cilium-dbg status`). Waits pass in the lab's time (virtual in CI). A command's failure: `Error: ...`
+on stderr, exit 1 (cilium-cli's fatalf).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -27,13 +28,12 @@ from fakes.cilium import texts as T
 from fakes.tools import cilium_access as A
 from fakes.tools import cilium_status as S
 from fakes.tools import client, kubecontexts
-from fakes.tools.argv import FlagError, split_globals
+from fakes.tools import cobra as C
 from fakes.tools.gofmt import format_duration, parse_duration
 from fakes.tools.kubeapi import KubeConfigError, KubeError
 
 VERSION = "0.18.9"
 DEFAULT_IMAGE = "1.18.3"
-GLOBAL = {"--context": "context", "--kubeconfig": "kubeconfig", "-n": "namespace", "--namespace": "namespace"}
 RETRY = 2.0          # wait.Observer's retry interval
 WARN = 10.0          # and how often it says it is still waiting
 
@@ -106,13 +106,17 @@ def cmd_status(a, g) -> int:
         deploy = kube.get("Deployment", "clustermesh-apiserver", A.NS) or {}
         kvs_on = any(c.get("name") == "kvstoremesh" for c in deploy["spec"]["template"]["spec"]["containers"])
         out(T.KVSTOREMESH.format(state="enabled" if kvs_on else "disabled"))
-        agents, kvs, err = _connectivity(kube, local, kvs_on, a.wait, deadline, out)
     except (A.CliError, KubeError) as exc:
         raise Fatal(f"Unable to determine status:  {getattr(exc, 'message', str(exc))}") from None
-    if a.output == "json":
+    try:
+        agents, kvs, err = _connectivity(kube, local, kvs_on, a.wait, deadline, out)
+    except (A.CliError, KubeError) as exc:     # statusConnectivity's error: nothing collected
+        agents, kvs, err = None, None, getattr(exc, "message", str(exc))
+    if a.output == "json":      # Status prints the JSON and returns no error, whatever connectivity said
         print(S.as_json(access.to_json(), agents, kvs_on, kvs))
         return 0
-    S.render(agents, kvs, kvs_on, out)
+    if agents is not None:
+        S.render(agents, kvs, kvs_on, out)
     if err:
         raise Fatal(f"Unable to determine status:  {err}")
     return 0
@@ -197,7 +201,7 @@ def cmd_enable(a, g) -> int:
         raise Fatal(f"Unable to enable ClusterMesh: {T.ENABLE_BAD_TYPE.format(type=a.service_type)}")
     api = {"service": {"type": a.service_type},
            "tls": {"auto": {"enabled": True, "method": "cronJob", "schedule": "0 0 1 */4 *"}}}
-    if a.enable_kvstoremesh is not None:
+    if a.changed("enable-kvstoremesh"):
         api["kvstoremesh"] = {"enabled": a.enable_kvstoremesh}
     values["clustermesh"]["apiserver"] = api
     try:
@@ -231,8 +235,9 @@ def _destinations(a) -> list[str]:
 
 
 def _connect(a, g) -> None:
-    if a.connection_mode != "bidirectional":
+    if a.connection_mode not in MODES:
         log(f"❌ {a.connection_mode} is not a correct connection mode.")
+        log(f"Available connection modes: {', '.join(MODES)}")
         raise A.CliError("Bad connection mode")
     lctx, lkube = _client(g)
     local_rel = A.release(lctx.path, lctx.name, lkube)
@@ -267,10 +272,16 @@ def _connect(a, g) -> None:
     log(T.CONFIGURING.format(local=lctx.cluster, remote=",".join(t[0].cluster for t in targets)))
     A.set_clusters(local_rel.config, mine, local_rel.chart_version)
     A.upgrade(local_rel, local_rel.config, reuse=False)
-    for rctx, remote, rel in targets:
+    for rctx, remote, rel in targets if a.connection_mode != "unicast" else []:   # unicast: the local side only
         theirs = A.clusters_of(rel.config)
         theirs[local.cluster_name] = {"ips": local.service_ips, "port": local.service_port}
-        log(T.CONFIGURING.format(local=rctx.cluster, remote=lctx.cluster))
+        peers = [lctx.cluster]
+        if a.connection_mode == "mesh":      # mesh: every destination to every other destination too
+            for octx, other, _ in targets:
+                if other.cluster_name != remote.cluster_name:
+                    theirs[other.cluster_name] = {"ips": other.service_ips, "port": other.service_port}
+                    peers.append(octx.cluster)
+        log(T.CONFIGURING.format(local=rctx.cluster, remote=",".join(peers)))
         A.set_clusters(rel.config, theirs, rel.chart_version)
         A.upgrade(rel, rel.config, reuse=False)
     for rctx, _, _ in targets:
@@ -341,60 +352,83 @@ def cmd_version(a, g) -> int:
     return 0
 
 
-# --- argv ------------------------------------------------------------------------------------------------------------
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="cilium")
-    sub = root.add_subparsers(dest="cmd", required=True)
-    v = sub.add_parser("version")
-    v.add_argument("--client", action="store_true")
-    st = sub.add_parser("status")
-    st.add_argument("--wait", action="store_true")
-    st.add_argument("--wait-duration", default="5m0s")
-    st.add_argument("--interactive", default="true")
-    cm = sub.add_parser("clustermesh").add_subparsers(dest="sub", required=True)
-    s = cm.add_parser("status")
-    s.add_argument("--wait", action="store_true")
-    s.add_argument("--wait-duration", default="15m0s")
-    s.add_argument("-o", "--output", default="summary", choices=("summary", "json"))
-    e = cm.add_parser("enable")
-    e.add_argument("--service-type", default="")
-    e.add_argument("--enable-kvstoremesh", nargs="?", const=True, default=None,
-                   type=lambda x: str(x).lower() == "true")
-    cm.add_parser("disable")
-    for name in ("connect", "disconnect"):
-        c = cm.add_parser(name)
-        c.add_argument("--destination-context", action="append", default=[])
-        c.add_argument("--connection-mode", default="bidirectional")
-        if name == "connect":
-            c.add_argument("--allow-mismatching-ca", action="store_true")
-            c.add_argument("--destination-endpoint", action="append", default=[])
-            c.add_argument("--source-endpoint", action="append", default=[])
-            c.add_argument("--parallel", type=int, default=1)
+# --- argv (cobra) -----------------------------------------------------------------------------------------------------
+MODES = ("bidirectional", "mesh", "unicast")
+NOT_SIMULATED = ("bgp", "config", "connectivity", "context", "encrypt", "features", "hubble", "install", "multicast",
+                 "sysdump", "uninstall", "upgrade", "completion")
+
+
+def _not_simulated(a, g) -> int:
+    raise Fatal(f"cilium {a['_command']} is not part of the simulated lab's cilium (fakes/tools/cilium.py)")
+
+
+def commands() -> C.Command:
+    """The real CLI's command tree (cilium-cli/cli/cmd.go, clustermesh.go, status.go, version.go) as far as a lab
+    engineer meshes clusters with it; the other top-level commands exist and say that they are not simulated."""
+    mode = C.Flag("connection-mode", "string", "bidirectional", "Connection mode: unicast, bidirectional or mesh")
+    dest = C.Flag("destination-context", "stringSlice", [],
+                  "Comma separated list of Kubernetes configuration contexts of destination cluster")
+    root = C.Command("cilium", "Cilium provides eBPF-based Networking, Security, and Observability for Kubernetes",
+                     persistent=[C.Flag("context", "string", "", "Kubernetes configuration context"),
+                                 C.Flag("namespace", "string", "kube-system", "Namespace Cilium is running in. Can "
+                                        "also be set via CILIUM_NAMESPACE env var", "n"),
+                                 C.Flag("as", "string", "", "Username to impersonate for the operation. User could be "
+                                        "a regular user or a service account in a namespace."),
+                                 C.Flag("as-group", "stringArray", [], "Group to impersonate for the operation, this "
+                                        "flag can be repeated to specify multiple groups."),
+                                 C.Flag("helm-release-name", "string", "cilium", "Helm release name"),
+                                 C.Flag("kubeconfig", "string", "", "Path to the kubeconfig file")])
+    mesh = C.Command("clustermesh", "Multi Cluster Management")
+    mesh.add(
+        C.Command("status", "Show status of ClusterMesh", run=cmd_status, flags=[
+            C.Flag("wait", "bool", False, "Wait until status is successful"),
+            C.Flag("wait-duration", "duration", "15m0s", "Maximum time to wait"),
+            C.Flag("output", "string", "summary", "Output format. One of: json, summary", "o")]),
+        C.Command("enable", "Enable ClusterMesh ability in a cluster using Helm", run=cmd_enable, flags=[
+            C.Flag("enable-external-workloads", "bool", False, "Enable support for external workloads, such as VMs"),
+            C.Flag("enable-kvstoremesh", "bool", False, "Enable kvstoremesh, an extension which caches remote cluster "
+                   "information in the local kvstore (Cilium >=1.14 only)"),
+            C.Flag("service-type", "string", "", "Type of Kubernetes service to expose control plane { LoadBalancer "
+                   "| NodePort }")]),
+        C.Command("disable", "Disable ClusterMesh ability in a cluster using Helm", run=cmd_disable),
+        C.Command("connect", "Connect to a remote cluster", run=cmd_connect, flags=[
+            mode, dest,
+            C.Flag("destination-endpoint", "stringSlice", [], "IP of ClusterMesh service of destination cluster"),
+            C.Flag("source-endpoint", "stringSlice", [], "IP of ClusterMesh service of source cluster"),
+            C.Flag("parallel", "int", 1, "Number of parallel connection of destination cluster"),
+            C.Flag("allow-mismatching-ca", "bool", False, "Allow connecting clusters whose Cilium CAs differ, by "
+                   "adding the remote CAs to the CA bundle")]),
+        C.Command("disconnect", "Disconnect from a remote cluster", run=cmd_disconnect, flags=[mode, dest]),
+    )
+    root.add(
+        mesh,
+        C.Command("status", "Display status", run=cmd_cilium_status, flags=[
+            C.Flag("wait", "bool", False, "Wait for status to report success (no errors and warnings)"),
+            C.Flag("wait-duration", "duration", "5m0s", "Maximum time to wait for status"),
+            C.Flag("interactive", "bool", True, "Refresh the status summary output after each retry when --wait "
+                   "flag is specified"),
+            C.Flag("output", "string", "summary", "Output format. One of: json, summary", "o")]),
+        C.Command("version", "Display detailed version information", run=cmd_version, flags=[
+            C.Flag("client", "bool", False, "If true, shows client version only (no server required)")]),
+        *[C.Command(name, "(not simulated)", run=_not_simulated) for name in NOT_SIMULATED],
+    )
     return root
-
-
-COMMANDS = {("clustermesh", "status"): cmd_status, ("clustermesh", "enable"): cmd_enable,
-            ("clustermesh", "disable"): cmd_disable, ("clustermesh", "connect"): cmd_connect,
-            ("clustermesh", "disconnect"): cmd_disconnect}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        g, rest = split_globals(argv, GLOBAL)
-    except FlagError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        cmd, a = C.execute(commands(), argv)
+    except C.ShowHelp as h:
+        print(h.text)
+        return 0
+    except C.UsageError as exc:          # cobra's error, printed by main (SilenceErrors): no "Error: " prefix
+        print(exc, file=sys.stderr)
         return 1
+    a["_command"] = cmd.path().removeprefix("cilium ")
+    g = {"context": a.context or None, "kubeconfig": a.kubeconfig or None, "namespace": a.namespace}
     try:
-        a = parser().parse_args(rest)
-    except SystemExit as exc:
-        return 1 if exc.code else 0
-    try:
-        if a.cmd == "version":
-            return cmd_version(a, g)
-        if a.cmd == "status":
-            return cmd_cilium_status(a, g)
-        return COMMANDS[(a.cmd, a.sub)](a, g)
+        return cmd.run(a, g)
     except Fatal as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -44,11 +44,13 @@ class Access:
         return self.cluster_name not in ("", "default") and self.cluster_id not in ("", "0")
 
     def to_json(self) -> dict[str, Any]:
+        """accessInformation as cilium-cli marshals it (cilium-cli/clustermesh/clustermesh.go, cilium v1.18+): the
+        fields in struct order, each `omitempty`, the CA base64 ([]byte). The client certificate and key are not
+        part of it any more (older CLIs printed `client_cert`/`client_key`)."""
         b64 = lambda b: base64.b64encode(b).decode()
         out = {"service_type": self.service_type, "service_ips": self.service_ips, "service_port": self.service_port,
-               "cluster_id": self.cluster_id, "cluster_name": self.cluster_name, "ca": b64(self.ca),
-               "client_cert": b64(self.client_cert), "client_key": b64(self.client_key), "tunnel": self.tunnel,
-               "max_connected_clusters": self.max_connected_clusters}
+               "cluster_id": self.cluster_id, "cluster_name": self.cluster_name, "ca": b64(self.ca) if self.ca else "",
+               "tunnel": self.tunnel, "max_connected_clusters": self.max_connected_clusters}
         return {k: v for k, v in out.items() if v not in ("", 0, [], None)}
 
 

@@ -55,12 +55,13 @@ class Connectivity:
         self.connected.append(ready)
 
     def to_json(self) -> dict[str, Any]:
+        """ConnectivityStatus as encoding/json writes it: `connected` is a struct, so it is always there (its own
+        fields `omitempty`: {} when every value is 0); maps come out with their keys sorted; a float64 that is
+        whole prints without a fraction (1, not 1.0)."""
         lo, avg, hi = self.stats()
-        out: dict[str, Any] = {}
-        conn = {k: v for k, v in (("min", lo), ("avg", avg), ("max", hi)) if v}
-        if conn:
-            out["connected"] = conn
-        clusters = {n: {k: v for k, v in s.items() if v} for n, s in self.clusters.items()}
+        out: dict[str, Any] = {"connected": {k: _go_number(v) for k, v in (("min", lo), ("avg", avg), ("max", hi))
+                                             if v}}
+        clusters = {n: {k: v for k, v in self.clusters[n].items() if v} for n in sorted(self.clusters)}
         if clusters:
             out["clusters"] = clusters
         if self.total:
@@ -68,9 +69,13 @@ class Connectivity:
         if self.not_ready:
             out["not_ready"] = self.not_ready
         if self.errors:   # Go marshals an error value as {}: the texts are in the summary output only
-            out["errors"] = {p: {c: {"Errors": [{} for _ in errs], "Warnings": None, "Disabled": False}
-                                 for c, errs in cs.items()} for p, cs in self.errors.items()}
+            out["errors"] = {p: {c: {"Errors": [{} for _ in self.errors[p][c]], "Warnings": None, "Disabled": False}
+                                 for c in sorted(self.errors[p])} for p in sorted(self.errors)}
         return out
+
+
+def _go_number(v: float) -> float | int:
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 def _error(rc: dict[str, Any]) -> tuple[str, str]:
@@ -175,7 +180,9 @@ def as_json(access: dict[str, Any] | None, agents: Connectivity | None, kvs_enab
     if kvs is not None:
         k["status"] = kvs.to_json()
     out["kvstoremesh"] = k
-    return json.dumps(out, indent=" ", ensure_ascii=False)
+    text = json.dumps(out, indent=" ", ensure_ascii=False)
+    # encoding/json escapes <, > and & inside strings (they occur nowhere else in a JSON text)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def deployment_error(kube: Kube, name: str) -> str | None:

@@ -139,6 +139,36 @@ def test_status_json_has_cilium_clis_fields(sm):
     assert T.NODEPORT_DETECTED in r.stderr          # log lines go to stderr with -o json
 
 
+def test_status_json_is_cilium_clis_struct_as_encoding_json_writes_it(sm):
+    """cilium/cilium cilium-cli/clustermesh/clustermesh.go: Status{access_information, connectivity, kvstoremesh},
+    accessInformation's fields in struct order (no client certificate or key since the CLI stopped exporting them),
+    `connected` always present (a struct), whole float64s without a fraction, json.MarshalIndent(s, "", " ")."""
+    r = sm.cilium("clustermesh", "status", "--context", EAST, "-o", "json")
+    assert r.rc == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert list(doc) == ["access_information", "connectivity", "kvstoremesh"]
+    assert list(doc["access_information"]) == ["service_type", "service_ips", "service_port", "cluster_id",
+                                               "cluster_name", "ca", "tunnel", "max_connected_clusters"]
+    assert list(doc["connectivity"]) == ["connected", "clusters", "total"]
+    assert list(doc["kvstoremesh"]) == ["enabled", "status"]
+    assert '\n   "avg": 1,\n' in r.stdout and r.stdout.startswith('{\n "access_information": {\n  "service_type"')
+    for a in sm.dm.members["talos-east"].addresses.values():          # now every node loses talos-west
+        sm.dm.network.cut[frozenset((a, "192.168.101.20"))] = "cut"
+    try:
+        sm.clock.sleep(5)
+        r = sm.cilium("clustermesh", "status", "--context", EAST, "-o", "json", "--wait", "--wait-duration", "10s")
+        assert r.rc == 0, r.stderr          # -o json: the JSON is printed and the command succeeds regardless
+        conn = json.loads(r.stdout)["connectivity"]
+        assert conn["connected"] == {} and conn["not_ready"] == 3 and conn["total"] == 3
+        assert list(conn["errors"]) == sorted(conn["errors"])
+        first = next(iter(conn["errors"].values()))
+        assert first == {"talos-west": {"Errors": [{}], "Warnings": None, "Disabled": False}}
+        assert "⌛ Waiting (" in r.stderr
+    finally:
+        sm.dm.network.cut.clear()
+        sm.clock.sleep(10)
+
+
 def test_status_names_the_nodes_not_connected_and_why(sm):
     for a in sm.dm.members["talos-east"].addresses.values():
         sm.dm.network.cut[frozenset((a, "192.168.101.20"))] = "cut"
@@ -194,3 +224,61 @@ def test_disconnect_removes_both_sides(sm):
     assert not sm.dm.layer.mesh.cache
     r = sm.cilium("clustermesh", "disconnect", "--context", EAST)
     assert r.rc == 1 and T.NO_DESTINATION in r.stderr
+
+
+# --- the command line, as cobra takes it -------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv,rc,stderr", [
+    (["statsu"], 1, 'unknown command "statsu" for "cilium"\n\nDid you mean this?\n\tstatus\n\n'),
+    (["frobnicate"], 1, 'unknown command "frobnicate" for "cilium"\n'),
+    (["clustermesh", "status", "--foo"], 1, "unknown flag: --foo\n"),
+    (["clustermesh", "status", "-x"], 1, "unknown shorthand flag: 'x' in -x\n"),
+    (["clustermesh", "connect", "--destination-context"], 1, "flag needs an argument: --destination-context\n"),
+    (["clustermesh", "status", "-o"], 1, "flag needs an argument: 'o' in -o\n"),
+    (["clustermesh", "status", "--wait-duration", "soon"], 1,
+     'invalid argument "soon" for "--wait-duration" flag: time: invalid duration "soon"\n'),
+    (["clustermesh", "status", "--wait=maybe"], 1,
+     'invalid argument "maybe" for "--wait" flag: strconv.ParseBool: parsing "maybe": invalid syntax\n'),
+    (["clustermesh", "connect", "--parallel", "two"], 1,
+     'invalid argument "two" for "--parallel" flag: strconv.ParseInt: parsing "two": invalid syntax\n'),
+])
+def test_bad_command_lines_fail_with_cobras_errors(argv, rc, stderr):
+    r = _run(argv)
+    assert (r.rc, r.stderr, r.stdout) == (rc, stderr, ""), r
+
+
+def test_a_group_without_a_known_subcommand_prints_its_help_and_succeeds():
+    for argv in (["clustermesh"], ["clustermesh", "frobnicate"], ["clustermesh", "status", "--help"]):
+        r = _run(argv)
+        assert r.rc == 0 and r.stderr == "" and "Usage:\n  cilium clustermesh" in r.stdout, r
+    assert "  connect     Connect to a remote cluster" in _run(["clustermesh"]).stdout
+    usage = _run(["clustermesh", "status", "-h"]).stdout    # pflag's columns: 3 spaces after the longest
+    assert "\n  -o, --output string            Output format. One of: json, summary (default \"summary\")\n" in usage
+    assert "\n      --wait-duration duration   Maximum time to wait (default 15m0s)\n" in usage
+
+
+def test_flags_go_anywhere_in_any_spelling(sm):
+    for argv in (["--context", EAST, "clustermesh", "status", "-ojson"],
+                 ["clustermesh", "--context=" + EAST, "status", "--output=json", "--wait=false"],
+                 ["clustermesh", "status", "-o=json", "--context", EAST, "--", "ignored"]):
+        r = sm.cilium(*argv)
+        assert r.rc == 0 and json.loads(r.stdout)["access_information"]["cluster_name"] == "talos-east", argv
+
+
+def test_a_bad_connection_mode_is_refused_with_the_modes_listed(sm):
+    r = sm.cilium("clustermesh", "connect", "--context", EAST, "--destination-context", WEST,
+                  "--connection-mode", "star")
+    assert r.rc == 1 and r.stdout.splitlines() == ["❌ star is not a correct connection mode.",
+                                                   "Available connection modes: bidirectional, mesh, unicast"]
+    assert r.stderr.strip() == "Error: Unable to connect cluster: Bad connection mode"
+
+
+def _run(argv):
+    import contextlib
+    import io
+
+    from fakes.tools.cilium import main
+    from tests.unit.mesh_world import Ran
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(list(argv))
+    return Ran(rc, out.getvalue(), err.getvalue())
