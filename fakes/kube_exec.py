@@ -15,6 +15,16 @@ error the upgrade got (a deviation only for `KUBECTL_REMOTE_COMMAND_WEBSOCKETS=f
 What runs: the world registers, per namespace, pod labels and container, the executables that container has
 (`registry(cluster).register(...)`); a program it lacks fails as containerd fails it
 (`exec: "x": executable file not found in $PATH`). One route in the kube server calls `serve`.
+
+Output waits for the client's streams. kubectl up to 1.33 (client-go before kubernetes/kubernetes#131203)
+starts reading the WebSocket in one goroutine while another still creates the streams; a message for a stream
+not created yet is dropped (`Unknown stream id 1, discarding message` on stderr). If the stdout message is
+dropped but the error stream already exists, kubectl exits 0 with no output. A real runtime needs tens of
+milliseconds to start the process after the upgrade, so the race is rare there; a fake that answered within
+microseconds lost output under CPU load (about 1 exec in 400 with 8 parallel kubectl and GOMAXPROCS=16 on
+2 cores). So a command without stdin writes its first message no sooner than `START_LATENCY` after the upgrade,
+which leaves the client's goroutines that long to create four streams (a command with stdin already waits
+for the client to close stdin, which it does only after it has created every stream).
 """
 from __future__ import annotations
 
@@ -24,6 +34,7 @@ import json
 import re
 import shlex
 import struct
+import time
 import uuid
 import weakref
 from collections.abc import Callable
@@ -37,6 +48,7 @@ BASE64 = {"v5.base64.channel.k8s.io", "v4.base64.channel.k8s.io", "base64.channe
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/exec/?$")
 STDIN_TIMEOUT = 30.0     # real seconds a command waits for its stdin to close
+START_LATENCY = 0.05     # real seconds from the upgrade to the first output, as a runtime's exec start takes
 
 
 @dataclass
@@ -210,10 +222,12 @@ def serve(h, cluster: Any) -> None:
         h.send_header("Sec-WebSocket-Protocol", proto)
     h.end_headers()
     h.wfile.flush()
+    upgraded = time.monotonic()
     ws = _Socket(h, b64=proto in BASE64, v5=bool(proto and proto.startswith("v5.")))
     stdin = ws.read_stdin() if _flag(q, "stdin") else b""
     req = ExecRequest(ns, pod, container, command, stdin, _flag(q, "tty"))
     result = run(req, registry(cluster).image(pod, container))
+    _wait_for_streams(upgraded, _flag(q, "stdin"))
     if isinstance(result, str):
         msg = f"error executing command in container: {result}"
         status = {"metadata": {}, "status": "Failure", "message": f"Internal error occurred: {msg}",
@@ -236,6 +250,12 @@ def serve(h, cluster: Any) -> None:
                       "details": {"causes": [{"reason": "ExitCode", "message": str(result.exit_code)}]}}
     ws.send(ERROR, json.dumps(status, separators=(",", ":")).encode())
     ws.close()
+
+
+def _wait_for_streams(upgraded: float, stdin: bool) -> None:
+    """Hold the first message until the client has had time to create its streams (see the module's docstring)."""
+    if not stdin:
+        time.sleep(max(0.0, upgraded + START_LATENCY - time.monotonic()))
 
 
 class _Socket:

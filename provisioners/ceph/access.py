@@ -9,6 +9,7 @@ from typing import Any
 from provisioners.talos.cli import Ran, ToolError, Tools
 
 TOOLBOX = "deploy/rook-ceph-tools"
+DROPPED = "discarding message"      # client-go's klog line when it drops a WebSocket message
 
 
 class CephAccess:
@@ -29,15 +30,18 @@ class CephAccess:
         return self.kubectl("-n", self.namespace, "exec", TOOLBOX, "--", "ceph", *args, check=check)
 
     def ceph(self, *args: str) -> Any:
-        """The same with `-f json`, parsed. A read-only query that came back empty is asked once more: an exec
-        stream can end before its output arrives (seen with the simulated API server under heavy load)."""
+        """The same with `-f json`, parsed. kubectl up to 1.33 can drop a message that arrives before it has
+        created its streams, and then exits 0 with no output; it says so on stderr (`Unknown stream id 1,
+        discarding message`, kubernetes/kubernetes#131203). Such a read-only query is asked once more; any other
+        empty or broken answer is an error."""
         ran = self.ceph_text(*args, "-f", "json")
-        if not ran.stdout.strip():
+        if DROPPED in ran.stderr:
             ran = self.ceph_text(*args, "-f", "json")
         try:
             return json.loads(ran.stdout)
         except ValueError:
-            raise ToolError(Ran(ran.argv, 1, ran.stdout, f"not JSON: {ran.stdout[:200]!r}")) from None
+            raise ToolError(Ran(ran.argv, 1, ran.stdout, f"not JSON: {ran.stdout[:200]!r} {ran.stderr[-300:]}"
+                                .rstrip())) from None
 
     def custom(self):
         if self._api is None:

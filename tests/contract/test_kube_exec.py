@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import ssl
 import subprocess
+import time
 
 import pytest
 import websocket
@@ -131,3 +132,21 @@ def test_spdy_is_the_declared_deviation(lab):
     r = subprocess.run([find_kubectl(), "-n", NS, "exec", lab.pod, "--", "ceph", "status"], env=env,
                        capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 1 and "not SPDY/3.1" in r.stderr
+
+
+def test_output_waits_for_the_clients_streams(lab):
+    """kubectl <= 1.33 drops a message that arrives before it has created its streams and then exits 0 with
+    no output (kubernetes/kubernetes#131203): the first message comes START_LATENCY after the upgrade."""
+    server = lab.server
+    crt, key = server.client_cert()
+    url = f"wss://127.0.0.1:{server.port}/api/v1/namespaces/{NS}/pods/{lab.pod}/exec?command=ceph&command=status" \
+          "&stdout=true&stderr=true"
+    ws = websocket.WebSocket(sslopt={"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": server.ca.cert_path,
+                                     "certfile": str(crt), "keyfile": str(key)})
+    ws.connect(url, header=["sec-websocket-protocol: v5.channel.k8s.io"])
+    t0 = time.monotonic()
+    _, frame = ws.recv_data_frame(True)
+    assert frame.data == b"\x01HEALTH_OK\n"
+    assert time.monotonic() - t0 >= X.START_LATENCY * 0.8    # the 101 left the server just before t0
+    ws.close()
+

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from fakes.ceph import cli
 from fakes.ceph.testing import build
 from provisioners.ceph import values as V
 from provisioners.ceph import verify as VF
+from provisioners.ceph.access import CephAccess
 from provisioners.lab import load_lab
+from provisioners.talos.cli import Ran, ToolError
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
 
@@ -72,3 +76,32 @@ def test_listed_devices_replace_all_devices():
     ceph = load_lab(LAB).cluster("talos-west").ceph.model_copy(update={"devices": ["vdb"]})
     assert V.cluster_values(ceph)["cephClusterSpec"]["storage"] == {
         "useAllNodes": True, "useAllDevices": False, "devices": [{"name": "vdb"}]}
+
+
+class _Kubectl:
+    """Tools that answer `kubectl exec ... ceph ... -f json` from a script of (rc, stdout, stderr)."""
+
+    def __init__(self, *answers):
+        self.answers, self.calls = list(answers), []
+
+    def run(self, argv, check=True):
+        self.calls.append(argv)
+        rc, out, err = self.answers.pop(0)
+        return Ran(argv, rc, out, err)
+
+
+DROPPED = "E1121 10:43:40.285703   22048 websocket.go:296] Unknown stream id 1, discarding message\n"
+
+
+def test_a_query_kubectl_dropped_is_asked_again():
+    tools = _Kubectl((0, "", DROPPED), (0, '{"status": "HEALTH_OK"}\n', ""))
+    assert CephAccess(tools, "kc").ceph("health", "detail") == {"status": "HEALTH_OK"}
+    assert len(tools.calls) == 2
+    assert tools.calls[1][-7:] == ["deploy/rook-ceph-tools", "--", "ceph", "health", "detail", "-f", "json"]
+
+
+def test_an_empty_answer_without_kubectls_word_is_an_error():
+    tools = _Kubectl((0, "", ""))
+    with pytest.raises(ToolError, match="not JSON"):
+        CephAccess(tools, "kc").ceph("status")
+    assert len(tools.calls) == 1
