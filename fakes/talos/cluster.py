@@ -207,6 +207,8 @@ class TalosCluster:
                              service_subnet=cfg.service_subnets[0], ca=self.talos.ca(),
                              cni_ready=lambda name: self.talos.cni_ready(self, name))
         self.kube.start()
+        for fn in list(self.talos.on_kube_started):
+            fn(self)
 
     def _sync_nodes(self) -> None:
         kube = self.kube

@@ -34,6 +34,10 @@ class TalosFace:
             if cluster.kube is not None:
                 cluster.kube.stop()
 
+    def on_kube_started(self, fn) -> None:
+        """`fn(cluster)` once a cluster's Kubernetes API server listens (after the first kubeconfig or quorum)."""
+        self.talos.on_kube_started.append(fn)
+
     def follow_wall(self, scale: float) -> None:
         """The lab's clock follows the wall (serve): tool waits then pass in real time."""
         self.pace.follow_wall(scale)

@@ -35,6 +35,8 @@ class TalosWorld:
         self.nodes: dict[int, TalosNode] = {}
         self.clusters: dict[tuple[str, str], TalosCluster] = {}
         self.cni: list = []   # CNI providers (fakes.cilium.agents.CiliumWorld): .sync(cluster), .ready(cluster, node)
+        # called with the cluster once its Kubernetes API server listens (serve publishes its kubeconfig)
+        self.on_kube_started: list[Callable[[TalosCluster], None]] = []
         self._ca = ca
         self._ticking = False
         self._graceful: set[int] = set()
