@@ -1,16 +1,29 @@
-"""`python -m fakes serve [LABFILE] --endpoints-file PATH`: run the simulated lab in the foreground."""
+"""The simulated lab on its own.
+
+    python -m fakes serve [LABFILE] --endpoints-file PATH   run it in the foreground, its endpoints in PATH
+    python -m fakes env PATH                                 `export` lines for a shell that uses it
+
+`serve` keeps the endpoints file current: when a Talos cluster's Kubernetes API comes up (the provisioner
+bootstrapped it), the file gains `kubernetes.<cluster>` with an admin kubeconfig for it (and the `--lab-out`
+copy its `reach`), rewritten atomically, readable by its owner only.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from fakes import served_lab
-from fakes.lab import SimulatedLab, sim_secrets
+from fakes.lab import SimulatedLab, sim_secrets, write_private
 from fakes.inventory import InventoryError, load_inventory
 
 DEFAULT_LAB = Path(__file__).resolve().parent.parent / "labs" / "aggrik8s.yaml"
@@ -24,13 +37,36 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     secrets = sim_secrets(inventory.secret_refs(), os.environ)
     lab = SimulatedLab(args.labfile, seed=args.seed, secrets=secrets)
+    path = Path(args.endpoints_file)
+    # This served lab's own workdir and helm homes (`python -m fakes env`): a new lab, new Talos secrets.
+    state = Path(tempfile.mkdtemp(prefix="labsim-served-"))
+    lock = threading.Lock()
+    current: dict[str, Any] = {}
+
+    def publish() -> None:   # under `lock`: the endpoints file (credentials: 0600) and the lab file copy
+        write_private(path, json.dumps(current, indent=2) + "\n")
+        if args.lab_out:
+            served_lab.write_lab_out(inventory.raw, current, args.lab_out)
+
+    def kube_api(cluster: str, entry: dict[str, Any]) -> None:   # a Talos cluster's API server listens
+        with lock:
+            if not current:
+                return       # not written yet: the first write reads every cluster's entry itself
+            current["kubernetes"][cluster] = entry
+            publish()
+        print(f"  kubernetes {cluster:<10} {entry['url']}  (kubeconfig {entry['kubeconfig']})", flush=True)
+
+    lab.on_kube_api.append(kube_api)
     lab.start()
     lab.follow_wall_clock(args.time_scale)
     endpoints = lab.endpoints()
-    path = Path(args.endpoints_file)
-    # The endpoints file holds the simulated lab's credentials: readable by its owner only.
-    path.write_text(json.dumps(endpoints, indent=2) + "\n")
-    path.chmod(0o600)
+    endpoints["session"] = {"labfile": str(Path(args.labfile).resolve()),
+                            "lab_out": str(Path(args.lab_out).resolve()) if args.lab_out else None,
+                            "workdir": str(state / "work"), "helm": str(state / "helm")}
+    with lock:
+        endpoints["kubernetes"].update(lab.talos_kubernetes())
+        current.update(endpoints)
+        publish()
     print(f"simulated lab {inventory.name!r} serving on 127.0.0.1; endpoints written to {path}", flush=True)
     for ident, ep in endpoints["routeros"].items():
         print(f"  routeros {ident:<12} 127.0.0.1:{ep['port']}", flush=True)
@@ -39,8 +75,8 @@ def serve(args: argparse.Namespace) -> int:
     for name, ep in endpoints.get("hosts", {}).items():
         print(f"  ssh      {name:<12} 127.0.0.1:{ep['port']}  (user {ep['user']})", flush=True)
     if args.lab_out:   # a lab file whose endpoints are these, for `pytest features/ --target lab --lab ...`
-        served_lab.write_lab_out(inventory.raw, endpoints, args.lab_out)
         print(f"lab file pointing at the served lab written to {args.lab_out}", flush=True)
+    print(f"environment for it: eval \"$(python -m fakes env {path})\"", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -50,7 +86,24 @@ def serve(args: argparse.Namespace) -> int:
     if args.writes_file:   # what the run did to the served lab: writes per face (0 after a read-only run)
         served_lab.write_counters(lab, args.writes_file)
     lab.stop()
+    shutil.rmtree(state, ignore_errors=True)
     print("simulated lab stopped", flush=True)
+    return 0
+
+
+def env(args: argparse.Namespace) -> int:
+    """`export` lines: the served secrets, the fake tools first on PATH with their control API, the served
+    kubeconfigs, this served lab's workdir and helm homes (run it again once clusters are up: KUBECONFIG)."""
+    try:
+        endpoints = json.loads(Path(args.endpoints_file).read_text())
+        labfile = args.lab or (endpoints.get("session") or {}).get("labfile")
+        if not labfile:
+            raise ValueError("it names no lab file (written by an older `serve`?): pass --lab LABFILE")
+        raw = yaml.safe_load(Path(labfile).read_text()) or {}
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        print(f"error: {args.endpoints_file}: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(served_lab.shell_exports(served_lab.client_env(raw, endpoints)))
     return 0
 
 
@@ -67,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="also write a copy of the lab file whose endpoints reach the served lab (127.0.0.1)")
     p.add_argument("--writes-file", default=None, metavar="PATH",
                    help="write the served lab's write and read counters as JSON on SIGUSR1 and on stop")
+    e = sub.add_parser("env", help="print `export` lines for a shell that uses a served lab "
+                                   "(eval \"$(python -m fakes env endpoints.json)\")")
+    e.add_argument("endpoints_file", nargs="?", default="endpoints.json", help="the endpoints file serve wrote")
+    e.add_argument("--lab", default=None, help="the served lab file (default: the one the endpoints file names)")
     args = parser.parse_args(argv)
-    return serve(args)
+    return serve(args) if args.command == "serve" else env(args)
 
 
 if __name__ == "__main__":

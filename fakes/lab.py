@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -46,6 +47,15 @@ def sim_secrets(refs: list[str], environ: Mapping[str, str]) -> dict[str, str]:
     return values
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, atomically: a reader sees the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.touch(mode=0o600)
+    tmp.chmod(0o600)
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 class SimulatedLab:
     def __init__(self, labfile: str | Path, *, seed: int = 0, secrets: Mapping[str, str] | None = None):
         self.labfile = Path(labfile)
@@ -73,6 +83,11 @@ class SimulatedLab:
         self.talos.control.register("cilium", self.mesh.handle)
         self.talos.cilium.on_sync.append(lambda cluster: self.mesh.start())
         self.zygote: Zygote | None = None     # forks the fake tools instead of starting Python for each run
+        # The Kubernetes API of each Talos cluster, once it listens (after the bootstrap), with an admin
+        # kubeconfig for it; `on_kube_api(cluster, entry)` is called then (serve rewrites its endpoints file).
+        self._talos_kube: dict[str, dict[str, Any]] = {}
+        self.on_kube_api: list[Callable[[str, dict[str, Any]], None]] = []
+        self.talos.on_kube_started(self._talos_kube_started)
         self._driver: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -147,9 +162,25 @@ class SimulatedLab:
             },
             "proxmox": self._proxmox_endpoints(),
             "hosts": self.hosts.endpoints() if self.hosts else {},
-            "kubernetes": self.rke2.endpoints() if getattr(self, "rke2", None) else {},
+            "kubernetes": {**(self.rke2.endpoints() if getattr(self, "rke2", None) else {}), **self.talos_kubernetes()},
             "tools": self.talos.endpoints(),   # PATH entry and environment for the fake talosctl / helm
         }
+
+    def talos_kubernetes(self) -> dict[str, dict[str, Any]]:
+        """Per Talos cluster whose API server listens: host, port, url, an admin kubeconfig file and the CA."""
+        return {name: dict(ep) for name, ep in list(self._talos_kube.items())}
+
+    def _talos_kube_started(self, cluster) -> None:
+        # Runs in the world (under the clock's lock): issue a client certificate, write one file, tell listeners.
+        link = cluster.kube
+        cfg = cluster.config_of()
+        path = self._kube_dir / f"kubeconfig-{cluster.name}"
+        write_private(path, link.kubeconfig(cluster.name, cfg.endpoint if cfg is not None else link.url))
+        entry = {"host": LOOPBACK, "port": int(link.url.rsplit(":", 1)[1]), "url": link.url, "kubeconfig": str(path),
+                 "ca": link.ca.cert_path}
+        self._talos_kube[cluster.name] = entry
+        for fn in list(self.on_kube_api):
+            fn(cluster.name, dict(entry))
 
     def _proxmox_endpoints(self) -> dict[str, Any]:
         if not self.proxmox or not self.ca:

@@ -6,6 +6,10 @@ secrets to export, and the counters that show what the run did to it.
   `ca_file`, the served per-run SSH key as each host's `file:` key and the served known_hosts. The lab
   addresses stay as they are, so the copy passes the same intent checks as the original.
 - `secret_env(raw, endpoints)`: the `env:` references the copy still uses, with the served values.
+- `client_env(raw, endpoints)` / `shell_exports(...)`: everything a shell needs to run the suite or the tools
+  against the served lab (`python -m fakes env ENDPOINTS_FILE`): those secrets, the tools' control API, PATH
+  with the fake talosctl/helm/cilium first, the served kubeconfigs in KUBECONFIG, a workdir and helm homes
+  of this served lab's own.
 - `counters(lab)`: writes and reads per face; a read-only run must leave every write count at 0.
 """
 from __future__ import annotations
@@ -80,6 +84,36 @@ def secret_env(raw: Mapping[str, Any], endpoints: Mapping[str, Any]) -> dict[str
     return out
 
 
+def client_env(raw: Mapping[str, Any], endpoints: Mapping[str, Any], path: str | None = None) -> dict[str, str]:
+    """The environment a client of the served lab runs in (`path`: the PATH to extend, default this one's)."""
+    import os
+
+    env = secret_env(raw, endpoints)
+    tools = endpoints.get("tools") or {}
+    env.update({k: str(v) for k, v in (tools.get("env") or {}).items()})
+    session = endpoints.get("session") or {}
+    if session.get("workdir"):   # the lab code's files (Talos secrets, configs, kubeconfigs) for this served lab
+        env["LABSIM_WORKDIR"] = session["workdir"]
+    if session.get("helm"):      # the fake helm's repositories and cache, never the engineer's ~/.config/helm
+        for kind in ("config", "cache", "data"):
+            env[f"HELM_{kind.upper()}_HOME"] = os.path.join(session["helm"], kind)
+    kubeconfigs = [ep["kubeconfig"] for ep in (endpoints.get("kubernetes") or {}).values() if ep.get("kubeconfig")]
+    if kubeconfigs:
+        env["KUBECONFIG"] = os.pathsep.join(kubeconfigs)
+    base = os.environ.get("PATH", "") if path is None else path
+    if tools.get("bin"):
+        rest = [p for p in base.split(os.pathsep) if p and p != tools["bin"]]
+        env["PATH"] = os.pathsep.join([tools["bin"], *rest])
+    return env
+
+
+def shell_exports(env: Mapping[str, str]) -> str:
+    """`export NAME='value'` lines for `eval "$(python -m fakes env endpoints.json)"`."""
+    import shlex
+
+    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
+
+
 def counters(lab: Any) -> dict[str, Any]:
     """What a run did to the served lab: `writes` per face (0 everywhere after a read-only run) and
     `reads` (RouterOS sentences, SSH commands, Proxmox requests), showing the run did reach it."""
@@ -97,9 +131,13 @@ def counters(lab: Any) -> dict[str, Any]:
 
 
 def write_lab_out(raw: Mapping[str, Any], endpoints: Mapping[str, Any], path: str) -> None:
+    """Atomically: serve rewrites it when a cluster's API comes up, maybe while a run reads it."""
+    import os
     from pathlib import Path
 
-    Path(path).write_text(dump(lab_copy(raw, endpoints)))
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(dump(lab_copy(raw, endpoints)))
+    os.replace(tmp, path)
 
 
 _snapshots = 0
