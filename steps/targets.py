@@ -78,19 +78,21 @@ class Target:
 
     def kubeconfig(self, cluster: str) -> Path:
         """The kubeconfig for a cluster: one the simulated lab serves, one lab code wrote to the workdir
-        (`kubeconfig-<cluster>`, as `talosctl kubeconfig` does), or a context named after the cluster in
-        $KUBECONFIG (how an engineer keeps the piCluster's)."""
+        (`talos/<cluster>/kubeconfig`, where the Talos provisioner's `talosctl kubeconfig` writes it, or
+        `kubeconfig-<cluster>`), or a context named after the cluster in $KUBECONFIG (how an engineer keeps
+        the piCluster's)."""
         served = self.endpoints.extra.get("kubernetes", {}).get(cluster)
         if served:
             return Path(served["kubeconfig"])
-        written = self.workdir / f"kubeconfig-{cluster}"
+        candidates = [self.workdir / "talos" / cluster / "kubeconfig", self.workdir / f"kubeconfig-{cluster}"]
+        written = next((p for p in candidates if p.exists()), candidates[-1])
         if written.exists():
             return written
         for path in filter(None, os.environ.get("KUBECONFIG", "").split(os.pathsep)):
             if _has_context(Path(path), cluster):
                 return Path(path)
-        raise KeyError(f"no kubeconfig for cluster {cluster!r}: none served, none at {written}, and no context "
-                       f"named {cluster!r} in $KUBECONFIG")
+        raise KeyError(f"no kubeconfig for cluster {cluster!r}: none served, none at {' or '.join(map(str, candidates))}, "
+                       f"and no context named {cluster!r} in $KUBECONFIG")
 
     def kubernetes(self, cluster: str):
         """A `kubernetes` ApiClient for a cluster, TLS verified against the kubeconfig's CA."""
