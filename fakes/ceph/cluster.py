@@ -160,7 +160,7 @@ class CephCluster:
         now = self.clock.now()
         when = self.clock.utcnow()
         c = Crash(f"{stamp(when)}_{uuid.UUID(int=self.random.getrandbits(128), version=4)}", entity,
-                  host or entity, now)
+                  host or entity, now, timestamp=stamp(when))
         if self.collect_crashes:
             self.crashes.append(c)
         if entity.startswith("osd."):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fakes.ceph.catalog import CHECKS, HEALTH_OK, PG_RULES, worst
-from fakes.ceph.units import stamp, timespan
+from fakes.ceph.units import timespan
 
 if TYPE_CHECKING:
     from fakes.ceph.cluster import CephCluster
@@ -50,7 +50,7 @@ def evaluate(c: CephCluster, now: float | None = None) -> dict[str, Result]:
     recent = [x for x in c.crashes if not x.archived and now - x.when < c.tun.crash_recent]
     if recent:
         _add(out, "RECENT_CRASH", len(recent),
-             [CHECKS["RECENT_CRASH"].detail.format(entity=x.entity, host=x.host, when=stamp(_at(c, x.when)))
+             [CHECKS["RECENT_CRASH"].detail.format(entity=x.entity, host=x.host, when=x.timestamp)
               for x in recent])
     _apply_mutes(c, out, now)
     return dict(sorted(out.items()))
@@ -58,11 +58,6 @@ def evaluate(c: CephCluster, now: float | None = None) -> dict[str, Result]:
 
 def overall(results: dict[str, Result]) -> str:
     return worst(r.severity for r in results.values() if not r.muted) if results else HEALTH_OK
-
-
-def _at(c: CephCluster, t: float):
-    from datetime import timedelta
-    return c.clock.utcnow() - timedelta(seconds=c.clock.now() - t)
 
 
 def location(c: CephCluster, osd_id: int) -> str:

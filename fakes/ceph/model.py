@@ -125,6 +125,7 @@ class Crash:
     host: str
     when: float
     archived: bool = False
+    timestamp: str = ""               # as the crash module records it (and the crash id begins with)
 
 
 @dataclass
