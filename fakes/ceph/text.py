@@ -1,15 +1,23 @@
-"""The toolbox's plain-text output, laid out as Ceph 19.2 prints it (PGMap::print_summary for `ceph status`,
-health_check_map_t for `ceph health detail`, TextTable for the tables), from the documents in report.py."""
+"""The toolbox's plain-text output, laid out as Ceph 19.2 prints it (Monitor::get_cluster_status and
+PGMapDigest::print_summary for `ceph status`, health_check_map_t for `ceph health detail`,
+PGMapDigest::print_oneline_summary for `ceph pg stat`, TextTable for the tables), from the documents in
+report.py. `ceph status` separates its sections with a line holding one space (the mon writes "\n \n  data:"),
+counts objects with SI prefixes (si_u_t: `22.47k objects`) and sizes with IEC ones (byte_u_t); an OSD map with
+no OSD has no "(since ...)". Deviation: `pgs_by_state` comes from an unordered map in Ceph, so `ceph pg stat`
+lists states in an order we cannot reproduce; we list them by count, as `ceph status` does."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from fakes.ceph import report as R
 from fakes.ceph.catalog import TAG
-from fakes.ceph.units import byte_u, percentify, table, timespan
+from fakes.ceph.units import byte_u, percentify, si_u, table, timespan
 
 if TYPE_CHECKING:
     from fakes.ceph.cluster import CephCluster
+
+
+SEP = " "       # the line between the sections of `ceph status`
 
 
 def health(doc: dict[str, Any], detail: bool = False) -> str:
@@ -47,7 +55,7 @@ def status(c: CephCluster) -> str:
     mon = f"{len(c.mons)} daemons, quorum {','.join(q)} (age {timespan(doc['quorum_age'])})"
     if out_q:
         mon += ", out of quorum: " + ", ".join(out_q)
-    lines += ["", "  services:", f"    mon: {mon}"]
+    lines += [SEP, "  services:", f"    mon: {mon}"]
     if c.active_mgr:
         standbys = [m.name for m in c.mgrs.values() if m.running and m.name != c.active_mgr]
         mgr = f"{c.active_mgr}(active, since {timespan(now - c.mgr_since)})"
@@ -57,21 +65,24 @@ def status(c: CephCluster) -> str:
         mgr = "no daemons active"
     lines.append(f"    mgr: {mgr}")
     om = doc["osdmap"]
-    osd = (f"{om['num_osds']} osds: {om['num_up_osds']} up (since {timespan(now - c.up_changed)}), "
-           f"{om['num_in_osds']} in (since {timespan(now - c.in_changed)})")
+    if c.osds:
+        osd = (f"{om['num_osds']} osds: {om['num_up_osds']} up (since {timespan(now - c.up_changed)}), "
+               f"{om['num_in_osds']} in (since {timespan(now - c.in_changed)})")
+    else:                           # last_up_change / last_in_change never set
+        osd = "0 osds: 0 up, 0 in"
     if om["num_remapped_pgs"]:
         osd += f"; {om['num_remapped_pgs']} remapped pgs"
     lines.append(f"    osd: {osd}")
     pm = doc["pgmap"]
-    lines += ["", "  data:", f"    pools:   {pm['num_pools']} pools, {pm['num_pgs']} pgs",
-              f"    objects: {pm['num_objects']} objects, {byte_u(pm['data_bytes'])}",
+    lines += [SEP, "  data:", f"    pools:   {pm['num_pools']} pools, {pm['num_pgs']} pgs",
+              f"    objects: {si_u(pm['num_objects'])} objects, {byte_u(pm['data_bytes'])}",
               (f"    usage:   {byte_u(pm['bytes_used'])} used, {byte_u(pm['bytes_avail'])} / "
               f"{byte_u(pm['bytes_total'])} avail")]
     lines += _pgs_block(pm, "    pgs:     ")
     if "recovering_objects_per_sec" in pm:
-        lines += ["", "  io:", (f"    recovery: {byte_u(pm['recovering_bytes_per_sec'])}/s, "
-                               f"{pm['recovering_objects_per_sec']} objects/s")]
-    return "\n".join(lines) + "\n"
+        lines += [SEP, "  io:", (f"    recovery: {byte_u(pm['recovering_bytes_per_sec'])}/s, "
+                                f"{si_u(pm['recovering_objects_per_sec'])} objects/s")]
+    return "\n".join(lines) + "\n" + SEP + "\n"
 
 
 def _pgs_block(pm: dict[str, Any], head: str) -> list[str]:
@@ -89,7 +100,7 @@ def _pgs_block(pm: dict[str, Any], head: str) -> list[str]:
     width = max((len(str(s["count"])) for s in pm["pgs_by_state"]), default=1)
     rows = notes + [f"{str(s['count']).ljust(width)} {s['state_name']}" for s in pm["pgs_by_state"]]
     pad = " " * len(head)
-    return [(head if i == 0 else pad) + r for i, r in enumerate(rows)]
+    return [(head if i == 0 else pad) + r for i, r in enumerate(rows)] or [head]    # no PG yet: "pgs:     "
 
 
 def pg_stat(c: CephCluster) -> str:
@@ -104,7 +115,8 @@ def pg_stat(c: CephCluster) -> str:
         line += (f"; {pm['misplaced_objects']}/{pm['misplaced_total']} objects misplaced "
                  f"({pm['misplaced_ratio'] * 100:.3f}%)")
     if "recovering_objects_per_sec" in pm:
-        line += f"; {byte_u(pm['recovering_bytes_per_sec'])}/s, {pm['recovering_objects_per_sec']} objects/s recovering"
+        line += (f"; {byte_u(pm['recovering_bytes_per_sec'])}/s, {si_u(pm['recovering_objects_per_sec'])} objects/s "
+                 "recovering")
     return line + "\n"
 
 

@@ -6,19 +6,38 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+SI = ("", "k", "M", "G", "T", "P", "E")
+
+
+def _format_u(v: int, n: int, index: int, mult: int, unit: str) -> str:
+    """format_u (src/include/types.h): whole when exact, else the most decimals (2, 1, 0) that fit 7 chars."""
+    if index == 0 or v % mult == 0:
+        return f"{n}{unit}"
+    for places in (2, 1, 0):
+        text = f"{v / mult:.{places}f}{unit}"
+        if len(text) <= 7:
+            break
+    return text
 
 
 def byte_u(n: float) -> str:
-    """`46 MiB`, `300 GiB`, `1.3 MiB`, `3.0 TiB`, `0 B` (byte_u_t): an exact multiple prints whole, else one
-    decimal under 10 and none above."""
+    """byte_u_t: `46 MiB`, `300 GiB`, `1.3 MiB`, `449 KiB`, `3.0 TiB`, `0 B`."""
     v = int(n)
-    i = 0
-    while v >= 1024 ** (i + 1) and i < len(UNITS) - 1:
+    i, m = 0, v
+    while m >= 1024 and i < len(UNITS) - 1:
+        m //= 1024
         i += 1
-    if i == 0 or v % (1024 ** i) == 0:
-        return f"{v // 1024 ** i} {UNITS[i]}"
-    x = v / 1024 ** i
-    return f"{x:.1f} {UNITS[i]}" if x < 9.95 else f"{x:.0f} {UNITS[i]}"
+    return _format_u(v, m, i, 1024 ** i, " " + UNITS[i])
+
+
+def si_u(n: float) -> str:
+    """si_u_t, for counts: `214`, `1.54k`, `22.47k`, `225k`, `1.2M` (no unit is added)."""
+    v = int(n)
+    i, m = 0, v
+    while m >= 1000 and i < len(SI) - 1:
+        m //= 1000
+        i += 1
+    return _format_u(v, m, i, 1000 ** i, SI[i])
 
 
 def timespan(seconds: float) -> str:

@@ -11,7 +11,7 @@ from fakes.ceph import health as H
 from fakes.ceph.catalog import pg_state_string
 from fakes.ceph.testing import build
 from fakes.ceph.tunables import GIB
-from fakes.ceph.units import byte_u, timespan
+from fakes.ceph.units import byte_u, si_u, timespan
 
 
 def checks(c) -> dict[str, H.Result]:
@@ -306,3 +306,38 @@ def test_pg_state_strings_print_in_cephs_order():
         "active+undersized+degraded+remapped+backfill_wait"
     assert pg_state_string({"stale", "active", "clean"}) == "stale+active+clean"
     assert pg_state_string(set()) == "unknown"
+
+
+def test_status_of_a_cluster_without_osds_reads_like_a_rook_toolbox():
+    """A fresh Rook cluster before its OSDs, as a toolbox printed it (Squid; sections apart by a line holding
+    one space, "0 osds: 0 up, 0 in" without "since", an empty `pgs:`)."""
+    c = build(hosts=3, osds_per_host=0, pools=[], settle=150)
+    out = cli.run(c, ["ceph", "status"])[1]
+    assert out == (f"  cluster:\n    id:     {c.fsid}\n    health: HEALTH_WARN\n"
+                   "            OSD count 0 < osd_pool_default_size 3\n"
+                   " \n  services:\n    mon: 3 daemons, quorum a,b,c (age 2m)\n"
+                   "    mgr: a(active, since 2m), standbys: b\n    osd: 0 osds: 0 up, 0 in\n"
+                   " \n  data:\n    pools:   0 pools, 0 pgs\n    objects: 0 objects, 0 B\n"
+                   "    usage:   0 B used, 0 B / 0 B avail\n    pgs:     \n \n")
+
+
+def test_recovery_reads_like_ceph_status_and_pg_stat():
+    c = build(hosts=3, pools=[("rbd", 32, 3200)])
+    c.host_down("node2")
+    c.clock.sleep(100)
+    c.host_up("node2")
+    c.clock.sleep(14)                                   # booted, peered, the first PG recovering
+    status = cli.run(c, ["ceph", "status"])[1]
+    assert "    objects: 3.20k objects, 12 GiB\n" in status          # si_u_t counts, byte_u_t sizes
+    assert ("    pgs:     3150/9600 objects degraded (32.812%)\n             31 active+recovery_wait+degraded\n"
+            "             1  active+recovering+degraded\n \n  io:\n    recovery: 100 MiB/s, 25 objects/s\n \n") in status
+    stat = cli.run(c, ["ceph", "pg", "stat"])[1]
+    assert stat == ("32 pgs: 31 active+recovery_wait+degraded, 1 active+recovering+degraded; 12 GiB data, 38 GiB "
+                    "used, 346 GiB / 384 GiB avail; 3150/9600 objects degraded (32.812%); 100 MiB/s, 25 objects/s "
+                    "recovering\n")
+
+
+@pytest.mark.parametrize("n,text", [(0, "0"), (214, "214"), (1000, "1k"), (1536, "1.54k"), (22470, "22.47k"),
+                                    (224700, "224.70k"), (1234567, "1.23M")])
+def test_si_units(n, text):
+    assert si_u(n) == text
