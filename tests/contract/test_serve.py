@@ -59,6 +59,31 @@ def test_served_device_refuses_bad_credentials(served):
         librouteros.connect(host=ep["host"], port=ep["port"], username="admin", password="wrong")
 
 
+def test_env_exports_what_a_shell_using_the_served_lab_needs(served):
+    data, path = served
+    env = {k: v for k, v in os.environ.items() if k not in ("ROUTEROS_PASSWORD", "KUBECONFIG", "LABSIM_WORKDIR")}
+    r = subprocess.run(["sh", "-c", f'eval "$({sys.executable} -m fakes env {path})" && for t in talosctl helm cilium; '
+                                    'do command -v $t; done && echo --- && env -0'],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    where, _, rest = r.stdout.partition("---\n")
+    assert where.split() == [f"{data['tools']['bin']}/{t}" for t in ("talosctl", "helm", "cilium")]
+    got = dict(item.split("=", 1) for item in rest.split("\0") if "=" in item)
+    assert got["ROUTEROS_PASSWORD"] == "served-secret"             # the served value of the lab file's env: reference
+    assert got["PATH"].split(os.pathsep)[0] == data["tools"]["bin"]
+    assert {k: got[k] for k in data["tools"]["env"]} == data["tools"]["env"]   # the fake tools' control API
+    session = data["session"]
+    assert got["LABSIM_WORKDIR"] == session["workdir"] and got["HELM_CONFIG_HOME"].startswith(session["helm"])
+    assert got["KUBECONFIG"].split(os.pathsep) == [ep["kubeconfig"] for ep in data["kubernetes"].values()]
+    assert session["labfile"] == str(ROOT / "labs" / "aggrik8s.yaml")
+
+
+def test_env_refuses_a_missing_endpoints_file(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "fakes", "env", str(tmp_path / "nope.json")], cwd=ROOT,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "nope.json" in r.stderr and not r.stdout
+
+
 def test_serve_refuses_an_unreadable_lab_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("routeros:\n  devices:\n    - {identity: x, model: NOPE}\n")
