@@ -150,3 +150,15 @@ def test_output_waits_for_the_clients_streams(lab):
     assert time.monotonic() - t0 >= X.START_LATENCY * 0.8    # the 101 left the server just before t0
     ws.close()
 
+
+
+def test_the_python_client_negotiates_v5_and_closes_stdin(lab):
+    """`stream()` with stdin: the client writes, then half-closes stdin (v5 CLOSE), and the command sees it."""
+    v1 = client.CoreV1Api(lab.api_client())
+    resp = stream(v1.connect_get_namespaced_pod_exec, lab.pod, NS, command=["cat"], stderr=True, stdin=True,
+                  stdout=True, tty=False, _preload_content=False)
+    assert resp.subprotocol == "v5.channel.k8s.io"
+    resp.write_stdin("lab\n")
+    resp.close_channel(0)
+    resp.run_forever(timeout=10)
+    assert (resp.returncode, resp.read_stdout()) == (0, "lab\n")

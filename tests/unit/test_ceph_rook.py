@@ -210,3 +210,20 @@ def test_without_the_label_podsecurity_refuses_the_mons_and_rook_waits(tmp_path)
         assert any(m.startswith('Error creating: pods "rook-ceph-mon-a-') and
                    'is forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volumes "rook-ceph-log"'
                    in m for m in events), events
+
+
+def test_the_toolbox_answers_the_kubernetes_clients_stream(rook):
+    """The same toolbox through the `kubernetes` client's `stream()` (v5 over WebSocket), as lab code in Python
+    would reach it."""
+    from kubernetes import client
+    from kubernetes.stream import stream
+    _ready(rook)
+    v1 = client.CoreV1Api(rook.api_client())
+    pod = rook.cluster.list("pods", NS, labels="app=rook-ceph-tools")[0]["metadata"]["name"]
+    out = stream(v1.connect_get_namespaced_pod_exec, pod, NS, command=["ceph", "health", "detail", "-f", "json"],
+                 stderr=True, stdin=False, stdout=True, tty=False)
+    assert json.loads(out) == {"status": "HEALTH_OK", "checks": {}, "mutes": []}
+    resp = stream(v1.connect_get_namespaced_pod_exec, pod, NS, command=["ceph", "osd", "frobnicate"], stderr=True,
+                  stdin=False, stdout=True, tty=False, _preload_content=False)
+    resp.run_forever(timeout=10)
+    assert resp.returncode == 22 and resp.read_stderr().endswith("Error EINVAL: invalid command\n")
