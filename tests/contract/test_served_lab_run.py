@@ -25,9 +25,9 @@ from provisioners.preflight import ALL_SYSTEMS, probes
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "aggrik8s.yaml"
-# The features whose faces the served lab serves today (RouterOS, Proxmox, SSH); Talos and mesh features join
-# when `serve` hands out their endpoints too; @kube_api needs every cluster's API, and the Talos clusters' exist
-# only once provisioned (the served piCluster API is exported in $KUBECONFIG all the same).
+# The features whose endpoints exist before anything is provisioned (RouterOS, Proxmox, SSH, the piCluster's API,
+# exported in $KUBECONFIG). The Talos clusters' APIs exist only once provisioned, and @kube_api needs every
+# cluster's: building them on a served lab is tests/contract/test_served_clusters.py.
 SERVED = "(fabric or proxmox or hosts or picluster) and not workstation and not kube_api"
 
 
