@@ -8,11 +8,11 @@ listens, serve adds it to the endpoints file with an admin kubeconfig. Then an e
 `kubectl --kubeconfig` lists the Ready nodes, `talosctl health` passes every check, `cilium clustermesh status
 -o json` prints cilium-cli's JSON, and `kubectl exec` into the Rook toolbox prints `ceph status`.
 
-One served lab and one build for the whole module (the build is the expensive part; every test reads it).
-Two `make lab-apply` runs, in this order: Rook-Ceph on talos-east (whose Background provisions the fabric, the
-VMs and talos-east), then the mesh (both clusters, joined, and a second mesh run that changes nothing). The
-mesh goes last because a later Talos run upgrades the Cilium release when its values differ from the Talos
-provisioner's own, which drops the values the mesh added (reported; provisioners/talos/cilium.py).
+One served lab and one build for the whole module (the build is the expensive part; every test only reads
+it, and a failed build fails every test with its output instead of being tried again). Two `make lab-apply`
+runs: Rook-Ceph on talos-east (whose Background provisions the fabric, the VMs and talos-east), then the mesh
+(both Talos clusters with Cilium, joined, and a second mesh run that must change nothing), the mesh last so
+that what is checked is the mesh as its provisioner left it.
 
 `--no-preflight`: the preflight probes each Talos cluster's Kubernetes API before the run that creates it (and
 this machine's kubectl is older than the lab file pins); test_the_lab_copy_now_reaches_the_served_apis shows a
