@@ -16,7 +16,6 @@ controllers and the world never interleave half-way through a change.
 """
 from __future__ import annotations
 
-import copy
 import random
 import uuid
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from fakes.kube import defaults, validation
 from fakes.kube import errors as E
 from fakes.kube import patch as P
 from fakes.kube.ipam import IPAM
-from fakes.kube.meta import ALPHANUMS, micro, rfc3339
+from fakes.kube.meta import ALPHANUMS, deep, micro, rfc3339
 from fakes.kube.resources import Registry, ResourceType
 from fakes.kube.selectors import (
     FieldSelector,
@@ -126,7 +125,7 @@ class KubeCluster:
         return namespace or ((obj or {}).get("metadata") or {}).get("namespace") or "default"
 
     def _out(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-        out = copy.deepcopy(obj)
+        out = deep(obj)
         out["apiVersion"] = rt.api_version
         out["kind"] = rt.kind
         return out
@@ -183,7 +182,7 @@ class KubeCluster:
         if subresource:
             raise E.method_not_allowed()
         with self.lock:
-            obj = copy.deepcopy(obj)
+            obj = deep(obj)
             self._check_type(rt, obj)
             md = obj.setdefault("metadata", {})
             if not isinstance(md, dict):
@@ -264,7 +263,7 @@ class KubeCluster:
                field_manager: str | None = None) -> dict[str, Any]:
         rt = self.rtype(resource)
         with self.lock:
-            obj = copy.deepcopy(obj)
+            obj = deep(obj)
             self._check_type(rt, obj)
             md = obj.setdefault("metadata", {})
             name = name or md.get("name")
@@ -287,12 +286,12 @@ class KubeCluster:
                 dry_run: bool, field_manager: str | None, operation: str) -> dict[str, Any]:
         """Turn a requested new state into the stored one: subresource rules, immutable metadata, generation."""
         if subresource == "status":
-            new = copy.deepcopy(cur)
+            new = deep(cur)
             new["status"] = obj.get("status", {})
             if rt.kind == "Node":   # the kubelet's status updates carry labels/annotations it owns too
                 pass
         elif subresource == "finalize" and rt.kind == "Namespace":
-            new = copy.deepcopy(cur)
+            new = deep(cur)
             new.setdefault("spec", {})["finalizers"] = (obj.get("spec") or {}).get("finalizers") or []
         elif subresource == "scale":
             return self._update_scale(rt, cur, obj, dry_run)
@@ -302,11 +301,11 @@ class KubeCluster:
             new = obj
             if "status" in rt.subresources and rt.kind not in ("Namespace",):
                 if "status" in cur:
-                    new["status"] = copy.deepcopy(cur["status"])
+                    new["status"] = deep(cur["status"])
                 else:
                     new.pop("status", None)
             if rt.kind == "Namespace":
-                new["status"] = copy.deepcopy(cur.get("status", {}))
+                new["status"] = deep(cur.get("status", {}))
         md, cmd = new.setdefault("metadata", {}), cur["metadata"]
         for k in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace",
                   "name", "generation"):
@@ -370,7 +369,7 @@ class KubeCluster:
         rv = (scale.get("metadata") or {}).get("resourceVersion")
         if rv and rv != cur["metadata"]["resourceVersion"]:
             raise E.conflict(rt.plural, cur["metadata"]["name"], rt.group)
-        new = copy.deepcopy(cur)
+        new = deep(cur)
         new.setdefault("spec", {})["replicas"] = reps
         self._commit(rt, cur, new, None, dry_run, None, "Update")
         return self.scale_of(rt, self.store.get(rt.store_key, cur["metadata"].get("namespace", ""),
@@ -445,7 +444,7 @@ class KubeCluster:
                                                  'value: is required for apply patch', {})
         if not isinstance(body, dict):
             raise E.bad_request("error decoding YAML: the applied configuration must be an object")
-        applied = copy.deepcopy(body)
+        applied = deep(body)
         amd = applied.setdefault("metadata", {})
         amd.pop("managedFields", None)
         if amd.get("name", name) != name:
@@ -463,7 +462,7 @@ class KubeCluster:
                 self._applied[key] = applied
                 stored = self.store.get(rt.store_key, ns, name)
                 stored["metadata"]["managedFields"] = [self._mf_entry(rt, manager, "Apply", None, applied)]
-                out["metadata"]["managedFields"] = copy.deepcopy(stored["metadata"]["managedFields"])
+                out["metadata"]["managedFields"] = deep(stored["metadata"]["managedFields"])
             return out
         base = self._out(rt, cur)
         if subresource == "status":
@@ -482,7 +481,7 @@ class KubeCluster:
                        if not (m.get("manager") == manager and m.get("operation") == "Apply")]
                 mfs.append(self._mf_entry(rt, manager, "Apply", subresource, applied))
                 stored["metadata"]["managedFields"] = mfs
-                out["metadata"]["managedFields"] = copy.deepcopy(mfs)
+                out["metadata"]["managedFields"] = deep(mfs)
         return out
 
     def _mf_entry(self, rt: ResourceType, manager: str, op: str, sub: str | None, obj: dict) -> dict[str, Any]:
@@ -529,7 +528,7 @@ class KubeCluster:
                                  f"ResourceVersion in object meta: {cur['metadata']['resourceVersion']}")
             if dry_run:
                 return self._out(rt, cur)
-            new = copy.deepcopy(cur)
+            new = deep(cur)
             md = new["metadata"]
             if propagation == "Orphan":
                 self.controllers.gc.orphan(cur)
@@ -625,8 +624,8 @@ class KubeCluster:
             cur = self.store.get(rt.store_key, md.get("namespace", "") if rt.namespaced else "", md["name"])
             if cur is None:
                 raise E.not_found(rt.plural, md["name"], rt.group)
-            new = copy.deepcopy(cur)
-            new["status"] = copy.deepcopy(obj.get("status") or {})
+            new = deep(cur)
+            new["status"] = deep(obj.get("status") or {})
             if new == cur:
                 return cur
             self.store.put(rt.store_key, new)
@@ -641,7 +640,7 @@ class KubeCluster:
             cur = self.store.get(rt.store_key, md.get("namespace", "") if rt.namespaced else "", md["name"])
             if cur is not None and _same(cur, obj):
                 return cur
-            self.store.put(rt.store_key, copy.deepcopy(obj))
+            self.store.put(rt.store_key, deep(obj))
             self.controllers.kick()
             return obj
 
@@ -657,7 +656,7 @@ class KubeCluster:
             name = self._event_index.get(key)
             ev = self.store.get(("", "events"), ns, name) if name else None
             if ev is not None:
-                ev = copy.deepcopy(ev)
+                ev = deep(ev)
                 ev["count"] = int(ev.get("count", 1)) + 1
                 ev["lastTimestamp"] = now
                 self.store.put(("", "events"), ev)

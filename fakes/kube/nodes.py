@@ -6,10 +6,9 @@ node lifecycle controller's for a silent kubelet (`NodeStatusUnknown`, `Kubelet 
 """
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
-from fakes.kube.meta import owner_ref, set_condition
+from fakes.kube.meta import deep, owner_ref, set_condition
 
 if TYPE_CHECKING:
     from fakes.kube.cluster import KubeCluster
@@ -54,7 +53,7 @@ def register_node(cluster: KubeCluster, name: str, addresses: list | None, label
         cluster.ipam.node_cidrs[name] = cidr
         existing = cluster.live("nodes", name)
         now = cluster.now()
-        status: dict[str, Any] = copy.deepcopy(existing.get("status", {})) if existing else {}
+        status: dict[str, Any] = deep(existing.get("status", {})) if existing else {}
         status.update({"addresses": addrs, "capacity": cap, "allocatable": dict(cap),
                        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}, "nodeInfo": info})
         status.setdefault("images", [])
@@ -77,7 +76,7 @@ def register_node(cluster: KubeCluster, name: str, addresses: list | None, label
                                       "spec": {"holderIdentity": name, "leaseDurationSeconds": 40,
                                                "renewTime": cluster.now_micro()}}, "kube-node-lease")
         else:
-            node = copy.deepcopy(existing)
+            node = deep(existing)
             node["metadata"].setdefault("labels", {}).update(lab)
             node["metadata"].setdefault("annotations", {}).update(ann)
             node["spec"] = {**node.get("spec", {}), **spec}
@@ -115,7 +114,7 @@ def _set_ready(status: dict[str, Any], ready: bool | None, reason: str | None, m
 
 def set_node_condition(cluster: KubeCluster, name: str, typ: str, value: str, reason: str, message: str) -> None:
     with cluster.lock:
-        node = copy.deepcopy(cluster.get("nodes", name))
+        node = deep(cluster.get("nodes", name))
         status = node.setdefault("status", {})
         now = cluster.now()
         set_condition(status, typ, value, now, reason or None, message or None)
@@ -127,7 +126,7 @@ def set_node_condition(cluster: KubeCluster, name: str, typ: str, value: str, re
 def set_node_ready(cluster: KubeCluster, name: str, ready: bool | None, reason: str | None,
                    message: str | None) -> None:
     with cluster.lock:
-        node = copy.deepcopy(cluster.get("nodes", name))
+        node = deep(cluster.get("nodes", name))
         status = node.setdefault("status", {})
         if ready is not None:
             for typ, r, m in PRESSURE:   # a kubelet that reports again reports every condition

@@ -133,6 +133,8 @@ class Registry:
     """Every served type; custom resources come and go with their CRDs."""
 
     types: dict[tuple[str, str, str], ResourceType] = field(default_factory=dict)
+    # name -> type, as `resolve` found it: every store call resolves its resource name (cleared when types change)
+    _resolved: dict[str, ResourceType] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def builtin(cls) -> Registry:
@@ -143,10 +145,12 @@ class Registry:
 
     def add(self, t: ResourceType) -> None:
         self.types[(t.group, t.version, t.plural)] = t
+        self._resolved.clear()
 
     def remove_crd(self, crd_name: str) -> None:
         for key in [k for k, t in self.types.items() if t.crd == crd_name]:
             del self.types[key]
+        self._resolved.clear()
 
     def get(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self.types.get((group, version, plural))
@@ -171,6 +175,12 @@ class Registry:
 
     def resolve(self, name: str) -> ResourceType:
         """`pods`, `po`, `Pod`, `deployments.apps`, `apps/v1/deployments`, `cephclusters.ceph.rook.io`."""
+        t = self._resolved.get(name)
+        if t is None:
+            t = self._resolved[name] = self._resolve(name)
+        return t
+
+    def _resolve(self, name: str) -> ResourceType:
         if name.count("/") == 2 or (name.count("/") == 1 and not name.startswith("/")):
             parts = name.split("/")
             g, v, p = (parts[0], parts[1], parts[2]) if len(parts) == 3 else ("", parts[0], parts[1])

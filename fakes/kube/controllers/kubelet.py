@@ -11,12 +11,11 @@ container runtime's events), in virtual time:
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 from typing import TYPE_CHECKING, Any
 
 from fakes.kube.hooks import PodBehaviour, PodBlocked, default_behaviour
-from fakes.kube.meta import set_condition
+from fakes.kube.meta import deep, set_condition
 from fakes.kube.nodes import internal_ip, kubelet_alive
 
 if TYPE_CHECKING:
@@ -177,7 +176,7 @@ class Kubelets:
     def _write(self, pod: dict[str, Any], status: dict[str, Any]) -> bool:
         if status == pod.get("status"):
             return False
-        new = copy.deepcopy(pod)
+        new = deep(pod)
         new["status"] = status
         self.cluster.put_status("pods", new)
         return True
@@ -186,7 +185,7 @@ class Kubelets:
                 waiting_reason: str = "ContainerCreating", plan: dict[str, Any] | None = None) -> dict[str, Any]:
         c = self.cluster
         old = pod.get("status") or {}
-        st = copy.deepcopy(old)
+        st = deep(old)
         host_ip = internal_ip(node) or ""
         st["hostIP"] = host_ip
         st["hostIPs"] = [{"ip": host_ip}]

@@ -1,11 +1,11 @@
 """Pod and template helpers the workload controllers share (pkg/controller/controller_utils.go, podutil)."""
 from __future__ import annotations
 
-import copy
 import json
 from typing import TYPE_CHECKING, Any
 
 from fakes.kube.meta import (
+    deep,
     fnv32a,
     get_condition,
     is_owned_by,
@@ -54,7 +54,7 @@ def template_hash(template: dict[str, Any], collisions: int = 0) -> str:
 
 def pod_from_template(cluster: KubeCluster, owner: dict[str, Any], template: dict[str, Any], *,
                       name: str | None = None, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
-    t = copy.deepcopy(template or {})
+    t = deep(template or {})
     md = t.get("metadata") or {}
     labels = dict(md.get("labels") or {})
     labels.update(extra_labels or {})
