@@ -357,6 +357,22 @@ def _chart_flags(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The argv parser, built once per process: the tools' zygote builds it before it forks (warm())."""
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = _build_parser()
+    return _PARSER
+
+
+def warm() -> None:
+    """What the zygote (fakes/tools/zygote.py) does once, so that no run pays for it."""
+    parser()
+
+
+_PARSER: argparse.ArgumentParser | None = None
+
+
+def _build_parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="helm")
     sub = root.add_subparsers(dest="cmd", required=True)
     v = sub.add_parser("version")

@@ -48,12 +48,15 @@ def _data(entry: dict[str, Any], key: str) -> bytes | None:
     return None
 
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)     # libyaml's parser when there is one
+
+
 class Kube:
     def __init__(self, kubeconfig: str | None = None, context: str | None = None):
         path = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or \
             str(Path.home() / ".kube" / "config")
         try:
-            doc = yaml.safe_load(Path(path).expanduser().read_text()) or {}
+            doc = yaml.load(Path(path).expanduser().read_text(), Loader=LOADER) or {}
         except OSError:
             raise KubeConfigError("Kubernetes cluster unreachable: invalid configuration: no configuration has been "
                                   "provided, try setting KUBERNETES_MASTER environment variable") from None
@@ -66,10 +69,12 @@ class Kube:
         self.server = cluster["server"].rstrip("/")
         self.namespace = ctx.get("namespace") or "default"
         self.token = user.get("token")
-        self.ssl = ssl.create_default_context()
         ca = _data(cluster, "certificate-authority")
-        if ca:
-            self.ssl = ssl.create_default_context(cadata=ca.decode())
+        if ca:   # client-go trusts the kubeconfig's CA alone when it names one (not the system's roots too)
+            self.ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            self.ssl.load_verify_locations(cadata=ca.decode())
+        else:
+            self.ssl = ssl.create_default_context()
         crt, key = _data(user, "client-certificate"), _data(user, "client-key")
         if crt and key:
             with tempfile.TemporaryDirectory() as tmp:

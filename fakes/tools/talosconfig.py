@@ -17,6 +17,9 @@ class ConfigError(Exception):
     pass
 
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)     # libyaml's parser when there is one
+
+
 def talosconfig_path(flag: str | None) -> Path:
     if flag:
         return Path(flag).expanduser()
@@ -27,7 +30,7 @@ def talosconfig_path(flag: str | None) -> Path:
 
 def load(path: Path) -> dict[str, Any]:
     try:
-        return yaml.safe_load(path.read_text()) or {}
+        return yaml.load(path.read_text(), Loader=LOADER) or {}
     except FileNotFoundError:
         return {}
     except yaml.YAMLError as exc:

@@ -50,6 +50,22 @@ def _flag(p: argparse.ArgumentParser, *names: str, **kw: Any) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The argv parser, built once per process: the tools' zygote builds it before it forks (warm())."""
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = _build_parser()
+    return _PARSER
+
+
+def warm() -> None:
+    """What the zygote (fakes/tools/zygote.py) does once, so that no run pays for it."""
+    parser()
+
+
+_PARSER: argparse.ArgumentParser | None = None
+
+
+def _build_parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="talosctl", add_help=True)
     sub = root.add_subparsers(dest="cmd", required=True)
     gen = sub.add_parser("gen").add_subparsers(dest="what", required=True)

@@ -4,7 +4,7 @@ A real `talosctl` or `helm` starts in milliseconds; a fake one would spend ~0.2 
 and a provisioning run calls them some eighty times. The zygote imports them once; each tool run is still its
 own process, with the caller's argv, environment, working directory and standard streams, and its exit code:
 
-    launcher (fakes/bin/<tool>)  --unix socket: {tool, argv, env, cwd} + fds 0,1,2-->  zygote  --fork-->  main(argv)
+    launcher (fakes/bin/<tool>)  --unix socket: marshal {tool, argv, env, cwd} + fds 0,1,2-->  zygote  --fork-->  main(argv)
     launcher exits with the code the child exited with
 
 `LABSIM_ZYGOTE` names the socket (fakes/tools/launch.py is the launchers' side); without it, or when nothing
@@ -14,7 +14,7 @@ The zygote runs single-threaded (forking is safe) and serves one lab; `Zygote.st
 from __future__ import annotations
 
 import importlib
-import json
+import marshal
 import os
 import signal
 import socket
@@ -98,13 +98,17 @@ def serve(path: str) -> None:
             size = int.from_bytes(head, "big")
             if size > MAX:
                 raise ValueError("request too large")
-            req = json.loads(_recv_exact(conn, size))
-        except (OSError, ValueError, ConnectionError):
+            req = marshal.loads(_recv_exact(conn, size))   # a launcher of this checkout (fakes/tools/launch.py)
+            if not isinstance(req, dict) or req.get("tool") not in TOOLS:
+                raise ValueError("not a launcher's request")
+        except (OSError, ValueError, EOFError, TypeError, ConnectionError):
             conn.close()
             continue
         if not imported:
             for module in TOOLS.values():
-                importlib.import_module(module)
+                warm = getattr(importlib.import_module(module), "warm", None)
+                if warm is not None:
+                    warm()
             imported = True
         pid = os.fork()
         if pid == 0:
