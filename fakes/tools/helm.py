@@ -3,7 +3,8 @@ template, against the cluster's Kubernetes API through the kubeconfig, as the re
 
     helm repo add cilium https://helm.cilium.io/ | repo update | repo list
     helm upgrade --install cilium cilium/cilium --version 1.18.5 -n kube-system -f values.yaml --set k=v
-         [--wait --timeout 5m] [--kubeconfig F] [--create-namespace] [--reuse-values]
+         [--wait --timeout 5m] [--kubeconfig F] [--create-namespace]
+         [--reuse-values | --reset-then-reuse-values | --reset-values]
     helm list [-n NS | -A] [-o json] | status NAME | get values NAME [-o json] | uninstall NAME | template NAME CHART
 
 Waits (`--wait`) poll every 2 s of the lab's time through the control API (`clock/sleep`): virtual time
@@ -179,6 +180,19 @@ def _wait(kube: Kube, objs: list[dict[str, Any]], timeout: float) -> bool:
         _sleep(POLL)
 
 
+def _upgrade_values(a, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The user values of an upgrade, as helm 3 (pkg/action/upgrade.go reuseValues) decides them:
+    --reset-values: only the new ones; --reuse-values: the last release's with the new merged over them;
+    --reset-then-reuse-values (3.14+): the same, over the new chart's defaults rather than the old chart's (here
+    every render uses the chart's current defaults, so both merge alike); none of these and no new values at
+    all: the last release's values are copied ("copying values from ... to new release")."""
+    if a.reset_values:
+        return new
+    if a.reuse_values or a.reset_then_reuse_values:
+        return helm_values.deep_merge(old, new)
+    return new if (a.values or a.set or a.set_string) else dict(old)
+
+
 def install(a, g: dict[str, Any], upgrade: bool) -> int:
     verb = "UPGRADE" if upgrade else "INSTALLATION"
     try:
@@ -201,8 +215,8 @@ def _install(a, g: dict[str, Any], upgrade: bool) -> int:
         raise HelmError("cannot re-use a name that is still in use")
     if upgrade and last is None and not a.install:
         raise HelmError(f'"{a.name}" has no deployed releases')
-    if upgrade and last is not None and a.reuse_values:
-        user = helm_values.deep_merge(last.get("config") or {}, user)
+    if upgrade and last is not None:
+        user = _upgrade_values(a, last.get("config") or {}, user)
     if kube.get("Namespace", ns) is None:
         if not a.create_namespace:
             raise HelmError(f'create: failed to create: namespaces "{ns}" not found')
@@ -353,6 +367,7 @@ def _chart_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--create-namespace", action="store_true")
     p.add_argument("--reuse-values", action="store_true")
     p.add_argument("--reset-values", action="store_true")
+    p.add_argument("--reset-then-reuse-values", action="store_true")
     p.add_argument("--atomic", action="store_true")
 
 

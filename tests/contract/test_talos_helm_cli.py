@@ -135,3 +135,28 @@ def test_set_values_parse_as_helm_parses_them(text, want):
     values = {"f": 1}                      # `null` removes a key that is there
     helm_values.parse_set(values, text)
     assert values == (want if "f=null" in text else {"f": 1, **want})
+
+
+def test_upgrade_values_as_helm_decides_them(lab):
+    """pkg/action/upgrade.go: --reuse-values keeps the last release's values under the new ones,
+    --reset-then-reuse-values the same (over the new chart's defaults), --reset-values keeps only the new ones
+    (and wins over the other two), and an upgrade given no values at all copies the last release's."""
+    def values() -> dict:
+        return json.loads(helm(lab, "get", "values", "cilium", "-n", "kube-system", "-o", "json").stdout)
+
+    def upgrade(*args: str) -> None:
+        p = helm(lab, "upgrade", "--install", "cilium", "cilium/cilium", "--version", "1.18.5", "-n", "kube-system",
+                 *args)
+        assert p.returncode == 0, p.stderr
+    upgrade("-f", "values.yaml", "--set", "envoyConfig.enabled=true")
+    upgrade("--reuse-values", "--set", "operator.replicas=1")
+    assert values() == {**CILIUM, "envoyConfig": {"enabled": True}, "operator": {"replicas": 1}}
+    upgrade("--reset-then-reuse-values", "--set", "operator.replicas=2")
+    assert values() == {**CILIUM, "envoyConfig": {"enabled": True}, "operator": {"replicas": 2}}
+    upgrade()
+    assert values() == {**CILIUM, "envoyConfig": {"enabled": True}, "operator": {"replicas": 2}}
+    assert lab.kube().get("deployments", "cilium-operator", "kube-system")["spec"]["replicas"] == 2
+    upgrade("--reset-values", "--reuse-values", "-f", "values.yaml", "--set", "operator.replicas=1")
+    assert values() == {**CILIUM, "operator": {"replicas": 1}}
+    upgrade("-f", "values.yaml")          # new values, no flag: the last ones are not kept
+    assert values() == CILIUM
