@@ -72,7 +72,8 @@ class KubeLink:
 
     # --- nodes ---------------------------------------------------------------------------------------------------
     def has_node(self, name: str) -> bool:
-        return self.cluster.try_get("nodes", name) is not None
+        with self.cluster.lock:
+            return self.cluster.live("nodes", name) is not None
 
     def register(self, name: str, address: str, *, control_plane: bool, labels: dict[str, str],
                  taints: list[dict[str, str]], capacity: dict[str, str], ready: bool, os_image: str) -> None:
@@ -81,8 +82,10 @@ class KubeLink:
                                    node_info={"osImage": os_image})
 
     def node_ready(self, name: str) -> bool | None:
-        node = self.cluster.try_get("nodes", name)
-        for c in ((node or {}).get("status") or {}).get("conditions") or []:
+        with self.cluster.lock:     # read in place: every reconcile tick asks, for every node
+            node = self.cluster.live("nodes", name)
+            conditions = list(((node or {}).get("status") or {}).get("conditions") or [])
+        for c in conditions:
             if c.get("type") == "Ready":
                 return {"True": True, "False": False}.get(c.get("status"))
         return None

@@ -29,10 +29,22 @@ class ConfigParseError(ValueError):
     pass
 
 
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)    # libyaml: every boot and every read parses the config
+
+
+def load_all(text: str) -> list[Any]:
+    """The documents of a YAML stream, parsed by libyaml; a stream it refuses is parsed again by PyYAML's own
+    loader, so that the error is worded the same whichever parser is installed."""
+    try:
+        return list(yaml.load_all(text, Loader=FAST_LOADER))
+    except yaml.YAMLError:
+        return list(yaml.safe_load_all(text))
+
+
 def parse(text: str) -> dict[str, Any]:
     """The v1alpha1 document of a machine config file (further documents, e.g. Layer2VIPConfig, are kept)."""
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [d for d in load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         raise ConfigParseError(f"error decoding document: {exc}") from None
     main = [d for d in docs if isinstance(d, dict) and d.get("version") == "v1alpha1"]

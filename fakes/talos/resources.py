@@ -10,9 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from fakes.talos import hardware, services
+from fakes.talos.machineconfig import load_all
 from fakes.talos.texts import SYSTEM_PARTITIONS_MIB
 
 if TYPE_CHECKING:
@@ -58,7 +57,7 @@ def _services(node: TalosNode) -> list[tuple[str, dict[str, Any]]]:
 def _machineconfig(node: TalosNode) -> list[tuple[str, dict[str, Any]]]:
     if node.config is None:
         return []
-    docs = [d for d in yaml.safe_load_all(node.config.text) if d]
+    docs = [d for d in load_all(node.config.text) if d]
     return [("v1alpha1", docs[0])]
 
 

@@ -6,6 +6,11 @@ a stop is a crash, an ACPI shutdown a graceful leave) and to fabric changes (a p
 removed takes the lease away: the node is unreachable). A reconcile tick every TICK virtual seconds carries
 those consequences to etcd quorum, the VIP and the Kubernetes Nodes.
 
+A cluster that has been quiet for SETTLE seconds (its nodes, etcd, VIP and Kubernetes objects unchanged) is
+skipped by the tick until something about it changes: a lab of many idle clusters costs nothing per tick, and
+bringing up N clusters one after another stays linear in N. The CNI providers' own delays (the Cilium agents
+start AGENT_START after their pod) are shorter than SETTLE; a provider with a longer one sets `settle`.
+
 Everything here runs under the clock's lock (VM events already hold it; the control API takes it).
 """
 from __future__ import annotations
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
     from fakes.world import World
 
 TICK = 5.0
+SETTLE = 60.0
 GRACEFUL_ACTIONS = ("/status/shutdown", "/status/reboot")   # PVE calls that ask the guest (ACPI)
 
 
@@ -39,6 +45,7 @@ class TalosWorld:
         self.on_kube_started: list[Callable[[TalosCluster], None]] = []
         self._ca = ca
         self._ticking = False
+        self._quiet: dict[int, tuple[tuple, float]] = {}   # id(cluster) -> (state, since when it is unchanged)
         self._graceful: set[int] = set()
         self.proxmox = world.proxmox
         if self.proxmox is not None:
@@ -132,8 +139,25 @@ class TalosWorld:
             self.clock.call_later(TICK, self._tick)
 
     def _tick(self) -> None:
+        now = self.clock.now()
+        settle = max([SETTLE] + [float(getattr(p, "settle", 0.0)) for p in self.cni])
         for cluster in list(self.clusters.values()):
+            state = self._state(cluster)
+            seen = self._quiet.get(id(cluster))
+            if seen is None or seen[0] != state:
+                self._quiet[id(cluster)] = (state, now)
+            elif now - seen[1] >= settle:
+                continue
             for provider in self.cni:
                 provider.sync(cluster)
             cluster.reconcile()
         self.clock.call_later(TICK, self._tick)
+
+    @staticmethod
+    def _state(cluster: TalosCluster) -> tuple:
+        """Everything a tick reacts to: each node's life and reachability (a lease lost to the fabric), etcd,
+        the VIP, and the cluster's Kubernetes objects (the store's resourceVersion moves on every write)."""
+        kube = cluster.kube.cluster.store.rv if cluster.kube is not None else None
+        nodes = tuple((n.vmid, n.stage, n.boot_id, n.apid, n.kubelet, n.etcd, n.apiserver, n.reachable, n.address)
+                      for n in cluster.nodes.values())
+        return (kube, nodes, len(cluster.members), cluster.etcd_clusters, cluster.vip_holder, cluster._vip_at)
