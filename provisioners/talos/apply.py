@@ -19,6 +19,9 @@ ANSWER_TIMEOUT = 300.0   # a node's API after its VM started
 ANSWER_INTERVAL = 5.0
 
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser when there is one
+
+
 @dataclass(frozen=True)
 class NodeState:
     stage: str            # maintenance | configured | unreachable
@@ -95,7 +98,7 @@ def apply(ctx: TalosContext, talosconfig: Path, m: Machine, st: NodeState, file:
                        "--file", str(file)])
         return "installed"
     if st.stage == "configured":
-        if st.config == yaml.safe_load(file.read_text()):
+        if st.config == yaml.load(file.read_text(), Loader=LOADER):
             return None
         ctx.tools.run(["talosctl", "--talosconfig", str(talosconfig), "-n", m.address, "-e", m.address,
                        "apply-config", "--file", str(file)])
@@ -105,17 +108,11 @@ def apply(ctx: TalosContext, talosconfig: Path, m: Machine, st: NodeState, file:
 
 
 def wait_configured(ctx: TalosContext, talosconfig: Path, machines: list[Machine]) -> None:
-    """Until every node answers the authenticated API (installed, rebooted, apid up). A sweep stops at the
-    first node still rebooting: nodes applied together come back together."""
-    pending = list(machines)
+    """Until every node answers the authenticated API (installed, rebooted, apid up): one `talosctl version` for
+    all of them per sweep, through the control planes as endpoints (apid proxies to the others); it exits 0
+    only when every node answered."""
+    cps = [m for m in machines if m.control_plane] or machines
 
     def sweep() -> bool:
-        while pending:
-            m = pending[0]
-            r = ctx.tools.run(["talosctl", "--talosconfig", str(talosconfig), "-n", m.address, "-e", m.address,
-                               "version", "--short"], check=False)
-            if r.rc != 0:
-                return False
-            pending.pop(0)
-        return True
+        return ctx.tools.run(talos(talosconfig, cps, machines, "version", "--short"), check=False).rc == 0
     wait_for(sweep, READY_TIMEOUT, READY_INTERVAL, ctx.clock, what="every node to answer with its new config")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from provisioners.clock import WaitTimeout, wait_for
 from provisioners.proxmox.leases import agent_view
-from provisioners.proxmox.verify import observe_lab
+from provisioners.proxmox.observed import observe
 from provisioners.talos.context import TalosContext
 
 ADDRESS_TIMEOUT = 300.0
@@ -35,7 +35,7 @@ def machines(lab, cluster: str, ctx: TalosContext, timeout: float = ADDRESS_TIME
     found: dict[int, str] = {}
 
     def sweep() -> bool:
-        _, observed = observe_lab(lab, ctx.proxmox)
+        observed = observe(ctx.proxmox, set(plans))     # this cluster's VMs only, not the whole lab's
         for vmid in plans:
             have = observed.vms.get(vmid)
             if vmid in found or have is None or not have.running:
