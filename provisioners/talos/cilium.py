@@ -4,7 +4,8 @@ Values (siderolabs/docs deploying-cilium.mdx; aggrik8s-lab.md): IPAM from Kubern
 when the cluster runs without kube-proxy, the API server through KubePrism (localhost:7445), the agent's
 capabilities without SYS_MODULE (Talos forbids loading modules), cgroup v2 as Talos mounts it, the mesh
 identity (cluster.name / cluster.id) and the clustermesh-apiserver Service the lab file asks for.
-A second run that finds the release at the same chart version with the same values changes nothing.
+A second run that finds the release at the same chart version holding every one of these values changes nothing;
+an upgrade keeps the values others set on the release (`--reuse-values`), such as the mesh provisioner's.
 """
 from __future__ import annotations
 
@@ -67,19 +68,28 @@ def deployed(ctx: TalosContext, kubeconfig: Path) -> tuple[str | None, dict[str,
 
 def install(lab, cluster: str, ctx: TalosContext, kubeconfig: Path,
             overrides: dict[str, Any] | None = None) -> str | None:
-    """Install or upgrade the release when it differs: returns "installed", "upgraded" or None (unchanged)."""
+    """Install or upgrade the release when it differs: returns "installed", "upgraded" or None (unchanged).
+
+    The release may carry values this provisioner does not own (the mesh provisioner's and `cilium clustermesh`'s:
+    clustermesh.config, cacheTTL, envoyConfig, ...). The Talos values are merged over them (`--reuse-values`),
+    and a release that already holds every Talos value at this chart version is left alone."""
     version = str(lab.cluster(cluster).cilium.version)
     want = values(lab, cluster)
     if overrides:
         want = _merge(want, overrides)
+    want = json.loads(json.dumps(want))
     chart, have = deployed(ctx, kubeconfig)
-    if chart == f"cilium-{version}" and have == json.loads(json.dumps(want)):
+    if have is not None and have.get("encryption", {}).get("enabled") and "encryption" not in want:
+        want["encryption"] = {"enabled": False}      # the lab file turned encryption off: say so, do not keep it
+    if chart == f"cilium-{version}" and have is not None and _merge(have, want) == have:
         return None
-    ctx.tools.run(["helm", "repo", "add", *REPO])
     path = ctx.cluster_dir(cluster) / "cilium-values.yaml"
     path.write_text(yaml.safe_dump(want, sort_keys=False))
-    _helm(ctx, kubeconfig, "upgrade", "--install", RELEASE, "cilium/cilium", "--version", version, "--namespace",
-          NAMESPACE, "-f", str(path))
+    args = ["upgrade", "--install", RELEASE, RELEASE, "--repo", REPO[1], "--version", version,
+            "--namespace", NAMESPACE, "-f", str(path)]
+    if chart is not None:
+        args.append("--reuse-values")
+    _helm(ctx, kubeconfig, *args)
     return "installed" if chart is None else "upgraded"
 
 
