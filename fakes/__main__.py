@@ -38,6 +38,8 @@ def serve(args: argparse.Namespace) -> int:
     secrets = sim_secrets(inventory.secret_refs(), os.environ)
     lab = SimulatedLab(args.labfile, seed=args.seed, secrets=secrets)
     path = Path(args.endpoints_file)
+    for out in filter(None, (path, args.lab_out and Path(args.lab_out))):
+        out.parent.mkdir(parents=True, exist_ok=True)
     # This served lab's own workdir and helm homes (`python -m fakes env`): a new lab, new Talos secrets.
     state = Path(tempfile.mkdtemp(prefix="labsim-served-"))
     lock = threading.Lock()
