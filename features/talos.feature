@@ -69,6 +69,15 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
       | 768    | 24   | all nodes memory sizes | does not meet memory requirements: expected at least 874 MiB, actual 744 MiB |
       | 8192   | 5    | all nodes disk sizes   | is too small, expected at least 4.6 GiB, actual 3.8 GiB                |
 
+  @destructive @writes @sim_only
+  Scenario: Without a CNI the nodes stay NotReady, talosctl health names the check it waits at, and Talos reboots them
+    Given a copy of the lab file where "talos-east" has no CNI
+    And the VMs are provisioned from that copy
+    When the Talos cluster "talos-east" is provisioned from that copy
+    Then the nodes of "talos-east" stay NotReady for 120 seconds
+    And talosctl health of "talos-east" fails at "all nodes to finish boot sequence" with "nodes are not running: booting: ["
+    And the nodes of "talos-east" reboot once the 10 minutes the Talos guide gives for installing a CNI are over
+
   @destructive @writes
   Scenario: Cilium with SYS_MODULE in the agent's capabilities fails the way it does on Talos
     Given the VMs are provisioned

@@ -73,6 +73,12 @@ def sys_module_allowed(target, monkeypatch) -> None:
     monkeypatch.setattr(onhost, "FORBIDDEN_CAPS", set())
 
 
+def ready_without_cni(target, monkeypatch) -> None:
+    """Kubelets that report Ready with no CNI at all (neither Talos nor Kubernetes does that)."""
+    from fakes.talos.world import TalosWorld
+    monkeypatch.setattr(TalosWorld, "cni_ready", lambda self, cluster, node: True)
+
+
 TALOS_BREAKAGES: dict[str, Callable] = {
     "talos-worker-powered-off": worker_powered_off,
     "talos-config-changed-by-hand": config_changed_by_hand,
@@ -81,10 +87,12 @@ TALOS_BREAKAGES: dict[str, Callable] = {
     "talos-workers-cordoned": workers_cordoned,
     "talos-minimums-lowered": minimums_lowered,
     "talos-sys-module-allowed": sys_module_allowed,
+    "talos-ready-without-cni": ready_without_cni,
 }
 AFTER: dict[str, str] = {
     "talos-minimums-lowered": FABRIC,
     "talos-sys-module-allowed": FABRIC,
+    "talos-ready-without-cni": FABRIC,
 }
 
 

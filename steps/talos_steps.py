@@ -114,6 +114,21 @@ def lab_copy_sized(target, talos, tmp_path, cluster, memory, disk):
     talos["lab"] = load_lab(path)
 
 
+@given(parsers.parse('a copy of the lab file where "{cluster}" has no CNI'))
+def lab_copy_without_cni(target, talos, tmp_path, cluster):
+    """`cni: none` and no Cilium: the cluster is built exactly as before, and nothing installs a CNI. The copy
+    leaves the mesh out (its members need Cilium)."""
+    data = yaml.safe_load(target.labfile.read_text())
+    for c in data["clusters"]:
+        if c["name"] == cluster:
+            c["cni"] = "none"
+            c.pop("cilium", None)
+    data.pop("mesh", None)
+    path = tmp_path / target.labfile.name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    talos["lab"] = load_lab(path)
+
+
 @given("the VMs are provisioned from that copy")
 def vms_from_copy(target, talos, evidence):
     done = provision_vms(talos["lab"], target.proxmox(), target.clock)
@@ -173,7 +188,7 @@ def health_fails_at(target, talos, evidence, cluster, check, message):
     h = H.run(ctx, ctx.cluster_dir(cluster) / "talosconfig", _machines(target, talos, cluster), wait="10m")
     _transcript(evidence, talos, f"talos-{cluster}-health")
     evidence.attach(f"talos-{cluster}-health-lines", h.lines)
-    assert h.rc != 0, "talosctl health passed on machines below the Talos minimums"
+    assert h.rc != 0, f"talosctl health passed, expected it to fail at {check!r}"
     failing = next((c for c in H.CHECKS if h.state(c) not in (None, "OK", "SKIP")), None)
     assert failing == check, f"talosctl health failed at {failing!r}, expected {check!r}: {h.state(failing or '')}"
     assert message in (h.state(check) or ""), f"expected {message!r} in: {h.state(check)}"
@@ -355,4 +370,39 @@ def stay_not_ready(target, talos, cluster, seconds):
         wait_for(some_ready, seconds, 10, target.clock, what="a node to become Ready")
     except WaitTimeout:
         return
-    raise AssertionError(f"nodes became Ready although the agents cannot run: {became}")
+    raise AssertionError(f"nodes became Ready without a CNI running on them: {became}")
+
+
+@then(parsers.parse('the nodes of "{cluster}" reboot once the {minutes:d} minutes the Talos guide gives for '
+                    'installing a CNI are over'))
+def rebooted_after_cni_window(target, talos, evidence, cluster, minutes):
+    """The kubelet records a reboot on its Node (Warning `Rebooted`, a new boot ID): each node's must come
+    after the window, counted from when the Node registered, and not long after (the reboot itself, the
+    kubelet starting again, etcd back on the control planes)."""
+    kube = _kube(target, talos, cluster)
+    window, late = minutes * 60, 120
+    names = {m.name for m in talos["machines"][cluster]}
+    seen: dict[str, tuple] = {}
+
+    def all_rebooted() -> bool:
+        if not kube.reachable():       # the control planes reboot too: the API is away until etcd is back
+            return False
+        for node in kube.nodes():
+            name = node.metadata.name
+            events = [e for e in kube.events_for("default", name) if e.reason == "Rebooted"]
+            if name in names and events:
+                first = min(events, key=lambda e: e.first_timestamp)
+                seen[name] = (node.metadata.creation_timestamp, first.first_timestamp, first.message)
+        return set(seen) == names
+    try:
+        wait_for(all_rebooted, window + late, 10, target.clock, what=f"every node of {cluster} to reboot")
+    except WaitTimeout:
+        pass
+    evidence.attach(f"talos-{cluster}-reboots", {n: {"registered": str(r), "rebooted": str(b), "event": m}
+                                                 for n, (r, b, m) in sorted(seen.items())})
+    missing = sorted(names - set(seen))
+    assert not missing, f"no reboot recorded within {window + late} s on {missing}"
+    for name, (registered, rebooted, message) in sorted(seen.items()):
+        after = (rebooted - registered).total_seconds()
+        assert window <= after <= window + late, \
+            f"{name} rebooted {after:.0f} s after it registered, expected {window} to {window + late} s: {message}"

@@ -226,6 +226,7 @@ class TalosCluster:
                         fresh_cps.append(name)
                 else:
                     kube.set_ready(name, ready)
+                kube.kubelet_reports(name, node.boot_id)
                 if node.stage == "booting":
                     self._boot_progress(node, ready)
             elif kube.has_node(name):

@@ -28,6 +28,7 @@ class KubeLink:
         self.server = None
         self._outage: HttpFault | None = None
         self._cni_ready = cni_ready
+        self._boots: dict[str, int] = {}      # node name -> the Talos boot its kubelet last reported from
         self.cluster.pod_admission.append(self._admission)
 
     def start(self) -> None:
@@ -80,6 +81,24 @@ class KubeLink:
         self.cluster.register_node(name, addresses=[("InternalIP", address)], labels=labels, capacity=capacity,
                                    taints=taints, control_plane=control_plane, ready=ready,
                                    node_info={"osImage": os_image})
+
+    def kubelet_reports(self, name: str, boot: int) -> None:
+        """The kubelet of `name` reports from Talos boot `boot`. After a reboot it reports a new boot ID, and
+        the kubelet records the reboot on its Node (pkg/kubelet/nodestatus/setters.go MachineInfo): a Warning
+        `Rebooted`, "Node <name> has been rebooted, boot id: <id>"."""
+        last = self._boots.get(name)
+        self._boots[name] = boot
+        if last is None or last == boot:
+            return
+        with self.cluster.lock:
+            node = self.cluster.try_get("nodes", name)
+            if node is None:
+                return
+            boot_id = self.cluster.new_uid()
+            node["status"].setdefault("nodeInfo", {})["bootID"] = boot_id
+            self.cluster.put_status("nodes", node)
+            self.cluster.record_event(node, "Warning", "Rebooted", f"Node {name} has been rebooted, boot id: {boot_id}",
+                                      "kubelet", name)
 
     def node_ready(self, name: str) -> bool | None:
         with self.cluster.lock:     # read in place: every reconcile tick asks, for every node

@@ -35,6 +35,7 @@ class Report:
     bootstrapped: bool = False
     cilium: str | None = None                               # installed | upgraded | None
     machines: list[nodes.Machine] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)          # what was deliberately not done
 
     @property
     def changes(self) -> list[str]:
@@ -78,6 +79,11 @@ def provision(lab, cluster: str, ctx: TalosContext, *, cilium_overrides: dict[st
     kube = Kube(kubeconfig)
     wait_for(lambda: kube.reachable() and len(kube.nodes()) >= len(p.machines), API_TIMEOUT, INTERVAL, ctx.clock,
              what=f"the {cluster} API and a Node for every machine")
+    if lab.cluster(cluster).cilium is None:
+        # `cni: none` and no Cilium in the lab file: the nodes stay NotReady (and Talos reboots them after its CNI
+        # window) until someone installs a CNI. Nothing to wait for here.
+        report.notes.append(f"{cluster}: no CNI in the lab file (cni: {lab.cluster(cluster).cni}, no cilium)")
+        return report
     report.cilium = C.install(lab, cluster, ctx, kubeconfig, cilium_overrides)
     if wait_ready:
         wait_nodes_ready(kube, cluster, ctx, READY_TIMEOUT)

@@ -29,6 +29,8 @@ CASES = [
      "talosctl health passed on machines below the Talos minimums"),
     ("Cilium with SYS_MODULE in the agent's capabilities fails the way it does on Talos", "talos-sys-module-allowed",
      "no agent reports 'unable to apply caps: operation not permitted'"),
+    ("Without a CNI the nodes stay NotReady, talosctl health names the check it waits at, and Talos reboots them",
+     "talos-ready-without-cni", "nodes became Ready without a CNI running on them"),
 ]
 
 
