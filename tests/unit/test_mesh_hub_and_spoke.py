@@ -83,8 +83,12 @@ def test_the_hub_connects_to_each_spoke_and_the_spokes_not_to_each_other(built):
 
 def test_every_member_reports_its_nodes_connected_to_the_clusters_it_should_see(built):
     _sm, lab, ctx, _ = built
+    writes, ran_before = {c: len(ctx.kube(c).writes) for c in lab.mesh.clusters}, len(ctx.tools.transcript)
     results = M.verify(lab, ctx)
     assert all(r.ok for r in results), [str(r) for r in results if not r.ok]
+    ran = [entry.split("\n")[0] for entry in ctx.tools.transcript[ran_before:]]     # verification is read-only
+    assert {c: len(ctx.kube(c).writes) for c in lab.mesh.clusters} == writes
+    assert ran and all(r.split()[1:4] == ["cilium", "--context", r.split()[3]] and "status" in r for r in ran), ran
     st = C.status(ctx, "piCluster")
     assert "  - talos-east: 3/3 configured, 3/3 connected" in st.text and "talos-west:" not in st.text
 
