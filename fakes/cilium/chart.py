@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "k8sServicePort": "",
     "routingMode": "tunnel",
     "tunnelProtocol": "vxlan",
+    "identityAllocationMode": "crd",
     "securityContext": {"capabilities": {
         "ciliumAgent": ["CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_MODULE", "SYS_ADMIN",
                         "SYS_RESOURCE", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
@@ -123,6 +124,7 @@ def config_map(values: dict[str, Any], ns: str, release: str) -> dict[str, Any]:
     data = {
         "cluster-name": str(get(values, "cluster.name")), "cluster-id": str(get(values, "cluster.id")),
         "ipam": str(get(values, "ipam.mode")), "kube-proxy-replacement": _s(get(values, "kubeProxyReplacement")),
+        "identity-allocation-mode": str(get(values, "identityAllocationMode")),
         "routing-mode": str(get(values, "routingMode")), "tunnel-protocol": str(get(values, "tunnelProtocol")),
         "cgroup-root": str(get(values, "cgroup.hostRoot")),
         "enable-l2-announcements": _s(get(values, "l2announcements.enabled", False)),

@@ -95,31 +95,41 @@ def cmd_status(a, g) -> int:
     local = data.get("cluster-name") or "default"
     if (data.get("cluster-id") or "0") == "0" or local == "default":
         out(T.NOT_CONFIGURED)
-    try:
-        access = _access(kube, out, a.wait, deadline)
-        out(T.SERVICE_FOUND.format(type=access.service_type))
-        out(T.ACCESS_AVAILABLE)
-        for ip in access.service_ips:
-            out(T.ACCESS_LINE.format(ip=ip, port=access.service_port))
-        _deployment(kube, out, a.wait, deadline)
-        out(T.DEPLOYMENT_READY)
-        deploy = kube.get("Deployment", "clustermesh-apiserver", A.NS) or {}
-        kvs_on = any(c.get("name") == "kvstoremesh" for c in deploy["spec"]["template"]["spec"]["containers"])
-        out(T.KVSTOREMESH.format(state="enabled" if kvs_on else "disabled"))
-    except (A.CliError, KubeError) as exc:
-        raise Fatal(f"Unable to determine status:  {getattr(exc, 'message', str(exc))}") from None
+    access, kvs_on = None, False
+    if data.get("identity-allocation-mode") != "crd":     # GetClusterConfig: identities in etcd, no apiserver
+        out(T.EXTERNAL_KVSTORE)
+    else:
+        access, kvs_on = _apiserver_status(kube, out, a.wait, deadline)
     try:
         agents, kvs, err = _connectivity(kube, local, kvs_on, a.wait, deadline, out)
     except (A.CliError, KubeError) as exc:     # statusConnectivity's error: nothing collected
         agents, kvs, err = None, None, getattr(exc, "message", str(exc))
     if a.output == "json":      # Status prints the JSON and returns no error, whatever connectivity said
-        print(S.as_json(access.to_json(), agents, kvs_on, kvs))
+        print(S.as_json(access.to_json() if access else None, agents, kvs_on, kvs))
         return 0
     if agents is not None:
         S.render(agents, kvs, kvs_on, out)
     if err:
         raise Fatal(f"Unable to determine status:  {err}")
     return 0
+
+
+def _apiserver_status(kube, out, wait: bool, deadline: tuple[float, float]) -> tuple[A.Access, bool]:
+    """The clustermesh-apiserver part of Status: its Service and access information, its Deployment, KVStoreMesh."""
+    try:
+        access = _access(kube, out, wait, deadline)
+        out(T.SERVICE_FOUND.format(type=access.service_type))
+        out(T.ACCESS_AVAILABLE)
+        for ip in access.service_ips:
+            out(T.ACCESS_LINE.format(ip=ip, port=access.service_port))
+        _deployment(kube, out, wait, deadline)
+        out(T.DEPLOYMENT_READY)
+        deploy = kube.get("Deployment", "clustermesh-apiserver", A.NS) or {}
+        kvs_on = any(c.get("name") == "kvstoremesh" for c in deploy["spec"]["template"]["spec"]["containers"])
+        out(T.KVSTOREMESH.format(state="enabled" if kvs_on else "disabled"))
+    except (A.CliError, KubeError) as exc:
+        raise Fatal(f"Unable to determine status:  {getattr(exc, 'message', str(exc))}") from None
+    return access, kvs_on
 
 
 def _retrying(attempt, wait: bool, waiter: Waiter, wrap=lambda e: e):

@@ -169,6 +169,29 @@ def test_status_json_is_cilium_clis_struct_as_encoding_json_writes_it(sm):
         sm.clock.sleep(10)
 
 
+def test_status_with_identities_in_an_external_kvstore_skips_the_clustermesh_apiserver(sm):
+    """GetClusterConfig: `identity-allocation-mode` other than crd means an external etcd, so Status prints that
+    instead of the clustermesh-apiserver's Service, access information and Deployment, and KVStoreMesh is off."""
+    kube = sm.kube("talos-east")
+    with sm.clock.lock:
+        cm = kube.get("configmaps", "cilium-config", "kube-system")
+        assert cm["data"]["identity-allocation-mode"] == "crd"        # what the chart renders by default
+        cm["data"]["identity-allocation-mode"] = "kvstore"
+        kube.update("configmaps", cm, "kube-system")
+    try:
+        r = sm.cilium("clustermesh", "status", "--context", EAST)
+        assert r.rc == 0, r.stderr
+        assert r.stdout.splitlines()[0] == T.EXTERNAL_KVSTORE and "clustermesh-apiserver" not in r.stdout
+        assert "✅ All 3 nodes are connected to all clusters" in r.stdout
+        doc = json.loads(sm.cilium("clustermesh", "status", "--context", EAST, "-o", "json").stdout)
+        assert list(doc) == ["connectivity", "kvstoremesh"] and doc["kvstoremesh"] == {"enabled": False}
+    finally:
+        with sm.clock.lock:
+            cm = kube.get("configmaps", "cilium-config", "kube-system")
+            cm["data"]["identity-allocation-mode"] = "crd"
+            kube.update("configmaps", cm, "kube-system")
+
+
 def test_status_names_the_nodes_not_connected_and_why(sm):
     for a in sm.dm.members["talos-east"].addresses.values():
         sm.dm.network.cut[frozenset((a, "192.168.101.20"))] = "cut"
