@@ -255,11 +255,11 @@ def _connect(a, g) -> None:
         log(T.NO_RELEASE_LOCAL)
         raise A.CliError("release: not found")
     remotes = [_client(g, d) for d in _destinations(a)]
-    local = _access_for_connect(lctx, lkube)
+    local = _access_for_connect(lctx, lkube, a.source_endpoint)
     targets: list[tuple[Any, A.Access, A.Release]] = []
     bundle: list[str] = []
     for rctx, rkube in remotes:
-        remote = _access_for_connect(rctx, rkube)
+        remote = _access_for_connect(rctx, rkube, a.destination_endpoint)
         A.validate(local, remote)
         if not A.ca_match(local, remote):
             if not a.allow_mismatching_ca:
@@ -298,9 +298,9 @@ def _connect(a, g) -> None:
         log(T.CONNECTED.format(local=lctx.cluster, remote=rctx.cluster))
 
 
-def _access_for_connect(ctx, kube) -> A.Access:
+def _access_for_connect(ctx, kube, endpoints: list[str]) -> A.Access:
     try:
-        acc = A.extract(kube, log, verbose=True)
+        acc = A.extract(kube, log, verbose=True, endpoints=endpoints)
     except A.CliError as exc:
         log(T.ACCESS_FAILED.format(cluster=ctx.cluster, err=exc))
         raise

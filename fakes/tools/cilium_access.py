@@ -59,7 +59,24 @@ def _data(secret: dict[str, Any] | None, key: str) -> bytes | None:
     return base64.b64decode(raw) if raw else None
 
 
-def extract(kube: Kube, log: Callable[[str], None], verbose: bool) -> Access:
+def _endpoints(acc: Access, endpoints: list[str]) -> None:
+    """--source-endpoint / --destination-endpoint: IP:PORT given by hand instead of the Service's."""
+    for ep in endpoints:
+        host, sep, port = ep.rpartition(":")
+        if not sep or not host:
+            raise CliError(f'invalid endpoint "{ep}", must be IP:PORT: address {ep}: missing port in address')
+        try:
+            n = int(port)
+        except ValueError:
+            raise CliError(f'invalid port "{port}": strconv.Atoi: parsing "{port}": invalid syntax') from None
+        if acc.service_port == 0:
+            acc.service_port = n
+        elif acc.service_port != n:
+            raise CliError(f"port mismatch ({acc.service_port} != {n}), all endpoints must use the same port number")
+        acc.service_ips.append(host.strip("[]"))
+
+
+def extract(kube: Kube, log: Callable[[str], None], verbose: bool, endpoints: list[str] | None = None) -> Access:
     try:
         cm = kube.get("ConfigMap", "cilium-config", NS)
     except KubeError as exc:
@@ -89,7 +106,9 @@ def extract(kube: Kube, log: Callable[[str], None], verbose: bool) -> Access:
                  _data(remote, "tls.crt") or b"", _data(remote, "tls.key") or b"",
                  d.get("tunnel-protocol", "vxlan") if routing == "tunnel" else d.get("tunnel", ""),
                  int(d.get("max-connected-clusters") or 255))
-    if acc.service_type == "NodePort":
+    if endpoints:
+        _endpoints(acc, endpoints)
+    elif acc.service_type == "NodePort":
         if not ports:
             raise CliError("port of service could not be derived, service has no ports")
         if not ports[0].get("nodePort"):

@@ -237,6 +237,23 @@ def test_cilium_status_summary(sm):
     assert "Helm chart version:    1.18.5" in r.stdout
 
 
+def test_connect_to_endpoints_given_by_hand(sm):
+    r = sm.cilium("clustermesh", "connect", "--context", EAST, "--destination-context", WEST,
+                  "--destination-endpoint", "192.168.101.21:30002")
+    assert r.rc == 0, r.stderr
+    assert "ℹ️  Found ClusterMesh service IPs: [192.168.101.21]" in r.stdout
+    assert values(sm, EAST)["clustermesh"]["config"]["clusters"] == [
+        {"name": "talos-west", "ips": ["192.168.101.21"], "port": 30002}]
+    r = sm.cilium("clustermesh", "status", "--context", EAST, "--wait", "--wait-duration", "1m")
+    assert r.rc == 0 and "✅ All 3 nodes are connected to all clusters" in r.stdout, r.stdout + r.stderr
+    r = sm.cilium("clustermesh", "connect", "--context", EAST, "--destination-context", WEST,
+                  "--destination-endpoint", "192.168.101.21:30002,192.168.101.22:30003")
+    assert r.rc == 1 and r.stderr.strip() == ("Error: Unable to connect cluster: port mismatch (30002 != 30003), all "
+                                              "endpoints must use the same port number")
+    r = sm.cilium("clustermesh", "connect", "--context", EAST, "--destination-context", WEST)     # back to the Service
+    assert r.rc == 0 and values(sm, EAST)["clustermesh"]["config"]["clusters"][0]["ips"] == ["192.168.101.20"]
+
+
 def test_disconnect_removes_both_sides(sm):
     r = sm.cilium("clustermesh", "disconnect", "--context", EAST, "--destination-context", WEST)
     assert r.rc == 0, r.stderr
