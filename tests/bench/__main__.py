@@ -75,8 +75,28 @@ def mesh() -> bool:
     return ok
 
 
+def talos() -> bool:
+    rows = [measure("tests.bench.talos", n) for n in (2, 8, 32)]
+    print("talos: bring up and verify N clusters of 3 control planes + 3 workers (each its own VLAN) through the "
+          "Talos provisioner, fake talosctl/helm")
+    print(f"  {'clusters':>8} {'tool runs':>9} {'provision s':>12} {'verify s':>9} {'total s':>8} {'virtual s':>10} "
+          f"{'CPU s':>6} {'peak MiB':>9}")
+    for r in rows:
+        cpu = round(r["lab_cpu_s"] + r["tools_cpu_s"], 1)
+        print(f"  {r['clusters']:>8} {r['provision_calls'] + r['verify_calls']:>9} {r['provision_s']:>12} "
+              f"{r['verify_s']:>9} {r['total_s']:>8} {r['virtual_s']:>10} {cpu:>6} "
+              f"{r['peak_rss_mib'] + r['zygote_peak_rss_mib']:>9.1f}")
+    mid, big = rows[1], rows[2]
+    ratio = big["total_s"] / max(mid["total_s"], 1e-9)
+    mib = big["peak_rss_mib"] + big["zygote_peak_rss_mib"]
+    ok = big["total_s"] < 60 and mib < 2048 and ratio <= 5
+    print(f"  goal: 32 clusters under 60 s ({big['total_s']} s) and 2 GiB ({mib:.0f} MiB: the lab's process and the "
+          f"tools' fork server), linear: at most 5x the 8-cluster run (4x the clusters) ({ratio:.1f}x): {'MET' if ok else 'MISSED'}")
+    return ok
+
+
 def main() -> int:
-    results = [fabric(), proxmox(), ceph(), mesh()]
+    results = [fabric(), proxmox(), ceph(), mesh(), talos()]
     return 0 if all(results) else 1
 
 
