@@ -165,7 +165,8 @@ def kube_healthy(target, talos, evidence, cluster):
     results = talos.get("verified") or T.verify(talos["lab"], cluster, _ctx(target, talos),
                                                 machines=talos.get("machines", {}).get(cluster))[0]
     _check(evidence, f"talos-{cluster}-kubernetes",
-           [r for r in results if r.check in ("k8s-node-ready", "coredns-ready", "cilium-ready", "kube-proxy")])
+           [r for r in results if r.check in ("k8s-node-ready", "k8s-node-schedulable", "coredns-ready", "cilium-ready",
+                                              "cilium-settings", "kube-proxy")])
 
 
 @then(parsers.parse('the VIP of "{cluster}" is held by exactly one control plane'))

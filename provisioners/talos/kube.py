@@ -31,6 +31,9 @@ class Kube:
     def deployment(self, name: str, ns: str = "kube-system") -> Any | None:
         return _or_none(self.apps.read_namespaced_deployment, name, ns)
 
+    def configmap(self, name: str, ns: str = "kube-system") -> Any | None:
+        return _or_none(self.core.read_namespaced_config_map, name, ns)
+
     def pods(self, ns: str, selector: str) -> list[Any]:
         return self.core.list_namespaced_pod(ns, label_selector=selector, _request_timeout=30).items
 

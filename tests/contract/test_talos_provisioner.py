@@ -80,3 +80,22 @@ def test_a_changed_talos_value_is_merged_over_the_mesh_settings(talos):
     assert after == {**before, "operator": {"replicas": 1}}   # everything else, the mesh's included, kept
     assert lab.kube().get("deployments", "cilium-operator", "kube-system")["spec"]["replicas"] == 1
     assert T.provision(lab.lab, CLUSTER, ctx, cilium_overrides={"operator": {"replicas": 1}}).changes == []
+
+
+def test_verify_names_a_cordoned_node_and_cilium_settings_the_lab_file_does_not_make(talos):
+    """Last: it leaves talos-east broken. The release is upgraded with SYS_MODULE added to the agent's
+    capabilities and a worker is cordoned; verification names both."""
+    from provisioners.talos.cilium import AGENT_CAPS
+    from provisioners.talos.kube import Kube
+    lab, ctx = talos
+    results = {(r.check, r.subject): r for r in T.verify(lab.lab, CLUSTER, ctx, wait="1m")[0]}
+    assert results[("cilium-settings", CLUSTER)].ok, results[("cilium-settings", CLUSTER)]
+    assert results[("k8s-node-schedulable", f"{CLUSTER} wrk-e-1")].ok
+    Kube(ctx.cluster_dir(CLUSTER) / "kubeconfig").core.patch_node("wrk-e-1", {"spec": {"unschedulable": True}})
+    T.provision(lab.lab, CLUSTER, ctx, wait_ready=False,
+                cilium_overrides={"securityContext": {"capabilities": {"ciliumAgent": AGENT_CAPS + ["SYS_MODULE"]}}})
+    results = {(r.check, r.subject): r for r in T.verify(lab.lab, CLUSTER, ctx, wait="1m")[0]}
+    cordoned = results[("k8s-node-schedulable", f"{CLUSTER} wrk-e-1")]
+    assert not cordoned.ok and cordoned.message == "cordoned (spec.unschedulable)"
+    settings = results[("cilium-settings", CLUSTER)]
+    assert not settings.ok and "extra ['SYS_MODULE']" in settings.message
