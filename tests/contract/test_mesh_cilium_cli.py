@@ -322,3 +322,28 @@ def _run(argv):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         rc = main(list(argv))
     return Ran(rc, out.getvalue(), err.getvalue())
+
+
+def test_connection_modes_unicast_and_mesh(tmp_path):
+    """--connection-mode: unicast configures the local cluster only; mesh connects every given cluster to every
+    other (cilium-cli ConnectWithHelm)."""
+    specs = SPECS + [Spec("picluster", 3, node_port=30003)]
+    three = ServedMesh(tmp_path, specs)
+    try:
+        def clusters(ctx):
+            cfg = values(three, ctx)["clustermesh"].get("config") or {}
+            return sorted(c["name"] for c in cfg.get("clusters") or [])
+        r = three.cilium("clustermesh", "connect", "--context", EAST, "--destination-context", WEST,
+                         "--connection-mode", "unicast")
+        assert r.rc == 0, r.stderr
+        assert (clusters(EAST), clusters(WEST)) == (["talos-west"], [])
+        r = three.cilium("clustermesh", "connect", "--context", EAST, "--destination-context",
+                         f"{WEST},admin@picluster", "--connection-mode", "mesh")
+        assert r.rc == 0, r.stderr
+        assert "ℹ️ Configuring Cilium in cluster talos-west to connect to cluster talos-east,picluster" in r.stdout
+        assert [clusters(c) for c in (EAST, WEST, "admin@picluster")] == [
+            ["picluster", "talos-west"], ["picluster", "talos-east"], ["talos-east", "talos-west"]]
+        r = three.cilium("clustermesh", "status", "--context", "admin@picluster", "--wait", "--wait-duration", "2m")
+        assert r.rc == 0 and "✅ All 3 nodes are connected to all clusters [min:2 / avg:2.0 / max:2]" in r.stdout
+    finally:
+        three.stop()
