@@ -2,7 +2,9 @@
 a one-letter flag, `-nVALUE`; list flags (`-n a,b -n c`) accumulate."""
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import re
+from typing import Any, NoReturn
 
 
 class FlagError(Exception):
@@ -36,3 +38,30 @@ def split_globals(argv: list[str], flags: dict[str, str], lists: frozenset[str] 
         else:
             found[key] = value
     return found, rest
+
+
+class UsageError(Exception):
+    """A command line cobra refuses, worded as cobra words it (spf13/cobra args.go, command.go, pflag)."""
+
+
+class CobraParser(argparse.ArgumentParser):
+    """argparse for the tree of commands, with its refusals turned into cobra's: `unknown command "x" for
+    "talosctl etcd"`, `unknown flag: --x`, `unknown shorthand flag: 'x' in -x`, `flag needs an argument: --x`.
+    The parser raises UsageError instead of printing argparse's usage and exiting 2."""
+
+    def error(self, message: str) -> NoReturn:
+        m = re.search(r"invalid choice: '([^']*)'", message)
+        if m:
+            raise UsageError(f'unknown command "{m.group(1)}" for "{self.prog}"')
+        m = re.match(r"unrecognized arguments: (\S+)", message)
+        if m:
+            arg = m.group(1)
+            if arg.startswith("--"):
+                raise UsageError(f"unknown flag: {arg.split('=')[0]}")
+            if arg.startswith("-"):
+                raise UsageError(f"unknown shorthand flag: '{arg[1:2]}' in {arg}")
+            raise UsageError(f'unknown command "{arg}" for "{self.prog}"')
+        m = re.match(r"argument (\S+?)(?:/\S+)?: expected one argument", message)
+        if m:
+            raise UsageError(f"flag needs an argument: {m.group(1)}")
+        raise UsageError(message)

@@ -24,7 +24,7 @@ import yaml
 
 from fakes.tools import client, helm_certs, helm_charts, helm_values
 from fakes.tools import helm_release as R
-from fakes.tools.argv import FlagError, split_globals
+from fakes.tools.argv import CobraParser, FlagError, UsageError, split_globals
 from fakes.tools.gofmt import parse_duration
 from fakes.tools.kubeapi import Kube, KubeConfigError, KubeError
 
@@ -388,7 +388,7 @@ _PARSER: argparse.ArgumentParser | None = None
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="helm")
+    root = CobraParser(prog="helm")
     sub = root.add_subparsers(dest="cmd", required=True)
     v = sub.add_parser("version")
     v.add_argument("--short", action="store_true")
@@ -434,8 +434,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         a = parser().parse_args(rest)
-    except SystemExit as exc:
+    except SystemExit as exc:     # --help
         return 1 if exc.code else 0
+    except UsageError as exc:     # cobra's error line; an unknown command also says where the help is (inferred)
+        print(f"Error: {exc}", file=sys.stderr)
+        if str(exc).startswith("unknown command"):
+            print("Run 'helm --help' for usage.", file=sys.stderr)
+        return 1
     try:
         if a.cmd == "version":
             print(f"{VERSION}+g{GIT_COMMIT[:7]}" if a.short else

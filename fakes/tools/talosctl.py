@@ -24,7 +24,7 @@ from typing import Any
 from fakes.talos.texts import WRAP
 from fakes.tools import client, talosconfig
 from fakes.tools import talos_output as out
-from fakes.tools.argv import FlagError, split_globals
+from fakes.tools.argv import CobraParser, FlagError, UsageError, split_globals
 from fakes.tools.client import ControlUnavailable, RpcError
 from fakes.tools.gofmt import parse_duration
 
@@ -66,7 +66,7 @@ _PARSER: argparse.ArgumentParser | None = None
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="talosctl", add_help=True)
+    root = CobraParser(prog="talosctl", add_help=True)
     sub = root.add_subparsers(dest="cmd", required=True)
     gen = sub.add_parser("gen").add_subparsers(dest="what", required=True)
     g = gen.add_parser("secrets")
@@ -304,8 +304,13 @@ def main(argv: list[str] | None = None) -> int:
         glob, rest = split_globals(argv, GLOBAL, frozenset({"nodes", "endpoints"}))
         try:
             args = parser().parse_args(rest)
-        except SystemExit as exc:     # cobra exits 1 on a usage error, argparse 2
+        except SystemExit as exc:     # --help
             return 1 if exc.code else 0
+        except UsageError as exc:     # root.go: the error alone (SilenceErrors), a blank line, the usage; exit 1
+            what = "[command]" if str(exc).startswith("unknown command") else "[flags]"
+            prog = str(exc).split(' for "')[-1].rstrip('"') if what == "[command]" else "talosctl"
+            print(f"{exc}\n\nUsage:\n  {prog} {what}", file=sys.stderr)
+            return 1
         return Talosctl(glob, args).run()
     except (Failure, FlagError, talosconfig.ConfigError, ControlUnavailable) as exc:
         print(str(exc), file=sys.stderr)

@@ -106,6 +106,22 @@ def test_global_flags_anywhere(lab):
     assert a.returncode == b.returncode == 0 and a.stdout == b.stdout and "cp-e-1" in a.stdout
 
 
+def test_unknown_commands_and_flags_fail_as_cobra_words_them(lab):
+    """talosctl's root (SilenceErrors): the error alone, a blank line, the usage; exit 1. Helm: `Error: ...`."""
+    for args, first in ((["bogus"], 'unknown command "bogus" for "talosctl"'),
+                        (["etcd", "bogus"], 'unknown command "bogus" for "talosctl etcd"'),
+                        (["version", "--bogus"], "unknown flag: --bogus"),
+                        (["version", "-x"], "unknown shorthand flag: 'x' in -x"),
+                        (["health", "--wait-timeout"], "flag needs an argument: --wait-timeout")):
+        p = talosctl(lab, *args)
+        assert p.returncode == 1 and p.stdout == "", (args, p.stdout)
+        assert p.stderr.splitlines()[:3] == [first, "", "Usage:"], (args, p.stderr)
+    helm = subprocess.run(["helm", "list", "--bogus"], env=lab.env, capture_output=True, text=True, check=False)
+    assert (helm.returncode, helm.stderr) == (1, "Error: unknown flag: --bogus\n")
+    helm = subprocess.run(["helm", "bogus"], env=lab.env, capture_output=True, text=True, check=False)
+    assert (helm.returncode, helm.stderr.splitlines()[0]) == (1, 'Error: unknown command "bogus" for "helm"')
+
+
 def test_several_nodes_at_once(lab):
     ips = [lab.ip("cp-e-1"), lab.ip("wrk-e-2")]
     p = talosctl(lab, "--talosconfig", "talosconfig", "-e", ips[0], "-n", ",".join(ips), "get", "machinestatus",
