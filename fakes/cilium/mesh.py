@@ -213,7 +213,7 @@ class MeshWorld:
         ip = r.ips[0]
         owner = self._by_ip.get(ip)
         if owner is None:
-            return next((x for x in self.members() if x.kube is not None and ip in self.view(x).lb_ips), None)
+            return self._load_balancer(host, ip, r.port)
         target, node = owner
         if not node.up or self.network.reach(host.address, ip, r.port) is not None:
             return None
@@ -221,6 +221,21 @@ class MeshWorld:
         agent = tv.agents.get(node.name)
         serves = tv.service_type == "NodePort" and tv.node_port == r.port and agent is not None and agent.running
         return target if serves else None
+
+    def _load_balancer(self, host: Host, ip: str, port: int) -> Member | None:
+        """A LoadBalancer Service's address (status.loadBalancer.ingress, set by whatever allocates it): answered
+        while the fabric routes the client to it and one of that cluster's nodes is up with a running agent (the
+        agents' BPF load balancer serves the address on every node)."""
+        target = next((x for x in self.members() if x.kube is not None and ip in self.view(x).lb_ips), None)
+        if target is None:
+            return None
+        tv = self.view(target)
+        if tv.service_type != "LoadBalancer" or port != tv.service_port:
+            return None
+        serving = [n for n, h in self.hosts(target).items() if h.up and (a := tv.agents.get(n)) and a.running]
+        if not serving or self.network.reach(host.address, ip, port) is not None:
+            return None
+        return target
 
     def _via_kvstoremesh(self, link: Link, m: Member, v: V.View, host: Host | None, r: V.Remote,
                          now: float) -> None:

@@ -53,6 +53,7 @@ class View:
     client_ca: str | None = None
     service_type: str | None = None
     node_port: int | None = None
+    service_port: int | None = None
     lb_ips: tuple[str, ...] = ()
     kvstoremesh: bool = False
     remotes: dict[str, Remote] = field(default_factory=dict)          # what the agents connect to
@@ -150,6 +151,7 @@ def read(kube: KubeCluster) -> View:
         v.service_type = spec.get("type", "ClusterIP")
         ports = spec.get("ports") or [{}]
         v.node_port = ports[0].get("nodePort")
+        v.service_port = ports[0].get("port")
         v.lb_ips = tuple(i.get("ip", "") for i in ((svc.get("status") or {}).get("loadBalancer") or {})
                          .get("ingress") or [] if i.get("ip"))
     deploy = kube.store.get(DEPLOYMENTS, NS, "clustermesh-apiserver")

@@ -198,3 +198,32 @@ def test_a_full_mesh_of_many_clusters_connects(n):
     dm = mesh(*[Spec(f"c{i}", i + 1, nodes=2) for i in range(n)])
     m = dm.layer.mesh
     assert len(m.cache) == n * (n - 1)
+
+
+def test_a_loadbalancer_apiserver_is_reached_at_its_address_while_the_network_routes_to_it():
+    """clustermesh.apiserver.service.type LoadBalancer: connect records the Service's ingress IP and port 2379;
+    the agents reach it only while the fabric routes them there and a node of that cluster serves it."""
+    lb = {"clustermesh": {"apiserver": {"service": {"type": "LoadBalancer"}}}}
+    dm = mesh(Spec("east", 1, kvstoremesh=False), Spec("west", 2, kvstoremesh=False, values=lb), connect=False)
+    west = dm.members["west"].kube
+    with dm.clock.lock:                # what an LB controller (Cilium LB IPAM, MetalLB) writes
+        svc = west.get("services", "clustermesh-apiserver", "kube-system")
+        svc["status"] = {"loadBalancer": {"ingress": [{"ip": "192.168.101.240"}]}}
+        west.update("services", svc, "kube-system", subresource="status")
+    dm.connect("east", "west")
+    cfg = dm.values["east"]["clustermesh"]["config"]
+    cfg["clusters"] = [{"name": "west", "ips": ["192.168.101.240"], "port": 2379}]
+    dm.render("east")
+    dm.clock.sleep(15)
+    agent = next(st for pod, st in statuses(dm, "east").items() if pod.startswith("cilium-"))
+    assert agent["clusters"]["west"]["ready"], agent
+    for a in dm.members["east"].addresses.values():
+        dm.network.cut[frozenset((a, "192.168.101.240"))] = "cut"
+    dm.clock.sleep(5)
+    agent = next(st for pod, st in statuses(dm, "east").items() if pod.startswith("cilium-"))
+    assert agent["clusters"]["west"]["status"] == T.ETCD_UNREACHABLE
+    dm.network.cut.clear()
+    dm.members["west"].down |= set(dm.members["west"].addresses)       # every west node off
+    dm.clock.sleep(5)
+    agent = next(st for pod, st in statuses(dm, "east").items() if pod.startswith("cilium-"))
+    assert not agent["clusters"]["west"]["connected"]
