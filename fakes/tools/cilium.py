@@ -343,6 +343,8 @@ def _disconnect(a, g) -> None:
 # --- cilium status / version ------------------------------------------------------------------------------------------
 def cmd_cilium_status(a, g) -> int:
     from fakes.tools import cilium_summary
+    if a.output != "summary":
+        raise Fatal(f"cilium status -o {a.output} is not part of the simulated lab's cilium (the summary is)")
     _, kube = _client(g)
     return cilium_summary.run(kube, a.wait, parse_duration(a.wait_duration), _now, _sleep, log, Fatal)
 
