@@ -38,6 +38,7 @@ class TalosApi:
             "version": self.version, "apply_config": self.apply_config, "bootstrap": self.bootstrap,
             "get": self.get, "service": self.service, "etcd_members": self.etcd_members,
             "kubeconfig": self.kubeconfig, "health": self.health, "reboot": self.reboot,
+            "wipe_disk": self.wipe_disk, "reset": self.reset,
         }
 
     def __call__(self, method: str, body: dict[str, Any]) -> Any:
@@ -211,6 +212,45 @@ class TalosApi:
     def reboot(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         def one(node: TalosNode) -> dict[str, Any]:
             self.talos.reboot_vm(node)
+            return {}
+        return self._each(body, one)
+
+    def wipe_disk(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """BlockDeviceWipe: every named device is checked first (exists, not a CD-ROM, not holding a Talos
+        volume: the install disk holds EPHEMERAL), then wiped: its partitions and filesystem signatures are gone
+        (what Rook's OSD prepare job then sees, fakes/ceph/disks.py)."""
+        names = [str(d) for d in body.get("devices") or []]
+
+        def one(node: TalosNode) -> dict[str, Any]:
+            if node.stage == "maintenance":
+                raise ControlError(*T.MAINTENANCE_ONLY_INSECURE)
+            disks = {d.name: d for d in hardware.disks(node.vm)}
+            system = hardware.disk(node.vm, (node.config.install_disk if node.config else "") or "")
+            for name in names:
+                d = disks.get(name)
+                if d is None:
+                    raise ControlError(T.WIPE_NOT_FOUND[0], T.WIPE_NOT_FOUND[1].format(dev=name))
+                if d.cdrom:
+                    raise ControlError(T.WIPE_CDROM[0], T.WIPE_CDROM[1].format(dev=name))
+                if system is not None and d.slot == system.slot:
+                    raise ControlError(T.WIPE_IN_USE[0], T.WIPE_IN_USE[1].format(dev=name, volume="EPHEMERAL"))
+            # what is written on a data disk is the world's record (fakes/ceph/disks.py)
+            from fakes.ceph.disks import wipe
+            for name in names:
+                wipe(node.vm, disks[name].slot)
+            return {}
+        return self._each(body, one)
+
+    def reset(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Reset: a graceful one leaves etcd first (a control plane's member is removed, as `talosctl reset`
+        does before wiping); then the system disk's STATE and EPHEMERAL (or the whole disk) are wiped: the
+        machine config and etcd data are gone. The node reboots (`--reboot`: into maintenance mode, or the ISO
+        when the whole disk was wiped) or powers off."""
+        def one(node: TalosNode) -> dict[str, Any]:
+            if node.stage == "maintenance":
+                raise ControlError(*T.MAINTENANCE_ONLY_INSECURE)
+            node.reset(graceful=bool(body.get("graceful", True)), reboot=bool(body.get("reboot")),
+                       labels=[str(x) for x in body.get("system_labels_to_wipe") or []])
             return {}
         return self._each(body, one)
 

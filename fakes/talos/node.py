@@ -93,6 +93,10 @@ class TalosNode:
             self.stage, self.config = "maintenance", None
             self.talos.after(TM.MAINTENANCE_APID, self, boot, self._apid_up)
             return
+        if not self.disk_state.get("config"):     # STATE wiped (talosctl reset): no config, maintenance mode
+            self.stage, self.config = "maintenance", None
+            self.talos.after(TM.MAINTENANCE_APID, self, boot, self._apid_up)
+            return
         self.stage = "booting"
         self.config = MachineConfig.from_text(self.disk_state["config"])
         for svc, (health, event) in services.AT_BOOT.items():
@@ -129,6 +133,25 @@ class TalosNode:
     def boot_finished(self) -> None:
         if self.stage == "booting":
             self.stage = "running"
+
+    def reset(self, *, graceful: bool, reboot: bool, labels: list[str]) -> None:
+        """`talosctl reset`: leave etcd (graceful), wipe STATE and EPHEMERAL (`labels`) or the whole system
+        disk, then reboot or power off."""
+        cluster = self.cluster
+        if graceful and cluster is not None and self.control_plane:
+            cluster.members.pop(self.vmid, None)
+        wanted = {label.upper() for label in labels}
+        if wanted:
+            if "STATE" in wanted:
+                self.disk_state.pop("config", None)
+            if "EPHEMERAL" in wanted:
+                self.disk_state["etcd_data"] = False
+        else:
+            self.vm.world.pop("installed", None)
+        if reboot:     # its Node stays in Kubernetes (Unknown once the kubelet is silent) until someone deletes it
+            self.talos.reboot_vm(self)
+        else:
+            self.talos.power_off_vm(self)
 
     # --- maintenance: install ---------------------------------------------------------------------------------
     def install(self, config: MachineConfig) -> None:

@@ -17,6 +17,10 @@ MAINTENANCE_ONLY_INSECURE = ("Unimplemented", "API is not implemented in mainten
 CONFIG_INVALID = "configuration validation failed: {errors}"            # InvalidArgument
 CONFIG_PARSE = "failed to parse config: {error}"                      # Unknown
 MEMBERS_WORKER = "member list is only available on control plane nodes"
+# storage server BlockDeviceWipe (internal/app/machined/internal/server/v1alpha1/storage): (code, message)
+WIPE_NOT_FOUND = ("NotFound", 'blockdevice "{dev}" not found')
+WIPE_CDROM = ("FailedPrecondition", 'blockdevice "{dev}" is a CD-ROM')
+WIPE_IN_USE = ("FailedPrecondition", 'blockdevice "{dev}" is in use by volume "{volume}"')
 # talosctl dialling a node that does not answer (grpc-go's transport error as talosctl prints it)
 UNAVAILABLE = ('connection error: desc = "transport: Error while dialing: dial tcp {ip}:50000: '
                'connect: no route to host"')
@@ -36,6 +40,8 @@ WRAP = {
     "version": "error getting version: {err}",
     "service": "error listing services: {err}",             # (inferred)
     "reboot": "error executing reboot: {err}",               # (inferred)
+    "reset": "error executing reset: {err}",                 # (inferred)
+    "wipe": "error wiping devices: {err}",                   # (inferred)
 }
 
 # --- machine config validation (v1alpha1_validation.go and the maintenance service) -----------------------------

@@ -99,6 +99,14 @@ class TalosWorld:
                 proxmox.fire("started", vm)
         self.clock.call_later(TM.REBOOT, back)
 
+    def power_off_vm(self, node: TalosNode) -> None:
+        """Talos powers the machine off (`talosctl reset` without --reboot, `shutdown`): the VM stops, as after
+        an ACPI shutdown."""
+        vm, proxmox = node.vm, self.proxmox
+        self._graceful.add(vm.vmid)
+        proxmox._power_off(vm)   # the guest turned itself off: the hypervisor only records it
+        proxmox.fire("stopped", vm)
+
     # --- events ---------------------------------------------------------------------------------------------
     def _vm_event(self, event: str, vm: QemuVM) -> None:
         if event == "started":

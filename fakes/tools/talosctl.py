@@ -120,6 +120,19 @@ def _build_parser() -> argparse.ArgumentParser:
     _flag(h, "--server", default=True)
     _flag(h, "--run-e2e")
     sub.add_parser("reboot")
+    w = sub.add_parser("wipe").add_subparsers(dest="what", required=True)
+    wd = w.add_parser("disk")
+    wd.add_argument("devices", nargs="+")
+    wd.add_argument("--method", default="FAST", choices=["FAST", "ZEROES"])
+    _flag(wd, "--drop-partition")
+    _flag(wd, "-i", "--insecure")
+    r = sub.add_parser("reset")
+    _flag(r, "--graceful", default=True)
+    _flag(r, "--reboot")
+    _flag(r, "--insecure")
+    r.add_argument("--system-labels-to-wipe", action="append", default=[])
+    r.add_argument("--user-disks-to-wipe", action="append", default=[])
+    r.add_argument("--wait", default="true")
     for name in ("machineconfig", "mc"):
         mc = sub.add_parser(name).add_subparsers(dest="what", required=True)
         mp = mc.add_parser("patch")
@@ -178,8 +191,8 @@ class Talosctl:
     # --- commands ------------------------------------------------------------------------------------------
     def run(self) -> int:
         a = self.args
-        cmd = {"apply": "apply-config", "services": "service", "etcd": "etcd members", "mc": "machineconfig"}.get(
-            a.cmd, a.cmd)
+        cmd = {"apply": "apply-config", "services": "service", "etcd": "etcd members", "mc": "machineconfig",
+               "wipe": "wipe disk"}.get(a.cmd, a.cmd)
         if cmd in ("gen", "machineconfig"):
             from fakes.tools import talos_gen
             return talos_gen.run(a) if cmd == "gen" else talos_gen.patch_file(a)
@@ -270,6 +283,20 @@ class Talosctl:
                 print(line, file=sys.stderr, flush=True)
         except RpcError as exc:
             raise Failure(WRAP["health"].format(err=exc)) from None
+        return 0
+
+    def cmd_wipe_disk(self) -> int:
+        a = self.args
+        body = self.request(a.insecure, devices=[d.removeprefix("/dev/") for d in a.devices], method=a.method,
+                            drop_partition=a.drop_partition)
+        self.per_node("wipe_disk", "wipe", body)
+        return 0
+
+    def cmd_reset(self) -> int:
+        a = self.args
+        labels = [x for v in a.system_labels_to_wipe for x in v.split(",") if x]
+        self.per_node("reset", "reset", self.request(a.insecure, graceful=a.graceful, reboot=a.reboot,
+                                                     system_labels_to_wipe=labels))
         return 0
 
     def cmd_reboot(self) -> int:
