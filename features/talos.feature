@@ -16,6 +16,7 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
     And the Talos cluster "<cluster>" is provisioned
     Then every talosctl health check of "<cluster>" passes
     And every node of "<cluster>" is Ready with Cilium and CoreDNS running and kube-proxy as the lab file says
+    And kubectl with the kubeconfig talosctl wrote lists every node of "<cluster>" Ready
     And the VIP of "<cluster>" is held by exactly one control plane
 
     Examples:

@@ -6,6 +6,7 @@ for the cluster's secrets, configs, talosconfig and kubeconfig.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,22 @@ def kube_healthy(target, talos, evidence, cluster):
     _check(evidence, f"talos-{cluster}-kubernetes",
            [r for r in results if r.check in ("k8s-node-ready", "k8s-node-schedulable", "coredns-ready", "cilium-ready",
                                               "cilium-settings", "kube-proxy")])
+
+
+@then(parsers.parse('kubectl with the kubeconfig talosctl wrote lists every node of "{cluster}" Ready'))
+def kubectl_lists_nodes(target, talos, evidence, cluster):
+    ctx = _ctx(target, talos)
+    r = ctx.tools.run(["kubectl", "--kubeconfig", str(ctx.cluster_dir(cluster) / "kubeconfig"), "get", "nodes",
+                       "-o", "json"], check=False)
+    _transcript(evidence, talos, f"talos-{cluster}-kubectl")
+    assert r.rc == 0, f"kubectl get nodes failed: {r.output}"
+    ready = {n["metadata"]["name"]: any(c["type"] == "Ready" and c["status"] == "True"
+                                        for c in n["status"].get("conditions") or [])
+             for n in json.loads(r.stdout)["items"]}
+    evidence.attach(f"talos-{cluster}-kubectl-nodes", ready)
+    want = {m.name for m in _machines(target, talos, cluster)}
+    assert want <= set(ready), f"kubectl does not list {sorted(want - set(ready))}"
+    assert all(ready[n] for n in want), f"NotReady in kubectl: {sorted(n for n in want if not ready[n])}"
 
 
 @then(parsers.parse('the VIP of "{cluster}" is held by exactly one control plane'))
