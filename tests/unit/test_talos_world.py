@@ -181,3 +181,26 @@ def test_without_kube_proxy_replacement_services_break_and_coredns_never_gets_re
     dns = kube.list("pods", "kube-system", labels="k8s-app=kube-dns")
     assert dns and not any(c["type"] == "Ready" and c["status"] == "True"
                            for p in dns for c in p["status"].get("conditions", []))
+
+
+def test_a_vlan_removed_from_the_fabric_takes_that_clusters_nodes_away(lab):
+    """Issue 4 §1: removing a cluster's VLAN from the switches' bridge VLAN tables (through the RouterOS API, as
+    an engineer would) cuts its nodes off: no lease, unreachable, the API and the VIP gone; the other cluster on
+    its own VLAN is untouched."""
+    from provisioners.endpoints import Endpoints
+    from provisioners.fabric.client import connect
+    lab.up()
+    lab.up("talos-west")
+    vid = lab.lab.vlan(lab.lab.cluster("talos-east").vlan).id
+    for ep in Endpoints.from_json(lab.sim.endpoints()).routeros.values():
+        api = connect(ep)
+        table = api.path("interface", "bridge", "vlan")
+        for row in list(table):
+            if str(vid) in str(row.get("vlan-ids", "")).split(","):
+                table.remove(row[".id"])
+    lab.sim.world.settle()
+    lab.clock.sleep(TICK + 1)
+    east, west = lab.cluster("talos-east"), lab.cluster("talos-west")
+    assert not any(n.reachable for n in east.nodes.values())
+    assert not east.api_up() and east.vip_node() is None
+    assert all(n.reachable for n in west.nodes.values()) and west.api_up()
