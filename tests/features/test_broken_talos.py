@@ -26,7 +26,7 @@ CASES = [
     ("A worker powered off goes NotReady and its pods are evicted after the default toleration",
      "talos-workers-cordoned", "did not move off wrk-e-1"),
     ("A machine below the Talos minimums is reported as talosctl health reports it", "talos-minimums-lowered",
-     "talosctl health passed on machines below the Talos minimums"),
+     "talosctl health passed, expected it to fail at 'all nodes memory sizes'"),
     ("Cilium with SYS_MODULE in the agent's capabilities fails the way it does on Talos", "talos-sys-module-allowed",
      "no agent reports 'unable to apply caps: operation not permitted'"),
     ("Without a CNI the nodes stay NotReady, talosctl health names the check it waits at, and Talos reboots them",
