@@ -91,6 +91,7 @@ def serve(path: str) -> None:
                 return
             continue
         conn.settimeout(None)
+        fds: list[int] = []
         try:
             head, fds, _, _ = socket.recv_fds(conn, HEADER, 3)
             if len(head) < HEADER:
@@ -102,6 +103,8 @@ def serve(path: str) -> None:
             if not isinstance(req, dict) or req.get("tool") not in TOOLS:
                 raise ValueError("not a launcher's request")
         except (OSError, ValueError, EOFError, TypeError, ConnectionError):
+            for fd in fds:       # the caller's stdio: kept open here, its subprocess.run would wait forever
+                os.close(fd)
             conn.close()
             continue
         if not imported:

@@ -68,3 +68,24 @@ def test_without_a_zygote_the_launcher_runs_the_tool_itself(tmp_path):
     r = subprocess.run(launcher("cilium", "version"), env=env, capture_output=True, text=True, timeout=30,
                        check=False)
     assert r.returncode == 9 and "not handed over" in r.stdout
+
+
+def test_a_refused_request_gives_the_callers_streams_back(zygote):
+    """A request the zygote refuses (here: not a launcher's) must not keep the caller's stdout open, or the caller's
+    `subprocess.run` would wait for EOF forever."""
+    import marshal
+    import socket
+
+    r, w = os.pipe()
+    body = marshal.dumps(["not", "a", "dict"])
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(zygote.path)
+        socket.send_fds(s, [len(body).to_bytes(4, "big") + body], [w])
+        os.close(w)
+        s.settimeout(10)
+        assert s.recv(1) == b""          # refused: the zygote hung up
+    os.set_blocking(r, True)
+    done = threading.Event()
+    threading.Thread(target=lambda: (os.read(r, 1), done.set()), daemon=True).start()
+    assert done.wait(10), "the zygote kept the caller's stream open"
+    os.close(r)
