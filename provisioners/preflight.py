@@ -49,6 +49,7 @@ class Probe:
     tls: bool = False
     ca_file: str | None = None
     verify: bool = True
+    built_by_run: bool = False   # an endpoint this run itself brings up (a Talos cluster's API under --apply)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Report:
     secrets_present: list[str] = field(default_factory=list)
     tools_bad: list[str] = field(default_factory=list)
     tools_ok: list[str] = field(default_factory=list)
+    not_yet_built: list[str] = field(default_factory=list)   # silent now, built by this run: not a problem
 
     @property
     def ok(self) -> bool:
@@ -70,9 +72,11 @@ class Report:
         return len(self.unreachable) + len(self.secrets_missing) + len(self.tools_bad)
 
     def summary(self) -> str:
+        later = (f", {len(self.not_yet_built)} to be built by this run ({'; '.join(self.not_yet_built)})"
+                 if self.not_yet_built else "")
         return (f"preflight of lab {self.lab!r} (systems: {', '.join(sorted(self.systems)) or 'none'}): "
                 f"{len(self.reachable)} endpoints reachable, {len(self.secrets_present)} secrets present, "
-                f"{len(self.tools_ok)} tools as expected")
+                f"{len(self.tools_ok)} tools as expected{later}")
 
     def render(self) -> str:
         if self.ok:
@@ -95,7 +99,8 @@ class Report:
 
 
 # --- endpoints ---------------------------------------------------------------------------------------
-def probes(lab: Lab, systems: set[str]) -> list[Probe]:
+def probes(lab: Lab, systems: set[str], building: frozenset[str] | set[str] = frozenset()) -> list[Probe]:
+    """`building`: the clusters this run provisions (their APIs may not exist yet)."""
     out: list[Probe] = []
     if "routeros" in systems:
         for d in lab.routeros.devices:
@@ -110,7 +115,8 @@ def probes(lab: Lab, systems: set[str]) -> list[Probe]:
         for c in lab.clusters:
             r = c.reach
             out.append(Probe(f"kubernetes {c.name} API", r.host if r else c.endpoint_host,
-                             (r.port if r and r.port else c.endpoint_port), c.ca_file is not None, c.ca_file))
+                             (r.port if r and r.port else c.endpoint_port), c.ca_file is not None, c.ca_file,
+                             built_by_run=c.name in building))
     if "talos" in systems:
         for c in lab.clusters:
             if isinstance(c, TalosCluster) and c.hosts is not None:
@@ -178,12 +184,17 @@ def check_secrets(lab: Lab, systems: set[str], environ) -> tuple[list[str], list
 
 # --- the whole preflight -------------------------------------------------------------------------------
 def run_preflight(lab: Lab, systems: set[str], *, run_tool: Runner, environ=os.environ,
-                  timeout: float = 3.0) -> Report:
+                  timeout: float = 3.0, building: frozenset[str] | set[str] = frozenset()) -> Report:
+    """`building`: clusters the run provisions (an `--apply` run of the Talos scenarios): their Kubernetes APIs
+    need not answer yet, so a first `make lab-apply` on a fresh lab is not refused for what it is about to build."""
     report = Report(lab.lab.name, set(systems))
-    ps = probes(lab, systems)
+    ps = probes(lab, systems, building)
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(pool.map(lambda p: probe(p, timeout), ps))
     for p, why in zip(ps, answers):
+        if why and p.built_by_run:
+            report.not_yet_built.append(f"{p.what} at {p.host}:{p.port}")
+            continue
         (report.unreachable if why else report.reachable).append(
             f"{p.what} at {p.host}:{p.port}" + (f": {why}" if why else ""))
     report.secrets_missing, report.secrets_present = check_secrets(lab, systems, environ)

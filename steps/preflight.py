@@ -82,6 +82,16 @@ def _will_run(item: pytest.Item) -> bool:
     return item.get_closest_marker("skip") is None
 
 
+def _built_here(config: pytest.Config, lab, tag_sets: list[set[str]]) -> set[str]:
+    """The Talos clusters this run provisions: with --apply, when a selected @writes scenario builds clusters
+    (the Talos, mesh and Ceph features all start from provisioned Talos clusters)."""
+    from provisioners.lab.model import TalosCluster
+
+    if not config.getoption("--apply") or not any("writes" in t and t & {"talos", "mesh", "ceph"} for t in tag_sets):
+        return set()
+    return {c.name for c in lab.clusters if isinstance(c, TalosCluster)}
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
@@ -92,9 +102,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     lab = _lab(config)
     running = [item for item in session.items if _will_run(item)]
-    systems = systems_for([{m.name for m in item.iter_markers()} for item in running])
+    tag_sets = [{m.name for m in item.iter_markers()} for item in running]
+    systems = systems_for(tag_sets)
     report = run_preflight(lab, systems, run_tool=subprocess_runner(),
-                           timeout=config.getoption("--preflight-timeout"))
+                           timeout=config.getoption("--preflight-timeout"), building=_built_here(config, lab, tag_sets))
     tr = config.pluginmanager.get_plugin("terminalreporter")
     write = (lambda text, **kw: tr.write_line(text, **kw)) if tr is not None else (lambda text, **kw: print(text))
     if report.ok:

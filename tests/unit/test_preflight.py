@@ -155,3 +155,22 @@ def test_reach_changes_where_the_suite_connects_not_the_lab_address(tmp_path):
     assert str(lab.device("rb5009-01").management.address) == "192.168.88.2"
     from provisioners.lab.checks import errors, run_checks
     assert not errors(run_checks(lab))   # the copy passes the intent checks the original passes
+
+
+def test_an_apply_run_does_not_require_the_clusters_it_builds(tmp_path):
+    """A first `make lab-apply` on a fresh lab: the Talos clusters' APIs do not exist yet and must not stop the
+    run that builds them; every other cluster's API (here the piCluster's) still must answer."""
+    raw = yaml.safe_load((ROOT / "labs/aggrik8s.yaml").read_text())
+    port = closed_port()
+    for c in raw["clusters"]:
+        c["reach"] = {"host": "127.0.0.1", "port": port}
+    path = tmp_path / "lab.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    lab = load_lab(path)
+    run = lambda cmd: (127, "")
+    before = run_preflight(lab, {"kubernetes"}, run_tool=run, environ={}, timeout=0.5)
+    assert sorted(u.split()[1] for u in before.unreachable) == ["piCluster", "talos-east", "talos-west"]
+    building = run_preflight(lab, {"kubernetes"}, run_tool=run, environ={}, timeout=0.5,
+                             building={"talos-east", "talos-west"})
+    assert [u.split()[1] for u in building.unreachable] == ["piCluster"]
+    assert "2 to be built by this run (kubernetes talos-east API at 127.0.0.1:" in building.summary()
