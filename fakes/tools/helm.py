@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from fakes.tools import client, helm_certs, helm_charts, helm_values
+from fakes.tools import client, helm_certs, helm_charts, helm_values, kubecontexts
 from fakes.tools import helm_release as R
 from fakes.tools.argv import CobraParser, FlagError, UsageError, split_globals
 from fakes.tools.gofmt import parse_duration
@@ -133,10 +133,15 @@ def resolve_chart(ref: str, version: str | None, repo_url: str | None) -> tuple[
 
 # --- install / upgrade -------------------------------------------------------------------------------------------
 def _kube(g: dict[str, Any]) -> Kube:
+    """The cluster helm talks to: `--kubeconfig`, else every file `KUBECONFIG` lists (client-go merges them: the
+    first that defines the context wins), else ~/.kube/config."""
     try:
-        return Kube(g.get("kubeconfig"), g.get("kube_context"))
+        ctx = kubecontexts.resolve(g.get("kube_context"), g.get("kubeconfig"))
+        return Kube(ctx.path, ctx.name)
     except KubeConfigError as exc:
-        raise HelmError(str(exc)) from None
+        msg = str(exc)
+        raise HelmError(msg if msg.startswith("Kubernetes cluster unreachable") else
+                        f"Kubernetes cluster unreachable: {msg}") from None
 
 
 def _render(chart: helm_charts.Chart, version: str, user: dict[str, Any], name: str, ns: str,

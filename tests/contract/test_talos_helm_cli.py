@@ -109,6 +109,23 @@ def test_release_records_list_status_values(lab):
     assert helm(lab, "status", "cilium", "-n", "kube-system").stdout.splitlines()[3] == "STATUS: deployed"
 
 
+def test_kubeconfig_lists_several_files_and_the_context_picks_one(lab):
+    """As client-go merges them: `KUBECONFIG=a:b --kube-context X` finds X in whichever file defines it."""
+    kc = yaml.safe_load((lab.dir / "kubeconfig").read_text())
+    other = {"apiVersion": "v1", "kind": "Config", "current-context": "elsewhere",
+             "clusters": [{"name": "elsewhere", "cluster": {"server": "https://127.0.0.1:1"}}],
+             "contexts": [{"name": "elsewhere", "context": {"cluster": "elsewhere", "user": "nobody"}}],
+             "users": [{"name": "nobody", "user": {}}]}
+    (lab.dir / "other-kubeconfig").write_text(yaml.safe_dump(other))
+    env = {**lab.env, "KUBECONFIG": os.pathsep.join([str(lab.dir / "other-kubeconfig"), str(lab.dir / "kubeconfig")])}
+    run = lambda *a: subprocess.run(["helm", *a], env=env, cwd=lab.dir, capture_output=True, text=True, check=False)
+    r = run("list", "-n", "kube-system", "-o", "json", "--kube-context", kc["current-context"])
+    assert r.returncode == 0, r.stderr
+    assert [e["name"] for e in json.loads(r.stdout)] == ["cilium"]
+    r = run("list", "-n", "kube-system", "--kube-context", "nowhere")
+    assert r.returncode == 1 and r.stderr == 'Error: Kubernetes cluster unreachable: context "nowhere" does not exist\n'
+
+
 def test_upgrade_then_uninstall(lab):
     p = helm(lab, "upgrade", "cilium", "cilium/cilium", "--version", "1.18.5", "-n", "kube-system", "--reuse-values",
              "--set", "operator.replicas=2")
