@@ -40,7 +40,7 @@ def lab_with_clusters(n: int) -> dict:
     machine = {k: v for k, v in base_cluster["machines"]["control_plane"].items() if k not in ("names", "first_vmid")}
     vlans, clusters = [], []
     for i in range(n):
-        net = ipaddress.ip_network(f"10.{100 + i // 200}.{i % 200}.0/24")
+        net = ipaddress.ip_network(f"172.{20 + i // 256}.{i % 256}.0/24")   # apart from the pod and service CIDRs
         host = lambda k, net=net: str(net.network_address + k)
         name = f"VLAN{100 + i}"
         vlans.append({**base_vlan, "name": name, "id": 100 + i, "subnet": str(net), "gateway": host(1),
@@ -91,6 +91,9 @@ def run(n: int, profile: str | None = None) -> dict:
         path = work / "bench.yaml"
         path.write_text(yaml.safe_dump(lab_with_clusters(n), sort_keys=False))
         lab = load_lab(path)
+        from provisioners.lab.checks import errors, run_checks
+        bad = errors(run_checks(lab))
+        assert not bad, [f"{f.path}: {f.message}" for f in bad[:3]]     # the generated lab is a valid lab file
         t0 = time.perf_counter()
         with SimulatedLab(path, secrets=SECRETS) as sim:
             eps = Endpoints.from_json(sim.endpoints())
