@@ -58,7 +58,7 @@ def _provision(target, talos, evidence, cluster: str, **kw):
         report = T.provision(talos["lab"], cluster, ctx, **kw)
     finally:
         _transcript(evidence, talos, f"talos-{cluster}-tools")
-    evidence.attach(f"talos-{cluster}-changes", report.changes or ["nothing changed"])
+    evidence.attach(f"talos-{cluster}-changes", (report.changes or ["nothing changed"]) + report.notes)
     talos["reports"].append(report)
     talos.setdefault("machines", {})[cluster] = report.machines
     _versions(target, talos, evidence, cluster)
