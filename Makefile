@@ -8,6 +8,8 @@ LAB    ?= labs/aggrik8s.yaml
 SIGNOFF ?= reports
 SEED   ?= 0
 PYTEST_ARGS ?=
+# make test spreads whole test files over this many pytest-xdist workers (0: one process, as before)
+TEST_WORKERS ?= auto
 # Optional: WAIVERS=waivers.yaml (accepted deviations with expiry), SIGNING_KEY=~/.ssh/id_ed25519 (sign the bundle)
 SIGNOFF_ARGS = --signoff $(SIGNOFF) --signoff-strict $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
@@ -36,7 +38,7 @@ verify: $(STAMP)
 	$(BIN)/python -m pytest features/ --lab=$(LAB) --target sim --sim-seed $(SEED) $(SIGNOFF_ARGS) $(PYTEST_ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests/ features/ -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/ features/ -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The preflight (steps/preflight.py) stops lab-verify/lab-apply before any scenario when an endpoint, a
 # secret or a tool is missing (exit 2, the bundle REJECTED with the list).
