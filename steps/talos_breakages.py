@@ -1,5 +1,5 @@
-"""Ways to break a simulated lab for features/talos.feature (`--sim-break NAME`), each the opposite of what a
-scenario claims. They act as an engineer at the keyboard (talosctl, kubectl-equivalent client calls, a VM
+"""Ways to break a simulated lab for features/talos_clusters.feature (`--sim-break NAME`), each the opposite of
+what a scenario claims. They act as an engineer at the keyboard (talosctl, kubectl-equivalent client calls, a VM
 powered off in Proxmox) or as the physical world (a wiped disk, a Talos whose rules differ).
 
 `AFTER[name]` is the step after which the harness applies it (steps/breakages.py `breaks_after`).

@@ -1,4 +1,4 @@
-"""Steps for features/talos.feature: thin glue from a sentence to provisioners.talos.
+"""Steps for features/talos_clusters.feature: thin glue from a sentence to provisioners.talos.
 
 The target hands over what the lab code needs: the tools' environment (the real PATH in the lab, the fake
 talosctl/helm and the control API in the simulator), its clock, a Proxmox client and a working directory

@@ -12,7 +12,7 @@ import pytest
 
 from tests.features.test_broken_lab import ROOT, assert_scenario_fails
 
-FEATURE = ROOT / "features" / "talos.feature"
+FEATURE = ROOT / "features" / "talos_clusters.feature"
 
 CASES = [
     # (scenario name, breakage, text the failure must contain)
