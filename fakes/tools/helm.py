@@ -13,6 +13,7 @@ in CI. Errors print as helm prints them (`Error: INSTALLATION FAILED: ...`) with
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -376,20 +377,15 @@ def _chart_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--atomic", action="store_true")
 
 
+@functools.cache
 def parser() -> argparse.ArgumentParser:
     """The argv parser, built once per process: the tools' zygote builds it before it forks (warm())."""
-    global _PARSER
-    if _PARSER is None:
-        _PARSER = _build_parser()
-    return _PARSER
+    return _build_parser()
 
 
 def warm() -> None:
     """What the zygote (fakes/tools/zygote.py) does once, so that no run pays for it."""
     parser()
-
-
-_PARSER: argparse.ArgumentParser | None = None
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ node goes through the control API (`talos` service); `gen` works offline like th
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,20 +50,15 @@ def _flag(p: argparse.ArgumentParser, *names: str, **kw: Any) -> None:
     p.add_argument(*names, nargs="?", const=True, default=kw.pop("default", False), type=_bool, **kw)
 
 
+@functools.cache
 def parser() -> argparse.ArgumentParser:
     """The argv parser, built once per process: the tools' zygote builds it before it forks (warm())."""
-    global _PARSER
-    if _PARSER is None:
-        _PARSER = _build_parser()
-    return _PARSER
+    return _build_parser()
 
 
 def warm() -> None:
     """What the zygote (fakes/tools/zygote.py) does once, so that no run pays for it."""
     parser()
-
-
-_PARSER: argparse.ArgumentParser | None = None
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -18,12 +18,7 @@ from tests.unit.talos_world import TalosLab
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    lab = TalosLab()
-    lab.up()
-    lab.dir = tmp_path_factory.mktemp("talosctl")
-    (lab.dir / "talosconfig").write_text(genconfig.dump(genconfig.talosconfig("talos-east", lab.bundle,
-                                                                               [lab.ip("cp-e-1")])))
-    lab.env = {**os.environ, **lab.sim.talos.tool_env()}
+    lab = TalosLab().for_talosctl(tmp_path_factory.mktemp("talosctl"))
     yield lab
     lab.stop()
 

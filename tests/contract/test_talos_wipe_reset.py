@@ -3,25 +3,18 @@ storage server's and talosctl's texts, and what they leave behind in the world (
 node out of etcd, without its config, back in maintenance mode)."""
 from __future__ import annotations
 
-import os
 import subprocess
 
 import pytest
 
 from fakes.ceph import disks as ceph_disks
-from fakes.talos import genconfig
 from provisioners.talos.apply import json_stream
 from tests.unit.talos_world import TalosLab
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    lab = TalosLab()
-    lab.up()
-    lab.dir = tmp_path_factory.mktemp("talosctl")
-    (lab.dir / "talosconfig").write_text(genconfig.dump(genconfig.talosconfig("talos-east", lab.bundle,
-                                                                               [lab.ip("cp-e-1")])))
-    lab.env = {**os.environ, **lab.sim.talos.tool_env()}
+    lab = TalosLab().for_talosctl(tmp_path_factory.mktemp("talosctl"))
     yield lab
     lab.stop()
 

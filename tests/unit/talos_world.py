@@ -3,6 +3,7 @@ the fabric and the VMs are provisioned with the real provisioners, then the Talo
 (what talosctl would send), so world-level tests of Talos and Cilium run in about a second."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,16 @@ class TalosLab:
         self.install(cluster, **over)
         self.bootstrap(cluster)
         self.cilium(cluster=cluster)
+
+    def for_talosctl(self, workdir: Path) -> "TalosLab":
+        """talos-east up, a talosconfig for it in `workdir` (endpoint cp-e-1), and `env` reaching the fake tools: what
+        the tests that run the fake talosctl as a program start from."""
+        self.up()
+        self.dir = workdir
+        (workdir / "talosconfig").write_text(genconfig.dump(genconfig.talosconfig("talos-east", self.bundle,
+                                                                                  [self.ip("cp-e-1")])))
+        self.env = {**os.environ, **self.sim.talos.tool_env()}
+        return self
 
     def health(self, cluster: str = "talos-east", timeout: float = 60.0) -> tuple[list[str], str | None]:
         c = self.cluster(cluster)
