@@ -64,4 +64,29 @@ class CobraParser(argparse.ArgumentParser):
         m = re.match(r"argument (\S+?)(?:/\S+)?: expected one argument", message)
         if m:
             raise UsageError(f"flag needs an argument: {m.group(1)}")
+        m = re.match(r"the following arguments are required: (.+)", message)
+        if m and not any(isinstance(a, argparse._SubParsersAction) for a in self._actions):
+            raise UsageError(self._arg_count(len(m.group(1).split(", "))))
         raise UsageError(message)
+
+    def _arg_count(self, missing: int) -> str:
+        """cobra's positional-argument validators (args.go): ExactArgs, RangeArgs, MinimumNArgs, as this command's
+        positionals declare them (`get <type> [<id>]` is RangeArgs(1, 2))."""
+        lo = hi = 0
+        for a in self._actions:
+            if a.option_strings:
+                continue
+            if a.nargs is None:
+                lo, hi = lo + 1, hi + 1
+            elif a.nargs == "?":
+                hi += 1
+            elif a.nargs in ("*", "+"):
+                lo, hi = lo + (a.nargs == "+"), None
+            elif isinstance(a.nargs, int):
+                lo, hi = lo + a.nargs, (hi + a.nargs if hi is not None else None)
+        got = lo - missing
+        if hi is None:
+            return f"requires at least {lo} arg(s), only received {got}"
+        if lo == hi:
+            return f"accepts {lo} arg(s), received {got}"
+        return f"accepts between {lo} and {hi} arg(s), received {got}"

@@ -107,7 +107,8 @@ def test_unknown_commands_and_flags_fail_as_cobra_words_them(lab):
                         (["etcd", "bogus"], 'unknown command "bogus" for "talosctl etcd"'),
                         (["version", "--bogus"], "unknown flag: --bogus"),
                         (["version", "-x"], "unknown shorthand flag: 'x' in -x"),
-                        (["health", "--wait-timeout"], "flag needs an argument: --wait-timeout")):
+                        (["health", "--wait-timeout"], "flag needs an argument: --wait-timeout"),
+                        (["get"], "accepts between 1 and 2 arg(s), received 0")):   # get's cobra.RangeArgs(1, 2)
         p = talosctl(lab, *args)
         assert p.returncode == 1 and p.stdout == "", (args, p.stdout)
         assert p.stderr.splitlines()[:3] == [first, "", "Usage:"], (args, p.stderr)
