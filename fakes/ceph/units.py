@@ -20,24 +20,24 @@ def _format_u(v: int, n: int, index: int, mult: int, unit: str) -> str:
     return text
 
 
-def byte_u(n: float) -> str:
-    """byte_u_t: `46 MiB`, `300 GiB`, `1.3 MiB`, `449 KiB`, `3.0 TiB`, `0 B`."""
+def _scaled(n: float, base: int, names: list[str] | tuple[str, ...], sep: str) -> str:
+    """The largest prefix that leaves at least 1, then Ceph's digits rule (_format_u)."""
     v = int(n)
     i, m = 0, v
-    while m >= 1024 and i < len(UNITS) - 1:
-        m //= 1024
+    while m >= base and i < len(names) - 1:
+        m //= base
         i += 1
-    return _format_u(v, m, i, 1024 ** i, " " + UNITS[i])
+    return _format_u(v, m, i, base ** i, sep + names[i])
+
+
+def byte_u(n: float) -> str:
+    """byte_u_t: `46 MiB`, `300 GiB`, `1.3 MiB`, `449 KiB`, `3.0 TiB`, `0 B`."""
+    return _scaled(n, 1024, UNITS, " ")
 
 
 def si_u(n: float) -> str:
     """si_u_t, for counts: `214`, `1.54k`, `22.47k`, `225k`, `1.2M` (no unit is added)."""
-    v = int(n)
-    i, m = 0, v
-    while m >= 1000 and i < len(SI) - 1:
-        m //= 1000
-        i += 1
-    return _format_u(v, m, i, 1000 ** i, SI[i])
+    return _scaled(n, 1000, SI, "")
 
 
 def timespan(seconds: float) -> str:

@@ -441,12 +441,6 @@ def main(argv: list[str] | None = None) -> int:
     g = {"context": a.context or None, "kubeconfig": a.kubeconfig or None, "namespace": a.namespace}
     try:
         return cmd.run(a, g)
-    except Fatal as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
-    except KubeError as exc:
-        print(f"Error: {exc.message}", file=sys.stderr)
-        return 1
-    except (client.ControlUnavailable, client.RpcError) as exc:
+    except (Fatal, KubeError, client.ControlUnavailable, client.RpcError) as exc:   # str(KubeError): its message
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -461,12 +461,6 @@ def main(argv: list[str] | None = None) -> int:
         if a.cmd == "get":
             return cmd_get(a, g)
         return cmd_uninstall(a, g)
-    except HelmError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
-    except KubeError as exc:
-        print(f"Error: {exc.message}", file=sys.stderr)
-        return 1
-    except (client.ControlUnavailable, client.RpcError) as exc:
+    except (HelmError, KubeError, client.ControlUnavailable, client.RpcError) as exc:   # str(KubeError): its message
         print(f"Error: {exc}", file=sys.stderr)
         return 1

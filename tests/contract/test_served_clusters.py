@@ -36,6 +36,7 @@ from provisioners.ceph.values import planned_osds
 from provisioners.lab.load import load_lab
 from provisioners.preflight import probe, probes
 from provisioners.talos.health import CHECKS
+from tests.contract.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "aggrik8s.yaml"
@@ -43,15 +44,6 @@ TIME_SCALE = "200"          # virtual seconds per real second: the provisioners 
 SELECTION = "both_clusters_report or (rookceph_on_cluster and talos-east)"
 SCRUB = ("ROUTEROS_PASSWORD", "PVE_TOKEN_SECRET", "KUBECONFIG", "LABSIM_WORKDIR", "LABSIM_CONTROL_URL",
          "LABSIM_CONTROL_TOKEN", "LABSIM_ZYGOTE", "HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME")
-
-
-def _wait_for(cond, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _in_served_shell(files, command: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -76,7 +68,7 @@ def built(tmp_path_factory):
                              "--lab-out", str(files["lab"]), "--time-scale", TIME_SCALE],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_for(lambda: files["lab"].exists() or proc.poll() is not None, what="the served lab file")
+        wait_for(lambda: files["lab"].exists() or proc.poll() is not None, 60.0, what="the served lab file")
         assert files["lab"].exists(), (d / "serve.log").read_text()
         started = time.monotonic()
         args = f"-q --loopback-only --no-preflight -k {shlex.quote(SELECTION)}"
@@ -197,7 +189,7 @@ def test_kubectl_exec_into_the_toolbox_prints_ceph_status(built):
     assert not out.lstrip().startswith("{")                            # the plain text, not -f json
     assert re.search(r"^  cluster:\n    id: +[0-9a-f-]{36}\n    health: HEALTH_OK$", out, re.M), out
     assert re.search(rf"^    mon: {c.ceph.mons} daemons, quorum [a-z,]+ \(age ", out, re.M), out
-    assert re.search(rf"^    mgr: \w+\(active, since [^)]+\), standbys: ", out, re.M), out
+    assert re.search(r"^    mgr: \w+\(active, since [^)]+\), standbys: ", out, re.M), out
     osds = sum(planned_osds(c).values())
     assert re.search(rf"^    osd: {osds} osds: {osds} up \(since [^)]+\), {osds} in \(since ", out, re.M), out
     pools = re.search(r"^    pools: +(\d+) pools, (\d+) pgs$", out, re.M)

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from fakes.served_lab import secret_env
 from provisioners.lab.checks import errors, run_checks
 from provisioners.lab.load import load_lab
 from provisioners.preflight import ALL_SYSTEMS, probes
+from tests.contract.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "aggrik8s.yaml"
@@ -29,15 +29,6 @@ LAB = ROOT / "labs" / "aggrik8s.yaml"
 # exported in $KUBECONFIG). The Talos clusters' APIs exist only once provisioned, and @kube_api needs every
 # cluster's: building them on a served lab is tests/contract/test_served_clusters.py.
 SERVED = "(fabric or proxmox or hosts or picluster) and not workstation and not kube_api"
-
-
-def _wait_for(cond, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _pytest(args, env, timeout=600):
@@ -54,7 +45,7 @@ def served(tmp_path_factory):
                              "--lab-out", str(files["lab"]), "--writes-file", str(files["writes"]),
                              "--time-scale", "50"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_for(lambda: files["lab"].exists() or proc.poll() is not None, what="the served lab file")
+        wait_for(lambda: files["lab"].exists() or proc.poll() is not None, what="the served lab file")
         assert files["lab"].exists(), proc.stdout.read()
         endpoints = json.loads(files["endpoints"].read_text())
         env = {k: v for k, v in os.environ.items() if k not in ("ROUTEROS_PASSWORD", "PVE_TOKEN_SECRET")}
@@ -69,7 +60,7 @@ def served(tmp_path_factory):
 
 def _snapshot(served, n):
     served["proc"].send_signal(signal.SIGUSR1)
-    _wait_for(lambda: served["writes"].exists() and json.loads(served["writes"].read_text()).get("snapshot") == n,
+    wait_for(lambda: served["writes"].exists() and json.loads(served["writes"].read_text()).get("snapshot") == n,
               what=f"counters snapshot {n}")
     return json.loads(served["writes"].read_text())
 

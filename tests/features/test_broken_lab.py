@@ -6,6 +6,7 @@ asserts that exactly the scenario in question fails, at the step and with the me
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -60,6 +61,11 @@ def _k(scenario: str) -> str:
     # the test name pytest-bdd gives a scenario (its own function; -k matches on it)
     from pytest_bdd.scenario import make_python_name
     return "test_" + make_python_name(scenario)
+
+
+def scenario_names(feature: Path) -> list[str]:
+    """The names of a feature file's scenarios and scenario outlines, in order."""
+    return re.findall(r"^\s*Scenario(?: Outline)?: (.+?)\s*$", feature.read_text(), re.MULTILINE)
 
 
 def assert_scenario_fails(tmp_path: Path, scenario: str, breakage: str, expected: str) -> None:

@@ -5,11 +5,10 @@ strike right after the mesh is built (or after the step steps/mesh_breakages.py 
 """
 from __future__ import annotations
 
-import re
 
 import pytest
 
-from tests.features.test_broken_lab import ROOT, assert_scenario_fails
+from tests.features.test_broken_lab import ROOT, assert_scenario_fails, scenario_names
 
 FEATURE = ROOT / "features" / "mesh_failover.feature"
 
@@ -53,5 +52,5 @@ def test_mesh_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage, ex
 
 def test_every_mesh_scenario_has_a_breaking_case():
     """test_broken_lab.py runs every feature on a healthy lab; here every scenario must have a case."""
-    scenarios = re.findall(r"^\s*Scenario(?: Outline)?: (.+?)\s*$", FEATURE.read_text(), re.MULTILINE)
+    scenarios = scenario_names(FEATURE)
     assert sorted(set(scenarios)) == sorted({s for s, _, _ in CASES})

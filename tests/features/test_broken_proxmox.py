@@ -5,11 +5,10 @@ breakages strike right after "the VMs are provisioned" (see steps/breakages.py `
 """
 from __future__ import annotations
 
-import re
 
 import pytest
 
-from tests.features.test_broken_lab import ROOT, assert_scenario_fails
+from tests.features.test_broken_lab import ROOT, assert_scenario_fails, scenario_names
 
 FEATURE = ROOT / "features" / "proxmox.feature"
 
@@ -36,5 +35,5 @@ def test_proxmox_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage,
 
 def test_every_proxmox_scenario_has_a_breaking_case():
     """test_broken_lab.py runs every feature on a healthy lab; here every scenario must have a case."""
-    scenarios = re.findall(r"^\s*Scenario: (.+?)\s*$", FEATURE.read_text(), re.M)
+    scenarios = scenario_names(FEATURE)
     assert sorted(set(scenarios)) == sorted({s for s, _, _ in CASES})

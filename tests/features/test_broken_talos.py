@@ -6,11 +6,10 @@ how the simulated machines behave, after the fabric): see steps/talos_breakages.
 """
 from __future__ import annotations
 
-import re
 
 import pytest
 
-from tests.features.test_broken_lab import ROOT, assert_scenario_fails
+from tests.features.test_broken_lab import ROOT, assert_scenario_fails, scenario_names
 
 FEATURE = ROOT / "features" / "talos_clusters.feature"
 
@@ -41,5 +40,5 @@ def test_talos_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage, e
 
 def test_every_talos_scenario_has_a_breaking_case():
     """test_broken_lab.py runs every feature on a healthy lab; here every scenario must have a case."""
-    scenarios = re.findall(r"^\s*Scenario(?: Outline)?: (.+?)\s*$", FEATURE.read_text(), re.MULTILINE)
+    scenarios = scenario_names(FEATURE)
     assert sorted(set(scenarios)) == sorted({s for s, _, _ in CASES})
