@@ -31,6 +31,9 @@ def launch(tool: str) -> None:
         if not chunk:
             break
         data += chunk
+    if not data.strip():   # the zygote hung up without an exit code: it refused the request
+        os.write(2, (f"{tool}: the simulated lab's tool server ({path}) refused this run; it was started from "
+                     "another checkout or before its launcher protocol changed: restart the simulated lab\n").encode())
     os._exit(int(data.strip() or b"1"))
 
 

@@ -70,6 +70,12 @@ def test_without_a_zygote_the_launcher_runs_the_tool_itself(tmp_path):
     assert r.returncode == 9 and "not handed over" in r.stdout
 
 
+def test_a_refused_run_says_why_and_fails(zygote):
+    r = run(zygote, launcher("kubectl", "version"))      # not one of the zygote's tools
+    assert r.returncode == 1 and "not handed over" not in r.stdout
+    assert r.stderr.startswith("kubectl: the simulated lab's tool server (") and "restart the simulated lab" in r.stderr
+
+
 def test_a_refused_request_gives_the_callers_streams_back(zygote):
     """A request the zygote refuses (here: not a launcher's) must not keep the caller's stdout open, or the caller's
     `subprocess.run` would wait for EOF forever."""
