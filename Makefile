@@ -40,7 +40,7 @@ verify: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests/ features/ -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# The preflight (steps/preflight.py) stops lab-verify/lab-apply before any scenario when an endpoint, a
+# The preflight (labsim/steps/preflight.py) stops lab-verify/lab-apply before any scenario when an endpoint, a
 # secret or a tool is missing (exit 2, the bundle REJECTED with the list).
 lab-verify: $(STAMP)
 	$(BIN)/python -m pytest features/ --lab=$(LAB) --target lab $(SIGNOFF_ARGS) $(PYTEST_ARGS)
@@ -49,16 +49,16 @@ lab-apply: $(STAMP)
 	$(BIN)/python -m pytest features/ --lab=$(LAB) --target lab --apply $(SIGNOFF_ARGS) $(PYTEST_ARGS)
 
 kind-verify: $(STAMP)
-	$(BIN)/python -m provisioners.kind verify $(LAB) -- $(PYTEST_ARGS)
+	$(BIN)/python -m labsim.provisioners.kind verify $(LAB) -- $(PYTEST_ARGS)
 
 serve: $(STAMP)
-	$(BIN)/python -m fakes serve $(LAB) --endpoints-file endpoints.json --seed $(SEED)
+	$(BIN)/python -m labsim.fakes serve $(LAB) --endpoints-file endpoints.json --seed $(SEED)
 
 check: $(STAMP)
-	$(BIN)/python -m provisioners check $(LAB)
+	$(BIN)/python -m labsim.provisioners check $(LAB)
 
 schema: $(STAMP)
-	$(BIN)/python -m provisioners schema
+	$(BIN)/python -m labsim.provisioners schema
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

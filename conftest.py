@@ -1,13 +1,13 @@
 """Registers the suite's plugins: targets and steps, and the sign-off report."""
 pytest_plugins = [
-    "steps.harness",
-    "steps.fabric_steps",
-    "steps.proxmox_steps",
-    "steps.talos_steps",
-    "steps.mesh_steps",
-    "steps.ceph_steps",
-    "steps.ceph_hands",
-    "steps.host_steps",
-    "steps.preflight",
-    "signoff.plugin",
+    "labsim.steps.harness",
+    "labsim.steps.fabric_steps",
+    "labsim.steps.proxmox_steps",
+    "labsim.steps.talos_steps",
+    "labsim.steps.mesh_steps",
+    "labsim.steps.ceph_steps",
+    "labsim.steps.ceph_hands",
+    "labsim.steps.host_steps",
+    "labsim.steps.preflight",
+    "labsim.signoff.plugin",
 ]

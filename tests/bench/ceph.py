@@ -10,9 +10,9 @@ import resource
 import sys
 import time
 
-from fakes.ceph import health as H
-from fakes.ceph.testing import build
-from fakes.ceph.tunables import Tunables
+from labsim.fakes.ceph import health as H
+from labsim.fakes.ceph.testing import build
+from labsim.fakes.ceph.tunables import Tunables
 
 GOAL_S = 10.0
 

@@ -41,12 +41,12 @@ def lab_with_vlans(n: int) -> dict:
 
 
 def run(n: int) -> dict:
-    from fakes.lab import SimulatedLab
-    from provisioners.endpoints import Endpoints
-    from provisioners.fabric.client import connect
-    from provisioners.fabric.run import provision
-    from provisioners.fabric.verify import config_matches, observe_all, vlans_present
-    from provisioners.lab import load_lab
+    from labsim.fakes.lab import SimulatedLab
+    from labsim.provisioners.endpoints import Endpoints
+    from labsim.provisioners.fabric.client import connect
+    from labsim.provisioners.fabric.run import provision
+    from labsim.provisioners.fabric.verify import config_matches, observe_all, vlans_present
+    from labsim.provisioners.lab import load_lab
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.yaml"

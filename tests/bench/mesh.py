@@ -1,4 +1,4 @@
-"""Mesh benchmarks, on mesh worlds built directly (fakes/cilium/direct.py: Kubernetes fakes with the cilium chart's
+"""Mesh benchmarks, on mesh worlds built directly (labsim/fakes/cilium/direct.py: Kubernetes fakes with the cilium chart's
 objects rendered in-process, no VMs, no Talos, no provisioning). Sixteen Talos clusters through the full stack
 (fabric, VMs, talosctl, helm) would measure the Talos layer, not the mesh; the direct build keeps every mesh path
 real (views from the clusters' objects, links, caches, datapath, probe Jobs and their logs).
@@ -15,7 +15,7 @@ import time
 
 
 def _world(n: int, nodes: int, ttl: str = "0s"):
-    from fakes.cilium.direct import DirectMesh, Spec
+    from labsim.fakes.cilium.direct import DirectMesh, Spec
     return DirectMesh([Spec(f"c{i:02d}", i + 1, nodes=nodes, values={"clustermesh": {"cacheTTL": ttl}})
                        for i in range(n)])
 

@@ -55,15 +55,15 @@ def lab_with_vms(n: int) -> dict:
 
 
 def run(n: int) -> dict:
-    from fakes.lab import SimulatedLab
-    from provisioners.endpoints import Endpoints
-    from provisioners.fabric.client import connect as ros_connect
-    from provisioners.fabric.run import provision as provision_fabric
-    from provisioners.lab import load_lab
-    from provisioners.proxmox.client import connect
-    from provisioners.proxmox.leases import leases_of
-    from provisioners.proxmox.run import provision
-    from provisioners.proxmox.verify import observe_lab, vm_config, vm_running
+    from labsim.fakes.lab import SimulatedLab
+    from labsim.provisioners.endpoints import Endpoints
+    from labsim.provisioners.fabric.client import connect as ros_connect
+    from labsim.provisioners.fabric.run import provision as provision_fabric
+    from labsim.provisioners.lab import load_lab
+    from labsim.provisioners.proxmox.client import connect
+    from labsim.provisioners.proxmox.leases import leases_of
+    from labsim.provisioners.proxmox.run import provision
+    from labsim.provisioners.proxmox.verify import observe_lab, vm_config, vm_running
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.yaml"

@@ -1,6 +1,6 @@
 """Talos benchmark: N clusters of 3 control planes and 3 workers, each on its own VLAN and subnet, brought up
 from maintenance mode to healthy with Cilium and verified, through the real provisioner
-(`provisioners.talos.run.provision` + `verify`) and the fake talosctl/helm subprocesses.
+(`labsim.provisioners.talos.run.provision` + `verify`) and the fake talosctl/helm subprocesses.
 
 The lab is generated from the Proxmox bench's (`tests.bench.proxmox.lab_with_vms`: one RouterOS device serving
 DHCP over a trunk to one Proxmox host sized for the VMs), split into one VLAN, DHCP pool and Talos cluster per
@@ -74,16 +74,16 @@ def _cpu_s(who: int) -> float:
 
 
 def run(n: int, profile: str | None = None) -> dict:
-    from fakes.lab import SimulatedLab
-    from provisioners.endpoints import Endpoints
-    from provisioners.fabric.client import connect as ros_connect
-    from provisioners.fabric.run import provision as provision_fabric
-    from provisioners.lab import load_lab
-    from provisioners.proxmox.client import connect
-    from provisioners.proxmox.run import provision as provision_vms
-    from provisioners.talos import run as T
-    from provisioners.talos.cli import Tools
-    from provisioners.talos.context import TalosContext
+    from labsim.fakes.lab import SimulatedLab
+    from labsim.provisioners.endpoints import Endpoints
+    from labsim.provisioners.fabric.client import connect as ros_connect
+    from labsim.provisioners.fabric.run import provision as provision_fabric
+    from labsim.provisioners.lab import load_lab
+    from labsim.provisioners.proxmox.client import connect
+    from labsim.provisioners.proxmox.run import provision as provision_vms
+    from labsim.provisioners.talos import run as T
+    from labsim.provisioners.talos.cli import Tools
+    from labsim.provisioners.talos.context import TalosContext
 
     out: dict = {"clusters": n, "nodes": n * (CPS + WORKERS)}
     with tempfile.TemporaryDirectory(prefix="labsim-bench-") as tmp:
@@ -91,7 +91,7 @@ def run(n: int, profile: str | None = None) -> dict:
         path = work / "bench.yaml"
         path.write_text(yaml.safe_dump(lab_with_clusters(n), sort_keys=False))
         lab = load_lab(path)
-        from provisioners.lab.checks import errors, run_checks
+        from labsim.provisioners.lab.checks import errors, run_checks
         bad = errors(run_checks(lab))
         assert not bad, [f"{f.path}: {f.message}" for f in bad[:3]]     # the generated lab is a valid lab file
         t0 = time.perf_counter()

@@ -12,16 +12,16 @@ import pytest
 import testinfra
 import yaml
 
-from fakes.hosts import start_hosts
-from fakes.hosts.build import build_machines
-from fakes.hosts.shell import Shell
-from fakes.inventory import load_inventory
-from fakes.served_lab import lab_copy
-from provisioners.hosts import checks as hc
-from provisioners.hosts.connect import HostUnreachable, close_host, open_host, ssh_client
-from provisioners.hosts.endpoints import SshEndpoint, from_json, from_lab
-from provisioners.hosts.inventory import render
-from provisioners.lab.load import load_lab
+from labsim.fakes.hosts import start_hosts
+from labsim.fakes.hosts.build import build_machines
+from labsim.fakes.hosts.shell import Shell
+from labsim.fakes.inventory import load_inventory
+from labsim.fakes.served_lab import lab_copy
+from labsim.provisioners.hosts import checks as hc
+from labsim.provisioners.hosts.connect import HostUnreachable, close_host, open_host, ssh_client
+from labsim.provisioners.hosts.endpoints import SshEndpoint, from_json, from_lab
+from labsim.provisioners.hosts.inventory import render
+from labsim.provisioners.lab.load import load_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,8 +13,8 @@ import websocket
 from kubernetes import client
 from kubernetes.stream import stream
 
-from fakes import kube_exec as X
-from fakes.kube.testing import find_kubectl, start_kube_lab
+from labsim.fakes import kube_exec as X
+from labsim.fakes.kube.testing import find_kubectl, start_kube_lab
 
 NS = "rook-ceph"
 pytestmark = pytest.mark.skipif(find_kubectl() is None, reason="kubectl is not installed")

@@ -2,7 +2,7 @@
 
 kubectl polls and watches in real time while the simulation moves only in virtual time, so commands that wait
 (`rollout status`, `wait`, `delete`) run inside `lab.driven()`: a thread advances the virtual clock 20x faster
-than real time for as long as the command runs (what `python -m fakes serve` does at 1x).
+than real time for as long as the command runs (what `python -m labsim.fakes serve` does at 1x).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from fakes.kube.testing import find_kubectl, start_kube_lab
+from labsim.fakes.kube.testing import find_kubectl, start_kube_lab
 
 pytestmark = pytest.mark.skipif(find_kubectl() is None, reason="kubectl is not installed on this machine")
 

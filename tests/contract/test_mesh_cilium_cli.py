@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from fakes.cilium import texts as T
-from fakes.cilium.direct import Spec
+from labsim.fakes.cilium import texts as T
+from labsim.fakes.cilium.direct import Spec
 from tests.unit.mesh_world import ServedMesh
 
 EAST, WEST = "admin@talos-east", "admin@talos-west"
@@ -30,7 +30,7 @@ def test_version():
     import contextlib
     import io
 
-    from fakes.tools.cilium import main
+    from labsim.fakes.tools.cilium import main
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert main(["version", "--client"]) == 0
@@ -316,7 +316,7 @@ def _run(argv):
     import contextlib
     import io
 
-    from fakes.tools.cilium import main
+    from labsim.fakes.tools.cilium import main
     from tests.unit.mesh_world import Ran
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -11,7 +11,7 @@ import pytest
 from proxmoxer import ProxmoxAPI, ResourceException
 from proxmoxer.tools import Tasks
 
-from fakes.proxmox.testing import start_pve_lab, wait_task
+from labsim.fakes.proxmox.testing import start_pve_lab, wait_task
 
 ISO = "local:iso/talos-v1.11.3-metal-amd64-qemu-guest-agent.iso"
 CP = dict(name="cp-e-1", cores=8, sockets=1, memory=32768, cpu="x86-64-v2-AES", ostype="l26",

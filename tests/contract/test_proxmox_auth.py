@@ -9,8 +9,8 @@ import pytest
 import requests
 from proxmoxer import AuthenticationError, ProxmoxAPI, ResourceException
 
-from fakes.pki import CA
-from fakes.proxmox.testing import start_pve_lab, wait_task
+from labsim.fakes.pki import CA
+from labsim.fakes.proxmox.testing import start_pve_lab, wait_task
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from fakes.proxmox.testing import start_pve_lab
+from labsim.fakes.proxmox.testing import start_pve_lab
 
 
 @pytest.fixture
@@ -105,13 +105,13 @@ def test_repeated_requests_on_one_session_are_all_served(lab, s) -> None:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.88.10", "::"])
 def test_binds_loopback_only(lab, host: str) -> None:
-    from fakes.proxmox import ProxmoxServer
+    from labsim.fakes.proxmox import ProxmoxServer
     with pytest.raises(ValueError, match="loopback"):
         ProxmoxServer(lab.cluster, ca=lab.ca, host=host)
 
 
 def test_other_loopback_address(lab) -> None:
-    from fakes.proxmox import ProxmoxServer
+    from labsim.fakes.proxmox import ProxmoxServer
     with ProxmoxServer(lab.cluster, ca=lab.ca, host="127.0.0.2") as srv:
         r = requests.get(srv.api_url + "/version", verify=lab.ca.cert_path,
                          headers={"Authorization": f"PVEAPIToken={lab.user}!{lab.token_id}={lab.token_secret}"})

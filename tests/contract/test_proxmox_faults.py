@@ -6,7 +6,7 @@ import time
 import pytest
 from proxmoxer import ProxmoxAPI, ResourceException
 
-from fakes.proxmox.testing import start_pve_lab, wait_task
+from labsim.fakes.proxmox.testing import start_pve_lab, wait_task
 
 VM = dict(name="cp-e-1", cores=2, memory=2048, net0="virtio,bridge=vmbr0,tag=1500", virtio0="cluster-lvm:16",
           agent=1)

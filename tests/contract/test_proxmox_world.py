@@ -6,7 +6,7 @@ import threading
 import pytest
 from proxmoxer import ProxmoxAPI
 
-from fakes.proxmox.testing import load_lab, start_pve_lab, wait_task
+from labsim.fakes.proxmox.testing import load_lab, start_pve_lab, wait_task
 
 ISO = "local:iso/talos-v1.11.3-metal-amd64-qemu-guest-agent.iso"
 

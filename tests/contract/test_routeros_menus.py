@@ -1,6 +1,6 @@
 """Contract tests: the real `librouteros` client drives every menu of the simulated device over a socket.
 
-The device (`fakes/routeros/device.py`) sits behind the API wire server (`fakes/routeros/server.py`), so
+The device (`labsim/fakes/routeros/device.py`) sits behind the API wire server (`labsim/fakes/routeros/server.py`), so
 these tests check what a provisioner sees: `add` ids, typed values after librouteros's casting, queries and
 `.proplist` applied by the server to the device's rows, and traps raised as `TrapError`/`MultiTrapError`.
 """
@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 
 librouteros = pytest.importorskip("librouteros")
-server_mod = pytest.importorskip("fakes.routeros.server")
+server_mod = pytest.importorskip("labsim.fakes.routeros.server")
 
 from librouteros.exceptions import MultiTrapError, TrapError
 from librouteros.query import Key
 
-from fakes.clock import VirtualClock
-from fakes.routeros.device import RouterOSDevice
+from labsim.fakes.clock import VirtualClock
+from labsim.fakes.routeros.device import RouterOSDevice
 
 USER, PASSWORD = "admin", "s3cret"
 

@@ -15,8 +15,8 @@ from librouteros.exceptions import ConnectionClosed, FatalError, LibRouterosErro
 from librouteros.protocol import ApiProtocol
 from librouteros.protocol import encode_sentence as lr_encode
 
-from fakes.routeros.api import Reply, Trap
-from fakes.routeros.server import RouterOSServer, legacy_response, parse_version
+from labsim.fakes.routeros.api import Reply, Trap
+from labsim.fakes.routeros.server import RouterOSServer, legacy_response, parse_version
 
 USER, PASSWORD = "admin", "s3cret"
 IFACES = [

@@ -1,4 +1,4 @@
-"""`python -m fakes serve` lets a plain librouteros script log in and configure a device."""
+"""`python -m labsim.fakes serve` lets a plain librouteros script log in and configure a device."""
 from __future__ import annotations
 
 import json
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def served(tmp_path):
     endpoints = tmp_path / "endpoints.json"
     env = {**os.environ, "ROUTEROS_PASSWORD": "served-secret"}
-    proc = subprocess.Popen([sys.executable, "-m", "fakes", "serve", "labs/aggrik8s.yaml",
+    proc = subprocess.Popen([sys.executable, "-m", "labsim.fakes", "serve", "labs/aggrik8s.yaml",
                              "--endpoints-file", str(endpoints)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30
@@ -62,7 +62,7 @@ def test_served_device_refuses_bad_credentials(served):
 def test_env_exports_what_a_shell_using_the_served_lab_needs(served):
     data, path = served
     env = {k: v for k, v in os.environ.items() if k not in ("ROUTEROS_PASSWORD", "KUBECONFIG", "LABSIM_WORKDIR")}
-    r = subprocess.run(["sh", "-c", f'eval "$({sys.executable} -m fakes env {path})" && for t in talosctl helm cilium; '
+    r = subprocess.run(["sh", "-c", f'eval "$({sys.executable} -m labsim.fakes env {path})" && for t in talosctl helm cilium; '
                                     'do command -v $t; done && echo --- && env -0'],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -79,7 +79,7 @@ def test_env_exports_what_a_shell_using_the_served_lab_needs(served):
 
 
 def test_env_refuses_a_missing_endpoints_file(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "fakes", "env", str(tmp_path / "nope.json")], cwd=ROOT,
+    r = subprocess.run([sys.executable, "-m", "labsim.fakes", "env", str(tmp_path / "nope.json")], cwd=ROOT,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "nope.json" in r.stderr and not r.stdout
 
@@ -87,7 +87,7 @@ def test_env_refuses_a_missing_endpoints_file(tmp_path):
 def test_serve_refuses_an_unreadable_lab_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("routeros:\n  devices:\n    - {identity: x, model: NOPE}\n")
-    proc = subprocess.run([sys.executable, "-m", "fakes", "serve", str(bad), "--endpoints-file",
+    proc = subprocess.run([sys.executable, "-m", "labsim.fakes", "serve", str(bad), "--endpoints-file",
                            str(tmp_path / "e.json")], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "unknown model 'NOPE'" in proc.stderr

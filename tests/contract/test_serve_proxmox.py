@@ -1,4 +1,4 @@
-"""`python -m fakes serve` wires the Proxmox VE API into the simulated lab: a plain proxmoxer script, given only
+"""`python -m labsim.fakes serve` wires the Proxmox VE API into the simulated lab: a plain proxmoxer script, given only
 the endpoints file (host, port, token, CA), lists the nodes, creates and starts a VM on a cluster VLAN and
 reads the address its DHCP lease gave it through the guest agent.
 
@@ -17,10 +17,10 @@ import pytest
 import requests
 from proxmoxer import ProxmoxAPI
 
-from provisioners.endpoints import Endpoints
-from provisioners.fabric.client import connect
-from provisioners.fabric.run import provision
-from provisioners.lab import load_lab
+from labsim.provisioners.endpoints import Endpoints
+from labsim.provisioners.fabric.client import connect
+from labsim.provisioners.fabric.run import provision
+from labsim.provisioners.lab import load_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "aggrik8s.yaml"
@@ -31,7 +31,7 @@ ISO = "local:iso/talos-v1.11.3-metal-amd64-qemu-guest-agent.iso"
 def served(tmp_path):
     endpoints = tmp_path / "endpoints.json"
     env = {**os.environ, "ROUTEROS_PASSWORD": "served-secret", "PVE_TOKEN_SECRET": "served-token"}
-    proc = subprocess.Popen([sys.executable, "-m", "fakes", "serve", str(LAB), "--endpoints-file", str(endpoints),
+    proc = subprocess.Popen([sys.executable, "-m", "labsim.fakes", "serve", str(LAB), "--endpoints-file", str(endpoints),
                              "--time-scale", "50"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30

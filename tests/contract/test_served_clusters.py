@@ -1,6 +1,6 @@
 """Talos clusters, ClusterMesh and Rook-Ceph on a served lab (issues 4, 5 and 6), built the real-lab way.
 
-`python -m fakes serve --lab-out served.yaml` serves the simulated lab; `eval "$(python -m fakes env
+`python -m labsim.fakes serve --lab-out served.yaml` serves the simulated lab; `eval "$(python -m labsim.fakes env
 endpoints.json)"` exports what a run needs (the served secrets, the fake talosctl/helm/cilium first on PATH,
 their control API, a workdir); `make lab-apply LAB=served.yaml` then provisions it through the provisioners,
 exactly as against the lab (--loopback-only keeps the network guard on). Once a cluster's Kubernetes API
@@ -32,10 +32,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioners.ceph.values import planned_osds
-from provisioners.lab.load import load_lab
-from provisioners.preflight import probe, probes
-from provisioners.talos.health import CHECKS
+from labsim.provisioners.ceph.values import planned_osds
+from labsim.provisioners.lab.load import load_lab
+from labsim.provisioners.preflight import probe, probes
+from labsim.provisioners.talos.health import CHECKS
 from tests.contract.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,9 +47,9 @@ SCRUB = ("ROUTEROS_PASSWORD", "PVE_TOKEN_SECRET", "KUBECONFIG", "LABSIM_WORKDIR"
 
 
 def _in_served_shell(files, command: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """`command` in a shell that did `eval "$(python -m fakes env endpoints.json)"`, as the README says."""
+    """`command` in a shell that did `eval "$(python -m labsim.fakes env endpoints.json)"`, as the README says."""
     env = {k: v for k, v in os.environ.items() if k not in SCRUB}
-    script = f'eval "$({shlex.quote(sys.executable)} -m fakes env {shlex.quote(str(files["endpoints"]))})" && {command}'
+    script = f'eval "$({shlex.quote(sys.executable)} -m labsim.fakes env {shlex.quote(str(files["endpoints"]))})" && {command}'
     return subprocess.run(["sh", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -64,7 +64,7 @@ def built(tmp_path_factory):
     d = tmp_path_factory.mktemp("served-clusters")
     files = {"endpoints": d / "endpoints.json", "lab": d / "served.yaml", "dir": d}
     log = open(d / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "fakes", "serve", str(LAB), "--endpoints-file", str(files["endpoints"]),
+    proc = subprocess.Popen([sys.executable, "-m", "labsim.fakes", "serve", str(LAB), "--endpoints-file", str(files["endpoints"]),
                              "--lab-out", str(files["lab"]), "--time-scale", TIME_SCALE],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:

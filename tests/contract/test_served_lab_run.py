@@ -1,4 +1,4 @@
-"""The real-lab code path, proven without hardware: `python -m fakes serve --lab-out` writes a lab file
+"""The real-lab code path, proven without hardware: `python -m labsim.fakes serve --lab-out` writes a lab file
 whose every endpoint is on 127.0.0.1, and `pytest features/ --target lab` runs against it exactly as
 `make lab-apply` / `make lab-verify` would against the lab (secrets from the environment, preflight,
 TLS verified against the served CA, host keys against the served known_hosts). The served lab's counters
@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fakes.served_lab import secret_env
-from provisioners.lab.checks import errors, run_checks
-from provisioners.lab.load import load_lab
-from provisioners.preflight import ALL_SYSTEMS, probes
+from labsim.fakes.served_lab import secret_env
+from labsim.provisioners.lab.checks import errors, run_checks
+from labsim.provisioners.lab.load import load_lab
+from labsim.provisioners.preflight import ALL_SYSTEMS, probes
 from tests.contract.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def _pytest(args, env, timeout=600):
 def served(tmp_path_factory):
     d = tmp_path_factory.mktemp("served")
     files = {k: d / f for k, f in (("endpoints", "endpoints.json"), ("lab", "lab.yaml"), ("writes", "writes.json"))}
-    proc = subprocess.Popen([sys.executable, "-m", "fakes", "serve", str(LAB), "--endpoints-file", str(files["endpoints"]),
+    proc = subprocess.Popen([sys.executable, "-m", "labsim.fakes", "serve", str(LAB), "--endpoints-file", str(files["endpoints"]),
                              "--lab-out", str(files["lab"]), "--writes-file", str(files["writes"]),
                              "--time-scale", "50"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -1,5 +1,5 @@
 """The fake talosctl as a program: argv as cobra takes it, outputs and errors as the real talosctl prints them,
-exit codes. Runs the real executable (fakes/bin/talosctl) against a simulated lab with one cluster up."""
+exit codes. Runs the real executable (labsim/fakes/bin/talosctl) against a simulated lab with one cluster up."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,9 @@ import subprocess
 import pytest
 import yaml
 
-from fakes.control import BIN
-from fakes.talos import genconfig
-from provisioners.talos.apply import json_stream as stream
+from labsim.fakes.control import BIN
+from labsim.fakes.talos import genconfig
+from labsim.provisioners.talos.apply import json_stream as stream
 from tests.unit.talos_world import TalosLab
 
 

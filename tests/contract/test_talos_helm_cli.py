@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from fakes.tools import helm_values
+from labsim.fakes.tools import helm_values
 from tests.unit.talos_world import CILIUM, TalosLab
 
 

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from provisioners.talos import run as T
-from provisioners.talos.cli import Tools
-from provisioners.talos.context import TalosContext
+from labsim.provisioners.talos import run as T
+from labsim.provisioners.talos.cli import Tools
+from labsim.provisioners.talos.context import TalosContext
 from tests.unit.talos_world import TalosLab
 
 CLUSTER = "talos-east"

@@ -1,6 +1,6 @@
 """The Talos provisioner's Cilium step against the fake helm, with the release's values changed by others since.
 
-The mesh provisioner (provisioners/mesh/settings.py) and `cilium clustermesh enable` upgrade the same `cilium`
+The mesh provisioner (labsim/provisioners/mesh/settings.py) and `cilium clustermesh enable` upgrade the same `cilium`
 release with --reuse-values: cluster mesh settings the Talos values do not carry (clustermesh.config,
 clustermesh.cacheTTL, envoyConfig, the clustermesh-apiserver's TLS). Re-running Talos provisioning must keep them:
 no write at all when the release already holds every Talos value, and an upgrade that merges over them when a
@@ -14,9 +14,9 @@ import os
 import pytest
 import yaml
 
-from provisioners.talos import run as T
-from provisioners.talos.cli import Tools
-from provisioners.talos.context import TalosContext
+from labsim.provisioners.talos import run as T
+from labsim.provisioners.talos.cli import Tools
+from labsim.provisioners.talos.context import TalosContext
 from tests.unit.talos_world import TalosLab
 
 CLUSTER = "talos-east"
@@ -85,8 +85,8 @@ def test_a_changed_talos_value_is_merged_over_the_mesh_settings(talos):
 def test_verify_names_a_cordoned_node_and_cilium_settings_the_lab_file_does_not_make(talos):
     """Last: it leaves talos-east broken. The release is upgraded with SYS_MODULE added to the agent's
     capabilities and a worker is cordoned; verification names both."""
-    from provisioners.talos.cilium import AGENT_CAPS
-    from provisioners.talos.kube import Kube
+    from labsim.provisioners.talos.cilium import AGENT_CAPS
+    from labsim.provisioners.talos.kube import Kube
     lab, ctx = talos
     results = {(r.check, r.subject): r for r in T.verify(lab.lab, CLUSTER, ctx, wait="1m")[0]}
     assert results[("cilium-settings", CLUSTER)].ok, results[("cilium-settings", CLUSTER)]

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from fakes.ceph import disks as ceph_disks
-from provisioners.talos.apply import json_stream
+from labsim.fakes.ceph import disks as ceph_disks
+from labsim.provisioners.talos.apply import json_stream
 from tests.unit.talos_world import TalosLab
 
 

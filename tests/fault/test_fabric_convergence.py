@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from fakes.lab import SimulatedLab
-from provisioners.endpoints import Endpoints
-from provisioners.fabric.apply import FabricApplyError
-from provisioners.fabric.client import connect
-from provisioners.fabric.plan import plan
-from provisioners.fabric.run import provision
-from provisioners.fabric.verify import verify
-from provisioners.lab import load_lab
+from labsim.fakes.lab import SimulatedLab
+from labsim.provisioners.endpoints import Endpoints
+from labsim.provisioners.fabric.apply import FabricApplyError
+from labsim.provisioners.fabric.client import connect
+from labsim.provisioners.fabric.plan import plan
+from labsim.provisioners.fabric.run import provision
+from labsim.provisioners.fabric.verify import verify
+from labsim.provisioners.lab import load_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 LABS = {"example": ROOT / "labs" / "example.yaml", "aggrik8s": ROOT / "labs" / "aggrik8s.yaml"}
@@ -36,13 +36,13 @@ def _profile(labfile: Path) -> list[tuple[str, int, int]]:
         conns = _connections(sim)
         p = plan(lab, conns)
         before = {d: srv.sentences_received for d, srv in sim.routeros.items()}
-        from provisioners.fabric.apply import apply
+        from labsim.provisioners.fabric.apply import apply
         apply(p, conns)
         return [(d, before[d], len(dp.changes)) for d, dp in zip([x.device for x in p.devices], p.devices)]
 
 
 def _secrets(labfile: Path) -> dict[str, str]:
-    from fakes.inventory import load_inventory
+    from labsim.fakes.inventory import load_inventory
     return {ref: "convergence-test" for ref in load_inventory(labfile).secret_refs()}
 
 

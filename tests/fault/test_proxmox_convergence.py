@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from fakes.lab import SimulatedLab
-from fakes.proxmox.testing import wait_task
-from provisioners.endpoints import Endpoints
-from provisioners.lab import load_lab
-from provisioners.proxmox.apply import ProxmoxApplyError
-from provisioners.proxmox.client import connect
-from provisioners.proxmox.desired import desired_vms
-from provisioners.proxmox.plan import plan
-from provisioners.proxmox.run import provision
-from provisioners.proxmox.verify import verify_config
+from labsim.fakes.lab import SimulatedLab
+from labsim.fakes.proxmox.testing import wait_task
+from labsim.provisioners.endpoints import Endpoints
+from labsim.provisioners.lab import load_lab
+from labsim.provisioners.proxmox.apply import ProxmoxApplyError
+from labsim.provisioners.proxmox.client import connect
+from labsim.provisioners.proxmox.desired import desired_vms
+from labsim.provisioners.proxmox.plan import plan
+from labsim.provisioners.proxmox.run import provision
+from labsim.provisioners.proxmox.verify import verify_config
 
 LABFILE = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
 SECRETS = {"env:ROUTEROS_PASSWORD": "c", "env:PVE_TOKEN_SECRET": "c"}

@@ -1,5 +1,5 @@
 """Every Rook-Ceph scenario passes on a healthy simulated lab and fails on a lab broken the way it describes
-(features/ceph_health.feature; breakages in steps/ceph_breakages.py), at the step and with Ceph's words."""
+(features/ceph_health.feature; breakages in labsim/steps/ceph_breakages.py), at the step and with Ceph's words."""
 from __future__ import annotations
 
 import subprocess

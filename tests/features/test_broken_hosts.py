@@ -1,5 +1,5 @@
 """Every host and piCluster scenario passes on a healthy simulated lab and fails on one broken the way
-it describes (`--sim-break`, applied after the SSH step or the intent-check step; see steps/breakages.py)."""
+it describes (`--sim-break`, applied after the SSH step or the intent-check step; see labsim/steps/breakages.py)."""
 from __future__ import annotations
 
 import subprocess

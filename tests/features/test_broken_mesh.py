@@ -1,7 +1,7 @@
 """Every mesh scenario passes on a healthy simulated lab and fails on a lab broken the way it describes.
 
 Same method as test_broken_lab.py: the real feature runs in a subprocess with `--sim-break NAME`; mesh breakages
-strike right after the mesh is built (or after the step steps/mesh_breakages.py names).
+strike right after the mesh is built (or after the step labsim/steps/mesh_breakages.py names).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Every Proxmox scenario passes on a healthy simulated lab and fails on a lab broken the way it describes.
 
 Same method as test_broken_lab.py: the real feature runs in a subprocess with `--sim-break NAME`; VM
-breakages strike right after "the VMs are provisioned" (see steps/breakages.py `breaks_after`).
+breakages strike right after "the VMs are provisioned" (see labsim/steps/breakages.py `breaks_after`).
 """
 from __future__ import annotations
 

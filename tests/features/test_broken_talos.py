@@ -2,7 +2,7 @@
 
 Same method as test_broken_lab.py: the real feature runs in a subprocess with `--sim-break NAME`. Talos
 breakages strike right after 'the Talos cluster "talos-east" is provisioned' (or, for the ones that change
-how the simulated machines behave, after the fabric): see steps/talos_breakages.py.
+how the simulated machines behave, after the fabric): see labsim/steps/talos_breakages.py.
 """
 from __future__ import annotations
 

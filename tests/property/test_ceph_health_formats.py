@@ -11,11 +11,11 @@ import re
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from fakes.ceph import health as H
-from fakes.ceph import report as R
-from fakes.ceph.catalog import HEALTH_ERR, HEALTH_WARN
-from fakes.ceph.testing import build
-from fakes.ceph.tunables import GIB, Tunables
+from labsim.fakes.ceph import health as H
+from labsim.fakes.ceph import report as R
+from labsim.fakes.ceph.catalog import HEALTH_ERR, HEALTH_WARN
+from labsim.fakes.ceph.testing import build
+from labsim.fakes.ceph.tunables import GIB, Tunables
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ADDR = r"\[v2:[\d.]+:3300/0,v1:[\d.]+:6789/0\]"

@@ -9,9 +9,9 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes.ceph import health as H
-from fakes.ceph.catalog import RANK
-from fakes.ceph.testing import build
+from labsim.fakes.ceph import health as H
+from labsim.fakes.ceph.catalog import RANK
+from labsim.fakes.ceph.testing import build
 
 FAULTS = st.lists(st.tuples(st.sampled_from(["host_down", "host_up", "osd_stop", "osd_start", "skew", "crash",
                                              "mute", "fill"]),

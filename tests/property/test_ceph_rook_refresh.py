@@ -9,12 +9,12 @@ from itertools import pairwise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes.ceph import health as H
-from fakes.ceph import podsecurity, toolbox
-from fakes.ceph.model import Disk
-from fakes.ceph.rook import TICK, RookOperator
-from fakes.ceph.tunables import GIB
-from fakes.kube.testing import start_kube_lab
+from labsim.fakes.ceph import health as H
+from labsim.fakes.ceph import podsecurity, toolbox
+from labsim.fakes.ceph.model import Disk
+from labsim.fakes.ceph.rook import TICK, RookOperator
+from labsim.fakes.ceph.tunables import GIB
+from labsim.fakes.kube.testing import start_kube_lab
 from tests.unit.test_ceph_rook import NS, _install
 
 INTERVALS = {"15s": 15.0, "30s": 30.0, "45s": 45.0, "1m": 60.0, "90s": 90.0, "2m": 120.0, "7s": 7.0, "1.5m": 90.0}

@@ -12,13 +12,13 @@ from pathlib import Path
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fakes.lab import SimulatedLab
-from provisioners.endpoints import Endpoints
-from provisioners.fabric.client import connect
-from provisioners.fabric.plan import plan
-from provisioners.fabric.run import provision
-from provisioners.fabric.verify import config_matches, observe_all, vlans_present
-from provisioners.lab import load_lab, run_checks
+from labsim.fakes.lab import SimulatedLab
+from labsim.provisioners.endpoints import Endpoints
+from labsim.provisioners.fabric.client import connect
+from labsim.provisioners.fabric.plan import plan
+from labsim.provisioners.fabric.run import provision
+from labsim.provisioners.fabric.verify import config_matches, observe_all, vlans_present
+from labsim.provisioners.lab import load_lab, run_checks
 
 
 @st.composite

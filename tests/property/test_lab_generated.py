@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provisioners.lab.checks import run_checks
-from provisioners.lab.load import parse_lab
+from labsim.provisioners.lab.checks import run_checks
+from labsim.provisioners.lab.load import parse_lab
 
 
 @st.composite

@@ -8,8 +8,8 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fakes.cilium.datapath import pick, select_backends
-from fakes.cilium.services import ACTIVE, TERMINATING, Backend, Flags, flags
+from labsim.fakes.cilium.datapath import pick, select_backends
+from labsim.fakes.cilium.services import ACTIVE, TERMINATING, Backend, Flags, flags
 
 STATES = st.sampled_from([ACTIVE, TERMINATING, "quarantined"])
 

@@ -13,14 +13,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes.lab import SimulatedLab
-from fakes.proxmox.testing import load_lab as load_raw
-from provisioners.endpoints import Endpoints
-from provisioners.lab import load_lab
-from provisioners.proxmox.client import connect
-from provisioners.proxmox.plan import plan
-from provisioners.proxmox.run import provision
-from provisioners.proxmox.verify import verify_config
+from labsim.fakes.lab import SimulatedLab
+from labsim.fakes.proxmox.testing import load_lab as load_raw
+from labsim.provisioners.endpoints import Endpoints
+from labsim.provisioners.lab import load_lab
+from labsim.provisioners.proxmox.client import connect
+from labsim.provisioners.proxmox.plan import plan
+from labsim.provisioners.proxmox.run import provision
+from labsim.provisioners.proxmox.verify import verify_config
 
 CPUS = ["host", "x86-64-v2-AES", "kvm64"]
 

@@ -168,7 +168,7 @@ def write_suite(pytester: pytest.Pytester, features: dict[str, str] | None = Non
 
 
 def run_signoff(pytester: pytest.Pytester, *args: str, signoff: bool = True) -> Outcome:
-    argv = ["-p", "signoff.plugin", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-W", "ignore::pytest.PytestUnknownMarkWarning"]
+    argv = ["-p", "labsim.signoff.plugin", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-W", "ignore::pytest.PytestUnknownMarkWarning"]
     if signoff:
         argv += ["--signoff", "out"]
     result = pytester.runpytest(*argv, *args)
@@ -183,7 +183,7 @@ def run_signoff(pytester: pytest.Pytester, *args: str, signoff: bool = True) -> 
 def signoff_cli(*args: str | os.PathLike) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return subprocess.run([sys.executable, "-m", "signoff", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "labsim.signoff", *map(str, args)], capture_output=True, text=True,
                           env=env, stdin=subprocess.DEVNULL, timeout=120, check=False)
 
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from signoff.redact import REDACTED, Redactor, secret_refs
+from labsim.signoff.redact import REDACTED, Redactor, secret_refs
 
 from .conftest import run_signoff, write_suite
 

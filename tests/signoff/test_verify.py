@@ -1,4 +1,4 @@
-"""`python -m signoff verify`: checksums name every modified, missing or extra file; SSH signatures."""
+"""`python -m labsim.signoff verify`: checksums name every modified, missing or extra file; SSH signatures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from signoff.bundle import bundle_files
+from labsim.signoff.bundle import bundle_files
 
 from .conftest import PASSING_FEATURE, run_signoff, signoff_cli, write_suite
 
@@ -148,7 +148,7 @@ def test_resigned_checksums_fail_the_signature(pytester, tmp_path):
     b = run_signoff(pytester, "--deviation", "lab_only=hw", f"--signing-key={key}").bundle
     # an attacker edits a file and rewrites SHA256SUMS to match, but cannot re-sign with the key
     (b / "summary.md").write_text("# Lab sign-off: ACCEPTED\n")
-    from signoff.bundle import write_sums
+    from labsim.signoff.bundle import write_sums
 
     write_sums(b)
     r = signoff_cli("verify", b)
@@ -195,9 +195,9 @@ def test_unusable_signing_key_stops_the_run_before_any_test(pytester, tmp_path):
 def test_a_failed_bundle_write_is_marked_incomplete(tmp_path):
     import datetime as dt
 
-    from signoff.bundle import write_bundle
-    from signoff.model import Attachment, Run, ScenarioRecord
-    from signoff.redact import Redactor
+    from labsim.signoff.bundle import write_bundle
+    from labsim.signoff.model import Attachment, Run, ScenarioRecord
+    from labsim.signoff.redact import Redactor
 
     run = Run(run_id="20250101T000000.000Z-abcdef", started=dt.datetime.now(dt.UTC))
     rec = ScenarioRecord(nodeid="t.py::t", kind="test", name="t", feature="tests", feature_file="t.py")

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 import yaml
 
-from signoff.waivers import WaiverError, load_waivers
+from labsim.signoff.waivers import WaiverError, load_waivers
 
 from .conftest import LAB_FEATURE, run_signoff, write_suite
 

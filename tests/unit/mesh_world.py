@@ -1,4 +1,4 @@
-"""Mesh worlds for tests: clusters built straight into Kubernetes fakes (fakes/cilium/direct.py), optionally served
+"""Mesh worlds for tests: clusters built straight into Kubernetes fakes (labsim/fakes/cilium/direct.py), optionally served
 over HTTPS with a kubeconfig holding one context per cluster and a control API, so the fake `cilium` and the
 fake `helm` run against them in-process (`cli(...)`) with lab time passing virtually."""
 from __future__ import annotations
@@ -10,9 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from fakes.cilium.direct import DirectMesh, Spec
-from fakes.control import ControlServer, Pace
-from fakes.pki import CA
+from labsim.fakes.cilium.direct import DirectMesh, Spec
+from labsim.fakes.control import ControlServer, Pace
+from labsim.fakes.pki import CA
 
 REPO = "https://helm.cilium.io/"
 
@@ -82,11 +82,11 @@ class ServedMesh:
         return Ran(rc, out.getvalue(), err.getvalue())
 
     def helm(self, *argv: str) -> Ran:
-        from fakes.tools.helm import main
+        from labsim.fakes.tools.helm import main
         return self.run(main, *argv)
 
     def cilium(self, *argv: str) -> Ran:
-        from fakes.tools.cilium import main
+        from labsim.fakes.tools.cilium import main
         return self.run(main, *argv)
 
     def stop(self) -> None:
@@ -111,7 +111,7 @@ def put(dm, cluster: str, obj: dict) -> None:
 
 def deploy(dm, service: str, replicas: dict[str, int], affinity: str = "none", ns: str = "mesh-demo") -> None:
     """An echo backend and its global Service in every cluster of `dm`."""
-    from provisioners.mesh import demo
+    from labsim.provisioners.mesh import demo
     for cluster in dm.members:
         put(dm, cluster, demo.namespace(ns))
         put(dm, cluster, demo.echo_deployment(service, ns, replicas.get(cluster, 0), cluster))
@@ -126,8 +126,8 @@ def scale(dm, cluster: str, service: str, replicas: int, ns: str = "mesh-demo") 
 def probe(dm, cluster: str, service: str, n: int, *, ns: str = "mesh-demo", interval: float = 0.1,
           timeout: float = 2.0, wait: bool = True):
     """Run a probe Job in `cluster` against `service`; returns (job name, parsed result or None)."""
-    from provisioners.mesh import demo
-    from provisioners.mesh import probe as P
+    from labsim.provisioners.mesh import demo
+    from labsim.provisioners.mesh import probe as P
     name = f"probe-{next(_jobs)}"
     put(dm, cluster, P.job(name, ns, "curlimages/curl:8.10.1", demo.url(service, ns), n, interval=interval,
                            timeout=timeout))
@@ -138,7 +138,7 @@ def probe(dm, cluster: str, service: str, n: int, *, ns: str = "mesh-demo", inte
 
 
 def read(dm, cluster: str, job: str, ns: str = "mesh-demo"):
-    from provisioners.mesh import probe as P
+    from labsim.provisioners.mesh import probe as P
     kube = dm.members[cluster].kube
     with dm.clock.lock:
         pod = kube.list("pods", ns, labels=f"probe={job}")[0]

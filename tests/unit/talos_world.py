@@ -9,17 +9,17 @@ from typing import Any
 
 from proxmoxer import ProxmoxAPI
 
-from fakes.cilium import chart
-from fakes.inventory import load_inventory
-from fakes.lab import SimulatedLab
-from fakes.talos import genconfig
-from fakes.talos import health as H
-from fakes.tools import helm_certs
-from provisioners.endpoints import Endpoints
-from provisioners.fabric.client import connect
-from provisioners.fabric.run import provision as provision_fabric
-from provisioners.lab import load_lab
-from provisioners.proxmox.run import provision as provision_vms
+from labsim.fakes.cilium import chart
+from labsim.fakes.inventory import load_inventory
+from labsim.fakes.lab import SimulatedLab
+from labsim.fakes.talos import genconfig
+from labsim.fakes.talos import health as H
+from labsim.fakes.tools import helm_certs
+from labsim.provisioners.endpoints import Endpoints
+from labsim.provisioners.fabric.client import connect
+from labsim.provisioners.fabric.run import provision as provision_fabric
+from labsim.provisioners.lab import load_lab
+from labsim.provisioners.proxmox.run import provision as provision_vms
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
 CILIUM = {"ipam": {"mode": "kubernetes"}, "kubeProxyReplacement": True, "k8sServiceHost": "localhost",

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from fakes.ceph import cli
-from fakes.ceph import health as H
-from fakes.ceph.catalog import pg_state_string
-from fakes.ceph.testing import build
-from fakes.ceph.tunables import GIB
-from fakes.ceph.units import byte_u, si_u, timespan
+from labsim.fakes.ceph import cli
+from labsim.fakes.ceph import health as H
+from labsim.fakes.ceph.catalog import pg_state_string
+from labsim.fakes.ceph.testing import build
+from labsim.fakes.ceph.tunables import GIB
+from labsim.fakes.ceph.units import byte_u, si_u, timespan
 
 
 def checks(c) -> dict[str, H.Result]:

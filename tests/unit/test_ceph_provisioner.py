@@ -1,4 +1,4 @@
-"""provisioners.ceph without a lab: chart values from the lab file, planned OSDs, and verification's verdicts on
+"""labsim.provisioners.ceph without a lab: chart values from the lab file, planned OSDs, and verification's verdicts on
 the documents the toolbox prints (a healthy cluster, and one with a worker down)."""
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from fakes.ceph import cli
-from fakes.ceph.testing import build
-from provisioners.ceph import values as V
-from provisioners.ceph import verify as VF
-from provisioners.ceph.access import CephAccess
-from provisioners.lab import load_lab
-from provisioners.talos.cli import Ran, ToolError
+from labsim.fakes.ceph import cli
+from labsim.fakes.ceph.testing import build
+from labsim.provisioners.ceph import values as V
+from labsim.provisioners.ceph import verify as VF
+from labsim.provisioners.ceph.access import CephAccess
+from labsim.provisioners.lab import load_lab
+from labsim.provisioners.talos.cli import Ran, ToolError
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
 

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from fakes.ceph import charts, podsecurity, rook_objects, toolbox
-from fakes.ceph.disks import judge, prepare_log
-from fakes.ceph.model import Disk
-from fakes.ceph.rook import RookOperator
-from fakes.ceph.tunables import GIB
-from fakes.kube.testing import find_kubectl, start_kube_lab
+from labsim.fakes.ceph import charts, podsecurity, rook_objects, toolbox
+from labsim.fakes.ceph.disks import judge, prepare_log
+from labsim.fakes.ceph.model import Disk
+from labsim.fakes.ceph.rook import RookOperator
+from labsim.fakes.ceph.tunables import GIB
+from labsim.fakes.kube.testing import find_kubectl, start_kube_lab
 
 NS = "rook-ceph"
 RESOURCES = {"ServiceAccount": "serviceaccounts", "ConfigMap": "configmaps",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from fakes.ceph import health as H
-from fakes.ceph import podsecurity
+from labsim.fakes.ceph import health as H
+from labsim.fakes.ceph import podsecurity
 from tests.unit.talos_world import TalosLab
 from tests.unit.test_ceph_rook import NS, _install
 

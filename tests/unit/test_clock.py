@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from fakes.clock import VirtualClock
-from provisioners.clock import WaitTimeout, wait_for
+from labsim.fakes.clock import VirtualClock
+from labsim.provisioners.clock import WaitTimeout, wait_for
 
 
 @given(st.lists(st.floats(0, 1000, allow_nan=False), max_size=30), st.floats(0, 1000, allow_nan=False))

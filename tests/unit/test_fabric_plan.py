@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioners.fabric.plan import plan_device
-from provisioners.lab import load_lab
+from labsim.provisioners.fabric.plan import plan_device
+from labsim.provisioners.lab import load_lab
 
 LAB = load_lab(Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml")
 
@@ -31,7 +31,7 @@ def test_vlan_filtering_is_switched_on_last(identity):
 
 
 def test_plan_on_a_matching_device_is_empty_and_ignores_what_it_does_not_own():
-    from provisioners.fabric.desired import desired_rows
+    from labsim.provisioners.fabric.desired import desired_rows
 
     observed: dict[str, list[dict]] = {}
     for n, row in enumerate(r for r in desired_rows(LAB, "crs305-01")):
@@ -52,7 +52,7 @@ def test_plan_on_a_matching_device_is_empty_and_ignores_what_it_does_not_own():
 
 
 def test_differences_name_the_field_what_is_there_and_what_is_wanted():
-    from provisioners.fabric.desired import desired_rows
+    from labsim.provisioners.fabric.desired import desired_rows
 
     observed: dict[str, list[dict]] = {}
     for n, row in enumerate(desired_rows(LAB, "rb5009-02")):

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from steps import guard
+from labsim.steps import guard
 
 
 def test_guard_is_on_in_simulated_sessions(pytestconfig):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioners.kind.__main__ import main, missing_prerequisites
-from provisioners.kind.config import cilium_values, kind_config, mesh_clusters, problems
-from provisioners.lab.load import load_lab
+from labsim.provisioners.kind.__main__ import main, missing_prerequisites
+from labsim.provisioners.kind.config import cilium_values, kind_config, mesh_clusters, problems
+from labsim.provisioners.lab.load import load_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from fakes.clock import VirtualClock
-from fakes.kube import KubeCluster, PodBehaviour, no_cni_admission
+from labsim.fakes.clock import VirtualClock
+from labsim.fakes.kube import KubeCluster, PodBehaviour, no_cni_admission
 
 
 def node_names(c: KubeCluster) -> list[str]:

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fakes.clock import VirtualClock
-from fakes.kube import KubeCluster, KubeError, watch
-from fakes.kube import patch as P
-from fakes.kube.selectors import parse_fields, parse_labels
+from labsim.fakes.clock import VirtualClock
+from labsim.fakes.kube import KubeCluster, KubeError, watch
+from labsim.fakes.kube import patch as P
+from labsim.fakes.kube.selectors import parse_fields, parse_labels
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provisioners.fabric.intent import desired_l2, lab_cables, trace_intent, vlan_needs
-from provisioners.fabric.l2 import DeviceL2, PortL2, carried_vlans, natural_key, trace_vlan
-from provisioners.lab.load import load_lab
+from labsim.provisioners.fabric.intent import desired_l2, lab_cables, trace_intent, vlan_needs
+from labsim.provisioners.fabric.l2 import DeviceL2, PortL2, carried_vlans, natural_key, trace_vlan
+from labsim.provisioners.lab.load import load_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 

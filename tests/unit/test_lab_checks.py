@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from provisioners.lab.checks import CHECKS, run_checks
-from provisioners.lab.checks_core import PRODUCERS, Finding
-from provisioners.lab.load import LabFileError, load_lab, parse_lab
+from labsim.provisioners.lab.checks import CHECKS, run_checks
+from labsim.provisioners.lab.checks_core import PRODUCERS, Finding
+from labsim.provisioners.lab.load import LabFileError, load_lab, parse_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 AGGRIK8S = ROOT / "labs" / "aggrik8s.yaml"

@@ -1,4 +1,4 @@
-"""`python -m provisioners check|schema`: every invalid lab file in tests/labs/invalid is refused with
+"""`python -m labsim.provisioners check|schema`: every invalid lab file in tests/labs/invalid is refused with
 exactly the check and message its first line announces; every valid one passes (with the warnings its
 header announces)."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioners.__main__ import main
+from labsim.provisioners.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = sorted((ROOT / "tests" / "labs" / "invalid").glob("*.yaml"))
@@ -102,14 +102,14 @@ def test_schema_and_checks_commands(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_module_entry_point_runs() -> None:
-    """The real `python -m provisioners` wiring, once, in a subprocess (no traceback, right exit codes)."""
+    """The real `python -m labsim.provisioners` wiring, once, in a subprocess (no traceback, right exit codes)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     bad = ROOT / "tests" / "labs" / "invalid" / "schema-yaml-syntax.yaml"
-    proc = subprocess.run([sys.executable, "-m", "provisioners", "check", str(bad)], cwd=ROOT, env=env, check=False,
+    proc = subprocess.run([sys.executable, "-m", "labsim.provisioners", "check", str(bad)], cwd=ROOT, env=env, check=False,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
     assert "error  yaml-syntax  line 23:" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "provisioners", "--help"], cwd=ROOT, env=env, check=False,
+    proc = subprocess.run([sys.executable, "-m", "labsim.provisioners", "--help"], cwd=ROOT, env=env, check=False,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "check" in proc.stdout and "schema" in proc.stdout
 

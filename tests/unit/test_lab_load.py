@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from provisioners.lab.load import LabFileError, load_lab, parse_lab
-from provisioners.lab.model import Endpoint, Lab, PoolRange, VidSet, lab_json_schema
-from provisioners.lab.secrets import InlineSecret, SecretRef
+from labsim.provisioners.lab.load import LabFileError, load_lab, parse_lab
+from labsim.provisioners.lab.model import Endpoint, Lab, PoolRange, VidSet, lab_json_schema
+from labsim.provisioners.lab.secrets import InlineSecret, SecretRef
 
 ROOT = Path(__file__).resolve().parents[2]
 AGGRIK8S = ROOT / "labs" / "aggrik8s.yaml"

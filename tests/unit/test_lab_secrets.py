@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioners.lab.secrets import InlineSecret, SecretError, SecretRef, redacted, resolve
+from labsim.provisioners.lab.secrets import InlineSecret, SecretError, SecretRef, redacted, resolve
 
 
 def test_parse() -> None:

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fakes.cilium.direct import Spec
-from fakes.talos.face import BIN
-from fakes.tools.zygote import Zygote
-from provisioners.lab import load_lab
-from provisioners.mesh import connect as C
-from provisioners.mesh import run as M
-from provisioners.mesh.context import MeshContext
-from provisioners.talos.cli import Tools
+from labsim.fakes.cilium.direct import Spec
+from labsim.fakes.talos.face import BIN
+from labsim.fakes.tools.zygote import Zygote
+from labsim.provisioners.lab import load_lab
+from labsim.provisioners.mesh import connect as C
+from labsim.provisioners.mesh import run as M
+from labsim.provisioners.mesh.context import MeshContext
+from labsim.provisioners.talos.cli import Tools
 from tests.unit.mesh_world import ServedMesh, probe
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"

@@ -1,12 +1,12 @@
 """Routing between the cluster VLANs as the mesh world computes it from the RouterOS devices' live rows
-(fakes/l3.py): through each VLAN's DHCP gateway, its active route and its forward filter, both ways."""
+(labsim/fakes/l3.py): through each VLAN's DHCP gateway, its active route and its forward filter, both ways."""
 from __future__ import annotations
 
 import pytest
 
-from fakes.l3 import Routing, forward_verdict
-from provisioners.fabric.run import provision
-from steps.targets import SimTarget
+from labsim.fakes.l3 import Routing, forward_verdict
+from labsim.provisioners.fabric.run import provision
+from labsim.steps.targets import SimTarget
 
 EAST, WEST = "192.168.15.21", "192.168.20.22"
 

@@ -1,15 +1,15 @@
 """The mesh provisioner's decisions from the lab file alone: which pairs connect, what each member's Helm
-values must hold, the demo manifests, and the plan checks it reuses from provisioners/mesh_plan.py."""
+values must hold, the demo manifests, and the plan checks it reuses from labsim/provisioners/mesh_plan.py."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import yaml
 
-from provisioners.lab import load_lab
-from provisioners.mesh import connect, demo, settings
-from provisioners.mesh.kube import same
-from provisioners.mesh.run import plan_checks
+from labsim.provisioners.lab import load_lab
+from labsim.provisioners.mesh import connect, demo, settings
+from labsim.provisioners.mesh.kube import same
+from labsim.provisioners.mesh.run import plan_checks
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
 

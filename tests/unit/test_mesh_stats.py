@@ -6,8 +6,8 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioners.mesh import probe, stats
-from provisioners.mesh.probe import Request
+from labsim.provisioners.mesh import probe, stats
+from labsim.provisioners.mesh.probe import Request
 
 LOG = """\
 {"seq":2,"t":0.1,"code":200,"answer":{"cluster":"talos-west","pod":"echo-b"}}

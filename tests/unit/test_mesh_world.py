@@ -1,13 +1,13 @@
-"""The mesh world on clusters built directly (fakes/cilium/direct.py): connectivity computed from the network,
+"""The mesh world on clusters built directly (labsim/fakes/cilium/direct.py): connectivity computed from the network,
 the trust between CAs and the clustermesh-apiserver, KVStoreMesh, caches and cacheTTL, and the datapath as probes
 see it (splits, affinity, failover, dead backends, overlapping pod CIDRs, the Envoy canary)."""
 from __future__ import annotations
 
 import pytest
 
-from fakes.cilium import texts as T
-from fakes.cilium.direct import DirectMesh, Spec
-from provisioners.mesh import demo
+from labsim.fakes.cilium import texts as T
+from labsim.fakes.cilium.direct import DirectMesh, Spec
+from labsim.provisioners.mesh import demo
 from tests.unit.mesh_world import deploy, probe, put, read, scale
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioners.lab.load import load_lab
-from provisioners.preflight import Probe, probe, probes, run_preflight, systems_for
-from provisioners.tools import check_tool, matches, needed_tools, parse_version
+from labsim.provisioners.lab.load import load_lab
+from labsim.provisioners.preflight import Probe, probe, probes, run_preflight, systems_for
+from labsim.provisioners.tools import check_tool, matches, needed_tools, parse_version
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,7 +97,7 @@ def test_secrets_are_named_never_shown(tmp_path):
 
 def test_tls_endpoints_need_a_verified_handshake(tmp_path):
     """A TLS endpoint answers only when its certificate verifies against the lab file's CA."""
-    from fakes.pki import CA
+    from labsim.fakes.pki import CA
 
     ca, other = CA.generate("lab CA"), CA.generate("someone else's CA")
     cert = ca.issue_server_cert(["127.0.0.1", "localhost"])
@@ -139,7 +139,7 @@ def test_the_lab_file_takes_a_tools_section(tmp_path, spec):
 
 
 def test_an_unknown_tool_is_refused(tmp_path):
-    from provisioners.lab.load import LabFileError
+    from labsim.provisioners.lab.load import LabFileError
 
     raw = yaml.safe_load((ROOT / "labs/example.yaml").read_text())
     raw["tools"] = {"talosctrl": "1.11"}
@@ -153,7 +153,7 @@ def test_reach_changes_where_the_suite_connects_not_the_lab_address(tmp_path):
     login = lab.routeros_login("rb5009-01")
     assert (str(login.address), login.port) == ("127.0.0.1", 4242)
     assert str(lab.device("rb5009-01").management.address) == "192.168.88.2"
-    from provisioners.lab.checks import errors, run_checks
+    from labsim.provisioners.lab.checks import errors, run_checks
     assert not errors(run_checks(lab))   # the copy passes the intent checks the original passes
 
 

@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from fakes.pki import CA
+from labsim.fakes.pki import CA
 
 
 @pytest.fixture(scope="module")

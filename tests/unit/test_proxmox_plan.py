@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from provisioners.lab import load_lab
-from provisioners.proxmox.compare import differences
-from provisioners.proxmox.config import Nic, size_gib
-from provisioners.proxmox.desired import desired_vms
-from provisioners.proxmox.observed import Observed, ObservedVm
-from provisioners.proxmox.plan import plan_from, plan_vm
+from labsim.provisioners.lab import load_lab
+from labsim.provisioners.proxmox.compare import differences
+from labsim.provisioners.proxmox.config import Nic, size_gib
+from labsim.provisioners.proxmox.desired import desired_vms
+from labsim.provisioners.proxmox.observed import Observed, ObservedVm
+from labsim.provisioners.proxmox.plan import plan_from, plan_vm
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
 ISO = "local:iso/talos-v1.11.3-metal-amd64-qemu-guest-agent.iso"

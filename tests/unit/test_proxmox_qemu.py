@@ -6,7 +6,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fakes.proxmox.qemu import Drive, MacAllocator, Net, QemuVM, default_boot_order, json_value
+from labsim.fakes.proxmox.qemu import Drive, MacAllocator, Net, QemuVM, default_boot_order, json_value
 
 MAC_RE = re.compile(r"^BC:24:11(:[0-9A-F]{2}){3}$")
 

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fakes.proxmox import errors as E
-from fakes.proxmox.qemu import NET_FMT, VM_CONFIG
-from fakes.proxmox.schema import P, format_size, parse_size, schema
+from labsim.fakes.proxmox import errors as E
+from labsim.fakes.proxmox.qemu import NET_FMT, VM_CONFIG
+from labsim.fakes.proxmox.schema import P, format_size, parse_size, schema
 
 
 def errors_of(sch, params) -> dict[str, str]:

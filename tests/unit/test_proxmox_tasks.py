@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from proxmoxer.tools import Tasks
 
-from fakes.clock import VirtualClock
-from fakes.proxmox import errors as E
-from fakes.proxmox.auth import Auth, extract_auth_value
-from fakes.proxmox.tasks import TaskError, TaskManager, decode_upid, encode_upid
+from labsim.fakes.clock import VirtualClock
+from labsim.fakes.proxmox import errors as E
+from labsim.fakes.proxmox.auth import Auth, extract_auth_value
+from labsim.fakes.proxmox.tasks import TaskError, TaskManager, decode_upid, encode_upid
 
 
 def test_upid_format_has_nine_fields_and_a_trailing_colon() -> None:

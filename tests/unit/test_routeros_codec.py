@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from librouteros import protocol as lr
 
-from fakes.routeros import codec
-from fakes.routeros.codec import (
+from labsim.fakes.routeros import codec
+from labsim.fakes.routeros.codec import (
     ProtocolViolation,
     SentenceReader,
     decode_length,

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from librouteros.exceptions import TrapError
 from librouteros.query import And, Key, Or
 
-from fakes.routeros.api import Reply
-from fakes.routeros.query import QueryError, apply_proplist, compile_query, equal, filter_rows, greater, less
-from fakes.routeros.server import RouterOSServer
+from labsim.fakes.routeros.api import Reply
+from labsim.fakes.routeros.query import QueryError, apply_proplist, compile_query, equal, filter_rows, greater, less
+from labsim.fakes.routeros.server import RouterOSServer
 
 ROWS = [
     {".id": "*1", "name": "ether1", "type": "ether", "mtu": "1500", "disabled": "false", "comment": "uplink"},

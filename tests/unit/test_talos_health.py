@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fakes.talos import texts as T
+from labsim.fakes.talos import texts as T
 from tests.unit.talos_world import TalosLab
 
 CHECKS = [c[0] for c in T.CHECKS]
@@ -102,7 +102,7 @@ def test_a_node_down_fails_apid_with_the_dial_error(lab):
     lab.power_off("wrk-e-2")
     c = lab.cluster()
     cps = sorted(lab.ip(n) for n, r in lab.machines() if r == "controlplane")
-    from fakes.talos import health as H
+    from labsim.fakes.talos import health as H
     workers = [lab.ip(n) if n != "wrk-e-2" else ip for n, r in lab.machines() if r == "worker"]
     lines = []
     with pytest.raises(Exception, match="context deadline exceeded"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fakes.talos import genconfig
-from fakes.talos import machineconfig as MC
-from fakes.talos import texts as T
+from labsim.fakes.talos import genconfig
+from labsim.fakes.talos import machineconfig as MC
+from labsim.fakes.talos import texts as T
 
 
 @pytest.fixture(scope="module")

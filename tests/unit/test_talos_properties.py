@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes.talos import timing as TM
-from fakes.talos.world import TICK
+from labsim.fakes.talos import timing as TM
+from labsim.fakes.talos.world import TICK
 from tests.unit.talos_world import TalosLab
 
 CPS = ["cp-e-1", "cp-e-2", "cp-e-3"]

@@ -6,11 +6,11 @@ import ipaddress
 
 import pytest
 
-from fakes.cilium import onhost
-from fakes.control import ControlError
-from fakes.kube.nodes import node_ready
-from fakes.talos import timing as TM
-from fakes.talos.world import TICK
+from labsim.fakes.cilium import onhost
+from labsim.fakes.control import ControlError
+from labsim.fakes.kube.nodes import node_ready
+from labsim.fakes.talos import timing as TM
+from labsim.fakes.talos.world import TICK
 from tests.unit.talos_world import CILIUM, TalosLab
 
 
@@ -187,8 +187,8 @@ def test_a_vlan_removed_from_the_fabric_takes_that_clusters_nodes_away(lab):
     """Issue 4 §1: removing a cluster's VLAN from the switches' bridge VLAN tables (through the RouterOS API, as
     an engineer would) cuts its nodes off: no lease, unreachable, the API and the VIP gone; the other cluster on
     its own VLAN is untouched."""
-    from provisioners.endpoints import Endpoints
-    from provisioners.fabric.client import connect
+    from labsim.provisioners.endpoints import Endpoints
+    from labsim.provisioners.fabric.client import connect
     lab.up()
     lab.up("talos-west")
     vid = lab.lab.vlan(lab.lab.cluster("talos-east").vlan).id

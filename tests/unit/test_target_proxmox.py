@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioners.lab.secrets import SecretError
-from steps.targets import LabTarget, SimTarget
+from labsim.provisioners.lab.secrets import SecretError
+from labsim.steps.targets import LabTarget, SimTarget
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
 

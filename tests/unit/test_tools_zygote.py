@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from fakes.tools.zygote import Zygote
+from labsim.fakes.tools.zygote import Zygote
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def launcher(tool: str, *argv: str) -> list[str]:
-    code = (f"import sys; sys.argv = {[tool, *argv]!r}; from fakes.tools.launch import launch; launch({tool!r}); "
+    code = (f"import sys; sys.argv = {[tool, *argv]!r}; from labsim.fakes.tools.launch import launch; launch({tool!r}); "
             "print('not handed over'); sys.exit(9)")
     return [sys.executable, "-c", code]
 

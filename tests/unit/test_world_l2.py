@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from fakes.lab import SimulatedLab
-from provisioners.endpoints import Endpoints
-from provisioners.fabric.client import connect
-from provisioners.fabric.run import provision
-from provisioners.fabric.verify import observe_all, vlans_carried
-from provisioners.lab import load_lab
+from labsim.fakes.lab import SimulatedLab
+from labsim.provisioners.endpoints import Endpoints
+from labsim.provisioners.fabric.client import connect
+from labsim.provisioners.fabric.run import provision
+from labsim.provisioners.fabric.verify import observe_all, vlans_carried
+from labsim.provisioners.lab import load_lab
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
 
@@ -19,7 +19,7 @@ LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
 @pytest.fixture
 def lab():
     lab = load_lab(LAB)
-    from fakes.inventory import load_inventory
+    from labsim.fakes.inventory import load_inventory
     secrets = {r: "l2-test" for r in load_inventory(LAB).secret_refs()}
     with SimulatedLab(LAB, secrets=secrets) as sim:
         conns = {d: connect(ep) for d, ep in Endpoints.from_json(sim.endpoints()).routeros.items()}
@@ -32,7 +32,7 @@ def verifier_says(lab, conns, vlan):
 
 
 def test_factory_devices_carry_nothing():
-    from fakes.inventory import load_inventory
+    from labsim.fakes.inventory import load_inventory
     with SimulatedLab(LAB, secrets={r: "x" for r in load_inventory(LAB).secret_refs()}) as sim:
         tr = sim.world.trace("rb5009-01", "VLAN1500", 1500, ("pve", "enp1s0f0"))
     assert not tr.reached and "no VLAN interface or bridge named VLAN1500" in tr.reason

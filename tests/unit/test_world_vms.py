@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from proxmoxer import ProxmoxAPI
 
-from fakes.inventory import load_inventory
-from fakes.lab import SimulatedLab
-from fakes.proxmox.testing import wait_task
-from provisioners.endpoints import Endpoints
-from provisioners.fabric.client import connect
-from provisioners.fabric.run import provision
-from provisioners.lab import load_lab
+from labsim.fakes.inventory import load_inventory
+from labsim.fakes.lab import SimulatedLab
+from labsim.fakes.proxmox.testing import wait_task
+from labsim.provisioners.endpoints import Endpoints
+from labsim.provisioners.fabric.client import connect
+from labsim.provisioners.fabric.run import provision
+from labsim.provisioners.lab import load_lab
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
 ISO = "local:iso/talos-v1.11.3-metal-amd64-qemu-guest-agent.iso"

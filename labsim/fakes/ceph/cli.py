@@ -1,0 +1,197 @@
+"""The `ceph` command of the Rook toolbox: argv in, (exit code, stdout, stderr) out, against one CephCluster.
+
+    ceph status | -s        ceph health [detail]        ceph health mute CODE [TTL] [--sticky] | unmute CODE
+    ceph osd tree | df | stat | pool ls     ceph pg stat     ceph df     ceph crash ls | ls-new | archive-all
+    ceph versions | version | --version     ceph mon stat    ceph quorum_status
+with `-f/--format json|json-pretty|plain` and `--connect-timeout SECONDS`. Without a mon quorum every command
+waits for the client's mount timeout (virtual time) and fails as the real client does. `sh -c "ceph ..."` and
+`bash -c` run one ceph command line, the way engineers wrap it.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from labsim.fakes.ceph import report as R
+from labsim.fakes.ceph import text as T
+from labsim.fakes.ceph.catalog import CHECKS
+
+if TYPE_CHECKING:
+    from labsim.fakes.ceph.cluster import CephCluster
+
+EINVAL, ENOENT = 22, 2
+COMMANDS = ["status", "health", "health detail", "health mute <code> [<ttl>] [--sticky]", "health unmute <code>",
+            "osd tree", "osd df", "osd stat", "osd pool ls", "pg stat", "df", "crash ls", "crash ls-new",
+            "crash archive-all", "versions", "version", "mon stat", "quorum_status"]
+TIMEOUT_TEXT = "[errno 110] RADOS timed out (error connecting to the cluster)\n"
+
+Result = tuple[int, str, str]
+
+
+def run(cluster: CephCluster, argv: list[str], sleep: Callable[[float], None] | None = None) -> Result:
+    """Run one toolbox command line (`argv[0]` is the program)."""
+    prog = argv[0].rsplit("/", 1)[-1] if argv else ""
+    if prog in ("sh", "bash") and len(argv) >= 3 and argv[1] == "-c":
+        return run(cluster, shlex.split(argv[2]), sleep)
+    opts, words, err = _parse(argv[1:])
+    if err:
+        return EINVAL, "", err
+    if opts.get("version"):
+        return 0, R.VERSION_LINE + "\n", ""
+    if not words:
+        return EINVAL, "", "no valid command found\nError EINVAL: invalid command\n"
+    if not cluster.has_quorum():
+        wait = float(opts.get("connect_timeout") or cluster.tun.client_timeout)
+        (sleep or cluster.clock.sleep)(wait)
+        if not cluster.has_quorum():
+            stamp = cluster.clock.utcnow().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+            return 1, "", (f"{stamp}+0000 7f3a9c7fe640  0 monclient(hunting): authenticate timed out after "
+                           f"{int(wait)}\n{TIMEOUT_TEXT}")
+    with cluster.clock.lock:
+        return _dispatch(cluster, words, opts)
+
+
+def _parse(args: list[str]) -> tuple[dict[str, Any], list[str], str]:
+    opts: dict[str, Any] = {"format": "plain"}
+    words: list[str] = []
+    it = iter(args)
+    for a in it:
+        if a in ("-f", "--format"):
+            opts["format"] = next(it, "plain")
+        elif a.startswith("--format="):
+            opts["format"] = a.split("=", 1)[1]
+        elif a == "--connect-timeout":
+            opts["connect_timeout"] = next(it, "0")
+        elif a.startswith("--connect-timeout="):
+            opts["connect_timeout"] = a.split("=", 1)[1]
+        elif a in ("-c", "--conf", "-k", "--keyring", "--cluster", "-n", "--name", "--id"):
+            next(it, None)
+        elif a == "--sticky":
+            opts["sticky"] = True
+        elif a == "-s":
+            words.append("status")
+        elif a in ("-v", "--version"):
+            opts["version"] = True
+        elif a.startswith("-") and len(a) > 1 and not re.fullmatch(r"-?\d+", a):
+            return opts, words, f"unrecognized option '{a}'\n"
+        else:
+            words.append(a)
+    if opts["format"] not in ("plain", "json", "json-pretty", "xml", "xml-pretty"):
+        return opts, words, f"Error EINVAL: unknown format '{opts['format']}'\n"
+    return opts, words, ""
+
+
+def _out(doc: Any, opts: dict[str, Any], plain: Callable[[], str]) -> Result:
+    fmt = opts["format"]
+    if fmt == "json":
+        return 0, json.dumps(doc, separators=(",", ":")) + "\n", ""
+    if fmt == "json-pretty":
+        return 0, json.dumps(doc, indent=4) + "\n", ""
+    return 0, plain(), ""
+
+
+def _dispatch(c: CephCluster, w: list[str], opts: dict[str, Any]) -> Result:
+    cmd = " ".join(w[:2])
+    if w == ["status"]:
+        return _out(R.status_doc(c), opts, lambda: T.status(c))
+    if w[0] == "health":
+        return _health(c, w[1:], opts)
+    if w == ["osd", "tree"]:
+        return _out(R.osd_tree_doc(c), opts, lambda: T.osd_tree(c))
+    if w == ["osd", "df"]:
+        return _out(R.osd_df_doc(c), opts, lambda: T.osd_df(c))
+    if w == ["osd", "stat"]:
+        sd = R.status_doc(c)["osdmap"]
+        return _out(sd, opts, lambda: f"{sd['num_osds']} osds: {sd['num_up_osds']} up, {sd['num_in_osds']} in; "
+                                      f"epoch: e{sd['epoch']}\n")
+    if w[:3] == ["osd", "pool", "ls"]:
+        names = [p.name for p in c.pools.values()]
+        return _out(names, opts, lambda: "".join(n + "\n" for n in names))
+    if w == ["pg", "stat"]:
+        return _out(R.pg_stat_doc(c), opts, lambda: T.pg_stat(c))
+    if w == ["df"]:
+        return _out(R.df_doc(c), opts, lambda: T.df(c))
+    if cmd in ("crash ls", "crash ls-new") and len(w) == 2:
+        new = w[1] == "ls-new"
+        doc = [{"crash_id": x.crash_id, "entity_name": x.entity, "timestamp": x.crash_id.split("_")[0]}
+               for x in c.crashes if not (new and x.archived)]
+        return _out(doc, opts, lambda: T.crash_ls(c, new))
+    if w == ["crash", "archive-all"]:
+        c.archive_crashes()
+        return 0, "", ""
+    if w == ["versions"]:
+        doc = R.versions_doc(c)
+        return 0, json.dumps(doc, indent=4) + "\n" if opts["format"] != "json" else json.dumps(doc) + "\n", ""
+    if w == ["version"]:
+        return _out({"version": R.VERSION_LINE}, opts, lambda: R.VERSION_LINE + "\n")
+    if w == ["mon", "stat"]:
+        return _mon_stat(c, opts)
+    if w == ["quorum_status"]:
+        q = c.quorum()
+        doc = {"election_epoch": c.epochs["election"], "quorum": [m.rank for m in q],
+               "quorum_names": [m.name for m in q], "quorum_leader_name": q[0].name if q else "",
+               "quorum_age": int(c.clock.now() - c.quorum_since),
+               "monmap": {"epoch": c.epochs["monmap"], "fsid": c.fsid,
+                          "mons": [{"rank": m.rank, "name": m.name, "public_addr": m.addr}
+                                   for m in sorted(c.mons.values(), key=lambda m: m.rank)]}}
+        return 0, json.dumps(doc) + "\n", ""
+    return _invalid(w)
+
+
+def _invalid(words: list[str]) -> Result:
+    """Ceph's answer to an unknown command: the closest known signatures, then EINVAL."""
+    first = words[0] if words else ""
+    near = [c for c in COMMANDS if c.split()[0] == first] or COMMANDS
+    return EINVAL, "", ("no valid command found; 10 closest matches:\n" + "".join(n + "\n" for n in near[:10])
+                        + "Error EINVAL: invalid command\n")
+
+
+def _health(c: CephCluster, w: list[str], opts: dict[str, Any]) -> Result:
+    if not w or w == ["detail"]:
+        detail = bool(w)
+        doc = R.health_doc(c, detail=detail)
+        return _out(doc, opts, lambda: T.health(doc, detail))
+    if w[0] == "mute" and len(w) in (2, 3):
+        code = w[1]
+        ttl = parse_ttl(w[2]) if len(w) == 3 else None
+        if len(w) == 3 and ttl is None:
+            return EINVAL, "", f"Error EINVAL: invalid duration '{w[2]}'\n"
+        doc = R.health_doc(c)
+        chk = doc["checks"].get(code)
+        count = chk["summary"]["count"] if chk else 0
+        summary = chk["summary"]["message"] if chk else CHECKS[code].summary if code in CHECKS else ""
+        c.mute(code, ttl, bool(opts.get("sticky")), count, summary)
+        return 0, "", ""
+    if w[0] == "unmute" and len(w) == 2:
+        c.unmute(w[1])
+        return 0, "", ""
+    return _invalid(["health", *w])
+
+
+def parse_ttl(text: str) -> float | None:
+    """Ceph's parse_timespan: `300`, `30s`, `10m`, `1h`, `2d`, `1w` (also the long unit names)."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text.strip())
+    if not m:
+        return None
+    units = {"": 1, "s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60, "minutes": 60,
+             "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400,
+             "w": 604800, "wk": 604800, "week": 604800, "weeks": 604800}
+    if m.group(2) not in units:
+        return None
+    return float(m.group(1)) * units[m.group(2)]
+
+
+def _mon_stat(c: CephCluster, opts: dict[str, Any]) -> Result:
+    q = c.quorum()
+    mons = sorted(c.mons.values(), key=lambda m: m.rank)
+    leader = q[0] if q else None
+    doc = {"epoch": c.epochs["monmap"], "min_mon_release_name": R.RELEASE, "num_mons": len(mons),
+           "leader": leader.name if leader else "", "quorum": [{"rank": m.rank, "name": m.name} for m in q]}
+    plain = (f"e{c.epochs['monmap']}: {len(mons)} mons at {{" + ",".join(f"{m.name}={m.addr}" for m in mons)
+             + f"}} removed_ranks: {{}} disallowed_leaders: {{}}, election epoch {c.epochs['election']}, leader "
+             f"{leader.rank if leader else -1} {leader.name if leader else ''}, quorum "
+             f"{','.join(str(m.rank) for m in q)} {','.join(m.name for m in q)}\n")
+    return _out(doc, opts, lambda: plain)

@@ -1,0 +1,85 @@
+"""The clusters the mesh world looks at, whatever built them: Talos clusters of the simulated lab, or clusters
+made directly (benchmarks, unit tests). A member offers its Kubernetes (the object store the agents watch),
+whether its API answers, and its machines (node name, address, powered and on the network).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from labsim.fakes.kube import KubeCluster
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str                 # the Kubernetes node name
+    address: str | None       # the node's IP on its VLAN
+    up: bool                  # powered on and on the network
+
+
+class Member(Protocol):
+    name: str
+
+    @property
+    def kube(self) -> KubeCluster | None: ...
+
+    @property
+    def url(self) -> str: ...
+
+    def api_up(self) -> bool: ...
+
+    def hosts(self) -> dict[str, Host]: ...
+
+
+class TalosMember:
+    """A Talos cluster of the simulated lab (labsim.fakes.talos.cluster.TalosCluster)."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.name = cluster.name
+
+    @property
+    def kube(self) -> KubeCluster | None:
+        return self.cluster.kube.cluster if self.cluster.kube is not None else None
+
+    @property
+    def url(self) -> str:
+        return self.cluster.kube.url if self.cluster.kube is not None else ""
+
+    def api_up(self) -> bool:
+        return self.cluster.api_up()
+
+    def hosts(self) -> dict[str, Host]:
+        return {n.hostname: Host(n.hostname, n.address, n.reachable) for n in self.cluster.nodes.values()}
+
+
+@dataclass
+class DirectMember:
+    """A cluster built straight into a KubeCluster (no VMs, no Talos): for benchmarks and unit tests."""
+
+    name: str
+    kube: KubeCluster
+    addresses: dict[str, str]                       # node name -> address
+    url: str = ""
+    down: set[str] = field(default_factory=set)     # nodes powered off
+    api: bool = True
+
+    def api_up(self) -> bool:
+        return self.api
+
+    def hosts(self) -> dict[str, Host]:
+        return {n: Host(n, a, n not in self.down) for n, a in self.addresses.items()}
+
+
+def talos_members(talos) -> Callable[[], list[Member]]:
+    """The Talos clusters that have a Kubernetes API (labsim.fakes.talos.world.TalosWorld), as members."""
+    cache: dict[int, TalosMember] = {}
+
+    def members() -> list[Member]:
+        out = []
+        for c in talos.clusters.values():
+            if c.kube is not None:
+                out.append(cache.setdefault(id(c), TalosMember(c)))
+        return out
+    return members

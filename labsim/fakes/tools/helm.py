@@ -1,0 +1,466 @@
+"""The fake `helm` (Helm 3): repositories, install / upgrade --install, list, status, get values, uninstall,
+template, against the cluster's Kubernetes API through the kubeconfig, as the real helm works.
+
+    helm repo add cilium https://helm.cilium.io/ | repo update | repo list
+    helm upgrade --install cilium cilium/cilium --version 1.18.5 -n kube-system -f values.yaml --set k=v
+         [--wait --timeout 5m] [--kubeconfig F] [--create-namespace]
+         [--reuse-values | --reset-then-reuse-values | --reset-values]
+    helm list [-n NS | -A] [-o json] | status NAME | get values NAME [-o json] | uninstall NAME | template NAME CHART
+
+Waits (`--wait`) poll every 2 s of the lab's time through the control API (`clock/sleep`): virtual time
+in CI. Errors print as helm prints them (`Error: INSTALLATION FAILED: ...`) with exit code 1.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from labsim.fakes.tools import client, helm_certs, helm_charts, helm_values, kubecontexts
+from labsim.fakes.tools import helm_release as R
+from labsim.fakes.tools.argv import CobraParser, FlagError, UsageError, split_globals
+from labsim.fakes.tools.gofmt import parse_duration
+from labsim.fakes.tools.kubeapi import Kube, KubeConfigError, KubeError
+
+VERSION = "v3.16.4"
+GIT_COMMIT = "7877b45b63f95635153b29a42c0c2f4273ec45ca"
+GLOBAL = {"-n": "namespace", "--namespace": "namespace", "--kubeconfig": "kubeconfig",
+          "--kube-context": "kube_context"}
+POLL = 2.0
+
+
+class HelmError(Exception):
+    pass
+
+
+# --- lab time: virtual in a simulated lab, the wall clock elsewhere ---------------------------------------------
+def _now() -> float:
+    if os.environ.get("LABSIM_CONTROL_URL"):
+        return client.now()
+    return time.time() - R.EPOCH.timestamp()
+
+
+def _sleep(seconds: float) -> None:
+    if os.environ.get("LABSIM_CONTROL_URL"):
+        client.sleep(seconds)
+    else:
+        time.sleep(seconds)
+
+
+# --- repositories --------------------------------------------------------------------------------------------------
+def repo_file() -> Path:
+    if os.environ.get("HELM_REPOSITORY_CONFIG"):
+        return Path(os.environ["HELM_REPOSITORY_CONFIG"])
+    home = os.environ.get("HELM_CONFIG_HOME") or os.path.join(
+        os.environ.get("XDG_CONFIG_HOME") or os.path.join(str(Path.home()), ".config"), "helm")
+    return Path(home) / "repositories.yaml"
+
+
+def repos() -> dict[str, str]:
+    try:
+        doc = yaml.safe_load(repo_file().read_text()) or {}
+    except FileNotFoundError:
+        return {}
+    return {r["name"]: r["url"] for r in doc.get("repositories") or []}
+
+
+def save_repos(entries: dict[str, str]) -> None:
+    path = repo_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"apiVersion": "", "generated": "0001-01-01T00:00:00Z", "repositories": [
+        {"caFile": "", "certFile": "", "insecure_skip_tls_verify": False, "keyFile": "", "name": n,
+         "pass_credentials_all": False, "password": "", "url": u, "username": ""} for n, u in entries.items()]}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def cmd_repo(a) -> int:
+    entries = repos()
+    if a.repo_cmd == "add":
+        if helm_charts.find(a.url) is None:
+            raise HelmError(f'looks like "{a.url}" is not a valid chart repository or cannot be reached: Get '
+                            f'"{a.url.rstrip("/")}/index.yaml": dial tcp: lookup: no such host')
+        if a.name in entries and not a.force_update:
+            if helm_charts.normalize(entries[a.name]) == helm_charts.normalize(a.url):
+                print(f'"{a.name}" already exists with the same configuration, skipping')
+                return 0
+            raise HelmError(f"repository name ({a.name}) already exists, please specify a different name")
+        entries[a.name] = a.url
+        save_repos(entries)
+        print(f'"{a.name}" has been added to your repositories')
+    elif a.repo_cmd == "update":
+        if not entries:
+            raise HelmError("no repositories found. You must add one before updating")
+        print("Hang tight while we grab the latest from your chart repositories...")
+        for name in entries:
+            print(f'...Successfully got an update from the "{name}" chart repository')
+        print("Update Complete. ⎈Happy Helming!⎈")
+    else:
+        if not entries:
+            raise HelmError("no repositories to show")
+        if a.output == "json":
+            print(json.dumps([{"name": n, "url": u} for n, u in entries.items()]))
+        else:
+            print(_uitable([["NAME", "URL"]] + [[n, u] for n, u in entries.items()]))
+    return 0
+
+
+def resolve_chart(ref: str, version: str | None, repo_url: str | None) -> tuple[helm_charts.Chart, str]:
+    if repo_url:
+        charts, name = helm_charts.find(repo_url) or {}, ref
+    else:
+        if "/" not in ref:
+            raise HelmError(f"non-absolute URLs should be in form of repo_name/path_to_chart, got: {ref}")
+        repo, name = ref.split("/", 1)
+        url = repos().get(repo)
+        if url is None:
+            raise HelmError(f"repo {repo} not found")
+        charts = helm_charts.find(url) or {}
+    chart = charts.get(name)
+    if chart is None:
+        raise HelmError(f'chart "{name}" not found in {ref.split("/", 1)[0]} index. (try \'helm repo update\')')
+    want = (version or chart.versions[-1]).lstrip("v")
+    if want not in chart.versions:
+        raise HelmError(f'chart "{name}" matching {version} not found in {ref.split("/", 1)[0]} index. '
+                        f"(try 'helm repo update'): no chart version found for {name}-{version}")
+    return chart, want
+
+
+# --- install / upgrade -------------------------------------------------------------------------------------------
+def _kube(g: dict[str, Any]) -> Kube:
+    """The cluster helm talks to: `--kubeconfig`, else every file `KUBECONFIG` lists (client-go merges them: the
+    first that defines the context wins), else ~/.kube/config."""
+    try:
+        ctx = kubecontexts.resolve(g.get("kube_context"), g.get("kubeconfig"))
+        return Kube(ctx.path, ctx.name)
+    except KubeConfigError as exc:
+        msg = str(exc)
+        raise HelmError(msg if msg.startswith("Kubernetes cluster unreachable") else
+                        f"Kubernetes cluster unreachable: {msg}") from None
+
+
+def _render(chart: helm_charts.Chart, version: str, user: dict[str, Any], name: str, ns: str,
+            kube: Kube) -> list[dict[str, Any]]:
+    existing = kube.get("Secret", "cilium-ca", ns)   # the chart's `lookup`: keep the CA across upgrades
+    ca = {k: existing["data"][k] for k in ("ca.crt", "ca.key")} if existing and \
+        {"ca.crt", "ca.key"} <= set(existing.get("data") or {}) else helm_certs.gen_ca()
+    from labsim.fakes.cilium.chart import ChartError
+    try:
+        return chart.render(chart.values(user), release=name, namespace=ns, version=version, ca=ca,
+                            issue=helm_certs.issuer(ca, "mesh.cilium.io"))
+    except ChartError as exc:
+        raise HelmError(str(exc)) from None
+
+
+def _ready(kube: Kube, obj: dict[str, Any]) -> bool:
+    """helm 3's readiness (pkg/kube/ready.go): rollouts may still be missing maxUnavailable pods."""
+    cur = kube.get(obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
+    if cur is None:
+        return False
+    st, spec = cur.get("status") or {}, cur.get("spec") or {}
+    if obj["kind"] == "DaemonSet":
+        desired = int(st.get("desiredNumberScheduled", 0))
+        unavailable = int(((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", 1))
+        return int(st.get("numberReady", 0)) >= desired - unavailable
+    if obj["kind"] == "Deployment":
+        replicas = int(spec.get("replicas", 1))
+        raw = ((spec.get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%")
+        unavailable = int(replicas * int(raw[:-1]) / 100) if isinstance(raw, str) and raw.endswith("%") else int(raw)
+        return int(st.get("readyReplicas", 0)) >= replicas - unavailable
+    return True
+
+
+def _wait(kube: Kube, objs: list[dict[str, Any]], timeout: float) -> bool:
+    start = _now()
+    while True:
+        if all(_ready(kube, o) for o in objs):
+            return True
+        if _now() - start >= timeout:
+            return False
+        _sleep(POLL)
+
+
+def _upgrade_values(a, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The user values of an upgrade, as helm 3 (pkg/action/upgrade.go reuseValues) decides them:
+    --reset-values: only the new ones; --reuse-values: the last release's with the new merged over them;
+    --reset-then-reuse-values (3.14+): the same, over the new chart's defaults rather than the old chart's (here
+    every render uses the chart's current defaults, so both merge alike); none of these and no new values at
+    all: the last release's values are copied ("copying values from ... to new release")."""
+    if a.reset_values:
+        return new
+    if a.reuse_values or a.reset_then_reuse_values:
+        return helm_values.deep_merge(old, new)
+    return new if (a.values or a.set or a.set_string) else dict(old)
+
+
+def install(a, g: dict[str, Any], upgrade: bool) -> int:
+    verb = "UPGRADE" if upgrade else "INSTALLATION"
+    try:
+        return _install(a, g, upgrade)
+    except (HelmError, helm_values.ValuesError) as exc:
+        raise HelmError(f"{verb} FAILED: {exc}") from None
+    except KubeError as exc:
+        raise HelmError(f"{verb} FAILED: {exc.message}") from None
+
+
+def _install(a, g: dict[str, Any], upgrade: bool) -> int:
+    kube = _kube(g)
+    ns = g.get("namespace") or kube.namespace
+    chart, version = resolve_chart(a.chart, a.version, a.repo)
+    user = helm_values.user_values(a.values, a.set, a.set_string)
+    last = R.latest(kube, a.name, ns)
+    if last is not None and last["info"]["status"] == "uninstalled":
+        last = None
+    if not upgrade and last is not None:
+        raise HelmError("cannot re-use a name that is still in use")
+    if upgrade and last is None and not a.install:
+        raise HelmError(f'"{a.name}" has no deployed releases')
+    if upgrade and last is not None:
+        user = _upgrade_values(a, last.get("config") or {}, user)
+    if kube.get("Namespace", ns) is None:
+        if not a.create_namespace:
+            raise HelmError(f'create: failed to create: namespaces "{ns}" not found')
+        kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    objs = _render(chart, version, user, a.name, ns, kube)
+    if upgrade and last is None:
+        print(f'Release "{a.name}" does not exist. Installing it now.')
+    for obj in objs:
+        kube.apply(obj)
+    rev = 1 if last is None else int(last["version"]) + 1
+    if last is not None:
+        keep = {(o["kind"], o["metadata"]["name"]) for o in objs}
+        for old in yaml.safe_load_all(last.get("manifest") or ""):
+            if old and (old["kind"], old["metadata"]["name"]) not in keep:
+                kube.delete(old["kind"], old["metadata"]["name"], old["metadata"].get("namespace"))
+        R.supersede(kube, last)
+    now = R.lab_time(_now())
+    release = {"name": a.name, "namespace": ns, "version": rev,
+               "info": {"first_deployed": (last or {}).get("info", {}).get("first_deployed", now.isoformat()),
+                        "last_deployed": now.isoformat(), "deleted": "", "status": "deployed",
+                        "description": "Upgrade complete" if last else "Install complete",
+                        "notes": chart.notes.format(version=version, minor=".".join(version.split(".")[:2]))},
+               "chart": {"metadata": {"name": chart.name, "version": version, "appVersion": version,
+                                      "description": chart.description, "apiVersion": "v2"}},
+               "config": user, "manifest": yaml.safe_dump_all(objs, sort_keys=False)}
+    if a.wait and not _wait(kube, objs, parse_duration(a.timeout)):
+        release["info"]["status"] = "failed"
+        release["info"]["description"] = f'Release "{a.name}" failed: context deadline exceeded'
+        R.store(kube, release)
+        raise HelmError("context deadline exceeded")
+    R.store(kube, release)
+    if upgrade and last is not None:
+        print(f'Release "{a.name}" has been upgraded. Happy Helming!')
+    _print_status(release)
+    return 0
+
+
+def _print_status(r: dict[str, Any]) -> None:
+    print(f"NAME: {r['name']}\nLAST DEPLOYED: {R.ansic(_parse(r['info']['last_deployed']))}\n"
+          f"NAMESPACE: {r['namespace']}\nSTATUS: {r['info']['status']}\nREVISION: {r['version']}\n"
+          f"TEST SUITE: None\nNOTES:\n{r['info']['notes']}")
+
+
+def _parse(text: str):
+    from datetime import datetime
+    return datetime.fromisoformat(text)
+
+
+def _uitable(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("\t".join(c.ljust(widths[i]) for i, c in enumerate(r)) for r in rows)
+
+
+# --- queries -------------------------------------------------------------------------------------------------------
+def _list_entry(r: dict[str, Any]) -> dict[str, str]:
+    return {"name": r["name"], "namespace": r["namespace"], "revision": str(r["version"]),
+            "updated": R.helm_time(_parse(r["info"]["last_deployed"])), "status": r["info"]["status"],
+            "chart": f"{r['chart']['metadata']['name']}-{r['chart']['metadata']['version']}",
+            "app_version": r["chart"]["metadata"]["appVersion"]}
+
+
+def cmd_list(a, g: dict[str, Any]) -> int:
+    kube = _kube(g)
+    ns = None if a.all_namespaces else (g.get("namespace") or kube.namespace)
+    rels = [r for r in R.all_releases(kube, ns) if r["info"]["status"] == "deployed" or a.all]
+    entries = [_list_entry(r) for r in rels]
+    if a.output == "json":
+        print(json.dumps(entries, separators=(",", ":")))
+    elif a.output == "yaml":
+        print(yaml.safe_dump(entries, sort_keys=False), end="")
+    else:
+        head = ["NAME", "NAMESPACE", "REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION"]
+        keys = ["name", "namespace", "revision", "updated", "status", "chart", "app_version"]
+        print(_uitable([head] + [[e[k] for k in keys] for e in entries]))
+    return 0
+
+
+def _release(g: dict[str, Any], name: str) -> tuple[Kube, dict[str, Any]]:
+    kube = _kube(g)
+    r = R.latest(kube, name, g.get("namespace") or kube.namespace)
+    if r is None or r["info"]["status"] == "uninstalled":
+        raise HelmError("release: not found")
+    return kube, r
+
+
+def cmd_status(a, g: dict[str, Any]) -> int:
+    _, r = _release(g, a.name)
+    if a.output == "json":
+        print(json.dumps(r, separators=(",", ":")))
+    else:
+        _print_status(r)
+    return 0
+
+
+def cmd_get(a, g: dict[str, Any]) -> int:
+    _, r = _release(g, a.name)
+    if a.what == "manifest":
+        print(r["manifest"], end="")
+        return 0
+    values = r.get("config") or {}
+    if a.all:
+        chart = next((c for charts in helm_charts.REPOSITORIES.values() for n, c in charts.items()
+                      if n == r["chart"]["metadata"]["name"]), None)
+        values = chart.values(values) if chart else values
+    if a.output == "json":
+        print(json.dumps(values, separators=(",", ":")))
+    else:
+        print("COMPUTED VALUES:" if a.all else "USER-SUPPLIED VALUES:")
+        print(yaml.safe_dump(values, sort_keys=True) if values else "null", end="" if values else "\n")
+    return 0
+
+
+def cmd_uninstall(a, g: dict[str, Any]) -> int:
+    kube, r = _release(g, a.name)
+    for obj in reversed([o for o in yaml.safe_load_all(r.get("manifest") or "") if o]):
+        kube.delete(obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
+    for s in kube.list("Secret", r["namespace"], f"owner=helm,name={a.name}"):
+        kube.delete("Secret", s["metadata"]["name"], r["namespace"])
+    print(f'release "{a.name}" uninstalled')
+    return 0
+
+
+def cmd_template(a, g: dict[str, Any]) -> int:
+    chart, version = resolve_chart(a.chart, a.version, a.repo)
+    user = helm_values.user_values(a.values, a.set, a.set_string)
+    ca = helm_certs.gen_ca()
+    from labsim.fakes.cilium.chart import ChartError
+    try:
+        objs = chart.render(chart.values(user), release=a.name, namespace=g.get("namespace") or "default",
+                            version=version, ca=ca, issue=helm_certs.issuer(ca, "mesh.cilium.io"))
+    except ChartError as exc:
+        raise HelmError(str(exc)) from None
+    print(yaml.safe_dump_all(objs, sort_keys=False, explicit_start=True), end="")
+    return 0
+
+
+# --- argv ----------------------------------------------------------------------------------------------------------
+def _chart_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name")
+    p.add_argument("chart")
+    p.add_argument("--version")
+    p.add_argument("--repo")
+    p.add_argument("-f", "--values", action="append", default=[])
+    p.add_argument("--set", action="append", default=[])
+    p.add_argument("--set-string", action="append", default=[])
+    p.add_argument("--wait", action="store_true")
+    p.add_argument("--timeout", default="5m0s")
+    p.add_argument("--create-namespace", action="store_true")
+    p.add_argument("--reuse-values", action="store_true")
+    p.add_argument("--reset-values", action="store_true")
+    p.add_argument("--reset-then-reuse-values", action="store_true")
+    p.add_argument("--atomic", action="store_true")
+
+
+@functools.cache
+def parser() -> argparse.ArgumentParser:
+    """The argv parser, built once per process: the tools' zygote builds it before it forks (warm())."""
+    return _build_parser()
+
+
+def warm() -> None:
+    """What the zygote (labsim/fakes/tools/zygote.py) does once, so that no run pays for it."""
+    parser()
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    root = CobraParser(prog="helm")
+    sub = root.add_subparsers(dest="cmd", required=True)
+    v = sub.add_parser("version")
+    v.add_argument("--short", action="store_true")
+    repo = sub.add_parser("repo").add_subparsers(dest="repo_cmd", required=True)
+    r = repo.add_parser("add")
+    r.add_argument("name")
+    r.add_argument("url")
+    r.add_argument("--force-update", action="store_true")
+    repo.add_parser("update").add_argument("names", nargs="*")
+    repo.add_parser("list").add_argument("-o", "--output", default="table")
+    _chart_flags(sub.add_parser("install"))
+    up = sub.add_parser("upgrade")
+    _chart_flags(up)
+    up.add_argument("-i", "--install", action="store_true")
+    _chart_flags(sub.add_parser("template"))
+    for name in ("list", "ls"):
+        ls = sub.add_parser(name)
+        ls.add_argument("-A", "--all-namespaces", action="store_true")
+        ls.add_argument("-a", "--all", action="store_true")
+        ls.add_argument("-o", "--output", default="table")
+    st = sub.add_parser("status")
+    st.add_argument("name")
+    st.add_argument("-o", "--output", default="table")
+    get = sub.add_parser("get").add_subparsers(dest="what", required=True)
+    for what in ("values", "manifest"):
+        gv = get.add_parser(what)
+        gv.add_argument("name")
+        gv.add_argument("-o", "--output", default="yaml")
+        gv.add_argument("-a", "--all", action="store_true")
+    for name in ("uninstall", "delete", "un", "del"):
+        un = sub.add_parser(name)
+        un.add_argument("name")
+        un.add_argument("--wait", action="store_true")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        g, rest = split_globals(argv, GLOBAL)
+    except FlagError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        a = parser().parse_args(rest)
+    except SystemExit as exc:     # --help
+        return 1 if exc.code else 0
+    except UsageError as exc:     # cobra's error line; an unknown command also says where the help is (inferred)
+        print(f"Error: {exc}", file=sys.stderr)
+        if str(exc).startswith("unknown command"):
+            print("Run 'helm --help' for usage.", file=sys.stderr)
+        return 1
+    try:
+        if a.cmd == "version":
+            print(f"{VERSION}+g{GIT_COMMIT[:7]}" if a.short else
+                  f'version.BuildInfo{{Version:"{VERSION}", GitCommit:"{GIT_COMMIT}", GitTreeState:"clean", '
+                  f'GoVersion:"go1.22.7"}}')
+            return 0
+        if a.cmd == "repo":
+            return cmd_repo(a)
+        if a.cmd in ("install", "upgrade"):
+            return install(a, g, upgrade=a.cmd == "upgrade")
+        if a.cmd == "template":
+            return cmd_template(a, g)
+        if a.cmd in ("list", "ls"):
+            return cmd_list(a, g)
+        if a.cmd == "status":
+            return cmd_status(a, g)
+        if a.cmd == "get":
+            return cmd_get(a, g)
+        return cmd_uninstall(a, g)
+    except (HelmError, KubeError, client.ControlUnavailable, client.RpcError) as exc:   # str(KubeError): its message
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1

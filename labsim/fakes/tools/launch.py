@@ -1,0 +1,43 @@
+"""The launchers' side of the tools' zygote (labsim/fakes/tools/zygote.py). A launcher runs as `python -S` and imports
+only built-in modules here (`_socket`, `marshal`): a fake tool started while a zygote serves its lab costs a
+bare interpreter start and a fork, about a third of a start that imports `site`, `json` and `socket`."""
+from __future__ import annotations
+
+import _socket
+import marshal
+import os
+import sys
+
+HEADER = 4
+
+
+def launch(tool: str) -> None:
+    """What a launcher does: hand the run to the zygote and exit with its code; return if there is none."""
+    path = os.environ.get("LABSIM_ZYGOTE")
+    if not path:
+        return
+    try:
+        conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        conn.connect(path)
+    except OSError:
+        return
+    msg = marshal.dumps({"tool": tool, "argv": list(sys.argv), "env": dict(os.environ), "cwd": os.getcwd()})
+    fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))   # an int[3], as SCM_RIGHTS wants
+    conn.sendmsg([len(msg).to_bytes(HEADER, "big")], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+    conn.sendall(msg)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(16)
+        if not chunk:
+            break
+        data += chunk
+    if not data.strip():   # the zygote hung up without an exit code: it refused the request
+        os.write(2, (f"{tool}: the simulated lab's tool server ({path}) refused this run; it was started from "
+                     "another checkout or before its launcher protocol changed: restart the simulated lab\n").encode())
+    os._exit(int(data.strip() or b"1"))
+
+
+def run_here() -> None:
+    """No zygote: this launcher runs the tool itself, with the site-packages `-S` left out (PyYAML, ...)."""
+    import site
+    site.main()

@@ -1,0 +1,108 @@
+"""`talosctl gen secrets` and `talosctl gen config` (offline), and `apply-config --config-patch`.
+
+Patches are given as `@file.yaml` or inline YAML/JSON, as talosctl takes them; see labsim/fakes/talos/genconfig.py
+for how they merge.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from labsim.fakes.talos import genconfig
+
+
+class GenError(Exception):
+    pass
+
+
+def _patch_text(spec: str) -> str:
+    if spec.startswith("@"):
+        try:
+            return Path(spec[1:]).read_text()
+        except OSError as exc:
+            raise GenError(f"open {spec[1:]}: {exc.strerror.lower() if exc.strerror else exc}") from None
+    return spec
+
+
+def apply_patches(doc: dict[str, Any], specs: list[str]) -> dict[str, Any]:
+    for spec in specs:
+        for part in _split(_patch_text(spec)):
+            doc = genconfig.apply_patch(doc, genconfig.load_patch(part))
+    return doc
+
+
+def _split(text: str) -> list[str]:
+    return [p for p in text.split("\n---\n") if p.strip()] or [text]
+
+
+def patched(data: str, specs: list[str]) -> str:
+    return genconfig.dump(apply_patches(yaml.safe_load(data), specs))
+
+
+def patch_file(a) -> int:
+    """`talosctl machineconfig patch FILE --patch P... [-o OUT]` (stdout without -o)."""
+    try:
+        data = patched(Path(a.file).read_text(), a.patch)
+    except OSError as exc:
+        print(f"open {a.file}: {exc.strerror.lower() if exc.strerror else exc}", file=sys.stderr)
+        return 1
+    except (GenError, genconfig.PatchError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if a.output:
+        Path(a.output).write_text(data)
+    else:
+        print(data, end="")
+    return 0
+
+
+def _write(path: Path, text: str, force: bool) -> None:
+    if path.exists() and not force:
+        raise GenError(f"{path} already exists, use --force to overwrite")
+    path.write_text(text)
+    path.chmod(0o600)
+    print(f"Created {path}")
+
+
+def run(a) -> int:
+    try:
+        if a.what == "secrets":
+            out = Path(a.output_file)
+            if out.exists() and not a.force:
+                raise GenError(f"{out} already exists, use --force to overwrite")
+            out.write_text(genconfig.dump(genconfig.gen_secrets()))
+            out.chmod(0o600)
+            return 0
+        return _config(a)
+    except (GenError, genconfig.PatchError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+
+
+def _config(a) -> int:
+    if not a.cluster_endpoint.startswith(("https://", "http://")):
+        raise GenError(f'error validating endpoint: "{a.cluster_endpoint}" is not a valid URL: '
+                       "please use https://host:port")
+    if a.with_secrets:
+        try:
+            bundle = yaml.safe_load(Path(a.with_secrets).read_text())
+        except OSError as exc:
+            raise GenError(f"failed to load secrets bundle: {exc}") from None
+    else:
+        print("generating PKI and tokens")
+        bundle = genconfig.gen_secrets()
+    outdir = Path(a.output_dir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    for kind, extra in (("controlplane", a.config_patch_control_plane), ("worker", a.config_patch_worker)):
+        doc = genconfig.machine_config(kind, a.cluster_name, a.cluster_endpoint, bundle,
+                                       kubernetes_version=a.kubernetes_version, talos_version=a.talos_version,
+                                       install_disk=a.install_disk)
+        doc = apply_patches(doc, list(a.config_patch) + list(extra))
+        _write(outdir / f"{kind}.yaml", genconfig.dump(doc), a.force)
+    # like talosctl, the talosconfig's endpoints stay 127.0.0.1: set them with `talosctl config endpoint`
+    _write(outdir / "talosconfig", genconfig.dump(genconfig.talosconfig(a.cluster_name, bundle, ["127.0.0.1"])),
+           a.force)
+    return 0

@@ -1,0 +1,175 @@
+"""A fork server for the fake command-line tools, so each run costs a fork instead of a Python start-up.
+
+A real `talosctl` or `helm` starts in milliseconds; a fake one would spend ~0.2 s importing its Python modules,
+and a provisioning run calls them some eighty times. The zygote imports them once; each tool run is still its
+own process, with the caller's argv, environment, working directory and standard streams, and its exit code:
+
+    launcher (labsim/fakes/bin/<tool>)  --unix socket: marshal {tool, argv, env, cwd} + fds 0,1,2-->  zygote  --fork-->  main(argv)
+    launcher exits with the code the child exited with
+
+`LABSIM_ZYGOTE` names the socket (labsim/fakes/tools/launch.py is the launchers' side); without it, or when nothing
+listens, the launchers run the tool themselves.
+The zygote runs single-threaded (forking is safe) and serves one lab; `Zygote.start()` / `.stop()` manage it.
+"""
+from __future__ import annotations
+
+import importlib
+import marshal
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+TOOLS = {"talosctl": "labsim.fakes.tools.talosctl", "helm": "labsim.fakes.tools.helm", "cilium": "labsim.fakes.tools.cilium"}
+HEADER = 4
+MAX = 16 * 1024 * 1024
+
+
+def _recv_exact(conn: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("launcher went away")
+        buf += chunk
+    return buf
+
+
+def _child(req: dict, fds: list[int]) -> None:
+    for i, fd in enumerate(fds[:3]):
+        os.dup2(fd, i)
+    # nothing else of the zygote's: other runs' sockets held here would keep their launchers waiting
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    os.chdir(req["cwd"])
+    os.environ.clear()
+    os.environ.update(req["env"])
+    sys.argv = list(req["argv"])
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    rc = 1
+    try:
+        rc = importlib.import_module(TOOLS[req["tool"]]).main(sys.argv[1:]) or 0
+    except SystemExit as exc:
+        rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - a crash of the tool, as its own process would print it
+        import traceback
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(rc)
+
+
+def _reap(conn: socket.socket, pid: int) -> None:
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    try:
+        conn.sendall(f"{code if code >= 0 else 128 - code}\n".encode())
+    except OSError:
+        pass
+    conn.close()
+
+
+def serve(path: str) -> None:
+    imported = False        # on the first run: a lab that never runs a tool pays nothing but this process
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(64)
+    srv.settimeout(1.0)
+    parent = os.getppid()
+    while True:
+        try:
+            conn, _ = srv.accept()
+        except TimeoutError:
+            if os.getppid() != parent:      # the lab's process is gone: so are we
+                return
+            continue
+        conn.settimeout(None)
+        fds: list[int] = []
+        try:
+            head, fds, _, _ = socket.recv_fds(conn, HEADER, 3)
+            if len(head) < HEADER:
+                head += _recv_exact(conn, HEADER - len(head))
+            size = int.from_bytes(head, "big")
+            if size > MAX:
+                raise ValueError("request too large")
+            req = marshal.loads(_recv_exact(conn, size))   # a launcher of this checkout (labsim/fakes/tools/launch.py)
+            if not isinstance(req, dict) or req.get("tool") not in TOOLS:
+                raise ValueError("not a launcher's request")
+        except (OSError, ValueError, EOFError, TypeError, ConnectionError):
+            for fd in fds:       # the caller's stdio: kept open here, its subprocess.run would wait forever
+                os.close(fd)
+            conn.close()
+            continue
+        if not imported:
+            for module in TOOLS.values():
+                warm = getattr(importlib.import_module(module), "warm", None)
+                if warm is not None:
+                    warm()
+            imported = True
+        pid = os.fork()
+        if pid == 0:
+            srv.close()
+            conn.close()
+            _child(req, fds)
+        for fd in fds:
+            os.close(fd)
+        threading.Thread(target=_reap, args=(conn, pid), daemon=True).start()
+
+
+class Zygote:
+    """One zygote process for one simulated lab."""
+
+    def __init__(self, python: str = sys.executable):
+        self.dir = tempfile.mkdtemp(prefix="labsim-zygote-")
+        self.path = str(Path(self.dir) / "tools.sock")
+        self.python = python
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Zygote:
+        root = str(Path(__file__).resolve().parents[3])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        # not awaited: until it listens, the launchers simply run their tool themselves
+        self.proc = subprocess.Popen([self.python, "-m", "labsim.fakes.tools.zygote", self.path], env=env, cwd=root,
+                                     stdin=subprocess.DEVNULL)
+        return self
+
+    def wait_listening(self, timeout: float = 10.0) -> None:
+        """For tests: until the socket accepts."""
+        import time
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.connect(self.path)
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("the tools' zygote does not listen")
+
+    def env(self) -> dict[str, str]:
+        return {"LABSIM_ZYGOTE": self.path}
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+        try:
+            os.unlink(self.path)
+            os.rmdir(self.dir)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

@@ -1,0 +1,52 @@
+"""The fabric from end to end: check the lab file, plan from the devices, apply, verify.
+
+`connect(identity)` is the only way in: the lab file is loaded and checked before it is called, so an
+invalid lab file never reaches a device.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from labsim.provisioners.fabric.apply import ApplyReport, apply
+from labsim.provisioners.fabric.plan import Plan, plan
+from labsim.provisioners.lab import load_lab
+from labsim.provisioners.lab.checks import run_checks
+
+
+class LabRefused(RuntimeError):
+    def __init__(self, labfile: str, findings: list):
+        self.findings = findings
+        lines = "\n".join(f"  {f.check}  {f.path}: {f.message}" for f in findings)
+        super().__init__(f"{labfile}: refused before contacting any device ({len(findings)} error(s)):\n{lines}")
+
+
+def checked_lab(labfile: str | Path):
+    """Load and check a lab file; refuse it (LabRefused) when any check reports an error."""
+    from labsim.provisioners.lab.load import LabFileError
+
+    try:
+        lab = load_lab(labfile)
+    except LabFileError as exc:
+        raise LabRefused(str(labfile), list(exc.findings)) from exc
+    errors = [f for f in run_checks(lab) if f.severity == "error"]
+    if errors:
+        raise LabRefused(str(labfile), errors)
+    return lab
+
+
+@dataclass
+class Provisioned:
+    plan: Plan
+    report: ApplyReport
+
+
+def provision(lab, connect: Callable[[str], Any]) -> Provisioned:
+    connections = {d.identity: connect(d.identity) for d in lab.routeros.devices}
+    p = plan(lab, connections)
+    return Provisioned(p, apply(p, connections))
+
+
+def provision_file(labfile: str | Path, connect: Callable[[str], Any]) -> Provisioned:
+    return provision(checked_lab(labfile), connect)

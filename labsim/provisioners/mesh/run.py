@@ -1,0 +1,182 @@
+"""The mesh from the lab file's `mesh:` section, end to end, and its read-only verification.
+
+    provision: plan checks (labsim/provisioners/mesh_plan.py, refused before any write) -> share the CA -> mesh settings
+               on every member (Helm) -> `cilium clustermesh enable` where needed -> `connect` every pair (or hub
+               and spoke) not connected yet -> `clustermesh status --wait` -> the demo workloads and services
+    verify:    `cilium clustermesh status` of every member (all nodes connected to all clusters), the global
+               services present with their annotations in every cluster, the demo backends ready
+
+A second run writes nothing: each step compares what the clusters report with what the lab file wants.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from kubernetes.client.rest import ApiException
+
+from labsim.provisioners.clock import WaitTimeout, wait_for
+from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.mesh import connect as C
+from labsim.provisioners.mesh import demo, settings
+from labsim.provisioners.mesh.context import MeshContext
+from labsim.provisioners.mesh_plan import mesh_plan
+
+CRD_TIMEOUT = 300.0
+READY_TIMEOUT = 300.0
+INTERVAL = 5.0
+
+
+class MeshRefused(Exception):
+    def __init__(self, results: list[Result]):
+        self.results = results
+        super().__init__("the mesh is refused before any change:\n" + "\n".join(str(r) for r in results))
+
+
+@dataclass
+class Report:
+    changes: list[str] = field(default_factory=list)
+    statuses: dict[str, C.Status] = field(default_factory=dict)
+
+
+def plan_checks(lab) -> list[Result]:
+    """What the lab file alone says about the mesh (reused from mesh_plan): each member's id and pod CIDR."""
+    out = []
+    for name in lab.mesh.clusters:
+        c = lab.cluster(name)
+        out += mesh_plan(lab, name, c.cilium.cluster_id if c.cilium else 0)
+    return out
+
+
+def provision(lab, ctx: MeshContext, *, checks: bool = True) -> Report:
+    if checks:
+        bad = [r for r in plan_checks(lab) if not r.ok]
+        if bad:
+            raise MeshRefused(bad)
+    report = Report()
+    members = list(lab.mesh.clusters)
+    shared = settings.share_ca(lab, ctx)
+    report.changes += [f"{c}: cilium-ca copied from {lab.mesh.ca.source}" for c in shared]
+    settings.ensure_repo(ctx)
+    done = each(members, lambda c: settings.apply(lab, ctx, c, force=c in shared))
+    report.changes += [f"{c}: cilium {d}" for c, d in zip(members, done) if d]
+    done = each(members, lambda c: C.enable(lab, ctx, c))
+    report.changes += [f"{c}: clustermesh enabled" for c, d in zip(members, done) if d]
+    for a, b in C.pairs(lab):        # one at a time: each connect rewrites both sides' values
+        if C.connect(lab, ctx, a, b):
+            report.changes.append(f"{a} <=> {b}: connected")
+    for cluster, st in zip(members, each(members, lambda c: C.status(ctx, c, wait=C.WAIT, with_json=False))):
+        report.statuses[cluster] = st
+        if st.rc != 0:
+            raise RuntimeError(f"cilium clustermesh status --wait failed on {cluster}:\n{st.text}")
+    for cluster, writes in zip(members, each(members, lambda c: deploy_demo(lab, ctx, c))):
+        report.changes += [f"{cluster}: {w}" for w in writes]
+    each(members, lambda c: wait_demo_ready(lab, ctx, c))
+    return report
+
+
+def each(clusters: list[str], fn):
+    """`fn(cluster)` for every member at once (as one engineer per cluster would): results in order, the first
+    error raised."""
+    results: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def one(cluster: str) -> None:
+        try:
+            results[cluster] = fn(cluster)
+        except BaseException as exc:  # noqa: BLE001 - raised below, in the caller's thread
+            errors.append(exc)
+    threads = [threading.Thread(target=one, args=(c,), name=f"mesh-{c}") for c in clusters]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return [results[c] for c in clusters]
+
+
+def deploy_demo(lab, ctx: MeshContext, cluster: str) -> list[str]:
+    kube = ctx.kube(cluster)
+    before = len(kube.writes)
+    for obj in demo.manifests(lab, cluster):
+        if obj["kind"] == "CiliumEnvoyConfig":
+            _wait_crd(ctx, cluster, obj)
+        kube.apply(obj)
+    return kube.writes[before:]
+
+
+def _wait_crd(ctx: MeshContext, cluster: str, obj) -> None:
+    """cilium-operator registers the CiliumEnvoyConfig CRD when it starts: wait for the kind to be served."""
+    kube = ctx.kube(cluster)
+
+    def served() -> bool:
+        try:
+            kube.custom.list_namespaced_custom_object("cilium.io", "v2", obj["metadata"]["namespace"],
+                                                      "ciliumenvoyconfigs", _request_timeout=30)
+            return True
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+    wait_for(served, CRD_TIMEOUT, INTERVAL, ctx.clock, what=f"the CiliumEnvoyConfig CRD in {cluster}")
+
+
+def wait_demo_ready(lab, ctx: MeshContext, cluster: str) -> None:
+    kube = ctx.kube(cluster)
+    want = {(g.name, g.namespace): int(g.replicas.get(cluster, 0)) for g in lab.mesh.global_services}
+    wait_for(lambda: all(kube.ready_replicas(n, ns) == r for (n, ns), r in want.items()), READY_TIMEOUT,
+             INTERVAL, ctx.clock, what=f"the demo backends of {cluster} to be ready")
+
+
+# --- verification (read-only) -----------------------------------------------------------------------------------------
+def verify_status(lab, ctx: MeshContext) -> tuple[list[Result], dict[str, C.Status]]:
+    results, statuses = [], {}
+    for cluster in lab.mesh.clusters:
+        st = C.status(ctx, cluster)
+        statuses[cluster] = st
+        remotes = C.remotes_of(lab, cluster)
+        ok = st.all_connected(remotes)
+        c = st.connectivity
+        msg = (f"all {c.get('total')} nodes of {cluster} are connected to {', '.join(remotes)}" if ok else
+               f"{cluster}: " + ("; ".join(st.errors()) or st.text.strip().splitlines()[-1] if st.text.strip()
+                                 else "no status"))
+        results.append(Result("mesh-connected", cluster, ok, msg, {"connectivity": c, "remotes": remotes}))
+    return results, statuses
+
+
+def verify_services(lab, ctx: MeshContext) -> list[Result]:
+    out = []
+    for cluster in lab.mesh.clusters:
+        kube = ctx.kube(cluster)
+        for g in lab.mesh.global_services:
+            svc = kube.get("Service", g.name, g.namespace)
+            ann = ((svc or {}).get("metadata") or {}).get("annotations") or {}
+            want = int(g.replicas.get(cluster, 0))
+            ready = kube.ready_replicas(g.name, g.namespace) if svc else 0
+            ok = svc is not None and ann.get(demo.GLOBAL) == "true" and ann.get(demo.AFFINITY) == g.affinity \
+                and ready == want
+            msg = (f"{g.namespace}/{g.name} is global (affinity {g.affinity}) with {ready}/{want} ready backends"
+                   if ok else f"{g.namespace}/{g.name} in {cluster}: " +
+                   ("missing" if svc is None else f"annotations {ann}, {ready}/{want} ready backends"))
+            out.append(Result("mesh-global-service", f"{cluster} {g.namespace}/{g.name}", ok, msg))
+    return out
+
+
+def verify(lab, ctx: MeshContext) -> list[Result]:
+    results, _ = verify_status(lab, ctx)
+    return results + verify_services(lab, ctx)
+
+
+def wait_connected(lab, ctx: MeshContext, timeout: float = 300.0) -> dict[str, C.Status]:
+    seen: dict[str, C.Status] = {}
+
+    def all_ok() -> bool:
+        results, statuses = verify_status(lab, ctx)
+        seen.update(statuses)
+        return all(r.ok for r in results)
+    try:
+        wait_for(all_ok, timeout, 10.0, ctx.clock, what="every member connected to every other")
+    except WaitTimeout:
+        pass
+    return seen

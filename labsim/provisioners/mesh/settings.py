@@ -1,0 +1,100 @@
+"""Each member's Cilium settings for the mesh, and the shared CA.
+
+Settings are Helm values of the `cilium` release (the Talos provisioner installed it, labsim/provisioners/talos/cilium.py):
+cluster.name/id, clustermesh.maxConnectedClusters, clustermesh.cacheTTL, the clustermesh-apiserver Service, and
+envoyConfig.enabled for the canary's CiliumEnvoyConfig. They are upgraded with --reuse-values, so what `cilium
+clustermesh connect` wrote (clustermesh.config) stays; nothing is written when the release already has them.
+
+CA: as the owners do by hand, the source cluster's `cilium-ca` Secret is copied into every other member; the
+next render of their chart (which reuses an existing cilium-ca) then issues the clustermesh-apiserver
+certificates from it, so the upgrade is forced when the CA changed.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from labsim.provisioners.mesh.context import MeshContext
+from labsim.provisioners.talos.cilium import NAMESPACE, RELEASE, REPO
+
+
+def wanted(lab, cluster: str) -> dict[str, Any]:
+    c, mesh = lab.cluster(cluster), lab.mesh
+    svc: dict[str, Any] = {"type": c.cilium.clustermesh_service_type}
+    if c.cilium.clustermesh_node_port:
+        svc["nodePort"] = c.cilium.clustermesh_node_port
+    return {"cluster": {"name": c.cilium_name, "id": c.cilium.cluster_id},
+            "clustermesh": {"useAPIServer": True, "maxConnectedClusters": mesh.max_connected_clusters,
+                            "cacheTTL": mesh.cache_ttl, "apiserver": {"service": svc}},
+            "envoyConfig": {"enabled": True}}
+
+
+def subset(want: Any, have: Any) -> bool:
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(subset(v, have.get(k)) for k, v in want.items())
+    return want == have
+
+
+def deployed(ctx: MeshContext, cluster: str) -> tuple[str | None, dict[str, Any]]:
+    """(chart version, user values) of the cilium release (read once per run until something writes it)."""
+    if cluster not in ctx.releases:
+        ctx.releases[cluster] = _read(ctx, cluster)
+    return ctx.releases[cluster]
+
+
+def _read(ctx: MeshContext, cluster: str) -> tuple[str | None, dict[str, Any]]:
+    r = ctx.helm(cluster, "list", "-n", NAMESPACE, "-o", "json", check=False)
+    rel = next((x for x in json.loads(r.stdout or "[]") if x["name"] == RELEASE), None) if r.rc == 0 else None
+    if rel is None or rel.get("status") != "deployed":
+        return None, {}
+    got = ctx.helm(cluster, "get", "values", RELEASE, "-n", NAMESPACE, "-o", "json")
+    return rel["chart"].removeprefix("cilium-"), json.loads(got.stdout or "null") or {}
+
+
+def share_ca(lab, ctx: MeshContext) -> list[str]:
+    """Copy the source cluster's cilium-ca to the other members whose CA differs: the clusters changed."""
+    source = lab.mesh.ca.source if lab.mesh.ca else None
+    if not source:
+        return []
+    src = ctx.kube(source).get("Secret", "cilium-ca", NAMESPACE)
+    if src is None:
+        raise RuntimeError(f"{source} has no cilium-ca Secret to share (is Cilium installed there?)")
+    changed = []
+    for cluster in lab.mesh.clusters:
+        if cluster == source:
+            continue
+        kube = ctx.kube(cluster)
+        cur = kube.get("Secret", "cilium-ca", NAMESPACE)
+        if cur is not None and cur.get("data") == src.get("data"):
+            continue
+        body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": src["data"],
+                "metadata": {"name": "cilium-ca", "namespace": NAMESPACE,
+                             "labels": (cur or {}).get("metadata", {}).get("labels") or {},
+                             "annotations": (cur or {}).get("metadata", {}).get("annotations") or {}}}
+        kube.apply(body)
+        changed.append(cluster)
+    return changed
+
+
+def ensure_repo(ctx: MeshContext) -> None:
+    """The chart repository, once per run (helm's repositories.yaml is one file for every cluster)."""
+    ctx.tools.run(["helm", "repo", "add", *REPO])
+
+
+def apply(lab, ctx: MeshContext, cluster: str, *, force: bool = False) -> str | None:
+    """Upgrade the release with the mesh settings when they differ (or `force`: re-issue certificates)."""
+    version, have = deployed(ctx, cluster)
+    if version is None:
+        raise RuntimeError(f"{cluster} has no deployed cilium release: provision the Talos cluster first")
+    want = wanted(lab, cluster)
+    if subset(want, have) and not force:
+        return None
+    path = Path(ctx.workdir) / f"{cluster}-mesh-values.yaml"
+    path.write_text(yaml.safe_dump(want, sort_keys=False))
+    ctx.releases.pop(cluster, None)
+    ctx.helm(cluster, "upgrade", RELEASE, "cilium/cilium", "--version", version, "--namespace", NAMESPACE,
+             "--reuse-values", "-f", str(path))
+    return "re-rendered with the shared CA" if subset(want, have) else "mesh settings upgraded"

@@ -1,0 +1,126 @@
+"""The pytest side of targets: options, tag rules, the network guard and the fixtures steps use.
+
+Steps ask the `target` fixture for what they need (a RouterOS connection per device, the clock,
+`wait_for`), so one step runs unchanged against the simulated lab and a real one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labsim.steps import guard
+from labsim.steps.markers import MARKERS, SKIPS
+
+ROOT = Path(__file__).resolve().parents[2]
+_TRANSCRIPT = pytest.StashKey()
+DEFAULT_LAB = ROOT / "labs" / "aggrik8s.yaml"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("lab", "lab targets")
+    g.addoption("--lab", default=str(DEFAULT_LAB), help="lab file (default: labs/aggrik8s.yaml)")
+    g.addoption("--target", default="sim", choices=("sim", "lab", "kind"),
+                help="sim: an embedded simulated lab (default); lab: the real endpoints in the lab file; "
+                     "kind: the simulated lab with the mesh's clusters in kind (make kind-verify)")
+    g.addoption("--kind-dir", default="kind", metavar="DIR",
+                help="with --target kind: where `python -m labsim.provisioners.kind` wrote the kubeconfigs")
+    g.addoption("--sim-seed", type=int, default=0, help="seed of the simulated lab's randomness")
+    g.addoption("--apply", action="store_true", default=False,
+                help="against a real lab: allow provisioning (writes); verification is read-only otherwise")
+    g.addoption("--allow-destructive", action="store_true", default=False,
+                help="against a real lab: allow @destructive fault drills")
+    g.addoption("--sim-break", default=None, metavar="NAME",
+                help="sim only: break the simulated lab right after the fabric (for a VM breakage: the VMs) "
+                     "is provisioned (see labsim/steps/breakages.py); proves that the features fail on a broken lab")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    if config.getoption("--target") != "lab":
+        guard.install()
+        config.add_cleanup(guard.uninstall)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_signoff_deviations(config: pytest.Config) -> dict[str, str]:
+    """Skips by tag on this target are declared deviations, not silent gaps (read by the sign-off)."""
+    target = config.getoption("--target")
+    return {tag: reason for (tag, t), reason in SKIPS.items() if t == target}
+
+
+def pytest_bdd_before_scenario(request, feature, scenario):
+    from labsim.steps.transcripts import Transcript
+
+    request.node.stash[_TRANSCRIPT] = Transcript().start()
+
+
+def pytest_bdd_after_scenario(request, feature, scenario):
+    transcript = request.node.stash.get(_TRANSCRIPT, None)
+    if transcript is not None:
+        text = transcript.stop()
+        if text:
+            request.getfixturevalue("evidence").attach("api-transcript", text, "text/plain")
+
+
+def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args):
+    name = request.config.getoption("--sim-break")
+    if name:
+        from labsim.steps.breakages import BREAKAGES, breaks_after
+
+        if step.name == breaks_after(name):
+            BREAKAGES[name](request.getfixturevalue("target"), request.getfixturevalue("monkeypatch"))
+
+
+def skip_reason(config: pytest.Config, tags: set[str]) -> str | None:
+    target = config.getoption("--target")
+    for tag in sorted(tags):
+        if (tag, target) in SKIPS:
+            return f"@{tag}: {SKIPS[(tag, target)]}"
+    if target == "lab":
+        if "destructive" in tags and not config.getoption("--allow-destructive"):
+            return "@destructive: fault drill refused against a real lab without --allow-destructive"
+        if "writes" in tags and not config.getoption("--apply"):
+            return "@writes: provisioning refused against a real lab without --apply (verification is read-only)"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        reason = skip_reason(config, {m.name for m in item.iter_markers()})
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def target(request: pytest.FixtureRequest):
+    """The lab a scenario runs against: a fresh simulated lab per scenario, or the real one."""
+    from labsim.steps.targets import LabTarget, SimTarget
+
+    cfg = request.config
+    if cfg.getoption("--target") == "lab":
+        t = LabTarget(cfg.getoption("--lab"), apply=cfg.getoption("--apply"))
+    elif cfg.getoption("--target") == "kind":
+        from labsim.steps.kind_target import KindTarget
+
+        t = KindTarget(cfg.getoption("--lab"), seed=cfg.getoption("--sim-seed"), kind_dir=cfg.getoption("--kind-dir"))
+    else:
+        t = SimTarget(cfg.getoption("--lab"), seed=cfg.getoption("--sim-seed"))
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def clock(target):
+    return target.clock
+
+
+@pytest.fixture
+def wait_for(clock):
+    """`wait_for(condition, timeout, interval)` on the target's clock (virtual time in sim)."""
+    from labsim.provisioners.clock import wait_for as _wait_for
+
+    def waiter(condition, timeout: float, interval: float = 1.0, what: str = "condition"):
+        return _wait_for(condition, timeout, interval, clock, what)
+    return waiter

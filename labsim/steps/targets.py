@@ -1,0 +1,195 @@
+"""Targets: where the features run. Both hand steps the same things: clients, a clock, endpoints.
+
+- `SimTarget` starts a fresh simulated lab from the lab file (one per scenario, so a scenario that
+  breaks the lab never leaks into the next) and hands out its endpoints and virtual clock.
+- `LabTarget` reaches the real endpoints the lab file names, with secrets from the environment, in
+  real time.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from labsim.provisioners.clock import Clock, RealClock
+from labsim.provisioners.endpoints import Endpoints, ProxmoxEndpoint, RouterOSEndpoint
+from labsim.provisioners.fabric.client import connect
+from labsim.provisioners.lab import load_lab
+from labsim.provisioners.lab.secrets import SecretError, resolve
+from labsim.provisioners.proxmox.client import connect as connect_proxmox
+
+
+def _has_context(path: Path, cluster: str, exact: bool = False) -> bool:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except OSError:
+        return False
+    for ctx in doc.get("contexts") or []:
+        if ctx.get("name") == cluster or (not exact and (ctx.get("context") or {}).get("cluster") == cluster):
+            return True
+    return False
+
+
+class Target:
+    name = "abstract"
+    writes_allowed = False
+
+    def __init__(self, labfile: str | Path):
+        self.labfile = Path(labfile)
+        self.lab = load_lab(self.labfile)
+        self.endpoints: Endpoints = Endpoints(self.lab.lab.name)
+        self.clock: Clock = RealClock()
+        self._routeros: dict[str, Any] = {}
+        self._proxmox: dict[str, Any] = {}
+        self._unreachable: dict[str, str] = {}   # Proxmox node -> why there is no endpoint (a secret missing)
+        self.connections_opened = 0
+        # where lab code keeps files between runs (Talos secrets, configs, talosconfig, kubeconfigs)
+        self.workdir = Path(os.environ.get("LABSIM_WORKDIR") or Path(".labsim") / self.lab.lab.name)
+
+    # --- clients ----------------------------------------------------------------------------
+    def routeros(self, identity: str):
+        """A logged-in librouteros connection to one device (reused within the scenario)."""
+        if identity not in self._routeros:
+            ep = self.endpoints.routeros.get(identity)
+            if ep is None:
+                raise KeyError(f"no RouterOS endpoint for {identity!r} in lab {self.endpoints.lab!r}")
+            self.connections_opened += 1
+            self._routeros[identity] = connect(ep)
+        return self._routeros[identity]
+
+    def routeros_all(self) -> dict[str, Any]:
+        return {d.identity: self.routeros(d.identity) for d in self.lab.routeros.devices}
+
+    def proxmox(self, node: str | None = None):
+        """A `ProxmoxAPI` for one node (default: the first), token auth, TLS verified (reused per scenario)."""
+        name = node or next(iter([*self.endpoints.proxmox, *self._unreachable]), None)
+        ep = self.endpoints.proxmox.get(name or "")
+        if name in self._unreachable:
+            raise SecretError(f"Proxmox node {name}: {self._unreachable[name]}")
+        if ep is None:
+            raise KeyError(f"no Proxmox endpoint for {node or 'any node'!r} in lab {self.endpoints.lab!r}")
+        if ep.node not in self._proxmox:
+            self._proxmox[ep.node] = connect_proxmox(ep)
+        return self._proxmox[ep.node]
+
+    def kubeconfig(self, cluster: str) -> Path:
+        """The kubeconfig for a cluster: one the simulated lab serves, one lab code wrote to the workdir
+        (`talos/<cluster>/kubeconfig`, where the Talos provisioner's `talosctl kubeconfig` writes it, or
+        `kubeconfig-<cluster>`), or a context named after the cluster in $KUBECONFIG (how an engineer keeps
+        the piCluster's)."""
+        served = self.endpoints.extra.get("kubernetes", {}).get(cluster)
+        if served:
+            return Path(served["kubeconfig"])
+        candidates = [self.workdir / "talos" / cluster / "kubeconfig", self.workdir / f"kubeconfig-{cluster}"]
+        written = next((p for p in candidates if p.exists()), candidates[-1])
+        if written.exists():
+            return written
+        for path in filter(None, os.environ.get("KUBECONFIG", "").split(os.pathsep)):
+            if _has_context(Path(path), cluster):
+                return Path(path)
+        raise KeyError(f"no kubeconfig for cluster {cluster!r}: none served, none at {' or '.join(map(str, candidates))}, "
+                       f"and no context named {cluster!r} in $KUBECONFIG")
+
+    def kubernetes(self, cluster: str):
+        """A `kubernetes` ApiClient for a cluster, TLS verified against the kubeconfig's CA."""
+        from kubernetes import config
+
+        path = self.kubeconfig(cluster)
+        context = cluster if _has_context(path, cluster, exact=True) else None
+        return config.new_client_from_config(config_file=str(path), context=context)
+
+    def reconnect(self) -> None:
+        """Drop cached connections (after a fault closed one, the next step logs in again)."""
+        for api in self._routeros.values():
+            try:
+                api.close()
+            except Exception:  # noqa: BLE001 - already closed by the fault
+                pass
+        self._routeros.clear()
+        self._proxmox.clear()   # HTTPS: nothing to close; a new client logs in again
+
+    def device_writes(self) -> dict[str, int] | None:
+        """Changes each device accepted, where the target can count them (the simulator); else None."""
+        return None
+
+    def tool_env(self) -> dict[str, str]:
+        """Environment for the command-line tools lab code runs (talosctl, helm): this machine's."""
+        return dict(os.environ)
+
+    def close(self) -> None:
+        self.reconnect()
+
+
+class SimTarget(Target):
+    name = "sim"
+    writes_allowed = True
+
+    def __init__(self, labfile: str | Path, *, seed: int = 0):
+        super().__init__(labfile)
+        from labsim.fakes.lab import SimulatedLab, sim_secrets  # steps may start a simulated lab
+        from labsim.fakes.inventory import load_inventory
+
+        refs = load_inventory(self.labfile).secret_refs()
+        # The simulated lab's secrets go where a real lab's would be: the environment. A value an
+        # engineer (or a test) already exported is kept, so known secrets can be planted.
+        values = sim_secrets(refs, os.environ)
+        for ref, value in values.items():
+            if ref.startswith("env:"):
+                os.environ.setdefault(ref[4:], value)
+        self.sim = SimulatedLab(self.labfile, seed=seed, secrets=values).start()
+        self.clock = self.sim.clock
+        self.endpoints = Endpoints.from_json(self.sim.endpoints())
+        self.workdir = Path(tempfile.mkdtemp(prefix="labsim-work-"))
+
+    def device_writes(self) -> dict[str, int]:
+        return self.sim.writes()
+
+    def tool_env(self) -> dict[str, str]:
+        """The fake talosctl/helm first on PATH, reaching this lab's control API; helm's files in the workdir."""
+        helm = self.workdir / "helm"
+        return {**os.environ, **self.sim.talos.tool_env(), "HELM_CONFIG_HOME": str(helm / "config"),
+                "HELM_CACHE_HOME": str(helm / "cache"), "HELM_DATA_HOME": str(helm / "data")}
+
+    def close(self) -> None:
+        super().close()
+        self.sim.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class LabTarget(Target):
+    name = "lab"
+
+    def __init__(self, labfile: str | Path, *, apply: bool = False, environ=os.environ):
+        super().__init__(labfile)
+        self.writes_allowed = apply
+        for dev in self.lab.routeros.devices:
+            login = self.lab.routeros_login(dev.identity)
+            self.endpoints.routeros[dev.identity] = RouterOSEndpoint(
+                identity=dev.identity, host=str(login.address), port=login.port, username=login.username,
+                password=resolve(login.password, environ) if login.password else "", login=login.login,
+                tls_port=login.port if login.tls else None, ca=self._ca_file(login.ca_file), verify_tls=login.verify_tls)
+        pve = self.lab.proxmox
+        for node in pve.nodes if pve else []:
+            cred = pve.credentials
+            try:   # a missing secret fails the Proxmox steps (when asked for a client), not the whole run
+                token = resolve(cred.token_secret, environ) if cred.token_secret else None
+                password = resolve(cred.password, environ) if cred.password and not token else None
+            except SecretError as exc:
+                self._unreachable[node.name] = str(exc)
+                continue
+            host, port = self.lab.proxmox_reach(node.name)   # management address, or its reach (a forward)
+            self.endpoints.proxmox[node.name] = ProxmoxEndpoint(
+                node=node.name, host=host, port=port, user=cred.user,
+                token_id=cred.token_id, token_secret=token, password=password, ca=self._ca_file(pve.ca_file),
+                verify_tls=pve.verify_tls)
+
+    def _ca_file(self, ca_file: str | None) -> str | None:
+        """The lab's CA bundle; a relative path is relative to the lab file."""
+        if not ca_file:
+            return None
+        path = Path(ca_file).expanduser()
+        return str(path if path.is_absolute() else self.labfile.parent / path)
