@@ -25,8 +25,9 @@ import yaml
 from labsim.fakes import served_lab
 from labsim.fakes.lab import SimulatedLab, sim_secrets, write_private
 from labsim.fakes.inventory import InventoryError, load_inventory
+from labsim.resources import DEFAULT_LAB as DEFAULT_LAB_FILE
 
-DEFAULT_LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
+DEFAULT_LAB = DEFAULT_LAB_FILE
 
 
 def serve(args: argparse.Namespace) -> int:

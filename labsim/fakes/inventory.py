@@ -13,7 +13,9 @@ from typing import Any
 
 import yaml
 
-HARDWARE = Path(__file__).resolve().parents[2] / "labs" / "hardware" / "routeros-models.yaml"
+from labsim.resources import HARDWARE_CATALOGUE
+
+HARDWARE = HARDWARE_CATALOGUE
 SECRET_REF = re.compile(r"^(env|file):(.+)$")
 
 

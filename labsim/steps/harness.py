@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from labsim.resources import DEFAULT_LAB
 from labsim.steps import guard
 from labsim.steps.markers import MARKERS, SKIPS
 
-ROOT = Path(__file__).resolve().parents[2]
 _TRANSCRIPT = pytest.StashKey()
-DEFAULT_LAB = ROOT / "labs" / "aggrik8s.yaml"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -168,7 +168,8 @@ def write_suite(pytester: pytest.Pytester, features: dict[str, str] | None = Non
 
 
 def run_signoff(pytester: pytest.Pytester, *args: str, signoff: bool = True) -> Outcome:
-    argv = ["-p", "labsim.signoff.plugin", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-W", "ignore::pytest.PytestUnknownMarkWarning"]
+    # the generated suites bring their own options and steps: the installed labsim plugin stays out (-p no:labsim)
+    argv = ["-p", "no:labsim", "-p", "labsim.signoff.plugin", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-W", "ignore::pytest.PytestUnknownMarkWarning"]
     if signoff:
         argv += ["--signoff", "out"]
     result = pytester.runpytest(*argv, *args)

@@ -30,6 +30,8 @@ from typing import Any
 
 import yaml
 
+from labsim.resources import HARDWARE_CATALOGUE
+
 from ..clock import VirtualClock
 from .api import Reply
 from .menus import (
@@ -54,7 +56,7 @@ __all__ = ["RouterOSDevice", "format_vlan_ids", "load_hardware_catalog", "parse_
 DERIVED_MENUS = frozenset({"/ip/route", "/interface/bridge/vlan"})
 log = logging.getLogger(__name__)
 
-CATALOG_FILE = Path(__file__).resolve().parents[3] / "labs" / "hardware" / "routeros-models.yaml"
+CATALOG_FILE = HARDWARE_CATALOGUE
 
 # MikroTik's registered OUIs (IEEE MA-L assignments to Routerboard.com / MikroTikls SIA).
 MIKROTIK_OUIS = ("48:A9:8A", "DC:2C:6E", "74:4D:28", "CC:2D:E0", "18:FD:74", "2C:C8:1B", "64:D1:54",

@@ -25,7 +25,7 @@ def devices(ctx: Context) -> Iterator[Hit]:
         seen.setdefault(d.identity, i)
         if d.model not in ctx.models:
             yield Hit("unknown-model", f"{dp}.model",
-                      f"{d.identity}'s model {d.model} is not in labs/hardware/routeros-models.yaml "
+                      f"{d.identity}'s model {d.model} is not in labsim/hardware/routeros-models.yaml "
                       f"(known: {', '.join(sorted(ctx.models))})", {"model": d.model})
         mine = {iface.ip for v in ctx.lab.vlans for dev, iface in v.addresses.items() if dev == d.identity}
         if mine and d.management.address not in mine:

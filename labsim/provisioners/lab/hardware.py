@@ -1,6 +1,6 @@
 """The RouterOS hardware catalog: which ports each MikroTik model has.
 
-Read from `labs/hardware/routeros-models.yaml` (the same file the simulator builds its
+Read from `labsim/hardware/routeros-models.yaml` (the same file the simulator builds its
 `/interface/ethernet` tables from). Port names follow RouterOS: `ports: {ether: 8, sfp-sfpplus: 1}`
 means `ether1`..`ether8` and `sfp-sfpplus1`, in that order.
 """
@@ -13,7 +13,9 @@ from typing import Any
 
 import yaml
 
-DEFAULT_MODELS_PATH = Path(__file__).resolve().parents[3] / "labs" / "hardware" / "routeros-models.yaml"
+from labsim.resources import HARDWARE_CATALOGUE
+
+DEFAULT_MODELS_PATH = HARDWARE_CATALOGUE
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,0 @@
-"""Collects every .feature file under features/: nothing per feature to write here."""
-from pytest_bdd import scenarios
-
-scenarios(".")

@@ -1,0 +1,44 @@
+"""The pytest plugin behind `pip install labsim` (entry point `pytest11: labsim`).
+
+It registers the suite: the targets and tag rules (`labsim.steps.harness`), every step module, the preflight,
+and the sign-off plugin; and it collects `.feature` files as test modules, so a folder with only `features/`
+and a lab file runs with plain `pytest` (no conftest.py, no `scenarios()` module to write).
+"""
+from __future__ import annotations
+
+import types
+
+import pytest
+
+pytest_plugins = [
+    "labsim.steps.harness",
+    "labsim.steps.fabric_steps",
+    "labsim.steps.proxmox_steps",
+    "labsim.steps.talos_steps",
+    "labsim.steps.mesh_steps",
+    "labsim.steps.ceph_steps",
+    "labsim.steps.ceph_hands",
+    "labsim.steps.host_steps",
+    "labsim.steps.preflight",
+    "labsim.signoff.plugin",
+]
+
+
+class FeatureFile(pytest.Module):
+    """A `.feature` file collected as a module whose tests are its scenarios (pytest-bdd's `scenarios()`)."""
+
+    def _getobj(self) -> types.ModuleType:
+        module = types.ModuleType(f"labsim_features.{self.path.stem}")
+        module.__file__ = str(self.path)
+        # scenarios() binds one test function per scenario into its caller's namespace: run it in this module's.
+        code = compile("from pytest_bdd import scenarios\n"
+                       "scenarios(__file__, features_base_dir=__features_base__)\n", str(self.path), "exec")
+        module.__dict__["__features_base__"] = str(self.path.parent)
+        exec(code, module.__dict__)   # noqa: S102 - fixed code above, not input
+        return module
+
+
+def pytest_collect_file(file_path, parent: pytest.Collector):
+    if file_path.suffix == ".feature":
+        return FeatureFile.from_parent(parent, path=file_path)
+    return None
