@@ -29,7 +29,7 @@ Feature: Rook-Ceph on the workers is healthy, and says what is wrong in Ceph's o
     Given the Talos cluster "talos-east" is provisioned
     And Rook-Ceph is provisioned on "talos-east"
     When the worker VM "wrk-e-2" of "talos-east" is stopped
-    Then within 30 seconds Ceph on "talos-east" reports OSD_DOWN, OSD_HOST_DOWN and PG_DEGRADED, and MON_DOWN as a mon ran on "wrk-e-2"
+    Then within 45 seconds Ceph on "talos-east" reports OSD_DOWN, OSD_HOST_DOWN and PG_DEGRADED, and MON_DOWN as a mon ran on "wrk-e-2"
     And within 90 seconds Ceph on "talos-east" reports PG_DEGRADED with "pgs undersized"
     When the down-out interval of 10 minutes has passed
     Then the OSD of "wrk-e-2" on "talos-east" is down and out, and placement groups stay undersized and degraded
@@ -78,6 +78,6 @@ Feature: Rook-Ceph on the workers is healthy, and says what is wrong in Ceph's o
     Given the Talos cluster "talos-east" is provisioned
     And Rook-Ceph is provisioned on "talos-east"
     When the OSD of "wrk-e-1" on "talos-east" crashes
-    Then Ceph on "talos-east" reports RECENT_CRASH with "1 daemons have recently crashed"
+    Then within 11 minutes Ceph on "talos-east" reports RECENT_CRASH with "1 daemons have recently crashed"
     When an engineer archives the crash reports of "talos-east"
     Then Ceph on "talos-east" returns to HEALTH_OK within 5 minutes
