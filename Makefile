@@ -13,7 +13,7 @@ TEST_WORKERS ?= auto
 # Optional: WAIVERS=waivers.yaml (accepted deviations with expiry), SIGNING_KEY=~/.ssh/id_ed25519 (sign the bundle)
 SIGNOFF_ARGS = --signoff $(SIGNOFF) --signoff-strict $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
-.PHONY: help install verify test lab-verify lab-apply kind-verify serve bench check schema clean
+.PHONY: help install verify test lab-verify lab-apply kind-verify serve bench check schema clean ceph-real
 
 help:
 	@echo "make verify      acceptance features against the simulated lab ($(LAB)), sign-off bundle in $(SIGNOFF)/"
@@ -24,6 +24,7 @@ help:
 	@echo "make serve       run the simulated lab in the foreground; endpoints in endpoints.json"
 	@echo "make check       intent checks of LAB;  make schema: the lab file JSON Schema"
 	@echo "make bench       speed and memory benchmarks"
+	@echo "make ceph-real   the simulated Ceph against a real micro cluster (Debian's ceph packages, ~5 min)"
 	@echo "make clean       remove .venv, bundles and caches"
 
 $(STAMP): pyproject.toml
@@ -64,6 +65,17 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# The differential tier (tests/ceph_real): Debian's ceph packages run a micro cluster on 127.0.0.1 and the
+# simulator, set to the same release, goes through the same timeline; every fact is compared. Installs the
+# packages when it can (root, apt); without them it prints one SKIPPED line and runs nothing. Not part of
+# `make test` (it takes minutes); `.ci/run` runs it. CEPH_REAL_ARGS: e.g. --record FILE, --keep.
+CEPH_REAL_ARGS ?=
+ceph-real: $(STAMP)
+	@command -v ceph-osd >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	   ceph >/dev/null) ; } || true
+	$(BIN)/python -m tests.ceph_real $(CEPH_REAL_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SIGNOFF) endpoints.json .pytest_cache .hypothesis tests/artifacts
