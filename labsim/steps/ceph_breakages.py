@@ -46,9 +46,11 @@ def _tune(**values) -> Callable:
 
 
 def _set_ratio(target, which: str, value: float) -> None:
-    """`ceph osd set-<which>-ratio VALUE`: a new osdmap the OSDs pick up in their next heartbeat."""
+    """`ceph osd set-<which>-ratio VALUE`, some time before the scenario goes on: the OSDs pick the new osdmap up
+    in their next heartbeats (seconds)."""
     with target.clock.lock:
         _ceph(target, EAST).set_ratio(which, value)
+    target.clock.sleep(15)
 
 
 def pools_min_size_1(target, monkeypatch) -> None:

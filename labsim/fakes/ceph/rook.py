@@ -177,7 +177,12 @@ class RookCluster:
             self.step = "detect"
         if self.step == "detect" and now >= self.detect_at:
             image = (spec.get("cephVersion") or {}).get("image", "")
-            release = versions.from_image(image or self._image(spec))
+            try:
+                release = versions.from_image(image or self._image(spec))
+            except ValueError as exc:           # a release the simulator does not model: it stops here, saying so
+                self._phase("Failure", f"failed to detect the ceph version of image {image!r}: {exc}", ok=False)
+                self.step = "unsupported"
+                return
             self.ceph = CephCluster(self.ns, self.kube.clock, seed=self.op.seed, tunables=self.op.tunables,
                                     salt=f"{self.kube.name}/", version=release.version)
             self.ceph.mgr_modules = ["iostat", "nfs", "prometheus", "restful"]   # Rook enables prometheus
