@@ -31,6 +31,28 @@ def missing_binaries() -> list[str]:
     return [b for b in BINARIES if shutil.which(b) is None]
 
 
+def _fs_type(path: str) -> str:
+    """The filesystem type /proc/mounts gives the longest mount point above `path`."""
+    best, kind = "", ""
+    try:
+        for line in Path("/proc/mounts").read_text().splitlines():
+            _, mnt, fstype, *_ = line.split()
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best):
+                best, kind = mnt, fstype
+    except OSError:
+        pass
+    return kind
+
+
+def work_root() -> str:
+    """Where the cluster's folder goes: BlueStore opens its block file with O_DIRECT, which tmpfs refuses, so the
+    first of $CEPH_REAL_TMP, /var/tmp and the temporary directory that is not tmpfs."""
+    for cand in (os.environ.get("CEPH_REAL_TMP"), "/var/tmp", tempfile.gettempdir()):
+        if cand and os.path.isdir(cand) and _fs_type(os.path.realpath(cand)) not in ("tmpfs", "ramfs"):
+            return cand
+    return tempfile.gettempdir()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -46,7 +68,7 @@ class MicroCluster:
 
     def __init__(self, *, osds: int = 3, pool: str = "rbd", pg_num: int = 32, osd_size: int = OSD_SIZE,
                  root: str | None = None, extra_conf: dict | None = None):
-        self.dir = Path(tempfile.mkdtemp(prefix="ceph-micro-", dir=root))
+        self.dir = Path(tempfile.mkdtemp(prefix="ceph-micro-", dir=root or work_root()))
         self.n_osds = osds
         self.pool = pool
         self.pg_num = pg_num
