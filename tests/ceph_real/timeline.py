@@ -16,7 +16,6 @@ Each poll reads `ceph status -f json` and `ceph health detail -f json`, as an en
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 POLL = 1.0
@@ -44,20 +43,6 @@ def checks(health: dict) -> dict[str, dict]:
 
 def states(status: dict) -> dict[str, int]:
     return {s["state_name"]: s["count"] for s in status["pgmap"]["pgs_by_state"]}
-
-
-def keyset(doc: Any, prefix: str = "", skip: tuple[str, ...] = ()) -> list[str]:
-    """Every key path of a JSON document (lists: their first element's keys under `[]`)."""
-    out: set[str] = set()
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            path = f"{prefix}{k}"
-            out.add(path)
-            if k not in skip:
-                out |= set(keyset(v, path + ".", skip))
-    elif isinstance(doc, list) and doc and isinstance(doc[0], (dict, list)):
-        out |= set(keyset(doc[0], prefix + "[].", skip))
-    return sorted(out)
 
 
 class Timeline:
@@ -239,7 +224,3 @@ class Timeline:
 
 
 PG_NUM_DATA = 32
-
-
-def normal_crash_id(text: str) -> str:
-    return re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+Z_[0-9a-f-]{36}", "<crash_id>", text)

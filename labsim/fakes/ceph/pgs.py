@@ -292,10 +292,6 @@ class PgMap:
     def state_name(self, pg: Pg) -> str:
         return pg_state_string(set(pg.state))
 
-    def last(self, pg: Pg, name: str, now: float) -> float:
-        """Ceph's last_active / last_fullsized / ...: now while the PG has the property, else when it lost it."""
-        return now if TRACKED[name](pg.state) else pg.since.get(name, 0.0)
-
     # --- objects ------------------------------------------------------------------------------------------
     def progress(self, pg: Pg, now: float) -> float:
         if not pg.recovering or not pg.recovery_total:
