@@ -203,7 +203,8 @@ class TalosApi:
             out = []
             for i, (t, fac, prio, msg) in enumerate(kmsg.lines(node)):
                 if i > after:
-                    stamp = rfc3339nano(wall - timedelta(seconds=now - t), int(((t % 1) * 1e9)) or None)
+                    at = wall - timedelta(seconds=now - t)
+                    stamp = rfc3339nano(at, at.microsecond * 1000 + int(round(t * 1e9)) % 1000)
                     out.append([i, f"{fac}: {prio:>7}: [{stamp}]: {msg}"])
             return {"lines": out, "boot": node.boot_id}
         return self._each(body, one)

@@ -72,9 +72,11 @@ def boot(node: TalosNode, mode: str) -> None:
     mac = hardware.mac(vm)
     if mac:
         kern.append(("info", f"virtio_net virtio0 ens18: renamed from eth0 ({mac.lower()})"))
+    # the kernel started a few seconds before machined (the node's boot in the simulator): its lines come first
+    start = t0 - 3.0
     for i, (prio, text) in enumerate(kern):
-        _add(node, text, "kern", prio, at=t0 + 0.000001 + i * 0.2)
-    _add(node, f"[talos] [initramfs] booting Talos v{node.version}", at=t0 + 2.4)
+        _add(node, text, "kern", prio, at=start + 0.000123 + i * 0.25)
+    _add(node, f"[talos] [initramfs] booting Talos v{node.version}", at=t0 - 0.5)
     if mode == "maintenance":
         _add(node, "[talos] entering maintenance service " + CONTROLLER % "config.AcquireController", at=t0 + 5.0)
 

@@ -53,12 +53,13 @@ class Definition:
             if not upper.endswith("S"):
                 shown.append(upper.lower() + "s")
         parts = suffix.split(".")
-        return ([name.lower()] + [".".join([name.lower(), *parts[:i]]) for i in range(1, len(parts))] + shown)
+        out = [name.lower()] + [".".join([name.lower(), *parts[:i]]) for i in range(1, len(parts))] + shown
+        return list(dict.fromkeys(out))
 
     def spec_json(self) -> dict[str, Any]:
         """This definition as a ResourceDefinition's spec (what `talosctl get rd` shows)."""
         name, suffix = self.type.split(".", 1)
-        shown = [a for a in self.all_aliases() if a in (*self.aliases, self.display.lower()) or
+        shown = [a for a in dict.fromkeys(self.all_aliases()) if a in (*self.aliases, self.display.lower()) or
                  a == "".join(c for c in name if c.isupper()).lower() or
                  a == "".join(c for c in name if c.isupper()).lower() + "s"]
         return {"type": self.type, "displayType": self.display, "defaultNamespace": self.namespace,
