@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from labsim.fakes.clock import VirtualClock
 from labsim.fakes.routeros.api import Reply
 from labsim.fakes.routeros.device import RouterOSDevice, format_vlan_ids, parse_vlan_ids
-from labsim.fakes.routeros.menus import error_catalog, format_duration, load_schema, parse_duration
+from labsim.fakes.routeros.schema import error_catalog, format_duration, load_schema, parse_duration
 
 MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 

@@ -34,7 +34,7 @@ from labsim.resources import HARDWARE_CATALOGUE
 
 from ..clock import VirtualClock
 from .api import Reply
-from .menus import (
+from .schema import (
     FieldSpec,
     MenuSpec,
     RouterOSTrap,

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from labsim.fakes.routeros.api import CommandHandler, Reply, Trap
-from labsim.fakes.routeros.menus import Version
+from labsim.fakes.routeros.schema import Version
 from labsim.fakes.routeros.codec import ProtocolViolation, SentenceReader, encode_sentence
 from labsim.fakes.routeros.query import QueryError, apply_proplist, compile_query
 

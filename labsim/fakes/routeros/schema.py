@@ -1,6 +1,6 @@
 """The generic part of the simulated RouterOS menu engine: field types, the schema and the trap texts.
 
-Behaviour that is data lives in two YAML files next to this module:
+The engine that reads the menus: behaviour that is data lives in two YAML files next to this module:
 - `schema.yaml`: per menu its id space, commands, fields (types, defaults, ranges, choices, references,
   version limits) and read-only columns;
 - `errors.yaml`: the trap texts and categories, each with its source.
