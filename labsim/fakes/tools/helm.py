@@ -539,6 +539,14 @@ def warm() -> None:
     tree()
 
 
+def upgrade_args(argv: list[str]) -> C.Args:
+    """The parsed command line of `helm upgrade NAME CHART ...` (for cilium-cli, which upgrades with helm's
+    library as the real one does)."""
+    _, a = C.execute(tree(), ["upgrade", *argv])
+    a["name"], a["chart"] = a.args[0], a.args[1]
+    return a
+
+
 def cmd_version(a, g) -> int:
     print(f"{VERSION}+g{GIT_COMMIT[:7]}" if a.short else
           f'version.BuildInfo{{Version:"{VERSION}", GitCommit:"{GIT_COMMIT}", GitTreeState:"clean", '
