@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -51,47 +50,39 @@ def _pool(srv: RouterOSServer) -> routeros_api.RouterOsApiPool:
 
 
 # --- listen and /cancel -------------------------------------------------------------------------------------------------
+def _until(rows, want, limit: int = 20) -> list[dict]:
+    """Rows of a running listen until `want(rows so far)`: routeros-api reads the socket on this thread (it is not
+    thread-safe) and files every sentence under its tag, so replies to other commands interleave safely."""
+    got: list[dict] = []
+    while not want(got) and len(got) < limit:
+        got.append(next(rows))
+    return got
+
+
 def test_interface_listen_streams_changes_until_cancel(served):
     dev, srv = served()
     pool = _pool(srv)
     api = pool.get_api()
     listen = api.get_binary_resource("/interface").call_async("listen")     # tagged "1"
-    got: list[dict] = []
-    done = threading.Event()
-    errors: list[Exception] = []
-
-    def follow() -> None:
-        try:
-            for row in listen:
-                got.append(row)
-        except routeros_api.exceptions.RouterOsApiCommunicationError as exc:
-            errors.append(exc)
-        done.set()
-
-    reader = threading.Thread(target=follow, daemon=True)
+    rows = iter(listen)
     # the same connection goes on taking commands while the listen runs
-    ifaces = api.get_resource("/interface")
-    ifaces.set(id="*2", disabled="yes")
+    api.get_resource("/interface").set(id="*2", disabled="yes")
     vlans = api.get_resource("/interface/vlan")
     vlans.add(name="vlan42", **{"vlan-id": "42", "interface": "ether1"})
-    reader.start()
-    deadline = time.monotonic() + 10
-    while len(got) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
     # (routeros-api's binary resource: keys as text, `.id` as `id`, values as bytes)
-    names = {row["name"].decode() for row in got if "name" in row}
-    assert {"ether2", "vlan42"} <= names, got
+    named = lambda got: {r["name"] for r in got if "name" in r}                  # noqa: E731
+    got = _until(rows, lambda got: {b"ether2", b"vlan42"} <= named(got))
+    assert {b"ether2", b"vlan42"} <= named(got), got
     changed = next(row for row in got if row.get("name") == b"ether2")
     assert changed["disabled"] == b"true" and changed["type"] == b"ether"
     vlan = next(row for row in got if row.get("name") == b"vlan42")
     vlans.remove(id=vlan["id"].decode())
-    deadline = time.monotonic() + 10
-    while not any(".dead" in r for r in got) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert {"id": vlan["id"], ".dead": b"true"} in got
+    gone = _until(rows, lambda got: any(".dead" in r for r in got))
+    assert {"id": vlan["id"], ".dead": b"true"} in gone
     api.get_binary_resource("/").call("cancel", {"tag": listen.inner.tag})     # /cancel =tag=1
-    assert done.wait(10)
-    assert errors and "interrupted" in str(errors[0])                          # !trap =category=2 interrupted
+    with pytest.raises(routeros_api.exceptions.RouterOsApiCommunicationError) as exc:
+        list(rows)
+    assert "interrupted" in str(exc.value)                                     # !trap =category=2 interrupted
     assert api.get_resource("/system/identity").get()[0]["name"] == "MikroTik"   # the session goes on
     pool.disconnect()
 
@@ -104,16 +95,14 @@ def test_lease_listen_sees_a_lease_granted_by_the_world(served):
     pool = _pool(srv)
     api = pool.get_api()
     listen = api.get_binary_resource("/ip/dhcp-server/lease").call_async("listen")
-    got: list[dict] = []
-    threading.Thread(target=lambda: [got.append(r) for r in listen], daemon=True).start()
-    time.sleep(0.2)
+    rows = iter(listen)
+    assert api.get_resource("/system/identity").get()    # the listen is running on the device by now
     dev.grant_lease("d", "bc:24:11:00:00:01", "10.0.0.10", "cp-1")
-    deadline = time.monotonic() + 10
-    while not got and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert got and got[0]["address"] == b"10.0.0.10" and got[0]["status"] == b"bound"
-    assert got[0]["host-name"] == b"cp-1"
+    got = _until(rows, lambda got: bool(got))
+    assert got[0]["address"] == b"10.0.0.10" and got[0]["status"] == b"bound" and got[0]["host-name"] == b"cp-1"
     api.get_binary_resource("/").call("cancel")          # without a tag: every running command
+    with pytest.raises(routeros_api.exceptions.RouterOsApiCommunicationError):
+        list(rows)
     pool.disconnect()
     lr.close()
 

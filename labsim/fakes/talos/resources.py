@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from labsim.fakes.talos import hardware, machine, services
 from labsim.fakes.talos.machineconfig import load_all
 from labsim.fakes.talos.texts import SYSTEM_PARTITIONS_MIB
+from labsim.fakes.tools.gofmt import humanize_bytes
 
 if TYPE_CHECKING:
     from labsim.fakes.talos.node import TalosNode
@@ -110,7 +111,7 @@ def _machineconfig(node: TalosNode) -> list[tuple[str, dict[str, Any]]]:
 def _disks(node: TalosNode) -> list[tuple[str, dict[str, Any]]]:
     out = []
     for d in hardware.disks(node.vm):
-        out.append((d.name, {"dev_path": d.dev, "size": d.size, "pretty_size": _pretty(d.size), "io_size": 512,
+        out.append((d.name, {"dev_path": d.dev, "size": d.size, "pretty_size": humanize_bytes(d.size), "io_size": 512,
                              "sector_size": 512, "readonly": False, "cdrom": d.cdrom, "model": d.model,
                              "transport": d.transport, "rotational": True, "wwid": "", "serial": ""}))
     return out
@@ -136,20 +137,11 @@ def _volumes(node: TalosNode) -> list[tuple[str, dict[str, Any]]]:
     if disk is None or node.stage == "maintenance":
         return []
     size = max(0, disk.size - SYSTEM_PARTITIONS_MIB * 1024 ** 2)
-    return [("EPHEMERAL", {"phase": "ready", "location": f"{disk.dev}6", "size": size, "prettySize": _pretty(size)})]
+    return [("EPHEMERAL", {"phase": "ready", "location": f"{disk.dev}6", "size": size, "prettySize": humanize_bytes(size)})]
 
 
 def _nodename(node: TalosNode) -> list[tuple[str, dict[str, Any]]]:
     return [("nodename", {"nodename": node.hostname, "hostnameVersion": "1"})] if node.config else []
-
-
-def _pretty(n: int) -> str:
-    """go-humanize Bytes (SI): 17 GB, 137 GB."""
-    for unit, size in (("TB", 10 ** 12), ("GB", 10 ** 9), ("MB", 10 ** 6), ("kB", 10 ** 3)):
-        if n >= size:
-            v = n / size
-            return f"{v:.1f} {unit}" if v < 10 else f"{v:.0f} {unit}"
-    return f"{n} B"
 
 
 
