@@ -5,8 +5,6 @@ Steps ask the `target` fixture for what they need (a RouterOS connection per dev
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from labsim.steps import guard
