@@ -142,13 +142,29 @@ class ScenarioRecord:
     waived_by_run_false: bool = False
 
     @property
+    def title(self) -> str:
+        """The name a person reads: an outline example's name, plus the parameters its name does not show, so
+        the examples of one outline never share a title ("... (memory=768, disk=24)")."""
+        if not self.example:
+            return self.name
+        template = self.template_name or self.name
+        rest = [f"{k}={v}" for k, v in self.example.items() if f"<{k}>" not in template]
+        return f"{self.name} ({', '.join(rest)})" if rest else self.name
+
+    @property
     def full_name(self) -> str:
         return f"{self.feature}: {self.name}"
+
+    @property
+    def full_title(self) -> str:
+        return f"{self.feature}: {self.title}"
 
     @property
     def names(self) -> list[str]:
         """Names a waiver's ``scenario:`` may use for this record."""
         out = [self.full_name, self.name]
+        if self.title != self.name:
+            out += [self.full_title, self.title]
         if self.template_name and self.template_name != self.name:
             out += [f"{self.feature}: {self.template_name}", self.template_name]
         if self.kind == "test":
@@ -166,6 +182,7 @@ class ScenarioRecord:
             "feature": self.feature,
             "feature_file": self.feature_file,
             "name": self.name,
+            "title": self.title,
             "keyword": self.keyword,
             "line": self.line,
             "rule": self.rule,
@@ -280,7 +297,7 @@ def judge(run: Run) -> None:
                 rec.status = FAILED
                 at = f" at step {rec.failure_step!r}" if rec.failure_step else (
                     f" in {rec.phase}" if rec.phase and rec.phase != "call" else "")
-                reasons.append(f"{what} failed: {rec.full_name}{at}: {first_line(rec.failure_message)}")
+                reasons.append(f"{what} failed: {rec.full_title}{at}: {first_line(rec.failure_message)}")
         elif rec.outcome == SKIPPED:
             if w is not None:
                 rec.status = WAIVED
@@ -290,20 +307,20 @@ def judge(run: Run) -> None:
                 if dev is not None:
                     rec.deviation = dev
                 else:
-                    reasons.append(f"unaccounted skip: {rec.full_name} ({rec.skip_reason or 'no reason given'})"
+                    reasons.append(f"unaccounted skip: {rec.full_title} ({rec.skip_reason or 'no reason given'})"
                                    " - declare a deviation for one of its tags or add a waiver")
         elif rec.outcome == PASSED:
             rec.status = PASSED
             bad = rec.failed_findings
             if bad and w is None:
-                reasons.append(f"failed finding in {rec.full_name}: " +
+                reasons.append(f"failed finding in {rec.full_title}: " +
                                "; ".join(f"{f.name}: {first_line(f.message)}" for f in bad))
         else:
             if w is not None:
                 rec.status = WAIVED
             else:
                 rec.status = NOT_RUN
-                reasons.append(f"{what} did not run: {rec.full_name}")
+                reasons.append(f"{what} did not run: {rec.full_title}")
     for path, msg in run.collection_errors:
         reasons.append(f"collection error in {path}: {first_line(msg)}")
     if run.interrupted:

@@ -66,6 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--signoff-strict", action="store_true", default=False,
                 help="exit non-zero when the verdict is REJECTED, even if no test failed "
                      "(for example an unaccounted skip); used by make verify and make lab-verify")
+    g.addoption("--console", choices=("auto", "scenarios", "pytest"), default="auto",
+                help="scenarios: a line per scenario with its result as it finishes, and the setup phases with "
+                     "their time; pytest: pytest's dots; auto (default): scenarios when --signoff is given")
 
 
 def _opt(config: pytest.Config, name: str):
@@ -105,6 +108,7 @@ def _new_run_id(t) -> str:
     return t.strftime("%Y%m%dT%H%M%S") + f".{t.microsecond // 1000:03d}Z-" + _secrets.token_hex(3)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's terminal reporter exists (the console lines sit beside it)
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):  # xdist worker: the controller writes the bundle
         return
@@ -140,6 +144,11 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = Collector(config, run)
     config.stash[collector_key] = collector
     config.pluginmanager.register(collector, "signoff-collector")
+    from .console import ScenarioLines, wanted
+
+    if config.pluginmanager.get_plugin("terminalreporter") is not None and wanted(config):
+        collector.console = ScenarioLines(config, collector)
+        config.pluginmanager.register(collector.console, "signoff-console")
 
 
 @pytest.hookimpl(trylast=True)
@@ -148,8 +157,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if collector is None:
         return
     config.pluginmanager.unregister(collector)
+    if collector.console is not None:
+        config.pluginmanager.unregister(collector.console)
     if collector.bundle_path is not None:
-        line = f"Sign-off: {collector.run.verdict} — {collector.bundle_path}"
+        line = verdict_line(collector.run.verdict, collector.rel_display(collector.bundle_path))
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             ok = collector.run.verdict == "ACCEPTED"
@@ -163,6 +174,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             tr.write_line(msg, red=True, bold=True)
         else:
             print(msg, flush=True)
+
+
+def verdict_line(verdict: str, bundle: str) -> str:
+    """The run's last line: the verdict, the bundle, and the two files a person opens first."""
+    return f"Sign-off: {verdict} — {bundle.rstrip('/')}/ (report.html, summary.md)"
 
 
 @pytest.fixture
@@ -187,6 +203,15 @@ class Collector:
         self._current: dict[str, int] = {}  # nodeid -> index of the step being executed
         self._slugs: set[str] = set()
         self._run_false: set[str] = set()
+        self.console = None  # the ScenarioLines reporter, when the console shows scenario lines
+
+    def rel_display(self, path: str | os.PathLike) -> str:
+        """A path as a person types it: relative to where pytest was started when it is below it."""
+        p = Path(path)
+        try:
+            return p.resolve().relative_to(self.config.invocation_params.dir.resolve()).as_posix()
+        except ValueError:
+            return str(p)
 
     # ---- context -------------------------------------------------------------------------------------------
     def _context(self) -> None:
@@ -468,9 +493,12 @@ class Collector:
 
             root = _resolve_path(self.config, outdir)
             key = self.config.getoption("signing_key")
+            t0 = time.perf_counter()
             self.bundle_path = write_bundle(run, root, self.redactor, rootpath=self.config.rootpath,
                                             signing_key=_resolve_path(self.config, key) if key else None,
                                             invocation=list(self.config.invocation_params.args))
+            if self.console is not None:
+                self.console.bundle_written(time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - report it; the tests keep their own outcome
             self.bundle_error = f"{type(exc).__name__}: {exc}"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
