@@ -102,8 +102,11 @@ def _signoff_run(args: argparse.Namespace, extra: list[str], target: str, apply:
         argv += ["--signing-key", args.signing_key]
     if args.verbose:
         argv.append("-" + "v" * args.verbose)
-    elif not any(a.startswith("--tb") for a in extra):
-        argv.append("--tb=short")   # the bundle has every failure in full; the console names them
+    else:   # the bundle has every failure in full, and each scenario's API transcript: the console names them
+        if not any(a.startswith("--tb") for a in extra):
+            argv.append("--tb=short")
+        if not any(a.startswith("--show-capture") for a in extra):
+            argv.append("--show-capture=no")
     if choice.builtin:
         print(f"labsim: no lab file given, none found here: using the built-in example ({_shown(choice.path)}); "
               "`labsim init` writes one to fill in", file=sys.stderr)
