@@ -145,10 +145,12 @@ class ScenarioLines:
         self.tr.write(f"{MARKS[outcome]} {outcome.upper() if outcome != 'passed' else 'passed'}", **colour)
         self.tr.write_line(f"  {_dur(took)}")
         if outcome == "skipped" and rec.skip_reason:
-            self.tr.write_line(f"      {first_line(rec.skip_reason, 160)}")
+            self.tr.write_line(f"      {self.collector.redactor.text(first_line(rec.skip_reason, 160))}")
         elif outcome in ("failed", "error"):
             at = f"at {rec.failure_step}: " if rec.failure_step else ""
-            self.tr.write_line(f"      {at}{first_line(rec.failure_message, 240)}", red=True)
+            # the bundle's rule holds on the console too: no secret the lab file references is shown
+            text = self.collector.redactor.text(f"{at}{first_line(rec.failure_message, 240)}")
+            self.tr.write_line(f"      {text}", red=True)
 
     # ---- the end -------------------------------------------------------------------------------------------
     def bundle_written(self, seconds: float) -> None:

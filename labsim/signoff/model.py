@@ -64,6 +64,7 @@ class Attachment:
     media_type: str
     data: bytes
     step: str | None = None
+    compressed: bool = False  # stored gzip-compressed in the bundle (path ends in .gz): linked, never inlined
 
     @property
     def is_text(self) -> bool:
@@ -73,7 +74,7 @@ class Attachment:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "path": self.path, "media_type": self.media_type, "size": len(self.data),
-                "step": self.step}
+                "step": self.step, "compressed": self.compressed}
 
 
 @dataclass
@@ -128,12 +129,15 @@ class ScenarioRecord:
     skip_reason: str | None = None
     failure_step: str | None = None
     failure_message: str | None = None
-    failure_details: str | None = None
+    failure_details: str | None = None  # pytest's whole report (JUnit keeps it)
+    failure_traceback: str | None = None  # the failure's traceback, trimmed to project code (the report shows it)
     duration: float = 0.0
     started: bool = False  # pytest-bdd began executing steps
     attachments: list[Attachment] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     timelines: list[Timeline] = field(default_factory=list)
+    topology: dict | None = None  # the fabric as observed (labsim-topology/1), when a step recorded it
+    topology_path: str | None = None
     # verdict bookkeeping
     status: str = NOT_RUN
     waiver: Waiver | None = None
@@ -200,6 +204,7 @@ class ScenarioRecord:
             "attachments": [a.to_dict() for a in self.attachments],
             "findings": [f.to_dict() for f in self.findings],
             "timelines": [t.to_dict() for t in self.timelines],
+            "topology": self.topology_path,
         }
 
 

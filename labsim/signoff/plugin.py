@@ -15,6 +15,8 @@ import hashlib
 import os
 import secrets as _secrets
 import time
+import traceback
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -428,6 +430,15 @@ class Collector:
             rec.failure_step = f"{step.keyword} {step.name}"
             rec.failure_message = f"undefined step: {step.keyword} {step.name} (no step definition matches)"
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Generator[None, object, object]:
+        report = yield
+        if getattr(report, "failed", False) and call.excinfo is not None:
+            rec = self.run.records.get(item.nodeid)
+            if rec is not None and rec.failure_traceback is None:
+                rec.failure_traceback = self.redactor.text(trimmed_traceback(call.excinfo.value, self.config.rootpath))
+        return report
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         rec = self.run.records.get(report.nodeid)
         if rec is None:
@@ -516,11 +527,41 @@ def _finalize_steps(rec: ScenarioRecord) -> None:
                 rec.failure_step = f"{s.keyword} {s.name}"
 
 
+PACKAGE_DIR = Path(__file__).resolve().parents[1]   # labsim/, wherever it is installed
+
+
+def trimmed_traceback(exc: BaseException, rootpath: Path) -> str:
+    """The failure's frames in project code only (labsim's package and the user's own files below rootdir, not
+    pytest, pluggy, pytest-bdd or other installed packages), innermost last, as `path:line in function`."""
+    root = rootpath.resolve()
+    lines: list[str] = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(PACKAGE_DIR):
+            shown = "labsim/" + path.relative_to(PACKAGE_DIR).as_posix()
+        elif path.is_relative_to(root) and "site-packages" not in path.parts:
+            shown = path.relative_to(root).as_posix()
+        else:
+            continue
+        lines.append(f"{shown}:{frame.lineno} in {frame.name}")
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}")
+    return "\n".join(lines)
+
+
+def assertion_text(exc: BaseException) -> str:
+    """An assertion's own message, without the `assert ...` introspection pytest appends to it."""
+    text = str(exc)
+    if isinstance(exc, AssertionError) and "\nassert " in text:
+        text = text.split("\nassert ", 1)[0]
+    return text
+
+
 def _exc_message(exc: BaseException) -> str:
     if isinstance(exc, (pytest.fail.Exception, pytest.xfail.Exception)):
         text = getattr(exc, "msg", None) or str(exc)
     else:
-        text = str(exc)
+        text = assertion_text(exc)
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
 

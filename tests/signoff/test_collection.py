@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -282,7 +283,7 @@ def test_evidence_api_and_layout(pytester):
 @when("evidence is attached")
 def attach_all(evidence):
     assert evidence.attach("api transcript", "/interface/vlan/print\\n!done") == \\
-        "evidence/evidence-everything-attached/1-api-transcript.txt"
+        "evidence/evidence-everything-attached/1-api-transcript.txt.gz"
     evidence.attach("observed vlans", {"vlans": [{"id": 10}, {"id": 1500}]})
     evidence.attach("diagram", b"\\x89PNG\\r\\n\\x1a\\nfake", media_type="image/png")
     evidence.attach("dump.yaml", "a: 1\\n")
@@ -303,9 +304,10 @@ def attach_all(evidence):
     out.result.assert_outcomes(passed=1)
     ev = out.bundle / "evidence" / "evidence-everything-attached"
     assert sorted(p.name for p in ev.iterdir()) == [
-        "1-api-transcript.txt", "2-observed-vlans.json", "3-diagram.png", "4-dump.yaml", "5-east-fails-over.json",
+        "1-api-transcript.txt.gz", "2-observed-vlans.json", "3-diagram.png", "4-dump.yaml", "5-east-fails-over.json",
         "6-ceph-health.json"]
-    assert (ev / "1-api-transcript.txt").read_text() == "/interface/vlan/print\n!done"
+    # transcripts are stored compressed (and linked, never inlined)
+    assert gzip.decompress((ev / "1-api-transcript.txt.gz").read_bytes()) == b"/interface/vlan/print\n!done"
     import json
 
     assert json.loads((ev / "2-observed-vlans.json").read_text()) == {"vlans": [{"id": 10}, {"id": 1500}]}
@@ -319,12 +321,12 @@ def attach_all(evidence):
                                 "message": "VLAN10, VLAN1500 on every trunk", "details": {"missing": []},
                                 "step": "When evidence is attached"}]
     html = out.text("report.html")
-    for p in ("1-api-transcript.txt", "2-observed-vlans.json", "4-dump.yaml"):
+    for p in ("1-api-transcript.txt.gz", "2-observed-vlans.json", "4-dump.yaml"):
         assert f'href="evidence/evidence-everything-attached/{p}"' in html
-    assert "/interface/vlan/print" in html  # inline preview
+    assert "/interface/vlan/print" not in html and "a: 1" in html  # a transcript is linked, a small file inline
     assert 'src="data:image/png;base64,' in html
     assert html.count('<svg id="tl-') == 2 and 'data-kind="health"' in html
-    assert "t=30s health: HEALTH_OK → HEALTH_WARN (OSD_DOWN, PG_DEGRADED)" in html
+    assert "t=30 s health: HEALTH_OK → HEALTH_WARN (OSD_DOWN, PG_DEGRADED)" in html
 
 
 def test_failed_finding_rejects_a_passing_scenario(pytester):
