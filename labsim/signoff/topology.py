@@ -112,8 +112,8 @@ def draw(topo: dict, colours: Colours, svg_id: str = "topology-svg") -> Svg:
     cl_names = [str(c["name"]) for c in clusters]
     cols = max(len(row0), len(row1), len(cl_names), 1)
     width = cols * (NODE_W + GAP) + GAP
-    arcs = sum(1 for x in links if x["a"] in dev_pos and x["b"] in dev_pos)
-    y0 = 40 + NODE_H / 2 + (34 + 26 * 4 / 3 * (min(arcs, 8) - 1)) * 0.75 if arcs else 40
+    arcs = len({tuple(sorted((x["a"], x["b"]))) for x in links if x["a"] in dev_pos and x["b"] in dev_pos})
+    y0 = 16 + NODE_H / 2 + (34 + 26 * 4 / 3 * (min(arcs, 8) - 1)) * 0.75 + 4 if arcs else 40
     y1 = y0 + NODE_H + ROW_GAP
     y2 = y1 + NODE_H + ROW_GAP - 30
     mesh = [m for m in _list(topo.get("mesh")) if m in cl_names]
@@ -144,6 +144,10 @@ def draw(topo: dict, colours: Colours, svg_id: str = "topology-svg") -> Svg:
     for i, x in enumerate(links):
         if x.get("a") in pos and x.get("b") in pos:
             groups.setdefault(tuple(sorted((str(x["a"]), str(x["b"])))), []).append((i, x))
+    # arcs between devices: the shortest spans lowest, so arcs nest instead of crossing
+    span = {k: abs(dev_pos.get(k[0], 0) - dev_pos.get(k[1], 0)) if k[0] in dev_pos and k[1] in dev_pos else 0
+            for k in groups}
+    groups = dict(sorted(groups.items(), key=lambda kv: span[kv[0]]))
     arc_i = 0
     fan: dict[str, int] = {}   # links leaving each upper box so far: their labels are staggered
     for members in groups.values():
@@ -181,7 +185,7 @@ def draw(topo: dict, colours: Colours, svg_id: str = "topology-svg") -> Svg:
             (xt, yt), (xl, yl) = pos[upper], pos[lower]
             d = f"M{xt:.1f},{yt + NODE_H / 2:.1f} L{xl:.1f},{yl - NODE_H / 2:.1f}"
             k = fan[upper] = fan.get(upper, -1) + 1
-            frac = (0.42, 0.62, 0.82)[k % 3]
+            frac = 0.86 if broken else (0.42, 0.62, 0.8)[k % 3]   # a break's words near its own end, apart
             lx = xt + (xl - xt) * frac
             ly = yt + NODE_H / 2 + (yl - yt - NODE_H) * frac
             label = f"{ports(upper)}: {label}" if label else ports(upper)

@@ -181,10 +181,12 @@ def run_signoff(pytester: pytest.Pytester, *args: str, signoff: bool = True) -> 
     return Outcome(result, bundle)
 
 
-def bundle_of(line: str) -> Path:
-    """The bundle a verdict line names: `Sign-off: ACCEPTED — <bundle>/ (report.html, summary.md)`."""
+def bundle_of(line: str, cwd: Path | None = None) -> Path:
+    """The bundle a verdict line names: `Sign-off: ACCEPTED — <bundle>/ (report.html, summary.md)`, relative to
+    where that run was started (`cwd`, default this process's)."""
     assert line.endswith("/ (report.html, summary.md)"), line
-    return Path(line.split(" — ", 1)[1].rsplit("/ (", 1)[0]).resolve()
+    path = Path(line.split(" — ", 1)[1].rsplit("/ (", 1)[0])
+    return ((cwd or Path.cwd()) / path).resolve()
 
 
 def signoff_cli(*args: str | os.PathLike) -> subprocess.CompletedProcess:
