@@ -235,8 +235,10 @@ def lanes_chart(svg_id: str, name: str, kind: str, points: list[dict], colours: 
         y = 12 + i * (lane_h + gap)
         svg.add("text", lane, x=left - 8, y=y + lane_h / 2 + 4, class_="lane", text_anchor="end",
                 fill=colours.of(lane) if lane in colours.by_name else "#0f172a")
-        for j, p in enumerate(lp):
-            a, b = _t(p), (_t(lp[j + 1]) if j + 1 < len(lp) else t_end)
+        # one segment per run of the same state (the checks of its first point in the tooltip)
+        runs = [p for j, p in enumerate(lp) if j == 0 or _state(p) != _state(lp[j - 1])]
+        for j, p in enumerate(runs):
+            a, b = _t(p), (_t(runs[j + 1]) if j + 1 < len(runs) else t_end)
             st = _state(p)
             col = STATE_COLOURS.get(st.lower().replace(" ", ""))
             if col is None:
@@ -253,16 +255,20 @@ def lanes_chart(svg_id: str, name: str, kind: str, points: list[dict], colours: 
 
 def transitions(points: list[dict], kind: str) -> list[str]:
     """State changes in words: 't=12 s talos-west: HEALTH_OK → HEALTH_WARN (OSD_DOWN, PG_DEGRADED)'."""
+    if kind == "split":   # a series of shares, not of states: the chart's notes say where it ended
+        return []
     last: dict[str, str] = {}
     out = []
+    shown: dict[str, str] = {}
     for p in sorted((p for p in points if isinstance(p, dict)), key=_t):
         if kind == "failover" and isinstance(p.get("counts"), dict):
             continue
         lane, st = _lane(p, kind), _state(p)
-        if last.get(lane) != st:
-            extra = f" ({', '.join(str(c) for c in p['checks'])})" if p.get("checks") else ""
-            out.append(f"t={_t(p):g} s {lane}: " + (f"{last[lane]} → {st}" if lane in last else st) + extra)
-            last[lane] = st
+        extra = f" ({', '.join(str(c) for c in p['checks'])})" if p.get("checks") else ""
+        if shown.get(lane) != st + extra:   # a change of state, or of the checks behind it (Ceph's health)
+            out.append(f"t={_t(p):g} s {lane}: " + (f"{last[lane]} → {st}" if lane in last and last[lane] != st
+                                                     else st) + extra)
+            last[lane], shown[lane] = st, st + extra
     return out
 
 
