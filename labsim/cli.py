@@ -201,7 +201,8 @@ PASSTHROUGH = {"serve", "env", "signoff", "test"}   # their arguments go to the 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labsim", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="labsim", description="Describe your lab in Gherkin and one lab file, "
+                                     "prove it in a simulated lab, then on the hardware, and sign it off.",
                                      epilog="`labsim COMMAND -h` for a command's options.")
     parser.add_argument("--version", action="version", version=f"labsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
