@@ -92,8 +92,8 @@ def _signoff_run(args: argparse.Namespace, extra: list[str], target: str, apply:
         argv += ["--sim-seed", str(args.seed)]
     if apply:
         argv.append("--apply")
-    if args.signoff != "none":
-        argv += ["--signoff", args.signoff]
+    if args.signoff != "none":   # below the folder the command runs in, whatever pytest's rootdir is
+        argv += ["--signoff", str(Path(args.signoff).resolve())]
         if not args.no_strict:
             argv.append("--signoff-strict")
     if args.waivers:

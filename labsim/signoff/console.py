@@ -2,13 +2,16 @@
 elapsed time, and (in plugin.py) the verdict line naming report.html and summary.md.
 
     labsim 0.1.0 · lab labs/aggrik8s.yaml (aggrik8s, from --lab) · target sim · seed 0
-    setup: plugins and steps loaded  2.1 s
-    setup: 52 scenarios collected from 7 feature files  0.4 s
+    setup: start-up: Python, pytest, labsim's plugin and step definitions  3.5 s
+    setup: collection: 52 scenarios to run from 7 feature files  107 ms
 
     Feature: The VLAN fabric carries, serves and routes every lab VLAN  (features/fabric.feature)
-      ✓ Each cluster VLAN is carried from its DHCP device to the hosts that need it  passed  1.8 s
-      ✗ Every VLAN has its interface and address on every device  FAILED  1.2 s
-          at Then every VLAN has ...: AssertionError: 1 of 7 failed: FAIL vlan-present [crs305-01 VLAN1500]: ...
+      Every VLAN exists on every device with its address ✓ passed  1.2 s
+      Each cluster VLAN is carried from its DHCP device to the hosts that need it ✗ FAILED  3.2 s
+          at Then each cluster VLAN is carried hop by hop from its DHCP device to the hosts that need it
+          AssertionError: 1 of 7 failed:
+          FAIL vlan-carried [VLAN1500 from rb5009-01 for cluster talos-east (VMs on pve)]: to pve:enp1s0f0: ...
+    sign-off: bundle written  764 ms
 
 It works beside pytest's own terminal reporter (which still prints the header, the failures and the summary):
 the reporter's per-test letters, file names and percentages are turned off, these lines take their place.
@@ -39,6 +42,7 @@ def since_process_start() -> float | None:
     except (OSError, ValueError, IndexError):
         return None
 MARKS = {"passed": "✓", "failed": "✗", "skipped": "-", "error": "✗"}
+SHOWN_LINES = 4   # of a failure's message, under its scenario line
 
 
 def wanted(config: pytest.Config) -> bool:
@@ -147,10 +151,15 @@ class ScenarioLines:
         if outcome == "skipped" and rec.skip_reason:
             self.tr.write_line(f"      {self.collector.redactor.text(first_line(rec.skip_reason, 160))}")
         elif outcome in ("failed", "error"):
-            at = f"at {rec.failure_step}: " if rec.failure_step else ""
-            # the bundle's rule holds on the console too: no secret the lab file references is shown
-            text = self.collector.redactor.text(f"{at}{first_line(rec.failure_message, 240)}")
-            self.tr.write_line(f"      {text}", red=True)
+            if rec.failure_step:
+                self.tr.write_line(f"      at {rec.failure_step}", red=True)
+            # the message's first lines (which VLAN, which hop; the report has it whole), and, as in the bundle,
+            # no secret the lab file references
+            lines = [ln.strip() for ln in (rec.failure_message or "").splitlines() if ln.strip()]
+            for ln in lines[:SHOWN_LINES]:
+                self.tr.write_line(f"      {self.collector.redactor.text(first_line(ln, 200))}", red=True)
+            if len(lines) > SHOWN_LINES:
+                self.tr.write_line(f"      … {len(lines) - SHOWN_LINES} more line(s) in report.html", red=True)
 
     # ---- the end -------------------------------------------------------------------------------------------
     def bundle_written(self, seconds: float) -> None:
