@@ -3,6 +3,7 @@ must agree, `labsim schema` prints exactly the file, and every lab file we ship 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,13 +37,19 @@ def test_labsim_schema_prints_exactly_the_file() -> None:
     assert proc.stdout == LAB_SCHEMA.read_text(encoding="utf-8")
 
 
+def _shell_env() -> dict[str, str]:
+    """The environment of a person's shell: not that of the `make test` this may run under (a make inside make
+    announces its directory on stdout, which a person's `make schema > x.json` never sees)."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+
+
 def test_make_schema_writes_valid_json(tmp_path: Path) -> None:
     """`make schema > x.json` is the schema alone: make must not echo its command into it. (`-o` keeps make from
     reinstalling .venv in the middle of a test run when pyproject.toml is newer than its stamp.)"""
     out = tmp_path / "x.json"
     with out.open("w") as f:
         proc = subprocess.run(["make", "-o", ".venv/.installed-stamp", "schema"], cwd=REPO, stdout=f,
-                              stderr=subprocess.PIPE, text=True, timeout=600, check=False)
+                              stderr=subprocess.PIPE, text=True, timeout=600, check=False, env=_shell_env())
     assert proc.returncode == 0, proc.stderr
     assert out.read_text(encoding="utf-8") == LAB_SCHEMA.read_text(encoding="utf-8")
 
