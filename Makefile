@@ -94,9 +94,11 @@ bench: $(STAMP)
 # `make test` (it takes minutes); `.ci/run` runs it. CEPH_REAL_ARGS: e.g. --record FILE, --keep.
 CEPH_REAL_ARGS ?=
 ceph-real: $(STAMP)
-	@command -v ceph-osd >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	@command -v ceph-osd >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "ceph-real: installing Debian's ceph packages (apt-get install ceph)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-	   ceph >/dev/null) ; } || true
+	   ceph >/dev/null) || echo "ceph-real: apt-get install ceph failed"; \
+	  else echo "ceph-real: cannot install Debian's ceph packages here (needs root and apt-get)"; fi; }
 	$(BIN)/python -m tests.ceph_real $(CEPH_REAL_ARGS)
 
 clean:

@@ -6,12 +6,14 @@
     python -m tests.ceph_real --sim-version 19.2.3  # the simulator as another release (expect named differences)
 
 Needs Debian's `ceph` packages (the Makefile installs them); without them it says so in one line, runs nothing
-and exits 0 with SKIPPED (it is never reported as passed).
+and exits 0 with SKIPPED (it is never reported as passed). A cluster that does not come up healthy is one FAILED line
+(exit 1; its folder and logs are kept), a phase of the timeline that does not complete a named difference.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 
@@ -51,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         driver = RealDriver(keep=args.keep)
         try:
             real = Timeline(driver).run()
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:   # the cluster never got to the timeline
+            driver.keep = True
+            print(f"ceph-real: FAILED (nothing compared): the real micro cluster did not come up healthy: {exc}; "
+                  f"its folder and logs are kept in {driver.cluster.dir}")
+            return 1
         finally:
             driver.stop()
         real.pop("B_started", None)
