@@ -14,7 +14,7 @@ from typing import Any
 
 from labsim.provisioners.ceph import values as V
 from labsim.provisioners.ceph.access import CephAccess
-from labsim.provisioners.clock import Clock, wait_for
+from labsim.provisioners.vocabulary import Clock, wait_for
 
 HEALTHY_WITHIN = 15 * 60.0
 POLL = 15.0

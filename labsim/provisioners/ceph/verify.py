@@ -8,7 +8,7 @@ from typing import Any
 
 from labsim.provisioners.ceph import values as V
 from labsim.provisioners.ceph.access import CephAccess
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 from labsim.provisioners.talos.cli import ToolError
 
 CLEAN = re.compile(r"^active(\+(clean|deep|scrubbing|snaptrim|snaptrim_wait))+$")   # Rook's own test

@@ -5,7 +5,6 @@ Everything here comes from `print` commands on the devices; verification never w
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
 from typing import Any
 
 from labsim.provisioners.fabric.desired import vlan_interface
@@ -13,18 +12,7 @@ from labsim.provisioners.fabric.intent import trace_need, vlan_needs
 from labsim.provisioners.fabric.observed import Observed, device_l2, observe, _true
 from labsim.provisioners.fabric.plan import plan_device
 from labsim.provisioners.fabric.rows import text
-
-
-@dataclass
-class Result:
-    check: str
-    subject: str
-    ok: bool
-    message: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return f"{'PASS' if self.ok else 'FAIL'} {self.check} [{self.subject}]: {self.message}"
+from labsim.provisioners.vocabulary import Result
 
 
 def observe_all(lab, connections: dict[str, Any]) -> dict[str, Observed]:

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 from kubernetes.client.rest import ApiException
 
-from labsim.provisioners.clock import WaitTimeout, wait_for
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result, WaitTimeout, wait_for
 from labsim.provisioners.mesh import connect as C
 from labsim.provisioners.mesh import demo, settings
 from labsim.provisioners.mesh.context import MeshContext

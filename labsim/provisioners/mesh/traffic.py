@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from labsim.provisioners.clock import wait_for
+from labsim.provisioners.vocabulary import wait_for
 from labsim.provisioners.mesh import demo
 from labsim.provisioners.mesh import probe as P
 from labsim.provisioners.mesh.context import MeshContext

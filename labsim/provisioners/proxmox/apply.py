@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from proxmoxer import ResourceException
 
-from labsim.provisioners.clock import Clock, WaitTimeout
+from labsim.provisioners.vocabulary import Clock, WaitTimeout
 from labsim.provisioners.proxmox.plan import PHASES, Plan, Step
 from labsim.provisioners.proxmox.tasks import last_log_line, succeeded, wait_tasks
 

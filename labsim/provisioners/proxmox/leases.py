@@ -15,10 +15,10 @@ from typing import Any, Callable
 
 from proxmoxer import ResourceException
 
-from labsim.provisioners.clock import Clock, WaitTimeout, wait_for
+from labsim.provisioners.vocabulary import Clock, Result, WaitTimeout, wait_for
 from labsim.provisioners.fabric.client import read
 from labsim.provisioners.fabric.desired import vlan_interface
-from labsim.provisioners.fabric.verify import Result, observe_all, vlans_carried
+from labsim.provisioners.fabric.verify import observe_all, vlans_carried
 from labsim.provisioners.proxmox.config import Nic
 from labsim.provisioners.proxmox.desired import DesiredVm
 from labsim.provisioners.proxmox.observed import Observed, ObservedVm

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labsim.provisioners.clock import Clock
+from labsim.provisioners.vocabulary import Clock
 from labsim.provisioners.proxmox.apply import ApplyReport, apply
 from labsim.provisioners.proxmox.plan import Plan, plan
 

@@ -6,7 +6,7 @@ only at the next start) is a failure too. `vm-running`: the VM runs. Addresses: 
 """
 from __future__ import annotations
 
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 from labsim.provisioners.proxmox.compare import differences, needs_restart
 from labsim.provisioners.proxmox.desired import DesiredVm, desired_vms
 from labsim.provisioners.proxmox.observed import Observed, observe

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from labsim.provisioners.clock import WaitTimeout, wait_for
+from labsim.provisioners.vocabulary import WaitTimeout, wait_for
 from labsim.provisioners.talos.context import TalosContext
 from labsim.provisioners.talos.nodes import Machine
 

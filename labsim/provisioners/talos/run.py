@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from labsim.provisioners.clock import wait_for
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result, wait_for
 from labsim.provisioners.talos import apply as A
 from labsim.provisioners.talos import bootstrap as B
 from labsim.provisioners.talos import cilium as C
