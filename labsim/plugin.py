@@ -12,6 +12,8 @@ import pytest
 
 pytest_plugins = [
     "labsim.steps.harness",
+    "labsim.steps.lab_run",
+    "labsim.steps.common",
     "labsim.steps.fabric_steps",
     "labsim.steps.proxmox_steps",
     "labsim.steps.talos_steps",
@@ -35,6 +37,9 @@ class FeatureFile(pytest.Module):
                        "scenarios(__file__, features_base_dir=__features_base__)\n", str(self.path), "exec")
         module.__dict__["__features_base__"] = str(self.path.parent)
         exec(code, module.__dict__)   # noqa: S102 - fixed code above, not input
+        from labsim.steps.lab_run import bind
+
+        bind(module, self.config)     # the scenarios' subjects from the lab file (labsim/steps/subjects.py)
         return module
 
 

@@ -20,7 +20,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from labsim.provisioners.clock import Clock, RealClock, Waited, WaitTimeout, wait_for
 
-__all__ = ["Actions", "Clock", "Plan", "RealClock", "Result", "WaitTimeout", "Waited", "failed", "wait_for"]
+__all__ = ["Actions", "Clock", "Plan", "RealClock", "Result", "WaitTimeout", "Waited", "failed", "only_changed",
+           "unchanged", "wait_for"]
 
 
 @dataclass
@@ -59,3 +60,27 @@ class Actions:
 
     def describe(self) -> list[str]:
         return list(self.actions)
+
+
+def unchanged(system: str, plan: Plan, writes: dict[str, int], before: dict[str, int] | None,
+              after: dict[str, int] | None) -> list[Result]:
+    """A second apply changed nothing: its plan was empty, it sent no write, and (where the target can count them)
+    no device accepted a change in the meantime."""
+    sent = sum(writes.values())
+    out = [Result("plan-empty", system, plan.empty(), "the second plan is empty" if plan.empty() else
+                  "the second plan is not empty:\n" + "\n".join(plan.describe())),
+           Result("no-writes", system, sent == 0, "the second apply sent no write" if sent == 0 else
+                  f"the second apply sent {sent} writes: {writes}")]
+    if before is not None and after is not None:
+        changed = {d: after[d] - before.get(d, 0) for d in after if after[d] != before.get(d, 0)}
+        out.append(Result("devices-unchanged", system, not changed, "no device accepted a change" if not changed
+                          else f"devices accepted changes on the second apply: {changed}"))
+    return out
+
+
+def only_changed(system: str, writes: dict[str, int], expected: list[str]) -> list[Result]:
+    """A repair wrote to exactly the things in `expected` (devices, VMs) and to nothing else."""
+    changed = sorted(k for k, n in writes.items() if n)
+    want = sorted(expected)
+    return [Result("repair-scope", system, changed == want, f"the repair changed {changed}" +
+                   ("" if changed == want else f", expected only {want}"), {"writes": dict(writes)})]

@@ -13,6 +13,7 @@ from labsim.provisioners.fabric.apply import ApplyReport, apply
 from labsim.provisioners.fabric.plan import Plan, plan
 from labsim.provisioners.lab import load_lab
 from labsim.provisioners.lab.checks import run_checks
+from labsim.provisioners.vocabulary import Result
 
 
 class LabRefused(RuntimeError):
@@ -50,3 +51,16 @@ def provision(lab, connect: Callable[[str], Any]) -> Provisioned:
 
 def provision_file(labfile: str | Path, connect: Callable[[str], Any]) -> Provisioned:
     return provision(checked_lab(labfile), connect)
+
+
+def refusal_results(refused: LabRefused | None, contacted: list[str], check: str, path: str) -> list[Result]:
+    """An invalid lab file was refused before any device was contacted, naming `check` at `path`."""
+    if refused is None:
+        return [Result("lab-refused", path, False, "the invalid lab file was accepted")]
+    found = [(f.check, f.path) for f in refused.findings]
+    return [Result("lab-refused", path, True, str(refused).splitlines()[0]),
+            Result("no-device-contacted", path, not contacted,
+                   "no device was contacted" if not contacted else f"devices were contacted: {contacted}"),
+            Result("refusal-names", path, (check, path) in found,
+                   f"the refusal names {check} at {path}" if (check, path) in found
+                   else f"expected {check} at {path}; the refusal lists {found}")]

@@ -894,9 +894,44 @@ class Canary(_Strict):
     weights: dict[str, int] = Field(description="global service name -> percent of requests")
 
 
+class ProbeBackends(_Strict):
+    """Backends of the suite's affinity-none probe service in the first two mesh members: their ratio is the
+    share of requests each answers (1 and 3: 25% and 75%)."""
+
+    first: int = Field(1, ge=0)
+    second: int = Field(3, ge=0)
+
+    @model_validator(mode="after")
+    def _some(self) -> ProbeBackends:
+        if self.first + self.second == 0:
+            raise ValueError("give at least one backend (first or second)")
+        return self
+
+
+class ProbeCanary(_Strict):
+    """The suite's Envoy canary: percent of requests kept in the client's cluster (a local-affinity service)
+    and sent across the mesh (a remote-affinity service)."""
+
+    local: int = Field(25, ge=0, le=100)
+    remote: int = Field(75, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _hundred(self) -> ProbeCanary:
+        if self.local + self.remote != 100:
+            raise ValueError(f"local {self.local} and remote {self.remote} must add up to 100 (percent)")
+        return self
+
+
 class Probe(_Strict):
-    image: str
+    """How the mesh features send traffic: the probe Job's image and request count, and, when the lab file names
+    no global_services, the suite's own probe services (echo backends and global services in `namespace`,
+    created and removed by each scenario, as `cilium connectivity test` does with its own namespace)."""
+
+    image: str = "curlimages/curl:8.10.1"
     requests: int = Field(100, gt=0)
+    namespace: str = Field("labsim-mesh-probe", description="the suite's own namespace for its probe services")
+    backends: ProbeBackends = Field(default_factory=ProbeBackends)
+    canary: ProbeCanary = Field(default_factory=ProbeCanary)
 
 
 class Mesh(_Strict):
@@ -908,7 +943,7 @@ class Mesh(_Strict):
     cache_ttl: str = Field("0s", pattern=_DURATION)
     global_services: list[GlobalService] = []
     canary: Canary | None = None
-    probe: Probe | None = None
+    probe: Probe = Field(default_factory=Probe)
 
 
 # ---------------------------------------------------------------------------------------------------

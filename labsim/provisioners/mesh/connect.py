@@ -11,17 +11,12 @@ from typing import Any
 
 from labsim.provisioners.mesh import settings
 from labsim.provisioners.mesh.context import MeshContext
+from labsim.provisioners.mesh.workload import pairs
 from labsim.provisioners.talos.cilium import NAMESPACE
 
 WAIT = "5m"
 
 
-def pairs(lab) -> list[tuple[str, str]]:
-    mesh = lab.mesh
-    if mesh.topology == "hub-and-spoke":
-        hub = mesh.hub or mesh.clusters[0]
-        return [(hub, c) for c in mesh.clusters if c != hub]
-    return [(a, b) for i, a in enumerate(mesh.clusters) for b in mesh.clusters[i + 1:]]
 
 
 def enabled(values: dict[str, Any], service_type: str) -> bool:

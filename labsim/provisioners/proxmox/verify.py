@@ -64,3 +64,14 @@ def observe_lab(lab, api) -> tuple[list[DesiredVm], Observed]:
 def verify_config(lab, api) -> list[Result]:
     desired, observed = observe_lab(lab, api)
     return vm_config(desired, observed) + vm_running(desired, observed)
+
+
+def reported(results: list[Result], name: str, pattern: str, check: str) -> list[Result]:
+    """Verification reports something about VM `name`: its result fails with a message matching `pattern`."""
+    import re
+
+    found = [r for r in results if r.subject.endswith(f" {name}")]
+    if not found:
+        return [Result(check, name, False, f"no result for VM {name!r}")]
+    return [Result(check, r.subject, not r.ok and re.search(pattern, r.message) is not None,
+                   r.message, {"differences": r.evidence.get("differences")}) for r in found]
