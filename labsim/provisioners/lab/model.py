@@ -726,6 +726,9 @@ class Cilium(_Strict):
     clustermesh_service_type: Literal["NodePort", "LoadBalancer", "ClusterIP"] = "NodePort"
     clustermesh_node_port: int | None = None
     encryption: Literal["none", "wireguard", "ipsec"] = "none"
+    kube_proxy_replacement: bool | None = Field(
+        None, description="Cilium replaces kube-proxy (Helm kubeProxyReplacement); default: when the cluster runs "
+                          "without kube-proxy")
 
 
 class CephPool(_Strict):
@@ -793,6 +796,14 @@ class _ClusterBase(_Strict):
     @property
     def cilium_name(self) -> str:
         return (self.cilium.cluster_name if self.cilium and self.cilium.cluster_name else self.name)
+
+    @property
+    def replaces_kube_proxy(self) -> bool:
+        """Cilium takes over kube-proxy's job: as `cilium.kube_proxy_replacement` says, else when kube-proxy is off."""
+        if self.cilium is None:
+            return False
+        kpr = self.cilium.kube_proxy_replacement
+        return (not getattr(self, "kube_proxy", True)) if kpr is None else kpr
 
     def members(self) -> list[Member]:  # pragma: no cover - overridden
         raise NotImplementedError

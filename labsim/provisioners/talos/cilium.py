@@ -1,7 +1,7 @@
 """Cilium as the CNI, installed with helm like the Talos guide and the Aggrik8s owners do it.
 
 Values (siderolabs/docs deploying-cilium.mdx; aggrik8s-lab.md): IPAM from Kubernetes, kube-proxy replacement
-when the cluster runs without kube-proxy, the API server through KubePrism (localhost:7445), the agent's
+as the lab file says (`cilium.kube_proxy_replacement`, by default when the cluster runs without kube-proxy), the API server through KubePrism (localhost:7445), the agent's
 capabilities without SYS_MODULE (Talos forbids loading modules), cgroup v2 as Talos mounts it, the mesh
 identity (cluster.name / cluster.id) and the clustermesh-apiserver Service the lab file asks for.
 A second run that finds the release at the same chart version holding every one of these values changes nothing;
@@ -32,7 +32,7 @@ def values(lab, cluster: str) -> dict[str, Any]:
     cil = c.cilium
     v: dict[str, Any] = {
         "ipam": {"mode": "kubernetes"},
-        "kubeProxyReplacement": not c.kube_proxy,
+        "kubeProxyReplacement": c.replaces_kube_proxy,
         "k8sServiceHost": KUBEPRISM[0], "k8sServicePort": KUBEPRISM[1],
         "securityContext": {"capabilities": {"ciliumAgent": AGENT_CAPS, "cleanCiliumState": CLEAN_STATE_CAPS}},
         "cgroup": {"autoMount": {"enabled": False}, "hostRoot": "/sys/fs/cgroup"},
