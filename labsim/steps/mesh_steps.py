@@ -66,7 +66,8 @@ def mesh(target):
     run = MeshRun(lab=target.lab)
     yield run
     if run.deployed and run.ctx is not None and run.workload is not None:
-        M.remove_workload(run.lab, run.ctx, run.workload)     # the suite's namespace goes, as it came
+        for line in M.remove_workload(run.lab, run.ctx, run.workload):   # the suite's namespace goes, as it came
+            print(line)
 
 
 def _ctx(target, talos, mesh: MeshRun) -> MeshContext:

@@ -183,12 +183,15 @@ def _free_address(lab: Lab, vlan) -> ipaddress.IPv4Address | None:
     return None
 
 
-@selector("a VLAN gateway's address", "vlans[]: a VLAN other than the bridge's own whose gateway a device holds")
+@selector("a VLAN gateway's address", "vlans[]: a VLAN other than the bridge's own whose gateway a device holds "
+                                      "(not the address the device is managed on)")
 def _gateway_address(lab: Lab) -> list[Subject]:
-    """The last non-native VLAN whose gateway address a RouterOS device holds, with a free address to move it to."""
+    """The last non-native VLAN whose gateway address a RouterOS device holds, with a free address to move it to.
+    Never a device's management address: changing that by hand would cut the suite off the device in a real lab."""
+    managed = {d.identity: d.management.address for d in lab.routeros.devices}
     out = []
     for v in reversed(lab.vlans):
-        dev = next((d for d, a in v.addresses.items() if a.ip == v.gateway), None)
+        dev = next((d for d, a in v.addresses.items() if a.ip == v.gateway and managed.get(d) != a.ip), None)
         free = _free_address(lab, v) if dev else None
         if v.native or dev is None or free is None:
             continue

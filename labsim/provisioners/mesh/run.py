@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass, field
 
 from kubernetes.client.rest import ApiException
+from urllib3.exceptions import HTTPError
 
 from labsim.provisioners.vocabulary import Result, WaitTimeout, wait_for
 from labsim.provisioners.mesh import connect as C
@@ -89,11 +90,18 @@ def deploy_workload(lab, ctx: MeshContext, wl: Workload) -> list[str]:
 
 
 def remove_workload(lab, ctx: MeshContext, wl: Workload) -> list[str]:
-    """The suite's own namespace out of every member again (the lab file's services are never removed)."""
+    """The suite's own namespace out of every member again (the lab file's services are never removed). A member
+    whose API does not answer (a drill powered it off) keeps it: that is said, not raised."""
     if not wl.owned:
         return []
-    return [f"{c}: namespace {wl.namespace} deleted" for c in lab.mesh.clusters
-            if ctx.kube(c).delete("Namespace", wl.namespace)]
+    out = []
+    for c in lab.mesh.clusters:
+        try:
+            if ctx.kube(c).delete("Namespace", wl.namespace):
+                out.append(f"{c}: namespace {wl.namespace} deleted")
+        except (ApiException, OSError, HTTPError) as exc:
+            out.append(f"{c}: namespace {wl.namespace} not deleted: {getattr(exc, 'reason', None) or exc}")
+    return out
 
 
 def each(clusters: list[str], fn):
