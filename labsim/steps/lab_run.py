@@ -44,7 +44,8 @@ def refusal(config: pytest.Config) -> str | None:
     if name:
         from labsim.steps.breakages import BREAKAGES
         if name not in BREAKAGES:
-            return f"--sim-break {name}: no such breakage; the breakages are: {', '.join(sorted(BREAKAGES))}"
+            return (f"--sim-break {name}: no such breakage, no scenario was run; the breakages are: "
+                    f"{', '.join(sorted(BREAKAGES))}")
     return None
 
 
