@@ -18,6 +18,7 @@ Feature: Rook-Ceph on the workers is healthy, and says what is wrong in Ceph's o
     When Rook-Ceph is provisioned on "<cluster>"
     Then the CephCluster of "<cluster>" is Ready and Created with HEALTH_OK
     And Ceph on "<cluster>" has every mon in quorum, one OSD up and in per planned disk and every placement group active+clean
+    And a second plan of Rook-Ceph on "<cluster>" has nothing to do
 
     Examples:
       | cluster                     |

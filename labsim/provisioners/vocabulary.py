@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 from labsim.provisioners.clock import Clock, RealClock, Waited, WaitTimeout, wait_for
 
 __all__ = ["Actions", "Clock", "Plan", "RealClock", "Result", "WaitTimeout", "Waited", "failed", "only_changed",
-           "unchanged", "wait_for"]
+           "plan_empty", "unchanged", "wait_for"]
 
 
 @dataclass
@@ -60,6 +60,12 @@ class Actions:
 
     def describe(self) -> list[str]:
         return list(self.actions)
+
+
+def plan_empty(system: str, plan: Plan) -> Result:
+    """The system already matches the lab file: its plan, made from what it reports, has nothing to do."""
+    return Result("plan-empty", system, plan.empty(), "the plan is empty: nothing to change" if plan.empty() else
+                  "the plan is not empty:\n" + "\n".join(plan.describe()))
 
 
 def unchanged(system: str, plan: Plan, writes: dict[str, int], before: dict[str, int] | None,

@@ -20,7 +20,7 @@ from labsim.provisioners.ceph import verify as V
 from labsim.provisioners.ceph.access import CephAccess
 from labsim.provisioners.proxmox.tasks import wait_tasks
 from labsim.provisioners.talos.cli import ToolError, Tools
-from labsim.provisioners.vocabulary import Result, WaitTimeout, wait_for
+from labsim.provisioners.vocabulary import Result, WaitTimeout, plan_empty, wait_for
 from labsim.steps import proxmox_hands as hands
 from labsim.steps.common import holds
 
@@ -138,6 +138,15 @@ def cluster_ready(target, ceph, evidence, cluster):
 def daemons_clean(target, ceph, evidence, cluster):
     results = ceph.results or _verify(target, ceph, evidence, cluster)
     holds(evidence, f"ceph-{cluster}-daemons", [r for r in results if r.check in ("mon-quorum", "osds-up-in", "pgs-clean")])
+
+
+@then(parsers.parse('a second plan of Rook-Ceph on "{cluster}" has nothing to do'))
+def second_plan_empty(target, ceph, evidence, cluster):
+    try:
+        p = I.plan(target.lab.cluster(cluster), access(target, ceph, cluster))
+    finally:
+        _tools_transcript(evidence, ceph, f"ceph-{cluster}-plan")
+    holds(evidence, f"ceph-{cluster}-plan", [plan_empty(f"rook-ceph {cluster}", p)])
 
 
 @then(parsers.parse('verification of "{cluster}" reports "{check}" failing with "{text}"'))

@@ -13,6 +13,7 @@ import pytest
 from pytest_bdd import given, parsers, then
 
 from labsim.provisioners.hosts import checks as hc
+from labsim.provisioners.hosts import run as hosts_run
 from labsim.provisioners.hosts.connect import HostUnreachable, close_host, open_host
 from labsim.provisioners.hosts.endpoints import for_target
 from labsim.provisioners.hosts.nodes import nodes_ready
@@ -72,12 +73,8 @@ def pve_units(target, ssh_hosts, evidence, nodes):
                     "clusters"))
 def pve_bridges(target, ssh_hosts, evidence, nodes):
     lab = target.lab
-    results = []
-    for name in names(nodes):
-        vlans = {c.vlan: lab.vlan(c.vlan).id for c in lab.clusters
-                 if getattr(c, "proxmox_node", None) == name and c.vlan}
-        results += hc.proxmox_bridges(ssh_hosts.host(name), lab.proxmox_node(name), vlans)
-    holds(evidence, "pve-bridges", results)
+    holds(evidence, "pve-bridges", [r for n in names(nodes) for r in hc.proxmox_bridges(
+        ssh_hosts.host(n), lab.proxmox_node(n), hosts_run.cluster_vlans(lab, n))])
 
 
 def _rke2(target, name) -> Rke2Cluster:

@@ -29,7 +29,7 @@ from labsim.provisioners.mesh.workload import Workload, workload
 from labsim.provisioners.proxmox.run import provision as provision_vms
 from labsim.provisioners.talos import run as T
 from labsim.provisioners.talos.cli import Tools
-from labsim.provisioners.vocabulary import WaitTimeout, wait_for
+from labsim.provisioners.vocabulary import WaitTimeout, plan_empty, wait_for
 from labsim.steps import proxmox_hands as hands
 from labsim.steps import talos_steps
 from labsim.steps.common import holds, lab_copy
@@ -59,6 +59,7 @@ class MeshRun:
     new_cluster: str = ""
     status: C.Status | None = None
     last: Traffic | None = None
+    second_plan: M.MeshPlan | None = None
 
 
 @pytest.fixture
@@ -159,7 +160,14 @@ def _provision(target, talos, mesh: MeshRun, evidence, name: str) -> M.Report:
 
 @when("the mesh is provisioned again")
 def provisioned_again(target, talos, mesh, evidence):
-    mesh.revisions = _revisions(_ctx(target, talos, mesh), mesh.lab)
+    """Planned first, from what the members report (the plan must be empty), then provisioned again."""
+    ctx = _ctx(target, talos, mesh)
+    mesh.revisions = _revisions(ctx, mesh.lab)
+    try:
+        mesh.second_plan = M.plan(mesh.lab, ctx)
+    finally:
+        _transcript(evidence, mesh, "mesh-plan-tools")
+    evidence.attach("mesh-plan", mesh.second_plan.describe() or ["nothing to do"])
     _provision(target, talos, mesh, evidence, "mesh-provision-again")
 
 
@@ -175,7 +183,7 @@ def _revisions(ctx: MeshContext, lab) -> dict[str, str]:
 @then("the second mesh run changed nothing and no cilium release got a new revision")
 def nothing_changed(target, talos, mesh, evidence):
     after = _revisions(_ctx(target, talos, mesh), mesh.lab)
-    holds(evidence, "mesh-second-run", K.changed_nothing(mesh.reports[-1].changes)
+    holds(evidence, "mesh-second-run", [plan_empty("mesh", mesh.second_plan)] + K.changed_nothing(mesh.reports[-1].changes)
           + K.revisions_unchanged(mesh.revisions, after, "second mesh run"))
 
 

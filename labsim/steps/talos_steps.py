@@ -25,7 +25,7 @@ from labsim.provisioners.talos.cli import Tools
 from labsim.provisioners.talos.context import TalosContext
 from labsim.provisioners.talos.kube import Kube
 from labsim.provisioners.talos.nodes import Machine
-from labsim.provisioners.vocabulary import Result, WaitTimeout, wait_for
+from labsim.provisioners.vocabulary import Result, WaitTimeout, plan_empty, wait_for
 from labsim.steps import proxmox_hands as hands
 from labsim.steps.common import cluster_data, holds, lab_copy
 
@@ -44,6 +44,7 @@ class TalosRun:
     verified: list[Result] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     bootstrap_output: str | None = None
+    second_plan: T.TalosPlan | None = None
 
 
 @pytest.fixture
@@ -111,13 +112,24 @@ def _kube(target, talos: TalosRun, cluster: str) -> Kube:
 
 # --- provisioning ---------------------------------------------------------------------------------------------
 @given(parsers.parse('the Talos cluster "{cluster}" is provisioned'), target_fixture="talos")
-@when(parsers.parse('the Talos cluster "{cluster}" is provisioned again'), target_fixture="talos")
 def cluster_provisioned(target, talos, evidence, cluster) -> TalosRun:
     if not target.writes_allowed:
         evidence.attach(f"talos-{cluster}", "read-only run: the cluster is verified as found (no --apply)")
     else:
         _provision(target, talos, evidence, cluster)
     return talos
+
+
+@when(parsers.parse('the Talos cluster "{cluster}" is provisioned again'))
+def provisioned_again(target, talos, evidence, cluster):
+    """Planned first, from what the cluster reports (the plan must be empty), then provisioned again."""
+    ctx = context(target, talos)
+    try:
+        talos.second_plan = T.plan(talos.lab, cluster, ctx)
+    finally:
+        transcript(evidence, talos, f"talos-{cluster}-plan")
+    evidence.attach(f"talos-{cluster}-plan", talos.second_plan.describe() or ["nothing to do"])
+    _provision(target, talos, evidence, cluster)
 
 
 @given(parsers.parse('a copy of the lab file where the workers of "{cluster}" have {memory:d} MiB of memory '
@@ -167,9 +179,8 @@ def provisioned_sys_module(target, talos, evidence, cluster):
 # --- verification -----------------------------------------------------------------------------------------------
 def _verified(target, talos: TalosRun, evidence, cluster: str) -> list[Result]:
     if not talos.verified:
-        results, _ = T.verify(talos.lab, cluster, context(target, talos), machines=talos.machines.get(cluster))
+        talos.verified = T.verify(talos.lab, cluster, context(target, talos), machines=talos.machines.get(cluster))
         transcript(evidence, talos, f"talos-{cluster}-health")
-        talos.verified = results
     return talos.verified
 
 
@@ -220,8 +231,9 @@ def health_fails_at(target, talos, evidence, cluster, check, message):
 # --- idempotence ------------------------------------------------------------------------------------------------
 @then(parsers.parse('nothing was applied, bootstrapped or upgraded on "{cluster}"'))
 def nothing_changed(talos, evidence, cluster):
-    holds(evidence, f"talos-{cluster}-second-run", D.changed_nothing([r for r in talos.reports
-                                                                      if r.cluster == cluster][-1]))
+    planned = [plan_empty(f"talos {cluster}", talos.second_plan)] if talos.second_plan is not None else []
+    holds(evidence, f"talos-{cluster}-second-run",
+          planned + D.changed_nothing([r for r in talos.reports if r.cluster == cluster][-1]))
 
 
 # --- bootstrap ----------------------------------------------------------------------------------------------------

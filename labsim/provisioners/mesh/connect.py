@@ -25,10 +25,16 @@ def enabled(values: dict[str, Any], service_type: str) -> bool:
     return bool(api.get("useAPIServer")) and svc.get("type", "NodePort") == service_type
 
 
+def is_enabled(lab, ctx: MeshContext, cluster: str) -> bool:
+    """The clustermesh-apiserver is enabled as the lab file asks, and its Service exists."""
+    _, values = settings.deployed(ctx, cluster)
+    return enabled(values, lab.cluster(cluster).cilium.clustermesh_service_type) and \
+        ctx.kube(cluster).get("Service", "clustermesh-apiserver", NAMESPACE) is not None
+
+
 def enable(lab, ctx: MeshContext, cluster: str) -> bool:
     kind = lab.cluster(cluster).cilium.clustermesh_service_type
-    _, values = settings.deployed(ctx, cluster)
-    if enabled(values, kind) and ctx.kube(cluster).get("Service", "clustermesh-apiserver", NAMESPACE):
+    if is_enabled(lab, ctx, cluster):
         return False
     ctx.releases.pop(cluster, None)
     ctx.cilium(cluster, "clustermesh", "enable", "--service-type", kind)

@@ -1,5 +1,7 @@
 """The mesh from the lab file's `mesh:` section, end to end, and its read-only verification.
 
+    plan:      what the members report they still need (CA, settings, enable, connect, the lab's services)
+    apply:     provision the plan's mesh
     provision: plan checks (labsim/provisioners/mesh_plan.py, refused before any write) -> share the CA -> mesh settings
                on every member (Helm) -> `cilium clustermesh enable` where needed -> `connect` every pair (or hub
                and spoke) not connected yet -> `clustermesh status --wait` -> the lab file's global services
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubernetes.client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
-from labsim.provisioners.vocabulary import Result, WaitTimeout, wait_for
+from labsim.provisioners.vocabulary import Actions, Result, WaitTimeout, wait_for
 from labsim.provisioners.mesh import connect as C
 from labsim.provisioners.mesh import demo, settings
 from labsim.provisioners.mesh.context import MeshContext
@@ -50,6 +53,37 @@ def plan_checks(lab) -> list[Result]:
         c = lab.cluster(name)
         out += mesh_plan(lab, name, c.cilium.cluster_id if c.cilium else 0)
     return out
+
+
+@dataclass
+class MeshPlan(Actions):
+    lab: Any = None
+
+
+def plan(lab, ctx: MeshContext) -> MeshPlan:
+    """What the mesh needs, from what the members report; refused (MeshRefused) when the lab file's mesh is wrong."""
+    bad = [r for r in plan_checks(lab) if not r.ok]
+    if bad:
+        raise MeshRefused(bad)
+    members = list(lab.mesh.clusters)
+    actions = [f"{c}: cilium-ca copied from {lab.mesh.ca.source}" for c in settings.ca_differs(lab, ctx)]
+    for c in members:
+        version, have = settings.deployed(ctx, c)
+        if version is None:
+            actions.append(f"{c}: no deployed cilium release: provision the Talos cluster first")
+        elif not settings.subset(settings.wanted(lab, c), have):
+            actions.append(f"{c}: cilium mesh settings upgraded")
+    actions += [f"{c}: clustermesh enabled" for c in members if not C.is_enabled(lab, ctx, c)]
+    actions += [f"{a} <=> {b}: connected" for a, b in C.pairs(lab) if not C.connected(lab, ctx, a, b)]
+    wl = workload(lab)
+    if not wl.owned:
+        actions += [f"{c}: {o['kind']} {o['metadata'].get('namespace', '')}/{o['metadata']['name']}"
+                    for c in members for o in demo.manifests(wl, lab, c) if ctx.kube(c).differs(o)]
+    return MeshPlan("mesh", actions, lab=lab)
+
+
+def apply(plan: MeshPlan, ctx: MeshContext) -> Report:
+    return provision(plan.lab, ctx)
 
 
 def provision(lab, ctx: MeshContext, *, checks: bool = True) -> Report:
