@@ -73,6 +73,13 @@ class Station:
 Answers = Callable[[int | None, str], "Station | None"]   # (VLAN, address) -> who answers for it
 
 
+def vlan_of(view: DeviceView, iface: str) -> int | None:
+    """The bridge VLAN an IP interface sits in: a VLAN interface's id, a bridge's pvid (None: not on a bridge)."""
+    if iface in view.vlan_ifaces:
+        return view.vlan_ifaces[iface][0]
+    return view.bridges[iface].pvid if iface in view.bridges else None
+
+
 def device_stations(identity: str, rows: Rows, view: DeviceView) -> dict[tuple[int, str], Station]:
     """(VLAN, address) -> the device's interface holding that address: what answers ARP for it in that VLAN."""
     macs = {r.get("name"): str(r.get("mac-address", "")).upper() for r in rows("/interface")}
@@ -81,8 +88,7 @@ def device_stations(identity: str, rows: Rows, view: DeviceView) -> dict[tuple[i
         if _true(r.get("disabled")) or _true(r.get("invalid")):
             continue
         iface = r.get("interface", "")
-        vlan = view.vlan_ifaces[iface][0] if iface in view.vlan_ifaces else \
-            (view.bridges[iface].pvid if iface in view.bridges else None)
+        vlan = vlan_of(view, iface)
         if vlan is not None:
             out[(vlan, str(r.get("address", "")).split("/")[0])] = Station(f"{identity} {iface}", macs.get(iface, ""))
     return out
@@ -163,8 +169,7 @@ def dhcp_servers(identity: str, rows: Rows, view: DeviceView) -> list[DhcpServer
         if _true(r.get("disabled")) or _true(r.get("invalid")):
             continue
         iface = r.get("interface", "")
-        vlan = view.vlan_ifaces[iface][0] if iface in view.vlan_ifaces else \
-            (view.bridges[iface].pvid if iface in view.bridges else None)
+        vlan = vlan_of(view, iface)
         static = {str(x.get("mac-address", "")).upper(): x["address"] for x in leases
                   if not _true(x.get("dynamic")) and x.get("server") in (r["name"], "all") and x.get("address")}
         out.append(DhcpServer(identity, r["name"], iface, vlan, r.get("address-pool", ""),
