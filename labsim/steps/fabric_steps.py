@@ -9,6 +9,7 @@ from pytest_bdd import given, parsers, then, when
 
 from labsim.provisioners.fabric import verify as fv
 from labsim.provisioners.fabric.run import LabRefused, Provisioned, provision, provision_file, refusal_results
+from labsim.provisioners.fabric.topology import topology
 from labsim.provisioners.vocabulary import only_changed, unchanged
 from labsim.steps.common import holds, lab_copy
 from labsim.steps.subjects import names
@@ -65,8 +66,11 @@ def vlans_present(target, evidence):
 
 @then(parsers.parse("{vlans} are carried hop by hop from their DHCP device to the machines that need them"))
 def vlans_carried(target, evidence, vlans):
-    holds(evidence, "vlan-carried", fv.vlans_carried(target.lab, _observed(target), clusters_only=False,
-                                                     vlans=names(vlans)))
+    observed = _observed(target)
+    results = fv.vlans_carried(target.lab, observed, clusters_only=False, vlans=names(vlans))
+    # the fabric as the devices report it, the hop where a VLAN stops marked: the sign-off report's topology
+    evidence.topology(topology(target.lab, observed, results))
+    holds(evidence, "vlan-carried", results)
 
 
 @then(parsers.parse("{vlans} each have exactly one DHCP server with its pool inside its subnet"))

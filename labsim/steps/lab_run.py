@@ -42,30 +42,28 @@ def refusal(config: pytest.Config) -> str | None:
         return reason
     name = config.getoption("--sim-break")
     if name:
+        from labsim.messages import usage_error
         from labsim.steps.breakages import BREAKAGES
         if name not in BREAKAGES:
-            return (f"--sim-break {name}: no such breakage, no scenario was run; the breakages are: "
-                    f"{', '.join(sorted(BREAKAGES))}")
+            return usage_error("--sim-break", name, "no such breakage", choices=BREAKAGES,
+                               hint="the breakages are " + ", ".join(sorted(BREAKAGES)))
     return None
 
 
 def _load(path: str) -> tuple[Any, str | None]:
+    """The lab file, or why it is refused: a file that cannot be read or parsed, or whose intent checks report an
+    error (worded as labsim words every problem: labsim/messages.py)."""
+    from labsim.messages import lab_file_error
     from labsim.provisioners.lab import LabFileError, load_lab, run_checks
 
     try:
         lab = load_lab(path)
     except LabFileError as exc:
-        return None, _refused(path, "cannot be loaded", exc.findings)
+        return None, lab_file_error(exc, path=path)
     errors = [f for f in run_checks(lab) if f.severity == "error"]
     if errors:
-        return None, _refused(path, "is invalid", errors)
+        return None, lab_file_error(LabFileError(path, errors), path=path)
     return lab, None
-
-
-def _refused(path: str, what: str, findings) -> str:
-    lines = [f"{f.path}: {f.message}" if f.path and f.path != path else f.message for f in findings]
-    head = f"lab file {path} {what} ({len(lines)} error{'' if len(lines) == 1 else 's'}); no scenario was run"
-    return head + ":\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def refuse_run(session: pytest.Session, reason: str, message: str | None = None) -> NoReturn:

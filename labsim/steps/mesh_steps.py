@@ -339,8 +339,11 @@ def all_answered_by(mesh, evidence, cluster):
 
 @then(parsers.parse("{pa:d}% were answered by {a} and {pb:d}% by {b}, within {points:d} points at 95% confidence"))
 def split(mesh, evidence, pa, a, pb, b, points):
-    holds(evidence, "split", K.split(mesh.last, [(_answers(mesh.lab, a), pa), (_answers(mesh.lab, b), pb)], points),
-          findings=True)
+    shares = [(_answers(mesh.lab, a), pa), (_answers(mesh.lab, b), pb)]
+    evidence.timeline(f"split {a} {pa}% / {b} {pb}%",
+                      stats.split_timeline(mesh.last.requests, {n: p / 100 for n, p in shares}, points / 100),
+                      kind="split")
+    holds(evidence, "split", K.split(mesh.last, shares, points), findings=True)
 
 
 @then(parsers.parse("about {pct:d}% of them failed"))

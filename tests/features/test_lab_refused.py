@@ -23,7 +23,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def refused(proc: subprocess.CompletedProcess, *texts: str) -> str:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2, out[-3000:]
-    assert out.count("no scenario was run") == 1, out[-3000:]          # one message, not one per scenario
+    assert out.count("labsim: ") == 1, out[-3000:]                      # one message, not one per scenario
     summary = [ln for ln in out.splitlines() if ln.strip() and not ln.startswith("Sign-off:")][-1]
     assert summary.startswith("no tests ran"), out[-3000:]                 # not one scenario passed, failed or erred
     for text in texts:
@@ -32,13 +32,13 @@ def refused(proc: subprocess.CompletedProcess, *texts: str) -> str:
 
 
 @pytest.mark.parametrize("lab,texts", [
-    (INVALID / "vlan-id-out-of-range.yaml", ["is invalid (1 error)", "vlans[VLAN100].id: VLAN100 has VLAN id 4095"]),
-    (INVALID / "schema-wrong-type.yaml", ["cannot be loaded"]),
-    (INVALID / "schema-yaml-syntax.yaml", ["cannot be loaded", "YAML syntax error"]),
-    (INVALID / "no-such-lab.yaml", ["cannot be loaded", "cannot read the lab file: No such file or directory"]),
+    (INVALID / "vlan-id-out-of-range.yaml", ["cannot be used (1 error)", "vlans[VLAN100].id: VLAN100 has VLAN id 4095"]),
+    (INVALID / "schema-wrong-type.yaml", ["cannot be used (1 error)"]),
+    (INVALID / "schema-yaml-syntax.yaml", ["cannot be used", "YAML syntax error"]),
+    (INVALID / "no-such-lab.yaml", ["cannot be read", "cannot read the lab file: No such file or directory"]),
 ], ids=["intent-error", "schema-error", "yaml-syntax", "unreadable"])
 def test_a_wrong_lab_file_stops_the_run_with_one_message(lab, texts):
-    refused(run(f"--lab={lab}"), f"lab file {lab}", *texts)
+    refused(run(f"--lab={lab}"), f"labsim: the lab file {lab}", *texts)
 
 
 def test_the_message_names_the_field_path_and_the_value():
@@ -50,7 +50,7 @@ def test_the_message_names_the_field_path_and_the_value():
 
 def test_an_unknown_sim_break_lists_the_breakages_there_are():
     refused(run("--sim-break=cable-cut-by-a-rabbit"), "--sim-break cable-cut-by-a-rabbit: no such breakage",
-            "trunk-vlan-removed", "vm-stopped", "talos-worker-powered-off")
+            "the breakages are", "trunk-vlan-removed", "vm-stopped", "talos-worker-powered-off")
 
 
 def test_with_signoff_the_bundle_is_rejected_with_that_reason(tmp_path):
