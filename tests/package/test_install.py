@@ -104,4 +104,6 @@ def test_plain_pytest_runs_a_folder_with_only_features_and_a_lab_file(venv: Path
     (tmp_path / "lab.yaml").write_text(lab.replace("model: RB5009UG+S+IN", "model: RB5009", 1))
     broken = subprocess.run([str(venv / "bin" / "pytest"), "-p", "no:cacheprovider", "-x", "-q"], cwd=tmp_path,
                             capture_output=True, text=True, env=_env(venv), timeout=900, stdin=subprocess.DEVNULL)
-    assert broken.returncode != 0 and "'RB5009'" in broken.stdout, broken.stdout[-3000:]
+    assert broken.returncode == 2, broken.stdout[-3000:]   # refused once, before any scenario (lab_run.refuse_run)
+    assert "routeros.devices[rb5009-01].model" in broken.stdout and "RB5009 is not in" in broken.stdout, \
+        broken.stdout[-3000:]
