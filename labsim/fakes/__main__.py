@@ -26,6 +26,7 @@ from labsim.fakes import served_lab
 from labsim.fakes.lab import SimulatedLab, sim_secrets, write_private
 from labsim.fakes.inventory import InventoryError, load_inventory
 from labsim.resources import DEFAULT_LAB as DEFAULT_LAB_FILE
+from labsim.yamlbounds import load_file
 
 DEFAULT_LAB = DEFAULT_LAB_FILE
 
@@ -102,7 +103,7 @@ def env(args: argparse.Namespace) -> int:
         labfile = args.lab or (endpoints.get("session") or {}).get("labfile")
         if not labfile:
             raise ValueError("it names no lab file (written by an older `serve`?): pass --lab LABFILE")
-        raw = yaml.safe_load(Path(labfile).read_text()) or {}
+        raw = load_file(labfile) or {}
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"error: {args.endpoints_file}: {exc}", file=sys.stderr)
         return 2

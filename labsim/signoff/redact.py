@@ -17,6 +17,8 @@ from urllib.parse import quote, quote_plus
 
 import yaml
 
+from labsim import yamlbounds
+
 REDACTED = "[REDACTED]"
 MIN_SECRET_LEN = 4  # shorter values would shred ordinary text; such secrets are not secrets
 REF_RE = re.compile(r"^(env|file):(.+)$")
@@ -107,8 +109,8 @@ def lab_secret_values(lab_path: Path | None) -> list[str]:
     if lab_path is None:
         return []
     try:
-        data = yaml.safe_load(lab_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = yamlbounds.load_file(lab_path)   # aliases within a budget: the walk below follows them
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, yamlbounds.YamlLimitError):
         return []
     return resolve_refs(secret_refs(data), base_dir=lab_path.parent)
 
