@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import re
-from collections.abc import Iterable
+import traceback
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -187,3 +189,51 @@ class Redactor:
         if isinstance(o, (list, tuple)):
             return [self.obj(v) for v in o]
         return o
+
+
+class LogRedaction:
+    """The secret filter for logs: every record of every logger (librouteros, paramiko, urllib3, kubernetes,
+    proxmoxer, ours, and any created later) is redacted with a `Redactor` when it is made, so no handler,
+    pytest's captured log and live log included, ever sees a secret value or a credential pattern.
+
+    A filter on named loggers would miss records of their child loggers (`urllib3.connectionpool`), which
+    pass only their own and their handlers' filters; the record factory sees every record once.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self._previous: Callable[..., logging.LogRecord] | None = None
+
+    def install(self) -> None:
+        if self._previous is not None:
+            return
+        previous = self._previous = logging.getLogRecordFactory()
+
+        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+            return self.filter(previous(*args, **kwargs))
+
+        self._factory = factory
+        logging.setLogRecordFactory(factory)
+
+    def uninstall(self) -> None:
+        if self._previous is None:
+            return
+        if logging.getLogRecordFactory() is self._factory:
+            logging.setLogRecordFactory(self._previous)
+        self._previous = None
+
+    def filter(self, record: logging.LogRecord) -> logging.LogRecord:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed call: logging reports it when a handler formats it
+            return record
+        clean = self.redactor.text(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        if record.exc_info and not record.exc_text:   # formatters use exc_text when it is set
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        if record.exc_text:
+            record.exc_text = self.redactor.text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor.text(record.stack_info)
+        return record
