@@ -10,6 +10,9 @@ SEED   ?= 0
 PYTEST_ARGS ?=
 # make test spreads whole test files over this many pytest-xdist workers (0: one process, as before)
 TEST_WORKERS ?= auto
+# The simulated runs execute in a network namespace with only loopback where the OS allows it
+# (labsim/steps/netns.py); NETNS=require refuses to run without one (CI), ISOLATE= runs without it.
+ISOLATE ?= $(BIN)/python -m labsim.steps.netns $(if $(filter require,$(NETNS)),--require) --
 # Optional: WAIVERS=waivers.yaml (accepted deviations with expiry), SIGNING_KEY=~/.ssh/id_ed25519 (sign the bundle)
 SIGNOFF_ARGS = --signoff $(SIGNOFF) --signoff-strict $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
@@ -37,10 +40,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 verify: $(STAMP)
-	$(BIN)/python -m pytest features/ --lab=$(LAB) --target sim --sim-seed $(SEED) $(SIGNOFF_ARGS) $(PYTEST_ARGS)
+	$(ISOLATE) $(BIN)/python -m pytest features/ --lab=$(LAB) --target sim --sim-seed $(SEED) $(SIGNOFF_ARGS) $(PYTEST_ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests/ features/ -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(ISOLATE) $(BIN)/python -m pytest tests/ features/ -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The preflight (labsim/steps/preflight.py) stops lab-verify/lab-apply before any scenario when an endpoint, a
 # secret or a tool is missing (exit 2, the bundle REJECTED with the list).
