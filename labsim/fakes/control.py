@@ -105,10 +105,10 @@ class ControlServer:
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread:
+        if self._thread:   # shutdown() waits for a serve_forever that never ran when the lab was not started
+            self._httpd.shutdown()
             self._thread.join(timeout=5)
+        self._httpd.server_close()
 
     def _clock(self, method: str, body: dict[str, Any]) -> Any:
         if method == "now":
