@@ -15,16 +15,17 @@ forgotten at once.
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
 import random
 import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import paramiko
 
+from labsim.fakes.face import Connection, Face, Limits
 from labsim.fakes.hosts.machine import Machine
 from labsim.fakes.hosts.shell import Shell
 
@@ -34,7 +35,20 @@ LOGIN_GRACE_TIME = 120.0     # sshd_config(5) LoginGraceTime
 MAX_STARTUPS = (10, 30, 100)  # sshd_config(5) MaxStartups start:rate:full
 IDLE_TIMEOUT = 600.0         # ours: a logged-in session with no channel and no request for this long is closed
 MAX_CONNECTIONS = 256        # ours: every connection is a paramiko thread
+
+
+class _ClientTrouble(logging.Filter):
+    """paramiko reports a client that is not SSH, or hangs up mid-handshake, at ERROR with its traceback: news
+    about the client, not a fault of the face, so it goes out at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
 logging.getLogger(LOG).addHandler(logging.NullHandler())
+logging.getLogger(LOG).addFilter(_ClientTrouble())
 logging.getLogger(LOG).propagate = False
 
 
@@ -111,22 +125,22 @@ def _close_after_reply(channel: paramiko.Channel, sent: int, timeout: float = 2.
         pass
 
 
-class SshServer:
+class SshServer(Face):
+    """On the faces' server base (labsim/fakes/face.py) for binding, accepting and stopping; each accepted
+    socket is handed to a paramiko transport, which runs in its own thread."""
+
+    limits = Limits(max_connections=MAX_CONNECTIONS)
+
     def __init__(self, machine: Machine, *, username: str, host_key: paramiko.PKey,
                  client_key: paramiko.PKey | None, password: str | None,
                  reachable: Callable[[], bool] = lambda: True, host: str = "127.0.0.1"):
-        if not ipaddress.ip_address(host).is_loopback:
-            raise ValueError(f"the SSH fake binds loopback addresses only, not {host}")
+        super().__init__(f"ssh-{machine.name}", host=host, kind="SSH fake")
         self.machine = machine
         self.username, self.host_key, self.client_key, self.password = username, host_key, client_key, password
         self.reachable = reachable
-        self.host, self.port = host, 0
         self.sessions = 0
         self.login_grace_time, self.idle_timeout, self.max_startups = LOGIN_GRACE_TIME, IDLE_TIMEOUT, MAX_STARTUPS
         self.dropped = 0       # connections refused by MaxStartups or the connection limit
-        self._sock: socket.socket | None = None
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
         self._transports: dict[paramiko.Transport, _Session] = {}
         self._random = random.Random(0)   # MaxStartups' early drop; seeded: the same run drops the same ones
 
@@ -136,55 +150,41 @@ class SshServer:
         self._prune()
         return len(self._transports)
 
-    def start(self) -> SshServer:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((self.host, 0))
-        s.listen(64)
-        s.settimeout(0.2)
-        self._sock, self.port = s, s.getsockname()[1]
-        threading.Thread(target=self._accept, name=f"ssh-{self.machine.name}", daemon=True).start()
-        return self
+    def live_connections(self) -> int:
+        return 0   # never pause the listener: `accept` applies MaxStartups and the cap itself
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._sock:
-            self._sock.close()
+        super().stop()
         with self._lock:
             transports = list(self._transports)
             self._transports.clear()
         for t in transports:
             t.close()
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()  # type: ignore[union-attr]
-            except TimeoutError:
-                self._prune()
-                continue
-            except OSError:
-                continue
-            self._prune()
-            if not self.reachable() or self._drop():
-                conn.close()
-                continue
-            conn.settimeout(None)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # no delayed-ACK stalls per command
-            t = paramiko.Transport(conn)
-            t.set_log_channel(LOG)   # a client that hangs up is no news: keep it out of stderr
-            t.banner_timeout = t.handshake_timeout = BANNER_TIMEOUT
-            t.add_server_key(self.host_key)
-            session = _Session(self)
-            with self._lock:
-                self._transports[t] = session
-            self.sessions += 1
-            try:
-                # With an event, paramiko negotiates in the transport's own thread and returns at once:
-                # the accept loop never waits for a client's banner or key exchange.
-                t.start_server(event=threading.Event(), server=session)
-            except (paramiko.SSHException, EOFError, OSError):
-                t.close()
+    def tick(self) -> None:
+        self._prune()
+
+    def accept(self, sock: socket.socket, peer: Any, tls: Any) -> Connection | None:
+        self._prune()
+        if not self.reachable() or self._drop():
+            sock.close()
+            return None
+        sock.setblocking(True)
+        t = paramiko.Transport(sock)
+        t.set_log_channel(LOG)   # a client that hangs up is no news: keep it out of stderr
+        t.banner_timeout = t.handshake_timeout = BANNER_TIMEOUT
+        t.add_server_key(self.host_key)
+        session = _Session(self)
+        with self._lock:
+            self._transports[t] = session
+        self.sessions += 1
+        try:
+            # With an event, paramiko negotiates in the transport's own thread and returns at once:
+            # the accept loop never waits for a client's banner or key exchange.
+            t.start_server(event=threading.Event(), server=session)
+        except (paramiko.SSHException, EOFError, OSError):
+            t.close()
+        return None
 
     def _drop(self) -> bool:
         """sshd's MaxStartups: refuse a new connection while too many have not logged in yet."""
@@ -192,7 +192,7 @@ class SshServer:
         with self._lock:
             total = len(self._transports)
             startups = sum(1 for s in self._transports.values() if s.user is None)
-        if total >= MAX_CONNECTIONS or startups >= full:
+        if total >= self.limits.max_connections or startups >= full:
             self.dropped += 1
             return True
         if startups < start:
