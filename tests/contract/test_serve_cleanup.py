@@ -18,10 +18,24 @@ from tests.contract.waiting import wait_for
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_serve_left_running():
+    yield
+    while _STARTED:   # a failed test must not leave a served lab (and its zygote) behind
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+
+
 def _serve(tmp: Path, endpoints: Path, lab: str = "labs/aggrik8s.yaml") -> subprocess.Popen:
     env = {**os.environ, "TMPDIR": str(tmp)}
     proc = subprocess.Popen([sys.executable, "-m", "labsim.fakes", "serve", lab, "--endpoints-file", str(endpoints)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _STARTED.append(proc)
     wait_for(lambda: endpoints.exists() or proc.poll() is not None, 60, "the endpoints file")
     assert endpoints.exists(), proc.stdout.read()
     return proc
