@@ -430,8 +430,8 @@ class Face:
             self._face_close(conn)
             self._face_wake()   # the loop may resume accepting
             return
-        try:
-            conn.sock.setblocking(False)
+        try:   # blocking with a timeout while idle too: a face may write to it from another thread (listen)
+            conn.sock.settimeout(self.limits.write_timeout)
         except OSError:
             self._face_close(conn)
             return
@@ -720,6 +720,11 @@ class HttpFace(Face):
             return bool(handler.rfile.peek(1))
         except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError, TimeoutError, OSError, ValueError):
             return False
+        finally:
+            try:
+                sock.settimeout(handler.face.limits.write_timeout)
+            except OSError:
+                pass
 
     def check_head(self, handler: HttpHandler) -> None:
         """After the head is parsed, before the handler: raise BadRequest to refuse the request here."""
