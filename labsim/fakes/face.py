@@ -26,6 +26,7 @@ import io
 import ipaddress
 import logging
 import re
+import select
 import selectors
 import socket
 import ssl
@@ -366,6 +367,11 @@ class Face:
         with self._lock:
             late = [c for c in self._conns if not c.busy and not c.closed and c.deadline <= now]
         for conn in late:
+            if not conn.handshaking and _readable_now(conn.sock):
+                # A request that arrived as the idle time ran out is served, not cut off: a keep-alive client
+                # that checked the connection a moment ago would otherwise lose it to the race.
+                self._face_readable(conn)
+                continue
             self._face_unwatch(conn)
             self._face_close(conn)
 
@@ -459,6 +465,13 @@ class Face:
             self.closed(conn)
         except Exception:  # noqa: BLE001
             log.exception("%s: releasing a connection failed", self.name)
+
+
+def _readable_now(sock: socket.socket) -> bool:
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------
@@ -678,7 +691,6 @@ class HttpHandler(BaseHTTPRequestHandler):
     def client_gone(self) -> bool:
         """For streams: the face is stopping, or the client hung up (a streaming client sends nothing more,
         so anything readable, EOF included, means it is done)."""
-        import select
         if self.face.stopping:
             return True
         try:
