@@ -67,7 +67,6 @@ class Connection:
         self.handshaking = tls
         self.deadline = time.monotonic() + face.limits.handshake_timeout
         self.read_deadline: float | None = None    # HTTP: the head's and the body's total time
-        self.fresh = True                          # no request served yet
         self.data: Any = None
         self.busy = False                          # a worker is serving it
         self.closed = False
@@ -97,7 +96,8 @@ class Face:
         if limits is not None:
             self.limits = limits
         self._listeners: list[tuple[socket.socket, ssl.SSLContext | None]] = []
-        self._planned: list[tuple[int, ssl.SSLContext | None]] = [(port, tls)]
+        # (port, TLS context or None) per listening socket; a face may set it before `start` (RouterOS: api and api-ssl)
+        self.listeners: list[tuple[int, ssl.SSLContext | None]] = [(port, tls)]
         self._sel: selectors.BaseSelector | None = None
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
@@ -114,10 +114,6 @@ class Face:
         self.accepted = 0
 
     # --- lifecycle ------------------------------------------------------------------------------------------
-    def listen(self, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
-        """One more listener (before `start`), e.g. RouterOS's api-ssl port beside its api port."""
-        self._planned.append((port, tls))
-
     def start(self) -> Self:
         if self._loop is not None:
             raise RuntimeError(f"{self.name}: already started")
@@ -127,7 +123,7 @@ class Face:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._sel.register(self._wake_r, selectors.EVENT_READ, _WAKE)
-        for i, (port, tls) in enumerate(self._planned):
+        for i, (port, tls) in enumerate(self.listeners):
             lsock = socket.socket(family, socket.SOCK_STREAM)
             lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             lsock.bind((self.host, port))
@@ -441,7 +437,6 @@ class Face:
         except OSError:
             self._face_close(conn)
             return
-        conn.fresh = False
         conn.deadline = self.idle_deadline(conn)
         with self._lock:
             self._back.append(conn)

@@ -196,7 +196,7 @@ class KubeServer(HttpFace):
         ctx.verify_mode = ssl.CERT_OPTIONAL       # client certificates authenticate when presented
         ctx.load_verify_locations(self.ca.cert_path)
         self.tls = ctx
-        self._planned = [(self.port, ctx)]
+        self.listeners = [(self.port, ctx)]
         self.cluster.ca_pem = self.ca.cert_pem.decode()
         super().start()
         netloc = f"[{self.host}]" if ":" in self.host else self.host

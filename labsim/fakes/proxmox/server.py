@@ -313,7 +313,7 @@ class ProxmoxServer(HttpFace):
         names = [self.host, "localhost", "127.0.0.1", "::1", *self.cluster.nodes]
         self.cert = self.ca.issue_server_cert(list(dict.fromkeys(names)), common_name=next(iter(self.cluster.nodes)))
         self.tls = self.cert.server_context(self.ca.directory, f"proxmox-{uuid.uuid4().hex[:8]}")
-        self._planned = [(self.port, self.tls)]
+        self.listeners = [(self.port, self.tls)]
         super().start()
         netloc = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"https://{netloc}:{self.port}"

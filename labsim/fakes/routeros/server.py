@@ -161,7 +161,7 @@ class RouterOSServer(Face):
     def start(self) -> RouterOSServer:
         if self._loop is not None:
             raise RuntimeError("server already started")
-        self._planned = [(self.port, None)] + ([(self.tls_port, self.tls)] if self.tls is not None else [])
+        self.listeners = [(self.port, None)] + ([(self.tls_port, self.tls)] if self.tls is not None else [])
         super().start()
         if self.tls is not None:
             self.tls_port = self.bound_ports()[1]
