@@ -13,6 +13,7 @@ xdist worker ships it to the controller. In every pytest process (workers too):
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -65,19 +66,21 @@ class SecretFilter:
                 report.longrepr = clean
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item):
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         self.refresh()   # the target fixture has started the simulated lab: its secrets are known now
         return (yield)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         self.refresh()
         self.report(report)
         return report
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_make_collect_report(self, collector: pytest.Collector):
+    def pytest_make_collect_report(self, collector: pytest.Collector) \
+            -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
         report = yield
         self.report(report)
         return report
