@@ -58,11 +58,20 @@ $(COLLECTIONS): $(STAMP)
 
 collections: $(COLLECTIONS)
 
+# The wheels `pip install <checkout>` needs (tests/package/test_install.py: labsim's dependencies and its build
+# backend), fetched here while the registry is reachable: make test runs in a network namespace with loopback only.
+WHEELS := $(VENV)/wheelhouse/.complete
+WHEEL_DEPS = $$($(BIN)/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb")); print(" ".join(d["project"]["dependencies"] + d["build-system"]["requires"] + ["wheel"]))')
+$(WHEELS): $(STAMP)
+	@t=$$(date +%s); $(BIN)/python -m pip download -q -d $(VENV)/wheelhouse $(WHEEL_DEPS) >&2 \
+	  && echo "setup:   wheels for the install test downloaded  $$(( $$(date +%s) - t )) s" >&2
+	@touch $(WHEELS)
+
 verify: $(STAMP)
 	$(ISOLATE) $(BIN)/labsim verify --lab $(LAB) --seed $(SEED) $(RUN_ARGS) $(PYTEST_ARGS)
 
 # The lint step first (a second or two: ruff, rules in pyproject.toml), then the suite.
-test: $(STAMP) $(COLLECTIONS)
+test: $(STAMP) $(COLLECTIONS) $(WHEELS)
 	$(BIN)/ruff check --quiet labsim tests
 	$(ISOLATE) $(BIN)/python -m pytest tests/ features/ -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
