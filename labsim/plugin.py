@@ -26,6 +26,7 @@ pytest_plugins = [
     "labsim.steps.host_steps",
     "labsim.steps.preflight",
     "labsim.signoff.plugin",
+    "labsim.signoff.secret_filter",
 ]
 
 
