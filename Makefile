@@ -19,7 +19,7 @@ RUN_ARGS = --signoff $(SIGNOFF) $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIG
 # make verify-labs: the other lab files kept green (each ACCEPTED, scenarios they cannot run "not in this lab")
 VERIFY_LABS ?= labs/example.yaml labs/single-router.yaml labs/one-node.yaml labs/tri-mesh.yaml labs/hub-spoke-ceph.yaml
 
-.PHONY: help install collections verify verify-labs test lab-verify lab-apply kind-verify serve bench check schema clean
+.PHONY: help install collections verify verify-labs test lab-verify lab-apply kind-verify serve bench check schema clean ceph-real
 
 help:
 	@echo "make verify      acceptance features against the simulated lab ($(LAB)), sign-off bundle in $(SIGNOFF)/"
@@ -31,6 +31,7 @@ help:
 	@echo "make serve       run the simulated lab in the foreground; endpoints in endpoints.json"
 	@echo "make check       intent checks of LAB;  make schema: the lab file JSON Schema"
 	@echo "make bench       speed and memory benchmarks"
+	@echo "make ceph-real   the simulated Ceph against a real micro cluster (Debian's ceph packages, ~5 min)"
 	@echo "make clean       remove .venv, bundles and caches"
 
 # The set-up prints one line per phase with its time, on stderr: `make schema > x.json` stays the schema alone.
@@ -105,6 +106,19 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# The differential tier (tests/ceph_real): Debian's ceph packages run a micro cluster on 127.0.0.1 and the
+# simulator, set to the same release, goes through the same timeline; every fact is compared. Installs the
+# packages when it can (root, apt); without them it prints one SKIPPED line and runs nothing. Not part of
+# `make test` (it takes minutes); `.ci/run` runs it. CEPH_REAL_ARGS: e.g. --record FILE, --keep.
+CEPH_REAL_ARGS ?=
+ceph-real: $(STAMP)
+	@command -v ceph-osd >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "ceph-real: installing Debian's ceph packages (apt-get install ceph)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	   ceph >/dev/null) || echo "ceph-real: apt-get install ceph failed"; \
+	  else echo "ceph-real: cannot install Debian's ceph packages here (needs root and apt-get)"; fi; }
+	$(BIN)/python -m tests.ceph_real $(CEPH_REAL_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SIGNOFF) endpoints.json .pytest_cache .hypothesis tests/artifacts

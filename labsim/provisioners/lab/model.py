@@ -747,6 +747,8 @@ class Ceph(_Strict):
     devices: list[str] = Field([], description="OSD devices by name (e.g. vdb) instead of all blank ones")
     pools: list[CephPool] = []
     storage_classes: list[str] = []
+    image: str | None = Field(None, description="Rook's cephVersion.image, e.g. quay.io/ceph/ceph:v19.2.3 (the "
+                                                "chart's when unset): the Ceph release the cluster runs")
 
 
 class TalosHosts(_Strict):
