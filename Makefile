@@ -26,12 +26,14 @@ help:
 	@echo "make bench       speed and memory benchmarks"
 	@echo "make clean       remove .venv, bundles and caches"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml dnswatch/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $$($(BIN)/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(" ".join(repr(x) for x in d["dependencies"]))' | tr -d "'")
 	# labsim itself, editable: its pytest11 entry point registers the steps, targets and sign-off plugin
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q --no-deps -e .
+	# the round-robin DNS failover watcher (dnswatch/, its own package): the simulated lab runs its code in a pod
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q --no-deps -e dnswatch
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -76,7 +76,7 @@ def test_bouquet2_is_clean() -> None:
     ("nodes: [rose], address: tailnet", "nodes: [rose], address: public",
      "endpoint-record-not-control-planes", "dns.records[controlplane.internal]", ("address", "public")),
     ("record: lb\n", "record: www\n", "failover-record-unknown", "dns.failover.record", ("record", "www")),
-    ("window: 60s", "window: 20s", "failover-window-too-short", "dns.failover.window", ("window", "20s")),
+    ("window: 60s", "window: 15s", "failover-window-too-short", "dns.failover.window", ("window", "15s")),
     ("max_outage: 150s", "max_outage: 60s", "failover-too-slow", "dns.failover.max_outage", ("max_outage", "60s")),
     ("bucket: bouquet2-backups", "bucket: Bouquet2_Backups", "bucket-name-invalid", "object_storage.bucket",
      ("bucket", "Bouquet2_Backups")),

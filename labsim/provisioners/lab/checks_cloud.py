@@ -340,10 +340,10 @@ def failover(ctx: Context) -> Iterator[Hit]:
                   f"{dns.fqdn(rec.name)} is proxied: clients see Cloudflare's addresses, and the record's TTL does "
                   f"not reach them", {"name": dns.fqdn(rec.name)})
     interval, window = _seconds(fo.interval), _seconds(fo.window)
-    if fo.unstable_after * interval > window:
+    if (fo.unstable_after - 1) * interval > window:
         yield Hit("failover-window-too-short", "dns.failover.window",
-                  f"{fo.unstable_after} probes {fo.interval} apart take {fo.unstable_after * interval:g}s, longer "
-                  f"than the window {fo.window}: a node can never count as unstable",
+                  f"{fo.unstable_after} probes {fo.interval} apart span {(fo.unstable_after - 1) * interval:g}s, "
+                  f"longer than the window {fo.window}: a node can never count as unstable",
                   {"window": fo.window, "interval": fo.interval, "unstable_after": fo.unstable_after})
     if fo.max_outage is not None:
         detection = fo.unstable_after * interval + _seconds(fo.timeout)
