@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -40,7 +41,9 @@ def kube_client(kubeconfig: str | None) -> k8s.ApiClient:
 
 
 def cloudflare_client(environ: Mapping[str, str]) -> cloudflare.Cloudflare:
-    verify: bool | str = environ.get("SSL_CERT_FILE") or True
+    """The official client; SSL_CERT_FILE (from the watcher's own environment) names the CAs it trusts."""
+    ca = environ.get("SSL_CERT_FILE")
+    verify = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
     return cloudflare.Cloudflare(api_token=environ[TOKEN_ENV], base_url=environ.get(BASE_URL_ENV) or None,
                                  http_client=httpx.Client(verify=verify, timeout=20.0), max_retries=2)
 
