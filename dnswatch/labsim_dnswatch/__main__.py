@@ -49,7 +49,9 @@ def cloudflare_client(environ: Mapping[str, str]) -> cloudflare.Cloudflare:
 
 
 def build(settings: Settings, *, api: k8s.ApiClient, cf: cloudflare.Cloudflare, clock: Clock,
-          log: logging.Logger) -> Controller:
+          log: logging.Logger, environ: Mapping[str, str] | None = None) -> Controller:
+    if settings.probe.ca_file is None and environ and environ.get("SSL_CERT_FILE"):
+        settings.probe.ca_file = environ["SSL_CERT_FILE"]      # the container's trust store
     prober = Prober(settings.probe, settings.probe_host, connect_to=settings.connect_to, monotonic=clock.now)
     return Controller(settings, Kube(api, settings, log), Records(cf, settings), prober, clock, log, Metrics())
 
@@ -79,7 +81,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     except Exception as exc:  # noqa: BLE001 - no service account, a bad kubeconfig: say which and stop
         log.error("kubernetes: %s", exc)
         return 2
-    controller = build(settings, api=api, cf=cloudflare_client(environ), clock=clock, log=log)
+    controller = build(settings, api=api, cf=cloudflare_client(environ), clock=clock, log=log, environ=environ)
     server = None
     if args.once:
         report = controller.cycle()

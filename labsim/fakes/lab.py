@@ -101,8 +101,17 @@ class SimulatedLab:
             self.cloud = CloudWorld(self.inventory.raw, self.clock, seed=seed, secret=self.secret)
             talos_link.attach(self.talos.talos, self.cloud)
             self.cloud_faces = CloudFaces(self.cloud, self.ca, talos_link.locate(self.talos.talos))
+        # Real programs behind simulated pods (the failover watcher): labsim/fakes/cloud/pods.py
+        self.pod_runtimes: list = []
+        talos_link.run_pods(self.talos.talos, self._pod_network, self.pod_runtimes)
         self._driver: threading.Thread | None = None
         self._stop = threading.Event()
+
+    def _pod_network(self) -> dict[str, Any]:
+        """What the simulated network gives a pod's process in place of the real one."""
+        ep = self.cloud_faces.endpoints() if self.cloud_faces else {}
+        return {"cloudflare": (ep.get("cloudflare") or {}).get("url", ""), "ca": self.ca.cert_path if self.ca else "",
+                "connect_to": [f"{k}:{v}" for k, v in (ep.get("internet") or {}).items()]}
 
     def _shape_cloud_secrets(self) -> None:
         s3 = self.inventory.raw.get("object_storage") or {}
@@ -149,6 +158,8 @@ class SimulatedLab:
             shutil.rmtree(self._kube_dir, ignore_errors=True)
             if self._kube_ca is not self.ca:
                 self._kube_ca.cleanup()
+        for rt in self.pod_runtimes:
+            rt.stop()
         self.talos.stop()
         if self.cloud_faces is not None:
             self.cloud_faces.stop()

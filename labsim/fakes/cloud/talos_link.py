@@ -54,3 +54,20 @@ def locate(talos: TalosWorld):
             return None
         return node.cluster.kube.cluster, node.hostname, node.stage != "off" and m.status == "running"
     return find
+
+
+def run_pods(talos: TalosWorld, network, runtimes: list) -> None:
+    """Run real programs behind simulated pods (labsim/fakes/cloud/pods.py) on every Talos cluster's Kubernetes."""
+    from labsim.fakes.cloud.pods import PodRuntime
+
+    def started(cluster) -> None:
+        link = cluster.kube
+
+        def node_up(name: str) -> bool:
+            node = next((n for n in cluster.nodes.values() if n.hostname == name), None)
+            return node is not None and node.stage != "off" and node.reachable
+
+        rt = PodRuntime(link.cluster, server=link.server, network=network, node_up=node_up)
+        link.cluster.pod_behaviour.append(rt)
+        runtimes.append(rt)
+    talos.on_kube_started.append(started)
