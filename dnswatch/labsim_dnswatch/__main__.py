@@ -49,16 +49,18 @@ def cloudflare_client(environ: Mapping[str, str]) -> cloudflare.Cloudflare:
 
 
 def build(settings: Settings, *, api: k8s.ApiClient, cf: cloudflare.Cloudflare, clock: Clock,
-          log: logging.Logger, environ: Mapping[str, str] | None = None) -> Controller:
+          log: logging.Logger, environ: Mapping[str, str] | None = None, dial=None) -> Controller:
     if settings.probe.ca_file is None and environ and environ.get("SSL_CERT_FILE"):
         settings.probe.ca_file = environ["SSL_CERT_FILE"]      # the container's trust store
-    prober = Prober(settings.probe, settings.probe_host, connect_to=settings.connect_to, monotonic=clock.now)
+    prober = Prober(settings.probe, settings.probe_host, connect_to=settings.connect_to, monotonic=clock.now,
+                    dial=dial)
     return Controller(settings, Kube(api, settings, log), Records(cf, settings), prober, clock, log, Metrics())
 
 
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None, clock: Clock | None = None,
-         log: logging.Logger | None = None, started=None) -> int:
-    """Run the watcher. `started(controller, metrics_server)` is called once it runs (for a simulator)."""
+         log: logging.Logger | None = None, started=None, dial=None) -> int:
+    """Run the watcher. For a simulator: `started(controller, metrics_server)` is called once it runs, and `dial`
+    ((host, port), timeout) -> socket stands for the pod's network."""
     environ = os.environ if environ is None else environ
     p = parser()
     p.add_argument("--metrics-address", default=None, metavar="HOST:PORT",
@@ -81,7 +83,8 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     except Exception as exc:  # noqa: BLE001 - no service account, a bad kubeconfig: say which and stop
         log.error("kubernetes: %s", exc)
         return 2
-    controller = build(settings, api=api, cf=cloudflare_client(environ), clock=clock, log=log, environ=environ)
+    controller = build(settings, api=api, cf=cloudflare_client(environ), clock=clock, log=log, environ=environ,
+                       dial=dial)
     server = None
     if args.once:
         report = controller.cycle()

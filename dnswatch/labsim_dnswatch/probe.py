@@ -30,11 +30,13 @@ class ProbeResult:
 
 class Prober:
     def __init__(self, probe: Probe, host: str, *, connect_to: dict[tuple[str, int], tuple[str, int]] | None = None,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic,
+                 dial: Callable[[tuple[str, int], float], socket.socket] | None = None):
         self.probe = probe
         self.host = host
         self.connect_to = dict(connect_to or {})
         self.monotonic = monotonic
+        self.dial = dial or (lambda addr, timeout: socket.create_connection(addr, timeout=timeout))
         self._tls: ssl.SSLContext | None = None
         if probe.scheme == "https":
             ctx = ssl.create_default_context(cafile=probe.ca_file) if probe.tls_verify else \
@@ -50,7 +52,7 @@ class Prober:
         start = self.monotonic()
         status: int | None = None
         try:
-            sock = socket.create_connection((dial_host, dial_port), timeout=self.probe.timeout)
+            sock = self.dial((dial_host, dial_port), self.probe.timeout)
             try:
                 if self._tls is not None:
                     sock = self._tls.wrap_socket(sock, server_hostname=self.host)

@@ -111,7 +111,7 @@ class SimulatedLab:
         """What the simulated network gives a pod's process in place of the real one."""
         ep = self.cloud_faces.endpoints() if self.cloud_faces else {}
         return {"cloudflare": (ep.get("cloudflare") or {}).get("url", ""), "ca": self.ca.cert_path if self.ca else "",
-                "connect_to": [f"{k}:{v}" for k, v in (ep.get("internet") or {}).items()]}
+                "internet": dict(self.cloud_faces.ingress.listeners()) if self.cloud_faces else {}}
 
     def _shape_cloud_secrets(self) -> None:
         s3 = self.inventory.raw.get("object_storage") or {}

@@ -3,8 +3,9 @@ watcher's own code (dnswatch/labsim_dnswatch), in a thread of the simulated lab,
 would give it: its args, its environment (values, Secret and ConfigMap keys), its ConfigMap volumes (files in a
 folder of its own; paths under the mount point in its args are rewritten to it), its service account (a kubeconfig
 with the account's bearer token), and what the simulated network supplies in place of the real one: the Cloudflare
-face for api.cloudflare.com (CLOUDFLARE_BASE_URL), the lab CA in its trust store (SSL_CERT_FILE), each node's public
-HTTPS through the loopback port that stands for it (`--connect-to`), metrics on a loopback port.
+face for api.cloudflare.com (CLOUDFLARE_BASE_URL), the lab CA in its trust store (SSL_CERT_FILE), a network on which
+each node's public HTTPS is the loopback port that stands for it and nothing else of the internet exists (its
+`dial`: an address the simulated internet does not have is refused, never dialled), metrics on a loopback port.
 
 Virtual time: the watcher waits through the clock it is given (labsim_dnswatch.clock.Clock). Here each wait is a
 turn handed back to the simulation: the watcher's next cycle is an event on the virtual clock, and while it runs the
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -126,7 +128,7 @@ class PodRuntime:
                  node_up: Callable[[str], bool]):
         self.kube = kube
         self.server = server                 # the cluster's KubeServer (service account kubeconfigs)
-        self.network = network               # -> {"cloudflare": url, "ca": path, "connect_to": [...]}
+        self.network = network               # -> {"cloudflare": url, "ca": path, "internet": {"ip:port": (h, p)}}
         self.node_up = node_up
         self.procs: dict[str, dict[str, Any]] = {}     # pod uid -> {"clock", "thread", "controller", "metrics", ...}
         self._dir = Path(tempfile.mkdtemp(prefix="labsim-pods-"))
@@ -211,8 +213,16 @@ class PodRuntime:
         net = self.network()
         env = {**env, "CLOUDFLARE_BASE_URL": net.get("cloudflare", ""), "SSL_CERT_FILE": net.get("ca", "")}
         args += ["--kubeconfig", str(kubeconfig), "--metrics-address", "127.0.0.1:0"]
-        for spec in net.get("connect_to", []):
-            args += ["--connect-to", spec]
+
+        def dial(addr: tuple[str, int], timeout: float):
+            """The pod's network: a public address reaches the loopback port that stands for it; anything else
+            is not on the simulated internet (refused, never dialled for real)."""
+            target = self.network().get("internet", {}).get(f"{addr[0]}:{addr[1]}")
+            if target is None:
+                if addr[0] == "127.0.0.1":
+                    return socket.create_connection(addr, timeout=timeout)
+                raise ConnectionRefusedError(f"{addr[0]}:{addr[1]} is not on the simulated internet")
+            return socket.create_connection(target, timeout=timeout)
         node = (live.get("spec") or {}).get("nodeName", "")
 
         def alive() -> bool:
@@ -234,7 +244,7 @@ class PodRuntime:
         def run() -> None:
             from labsim_dnswatch.__main__ import main
             try:
-                code = main(args, environ=env, clock=clock, log=log, started=started)
+                code = main(args, environ=env, clock=clock, log=log, started=started, dial=dial)
                 log.error("exited with status %s", code)
             except Stopped:
                 pass

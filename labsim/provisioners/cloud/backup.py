@@ -174,7 +174,7 @@ def demo(ns: str = DEMO_NS) -> list[dict[str, Any]]:
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "guestbook", "namespace": ns, "labels": labels},
          "data": {"greeting": "hello from bouquet2", "entries.txt": "rose\nlily\ntulip\n"}},
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "guestbook-db", "namespace": ns, "labels": labels},
-         "type": "Opaque", "stringData": {"password": "not-a-real-password"}},
+         "type": "Opaque", "data": {"password": "bm90LWEtcmVhbC1wYXNzd29yZA=="}},   # not-a-real-password
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "guestbook", "namespace": ns, "labels": labels},
          "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}},
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "guestbook", "namespace": ns,

@@ -16,15 +16,20 @@ from labsim.provisioners.talos.context import TalosContext
 
 @dataclass
 class Dialer:
-    """How lab code opens a TCP connection to a public address: straight there against a real lab; through the
-    loopback port that stands for it in the simulator (`via`: "ip:port" -> (host, port))."""
+    """How lab code opens a TCP connection to a public address: straight there against a real lab; in the simulator
+    through the loopback port that stands for it (`via()`: "ip:port" -> (host, port), read at each connection), and
+    an address the simulated internet does not have is refused, never dialled for real."""
 
-    via: dict[str, tuple[str, int]] = field(default_factory=dict)
+    via: Callable[[], dict[str, tuple[str, int]]] | None = None
     timeout: float = 5.0
 
     def connect(self, address: str, port: int) -> socket.socket:
-        host, p = self.via.get(f"{address}:{port}", (address, port))
-        return socket.create_connection((host, p), timeout=self.timeout)
+        if self.via is None:
+            return socket.create_connection((address, port), timeout=self.timeout)
+        target = self.via().get(f"{address}:{port}")
+        if target is None:
+            raise ConnectionRefusedError(f"{address}:{port} is not on the simulated internet")
+        return socket.create_connection(target, timeout=self.timeout)
 
 
 @dataclass

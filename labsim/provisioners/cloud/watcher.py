@@ -8,6 +8,7 @@ lab file's reference. A second run writes nothing.
 """
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from importlib.resources import files
@@ -64,7 +65,7 @@ def manifests(lab, public: dict[str, str], token: str) -> list[dict[str, Any]]:
             d["spec"]["template"]["spec"]["containers"][0]["image"] = fo.image
         out.append(d)
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": SECRET, "namespace": ns}, "type": "Opaque",
-              "stringData": {"api-token": token}}
+              "data": {"api-token": base64.b64encode(token.encode()).decode()}}
     out.insert(next(i for i, d in enumerate(out) if d["kind"] == "Deployment"), secret)
     return out
 
