@@ -70,8 +70,10 @@ class Clouds:
 
 
 @contextlib.contextmanager
-def start_clouds(raw: dict[str, Any] | None = None, seed: int = 0) -> Iterator[Clouds]:
-    c = Clouds(raw if raw is not None else yaml.safe_load(BOUQUET2.read_text()), seed)
+def start_clouds(raw: dict[str, Any] | None = None, seed: int = 0,
+                 secrets: dict[str, str] | None = None) -> Iterator[Clouds]:
+    c = Clouds(raw if raw is not None else yaml.safe_load(BOUQUET2.read_text()), seed,
+               {**SECRETS, **(secrets or {})})
     c.faces.start()
     try:
         yield c
