@@ -13,7 +13,7 @@ from labsim_dnswatch.clock import Clock
 from labsim_dnswatch.config import Settings
 from labsim_dnswatch.decide import Decision, Engine, Observation
 from labsim_dnswatch.dnsapi import DnsError, Record, Records
-from labsim_dnswatch.kube import IngressRef, Kube, NodeView
+from labsim_dnswatch.kube import IngressRef, Kube
 from labsim_dnswatch.metrics import Metrics
 from labsim_dnswatch.probe import Prober, ProbeResult
 
