@@ -140,6 +140,11 @@ class Tailnet:
         d = self.device_of(m)
         return d.addresses[0] if d is not None and d.online else None
 
+    def addresses_of(self, m: CloudMachine | Any) -> list[str]:
+        """The machine's tailnet addresses, online or not (its device keeps them while offline)."""
+        d = self.device_of(m)
+        return list(d.addresses) if d is not None else []
+
     def online(self, m: CloudMachine | Any) -> bool:
         d = self.device_of(m)
         return d is not None and d.online

@@ -94,7 +94,7 @@ class CloudWorld:
 
     def machine_at(self, ip: str) -> CloudMachine | None:
         for m in self.machines.values():
-            if ip == m.public_ipv4 or ip == m.tailnet_address():
+            if ip == m.public_ipv4 or ip in self.tailnet.addresses_of(m):
                 return m
         return None
 
@@ -181,7 +181,7 @@ class CloudWorld:
             return None
         if m.status != "running":
             return f"{ip} does not answer: {m.name} is off"
-        if ip == m.tailnet_address():
+        if ip in self.tailnet.addresses_of(m):
             if not self.tailnet.online(m):
                 return f"{ip} does not answer: {m.name}'s tailscale service is down"
             return None

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from labsim.provisioners.clock import wait_for
+from labsim.provisioners.clock import WaitTimeout, wait_for
 from labsim.provisioners.cloud import dns as D
 from labsim.provisioners.cloud import hetzner as H
 from labsim.provisioners.cloud import tailnet as T
@@ -194,7 +194,10 @@ def provision(lab, cluster: str, ctx, *, wait_ready: bool = True) -> Report:
                                        f"{user_data_dir(ctx, cluster) / (n + '.yaml')}")
                 ctx.launch(n, texts[n])
                 report.launched.append(n)
-    addrs = T.addresses(lab, ctx, names)
+    try:
+        addrs = T.addresses(lab, ctx, names)
+    except WaitTimeout as exc:
+        raise RuntimeError(not_joined(lab, ctx, exc)) from None
     roles = dict(members(lab, cluster))
     machines = [Machine(n, roles[n], addrs[n]) for n in names]
     report.machines = machines
@@ -231,6 +234,31 @@ def provision(lab, cluster: str, ctx, *, wait_ready: bool = True) -> Report:
             wait_for(lambda: not not_ready(), READY_TIMEOUT, INTERVAL, ctx.clock,
                      what=f"every {cluster} node to be Ready")
     return report
+
+
+def not_joined(lab, ctx, exc: WaitTimeout) -> str:
+    """Why nodes never came onto the tailnet, as far as the outside can tell: a node in maintenance mode (created
+    without its machine config as user data) answers the insecure API on its public address where the firewall lets
+    the dial through; otherwise its state cannot be read from here."""
+    missing = (exc.last or {}).get("not online", []) if isinstance(exc.last, dict) else []
+    public = H.public_addresses(lab, ctx) if ctx.hcloud is not None else {}
+    public.update({s.name: str(s.public_ipv4) for s in lab.cloud.servers if s.public_ipv4})
+    why = []
+    for n in missing:
+        ip = public.get(n)
+        if ip is None:
+            why.append(f"{n}: no such server at its provider")
+            continue
+        r = ctx.tools.run(["talosctl", "get", "machinestatus", "--insecure", "-n", ip, "-e", ip, "-o", "json"],
+                          check=False)
+        if r.rc == 0 and '"maintenance"' in r.stdout:
+            why.append(f"{n} ({ip}) is in maintenance mode: it booted without its machine config (user data)")
+        else:
+            last = r.output.splitlines()[-1] if r.output else f"exit {r.rc}"
+            why.append(f"{n} ({ip}) is not on the tailnet and its Talos API does not answer on its public address "
+                       f"({last}): look at its console at the provider (a wrong auth key, an image without "
+                       f"siderolabs/tailscale, no user data)")
+    return f"{exc}; " + "; ".join(why) if why else str(exc)
 
 
 # --- verification --------------------------------------------------------------------------------------------------
