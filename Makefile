@@ -13,10 +13,14 @@ TEST_WORKERS ?= auto
 # Optional: WAIVERS=waivers.yaml (accepted deviations with expiry), SIGNING_KEY=~/.ssh/id_ed25519 (sign the bundle)
 RUN_ARGS = --signoff $(SIGNOFF) $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
-.PHONY: help install collections verify test lab-verify lab-apply kind-verify serve bench check schema clean
+# make verify-labs: the other lab files kept green (each ACCEPTED, scenarios they cannot run "not in this lab")
+VERIFY_LABS ?= labs/example.yaml labs/single-router.yaml labs/one-node.yaml labs/tri-mesh.yaml labs/hub-spoke-ceph.yaml
+
+.PHONY: help install collections verify verify-labs test lab-verify lab-apply kind-verify serve bench check schema clean
 
 help:
 	@echo "make verify      acceptance features against the simulated lab ($(LAB)), sign-off bundle in $(SIGNOFF)/"
+	@echo "make verify-labs make verify for each of the other lab files CI keeps green ($(VERIFY_LABS))"
 	@echo "make test        everything CI runs: unit, contract, property, fault tests and the features"
 	@echo "make lab-verify LAB=labs/<lab>.yaml   the same features against the real lab (read-only)"
 	@echo "make lab-apply  LAB=labs/<lab>.yaml   ... and provision it (--apply)"
@@ -60,6 +64,9 @@ collections: $(COLLECTIONS)
 
 verify: $(STAMP)
 	$(BIN)/labsim verify --lab $(LAB) --seed $(SEED) $(RUN_ARGS) $(PYTEST_ARGS)
+
+verify-labs: $(STAMP)
+	@set -e; for lab in $(VERIFY_LABS); do echo "== make verify LAB=$$lab"; $(MAKE) --no-print-directory verify LAB=$$lab; done
 
 # The lint step first (a second or two: ruff, rules in pyproject.toml), then the suite.
 test: $(STAMP) $(COLLECTIONS)

@@ -302,6 +302,7 @@ class Collector:
         if template.rule is not None and template.rule.background is not None:
             background_lines |= {s.line_number for s in template.rule.background.steps}
         tags = set(template.tags) | set(feature.tags)
+        tags |= {m.name for m in item.iter_markers()} - BUILTIN_MARKS   # tags plugins add at collection (@not_in_lab)
         if template.rule is not None:
             tags |= set(template.rule.tags)
         if example:

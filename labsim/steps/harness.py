@@ -117,7 +117,7 @@ def clock(target):
 @pytest.fixture
 def wait_for(clock):
     """`wait_for(condition, timeout, interval)` on the target's clock (virtual time in sim)."""
-    from labsim.provisioners.clock import wait_for as _wait_for
+    from labsim.provisioners.vocabulary import wait_for as _wait_for
 
     def waiter(condition, timeout: float, interval: float = 1.0, what: str = "condition"):
         return _wait_for(condition, timeout, interval, clock, what)
