@@ -18,7 +18,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from labsim.provisioners.cloud import kubeobjects as K
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 
 # what is backed up and restored, in restore order (Velero's priorities: service accounts and config first)
 KINDS = [("v1", "ServiceAccount", "serviceaccounts"), ("v1", "ConfigMap", "configmaps"), ("v1", "Secret", "secrets"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from labsim.provisioners.cloud import clients as CL
 from labsim.provisioners.cloud import watcher as W
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 
 
 @dataclass

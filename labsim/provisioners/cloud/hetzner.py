@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labsim.provisioners.clock import wait_for
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 
 ACTION_TIMEOUT = 600.0
 ACTION_INTERVAL = 2.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from labsim.provisioners.cloud import kubeobjects as K
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 
 TRAEFIK_IMAGE = "docker.io/traefik:v3.3.4"
 WHOAMI_IMAGE = "docker.io/traefik/whoami:v1.10.3"

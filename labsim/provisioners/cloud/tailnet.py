@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from labsim.provisioners.clock import WaitTimeout, wait_for
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 
 JOIN_TIMEOUT = 600.0
 JOIN_INTERVAL = 5.0

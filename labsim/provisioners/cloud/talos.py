@@ -32,7 +32,7 @@ from labsim.provisioners.clock import WaitTimeout, wait_for
 from labsim.provisioners.cloud import dns as D
 from labsim.provisioners.cloud import hetzner as H
 from labsim.provisioners.cloud import tailnet as T
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 from labsim.provisioners.lab.model_cloud import TAILNET_RANGE
 from labsim.provisioners.talos import apply as A
 from labsim.provisioners.talos import bootstrap as B

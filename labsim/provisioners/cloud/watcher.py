@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from labsim.provisioners.cloud import kubeobjects as K
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 
 SECRET = "dnswatch-cloudflare"
 
