@@ -56,9 +56,14 @@ class Controller:
                       s.recover_after, " (dry run: no change is made)" if s.dry_run else "")
         if s.watch:
             self.kube.watch(self.wake, self.stop)
-        while not self.stop.is_set():
-            self.cycle()
-            self.clock.wait(s.probe.interval, self.wake)
+        try:
+            while not self.stop.is_set():
+                self.cycle()
+                self.clock.wait(s.probe.interval, self.wake)
+        finally:   # SIGTERM, or the clock ending the process: the watches end with it
+            self.wake.set()
+            if s.watch:
+                self.kube.close(self.stop)
 
     def healthy(self) -> tuple[bool, str]:
         if self.last_ok is None:

@@ -203,6 +203,21 @@ def test_records_it_does_not_own_are_left_alone(tmp_path) -> None:
         assert contents == ["198.51.100.77", WORKERS["w2"]]
 
 
+def test_a_stopped_process_leaves_no_watch_behind(tmp_path) -> None:
+    """The pod's process ends (deleted pod, SIGTERM, the lab stopping) while its watches are open on a quiet API
+    server: its watch threads end with it, none is left blocked in a TLS read (where interpreter shutdown aborts)."""
+    with running_watcher(tmp_path) as w:
+        w.clock.sleep(30)
+        watches = [t for t in threading.enumerate() if t.name.startswith("dnswatch-watch-")]
+        assert len(watches) == 2, watches
+        w.seen["controller"].stop.set()
+        w.clock.sleep(10)      # its next turn sees the stop and the process returns
+        for t in watches:
+            t.join(timeout=10)
+        assert [t.name for t in watches if t.is_alive()] == []
+        assert w.seen.get("rc") == 0
+
+
 @pytest.mark.parametrize("bad, message", [
     ({"record": "lb"}, "zone: missing"),
     ({"record": "lb", "zone": ZONE, "window": "5s", "probe": {"interval": "10s"}}, "window: 5s cannot hold"),
