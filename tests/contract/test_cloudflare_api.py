@@ -48,6 +48,10 @@ def test_create_list_filter_paginate_patch_delete(cf, zone_id) -> None:
     assert len(list(cf.dns.records.list(zone_id=zone_id, comment={"startswith": "test: n1"}))) == 1
     edited = cf.dns.records.edit(made[0].id, zone_id=zone_id, name="rr", type="A", content="49.12.0.200", ttl=120)
     assert edited.content == "49.12.0.200" and edited.comment == "test: n0"
+    # a record read back and sent again as the client models it (its TTL a float: 120.0) is taken
+    again = cf.dns.records.edit(edited.id, zone_id=zone_id, name=edited.name, type="A", content=edited.content,
+                                ttl=float(edited.ttl))
+    assert again.ttl == 120 and again.content == "49.12.0.200"
     for r in made:
         cf.dns.records.delete(r.id, zone_id=zone_id)
     assert list(cf.dns.records.list(zone_id=zone_id, name={"exact": "rr.kreato.dev"})) == []

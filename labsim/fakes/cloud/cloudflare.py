@@ -187,6 +187,10 @@ class CloudflareApi:
             except ValueError:
                 return rec, fail(400, (9005, "Content for A record must be a valid IPv4 address."))
         ttl = rec.get("ttl", 1)
+        # the API's schema says `number` and the official client models TTL as a float: a record read back and
+        # sent again carries 3600.0, which Cloudflare takes as 3600 (a fractional TTL is refused here: inferred)
+        if isinstance(ttl, float) and ttl.is_integer():
+            ttl = rec["ttl"] = int(ttl)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or (ttl != 1 and not 60 <= ttl <= 86400):
             return rec, fail(400, (9021, "Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic."))
         if rec.get("proxied") and rec["type"] == "A" and any(ipaddress.IPv4Address(rec["content"]) in n
