@@ -93,6 +93,10 @@ def backup(lab, api, s3, ns: str, name: str, now: str) -> Backup:
     return b
 
 
+class StorageRefused(Exception):
+    """The object storage refused the lab's credentials (one message: endpoint, secret reference, bucket)."""
+
+
 def ensure_bucket(lab, s3) -> str | None:
     """The bucket exists (created if missing): returns "created" or None."""
     import botocore.exceptions
@@ -101,7 +105,13 @@ def ensure_bucket(lab, s3) -> str | None:
         s3.head_bucket(Bucket=store.bucket)
         return None
     except botocore.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            # HEAD has no body: S3 says only 403, whatever the cause; say which credentials and bucket it was
+            raise StorageRefused(f"{store.endpoint} refused the lab's credentials (object_storage.access_key "
+                                 f"{store.access_key}) for bucket {store.bucket}: {code} on HeadBucket (a key revoked "
+                                 "or rotated at the provider, or one without access to this bucket)") from None
+        if code not in ("404", "NoSuchBucket"):
             raise
     s3.create_bucket(Bucket=store.bucket, CreateBucketConfiguration={"LocationConstraint": store.region})
     return "created"
