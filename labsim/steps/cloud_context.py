@@ -6,12 +6,10 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
-from labsim.provisioners.cloud.context import CloudContext, Dialer, Resolver
+from labsim.provisioners.cloud.context import HETZNER_API, TAILSCALE_API, CloudContext, Dialer, Resolver
 from labsim.provisioners.lab.secrets import resolve
 from labsim.provisioners.talos.cli import Tools
 
-HETZNER_API = "https://api.hetzner.cloud/v1"
-TAILSCALE_API = "https://api.tailscale.com"
 
 
 def _session(verify):

@@ -13,6 +13,11 @@ from labsim.provisioners.clock import Clock
 from labsim.provisioners.talos.cli import Tools
 from labsim.provisioners.talos.context import TalosContext
 
+# the providers' public APIs, where the lab file names none (`api:`)
+HETZNER_API = "https://api.hetzner.cloud/v1"
+TAILSCALE_API = "https://api.tailscale.com"
+CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
+
 
 @dataclass
 class Dialer:
