@@ -23,7 +23,7 @@ import re
 from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from labsim.provisioners.lab.model import _DURATION, Secret, Subnet, Version, _Strict
 
@@ -60,7 +60,9 @@ def _ports(v: Any) -> Any:
     return v
 
 
-PortRange = Annotated[str, BeforeValidator(_ports)]
+PortRange = Annotated[str, BeforeValidator(_ports), WithJsonSchema({  # a number is taken as written
+    "anyOf": [{"type": "integer", "minimum": 1, "maximum": 65535},
+              {"type": "string", "pattern": r"^\s*\d{1,5}(-\d{1,5})?\s*$", "examples": ["443", "1024-2048"]}]})]
 
 
 def port_bounds(spec: str | None) -> tuple[int, int] | None:
