@@ -105,3 +105,21 @@ def test_the_watchers_records_touch_only_its_own(clouds, cf, zone_id) -> None:
         bad.list()
     with pytest.raises(DnsError, match="zone nowhere.dev not found"):
         Records(cf, from_mapping({"record": "lb", "zone": "nowhere.dev"})).list()
+
+
+def test_a_lab_that_claims_www_finds_it_free() -> None:
+    """The zone holds the owner's other records (apex A, www CNAME) only on names the lab file does not claim: a lab
+    whose round-robin name is `www` (labs/hetzner-trio.yaml) can create its A records there."""
+    import yaml
+
+    from labsim.fakes.cloud.testing import BOUQUET2
+    raw = yaml.safe_load(BOUQUET2.read_text())
+    raw["dns"]["records"][1]["name"] = "www"
+    raw["dns"]["failover"]["record"] = "www"
+    with start_clouds(raw) as c:
+        cf = c.cloudflare()
+        (z,) = list(cf.zones.list(name="kreato.dev"))
+        names = {(x.name, x.type) for x in cf.dns.records.list(zone_id=z.id)}
+        assert ("kreato.dev", "A") in names and not any(n == "www.kreato.dev" for n, _ in names)
+        made = cf.dns.records.create(zone_id=z.id, name="www", type="A", content="49.12.0.1", ttl=60)
+        assert made.name == "www.kreato.dev"

@@ -47,11 +47,15 @@ class Zone:
         if spec:
             if spec.get("api_token"):
                 self.tokens[secret(spec["api_token"])] = "edit"
-            # the owner's own records, there before the lab (GitHub Pages at the apex, www to it)
-            self.add({"name": self.name, "type": "A", "content": "185.199.108.153", "ttl": 1, "proxied": False,
-                      "comment": None})
-            self.add({"name": f"www.{self.name}", "type": "CNAME", "content": self.name, "ttl": 1, "proxied": True,
-                      "comment": None})
+            # the owner's own records, there before the lab (GitHub Pages at the apex, www to it), on names the lab
+            # file does not claim: a lab whose round-robin name is `www` owns that name (its owner moved the site)
+            claimed = {self.fqdn(str(r.get("name", ""))) for r in self.spec.get("records") or []}
+            if self.name not in claimed:
+                self.add({"name": self.name, "type": "A", "content": "185.199.108.153", "ttl": 1, "proxied": False,
+                          "comment": None})
+            if f"www.{self.name}" not in claimed:
+                self.add({"name": f"www.{self.name}", "type": "CNAME", "content": self.name, "ttl": 1,
+                          "proxied": True, "comment": None})
 
     def now(self) -> str:
         return rfc3339nano(self.cloud.clock.utcnow())
