@@ -18,6 +18,7 @@ run (its process is frozen until the node is back); a deleted pod stops its proc
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import shutil
 import socket
@@ -139,6 +140,10 @@ class PodRuntime:
         if container is None:
             return None
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        if importlib.util.find_spec("labsim_dnswatch") is None:   # the image this simulator runs is not installed
+            return PodBehaviour(start_delay=START, ready=False, logs=(
+                f"Error: the simulator cannot run image {container.get('image')}: the labsim-dnswatch package is not "
+                "installed beside labsim (pip install ./dnswatch from labsim's repository; make install does it)\n"))
         try:
             env = self._env(ns, container)
         except LookupError as exc:   # the kubelet's CreateContainerConfigError

@@ -22,8 +22,18 @@ from labsim.provisioners.vocabulary import Result
 SECRET = "dnswatch-cloudflare"
 
 
+class WatcherMissing(Exception):
+    """The watcher's package (its manifests) is not installed beside labsim."""
+
+
 def manifest_docs() -> list[dict[str, Any]]:
-    root = files("labsim_dnswatch").joinpath("deploy")
+    """The watcher's own manifests, from its package (labsim-dnswatch, dnswatch/ in labsim's repository)."""
+    try:
+        root = files("labsim_dnswatch").joinpath("deploy")
+    except ImportError:
+        raise WatcherMissing("the failover watcher's package labsim-dnswatch is not installed beside labsim: its "
+                             "manifests deploy the watcher (pip install ./dnswatch from labsim's repository; make "
+                             "install does it)") from None
     order = ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml", "configmap.yaml", "deployment.yaml",
              "service.yaml"]
     docs = []
@@ -134,7 +144,8 @@ def deployed(lab, api) -> list[Result]:
     v = view(lab, api)
     return [Result("watcher-running", lab.dns.failover.namespace, v.pod is not None and v.ready,
                    f"pod {v.pod} ready" if v.pod and v.ready else ("no running pod" if v.pod is None else
-                                                                   f"pod {v.pod} not ready"),
+                                                                   f"pod {v.pod} not ready" +
+                                                                   (f": {v.logs[-1]}" if v.logs else "")),
                    {"log": v.logs[-10:]})]
 
 
