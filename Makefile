@@ -17,7 +17,8 @@ ISOLATE ?= $(BIN)/python -m labsim.steps.netns $(if $(filter require,$(NETNS)),-
 RUN_ARGS = --signoff $(SIGNOFF) $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
 # make verify-labs: the other lab files kept green (each ACCEPTED, scenarios they cannot run "not in this lab")
-VERIFY_LABS ?= labs/example.yaml labs/single-router.yaml labs/one-node.yaml labs/tri-mesh.yaml labs/hub-spoke-ceph.yaml
+VERIFY_LABS ?= labs/example.yaml labs/single-router.yaml labs/one-node.yaml labs/tri-mesh.yaml labs/hub-spoke-ceph.yaml \
+               labs/bouquet2.yaml labs/hetzner-trio.yaml
 
 .PHONY: help install collections verify verify-labs test lab-verify lab-apply kind-verify serve bench check schema clean ceph-real
 
@@ -36,7 +37,7 @@ help:
 
 # The set-up prints one line per phase with its time, on stderr: `make schema > x.json` stays the schema alone.
 DEPS = $$($(BIN)/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(" ".join(d["dependencies"] + d["optional-dependencies"]["dev"]))')
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml dnswatch/pyproject.toml
 	@echo "setup: .venv: installing labsim's dependencies from PyPI (about 2 min the first time; pip's cache helps)" >&2
 	@t=$$(date +%s); { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } && $(BIN)/python -m pip install -q --upgrade pip >&2 \
 	  && echo "setup:   venv and pip ready  $$(( $$(date +%s) - t )) s" >&2
@@ -45,6 +46,9 @@ $(STAMP): pyproject.toml
 	@# labsim itself, editable: the labsim command, and the pytest11 entry point that registers steps, targets, sign-off
 	@t=$$(date +%s); PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q --no-deps -e . >&2 \
 	  && echo "setup:   labsim installed (editable)  $$(( $$(date +%s) - t )) s" >&2
+	@# the round-robin DNS failover watcher (dnswatch/, its own package): the simulated lab runs its code in a pod
+	@t=$$(date +%s); PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q --no-deps -e dnswatch >&2 \
+	  && echo "setup:   labsim-dnswatch installed (editable)  $$(( $$(date +%s) - t )) s" >&2
 	@touch $(STAMP)
 
 install: $(STAMP)
