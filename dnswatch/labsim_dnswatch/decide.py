@@ -119,7 +119,9 @@ class Engine:
             while len(st.failures) > self.unstable_after:
                 st.failures.popleft()
             st.successes = 0
-        elif not obs.ready:
+        else:
+            # not probed this cycle: "in a row" means consecutive cycles, and a cycle that did not look is not a
+            # good probe (a Ready node that lost its address must not earn its record back across the gap)
             st.successes = 0
 
     def _why_out(self, st: NodeState, now: float, obs: Observation) -> str:
