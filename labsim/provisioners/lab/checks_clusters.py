@@ -147,6 +147,7 @@ def cluster_network(ctx: Context) -> Iterator[Hit]:
     ("nodeport-out-of-range", "error", "Is every clustermesh NodePort within 30000-32767?"),
     ("canary-service-unknown", "error", "Does the canary weigh global services that exist?"),
     ("canary-weights-not-100", "warning", "Do the canary weights add up to 100?"),
+    ("application-service-unknown", "error", "Does every mesh application reach global services that exist?"),
 )
 def mesh(ctx: Context) -> Iterator[Hit]:
     m = ctx.lab.mesh
@@ -250,6 +251,13 @@ def mesh(ctx: Context) -> Iterator[Hit]:
         if total != 100:
             yield Hit("canary-weights-not-100", "mesh.canary.weights",
                       f"canary {m.canary.name}'s weights add up to {total}, not 100", {"total": total})
+    reachable = {s.name for s in m.global_services} | ({m.canary.name} if m.canary else set())
+    for app in m.applications:
+        for k, svc in enumerate(app.reaches):
+            if svc not in reachable:
+                yield Hit("application-service-unknown", f"mesh.applications[{app.name}].reaches[{k}]",
+                          f"application {app.name} reaches {svc}, which is not a global service or the canary "
+                          f"({', '.join(sorted(reachable)) or 'none'})", {"service": svc})
 
 
 @producer(

@@ -26,6 +26,7 @@ from labsim.provisioners.vocabulary import Actions, Result, WaitTimeout, wait_fo
 from labsim.provisioners.mesh import connect as C
 from labsim.provisioners.mesh import demo, settings
 from labsim.provisioners.mesh.context import MeshContext
+from labsim.provisioners.mesh.kube import CUSTOM
 from labsim.provisioners.mesh.workload import Workload, workload
 from labsim.provisioners.mesh_plan import mesh_plan
 
@@ -163,26 +164,27 @@ def _deploy(wl: Workload, lab, ctx: MeshContext, cluster: str) -> list[str]:
     kube = ctx.kube(cluster)
     before = len(kube.writes)
     for obj in demo.manifests(wl, lab, cluster):
-        if obj["kind"] == "CiliumEnvoyConfig":
+        if obj["kind"] in CUSTOM:
             _wait_crd(ctx, cluster, obj)
         kube.apply(obj)
     return kube.writes[before:]
 
 
 def _wait_crd(ctx: MeshContext, cluster: str, obj) -> None:
-    """cilium-operator registers the CiliumEnvoyConfig CRD when it starts: wait for the kind to be served."""
+    """Cilium registers its CRDs (CiliumEnvoyConfig, CiliumNetworkPolicy) when it starts: wait for the kind."""
     kube = ctx.kube(cluster)
+    group, version, plural = CUSTOM[obj["kind"]]
 
     def served() -> bool:
         try:
-            kube.custom.list_namespaced_custom_object("cilium.io", "v2", obj["metadata"]["namespace"],
-                                                      "ciliumenvoyconfigs", _request_timeout=30)
+            kube.custom.list_namespaced_custom_object(group, version, obj["metadata"]["namespace"],
+                                                      plural, _request_timeout=30)
             return True
         except ApiException as exc:
             if exc.status == 404:
                 return False
             raise
-    wait_for(served, CRD_TIMEOUT, INTERVAL, ctx.clock, what=f"the CiliumEnvoyConfig CRD in {cluster}")
+    wait_for(served, CRD_TIMEOUT, INTERVAL, ctx.clock, what=f"the {obj['kind']} CRD in {cluster}")
 
 
 def wait_workload_ready(wl: Workload, ctx: MeshContext, cluster: str) -> None:
@@ -229,9 +231,27 @@ def verify_services(lab, ctx: MeshContext, wl: Workload | None = None) -> list[R
     return out
 
 
+def verify_policies(lab, ctx: MeshContext, wl: Workload | None = None) -> list[Result]:
+    """Every access policy of the lab file's applications in every member, as the provisioner writes it."""
+    wl = wl or workload(lab)
+    out = []
+    for cluster in lab.mesh.clusters:
+        kube = ctx.kube(cluster)
+        for want in demo.policies(wl, lab):
+            md = want["metadata"]
+            have = kube.get("CiliumNetworkPolicy", md["name"], md["namespace"])
+            ok = have is not None and not kube.differs(want)
+            out.append(Result("mesh-policy", f"{cluster} {md['namespace']}/{md['name']}", ok,
+                              f"CiliumNetworkPolicy {md['namespace']}/{md['name']} in {cluster}: {want['spec']['description']}"
+                              if ok else f"CiliumNetworkPolicy {md['namespace']}/{md['name']} in {cluster} is "
+                              + ("missing" if have is None else f"not as the lab file says: {have.get('spec')}"),
+                              {"want": want["spec"], "have": (have or {}).get("spec")}))
+    return out
+
+
 def verify(lab, ctx: MeshContext, wl: Workload | None = None) -> list[Result]:
     results, _ = verify_status(lab, ctx)
-    return results + verify_services(lab, ctx, wl)
+    return results + verify_services(lab, ctx, wl) + verify_policies(lab, ctx, wl)
 
 
 def wait_connected(lab, ctx: MeshContext, timeout: float = 300.0) -> dict[str, C.Status]:
