@@ -163,6 +163,27 @@ class Datapath:
             return Outcome("refused")
         return self._deliver(member, client_pod, client, chosen)
 
+    def connect_ip(self, member: str, client_pod: dict[str, Any], ip: str, port: int) -> Outcome:
+        """One connection to a pod IP: of the client's own cluster, or of a remote one once this cluster's agents
+        have synced it (its nodes and pod CIDRs come through the mesh; before that the IP routes nowhere)."""
+        m = self.mesh.member(member)
+        if m is None or m.kube is None:
+            return Outcome("timeout")
+        for owner in self.mesh.members():
+            if owner.kube is None:
+                continue
+            pod = next((p for p in owner.kube.store.items(PODS) if (p.get("status") or {}).get("podIP") == ip
+                        and not (p.get("spec") or {}).get("hostNetwork")), None)
+            if pod is None:
+                continue
+            if owner.name != member and (member, self.mesh.view(owner).name) not in self.mesh.cache:
+                return Outcome("timeout")
+            md = pod["metadata"]
+            b = Backend(owner.name, md.get("namespace", "default"), md["name"], ip, port,
+                        (pod.get("spec") or {}).get("nodeName", ""), remote=owner.name != member)
+            return self._deliver(member, client_pod, self._client_address(m, client_pod), b)
+        return Outcome("timeout")
+
     # --- the packet ---------------------------------------------------------------------------------------------
     def _client_address(self, m, pod: dict[str, Any]) -> str | None:
         host = self.mesh.hosts(m).get((pod.get("spec") or {}).get("nodeName", ""))
@@ -221,8 +242,14 @@ def _env(container: dict[str, Any], pod: dict[str, Any]) -> dict[str, str]:
 
 def answer(pod: dict[str, Any], port: int) -> str | None:
     """What an echo server in `pod` answers on `port` (hashicorp/http-echo: `-listen=:PORT -text=TEXT`, with
-    Kubernetes' `$(VAR)` expansion of the container's env), or None if nothing listens there."""
+    Kubernetes' `$(VAR)` expansion of the container's env; cilium-cli's json-mock echo: its `PORT` env), or None
+    if nothing listens there."""
     for c in (pod.get("spec") or {}).get("containers") or []:
+        if "json-mock" in str(c.get("image", "")):
+            env = _env(c, pod)
+            if int(env.get("PORT", "80") or 80) == port:
+                return '{"headers": {}, "method": "GET", "path": "/"}'
+            continue
         args = [str(a) for a in (c.get("args") or [])]
         listen = next((a.split("=", 1)[1] for a in args if a.startswith("-listen=")), ":5678")
         if int(listen.rsplit(":", 1)[1]) != port:

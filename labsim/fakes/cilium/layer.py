@@ -77,11 +77,30 @@ class MeshLayer:
     # --- the control API (service "cilium") ----------------------------------------------------------------------
     def handle(self, method: str, body: dict[str, Any]) -> Any:
         from labsim.fakes.control import ControlError
-        if method != "status":
+        if method not in ("status", "curl", "backends"):
             raise ControlError("Unimplemented", f"unknown method cilium/{method}")
         server = str(body.get("server", "")).rstrip("/")
         with self.clock.lock:
             m = next((x for x in self.mesh.members() if x.url and x.url.rstrip("/") == server), None)
             if m is None:
                 raise ControlError("NotFound", f"no simulated cluster serves {server}")
+            if method == "curl":
+                return self._curl(m, body)
+            if method == "backends":     # what `cilium-dbg service list` of the cluster's agents holds for a Service
+                _, bes = self.datapath.backends(m.name, str(body.get("namespace", "")), str(body.get("name", "")))
+                return {"backends": [{"ip": b.ip, "cluster": b.cluster, "state": b.state} for b in bes]}
             return {"member": m.name, "pods": {p: self.mesh.pod_status(m.name, p) for p in body.get("pods") or []}}
+
+    def _curl(self, m: Member, body: dict[str, Any]) -> dict[str, Any]:
+        """One `curl` from a pod (what `kubectl exec POD -- curl ...` does in cilium-cli's connectivity test): to a
+        pod IP or a Service name, through the datapath."""
+        from labsim.fakes.control import ControlError
+        pod = m.kube.store.get(("", "pods"), str(body.get("namespace", "")), str(body.get("pod", "")))
+        if pod is None or (pod.get("status") or {}).get("phase") != "Running":
+            raise ControlError("NotFound", f'pods "{body.get("pod")}" not found')
+        host, port = str(body.get("host", "")), int(body.get("port") or 80)
+        is_ip = host.replace(".", "").isdigit()
+        out = (self.datapath.connect_ip(m.name, pod, host, port) if is_ip
+               else self.datapath.connect(m.name, pod, host, port, float(body.get("timeout") or 2.0)))
+        return {"kind": out.kind, "status": out.status, "ip": out.backend.ip if out.backend else None,
+                "dropped": out.dropped.reason if out.dropped else None}
