@@ -58,3 +58,12 @@ Feature: Applications reach each other across the mesh only as the lab file's me
     Examples:
       | pair                       | app                            |
       | the first two mesh members | the mesh's frontend application |
+
+  @writes
+  Scenario Outline: The owners' verification: cilium connectivity test across <pair> passes every test the lab can run
+    Given the mesh of the lab file is built
+    Then cilium connectivity test from <pair.a> with --multi-cluster <pair.b> passes every test it runs, its junit in the evidence
+
+    Examples:
+      | pair                       |
+      | the first two mesh members |

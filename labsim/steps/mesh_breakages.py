@@ -158,7 +158,21 @@ def policy_deny_first_member_by_hand(target, monkeypatch) -> None:
                                                             "io.kubernetes.pod.namespace": ns}}]}]})
 
 
+def clusterwide_deny_first_member_by_hand(target, monkeypatch) -> None:
+    """A CiliumClusterwideNetworkPolicy applied by hand in the second member: no pod of the first member's cluster
+    reaches any of its endpoints (cilium-cli's test workloads included)."""
+    pair, _, _ = _policy_subjects(target)
+    _kube(target, pair["b"]).custom.create_cluster_custom_object(
+        "cilium.io", "v2", "ciliumclusterwidenetworkpolicies",
+        {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy",
+         "metadata": {"name": "deny-first-member"},
+         "spec": {"endpointSelector": {}, "ingressDeny": [{"fromEndpoints": [
+             {"matchLabels": {"io.cilium.k8s.policy.cluster": pair["a cilium"]}}]}]}})
+    target.clock.sleep(SETTLE)
+
+
 MESH_BREAKAGES: dict[str, Callable] = {
+    "mesh-clusterwide-deny-first-member-by-hand": clusterwide_deny_first_member_by_hand,
     "mesh-policy-allow-all-by-hand": policy_allow_all_by_hand,
     "mesh-policy-deleted-by-hand": policy_deleted_by_hand,
     "mesh-policy-deny-first-member-by-hand": policy_deny_first_member_by_hand,

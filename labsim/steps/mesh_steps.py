@@ -615,3 +615,16 @@ def policy_found_missing(target, talos, mesh, evidence, service, cluster):
     evidence.attach("mesh-policies", [str(r) for r in results])
     member = _member(mesh.lab, cluster)
     holds(evidence, "policy-missing", K.found_missing(results, f"{member} ", POLICY_PREFIX + service))
+
+
+# --- the owners' verification: cilium connectivity test --------------------------------------------------------------
+@then(parsers.parse("cilium connectivity test from {a} with --multi-cluster {b} passes every test it runs, its junit "
+                    "in the evidence"))
+def connectivity_test(target, talos, mesh, evidence, a, b):
+    ctx = _ctx(target, talos, mesh)
+    results, junit, output = M.connectivity_test(mesh.lab, ctx, _member(mesh.lab, a), _member(mesh.lab, b))
+    evidence.attach("cilium-connectivity-test", output, "text/plain")
+    if junit:
+        evidence.attach("cilium-connectivity-test-junit", junit, "application/xml")
+    _transcript(evidence, mesh, "cilium-connectivity-test-tools")
+    holds(evidence, "cilium-connectivity-test", results)

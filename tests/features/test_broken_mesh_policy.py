@@ -13,12 +13,15 @@ ACROSS = ("<app> reaches the backends of the other member through \"<app.remote>
 FAILOVER = ("Failover keeps the policy: <app> follows the backends of \"<app.local>\" to the other member, a pod "
             "without its labels stays denied")
 BY_HAND = "An access policy deleted by hand is found by the verification and put back by the next mesh run"
+CONNECTIVITY = "The owners' verification: cilium connectivity test across <pair> passes every test the lab can run"
 
 CASES = [
     (ACROSS, "mesh-policy-deleted-by-hand", "is missing"),
     (ACROSS, "mesh-policy-allow-all-by-hand", "requests were still answered"),
     (FAILOVER, "mesh-policy-deny-first-member-by-hand", "not every request was answered by talos-west"),
     (BY_HAND, "mesh-policy-allow-all-by-hand", "requests were still answered"),
+    (CONNECTIVITY, "mesh-clusterwide-deny-first-member-by-hand", "no-policies failed"),
+    (CONNECTIVITY, "mesh-routing-removed", "cilium-test-1/echo-other-node to be synchronized"),
 ]
 
 

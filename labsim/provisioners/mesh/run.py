@@ -266,3 +266,31 @@ def wait_connected(lab, ctx: MeshContext, timeout: float = 300.0) -> dict[str, C
     except WaitTimeout:
         pass
     return seen
+
+
+# --- the owners' sign-off: cilium connectivity test --multi-cluster -----------------------------------------------------
+def connectivity_test(lab, ctx: MeshContext, a: str, b: str, tests: str = "") -> tuple[list[Result], str, str]:
+    """`cilium --context A connectivity test --multi-cluster B --junit-file ...`, the owners' one verification step:
+    its results by named test from the junit file, the junit itself (evidence) and the CLI's output."""
+    import xml.etree.ElementTree as ET
+    junit = ctx.workdir / f"connectivity-{a}-{b}.xml"
+    junit.unlink(missing_ok=True)
+    args = ["connectivity", "test", "--multi-cluster", ctx.context(b), "--junit-file", str(junit)]
+    if tests:
+        args += ["--test", tests]
+    ran = ctx.cilium(a, *args, check=False)
+    text = junit.read_text() if junit.exists() else ""
+    out = []
+    if text:
+        for case in ET.fromstring(text).iter("testcase"):
+            status = case.get("status")
+            if status == "skipped":
+                continue       # listed in the junit evidence with the reason, never counted as passed
+            fail = case.find("failure")
+            out.append(Result("connectivity-test", case.get("name", ""), status == "passed",
+                              f"{case.get('name')} passed" if status == "passed" else
+                              f"{case.get('name')} failed: {(fail.text or '').strip()[:600] if fail is not None else ''}"))
+    out.append(Result("connectivity-test-exit", f"{a} -> {b}", ran.rc == 0 and bool(text),
+                      "cilium connectivity test passed" if ran.rc == 0 and text else
+                      f"cilium connectivity test exited {ran.rc}: {ran.output.strip().splitlines()[-1] if ran.output.strip() else ''}"))
+    return out, text, ran.output
