@@ -131,6 +131,30 @@ class Rke2Cilium:
                     apply(kube, copy.deepcopy(obj))
                 self.installed[name] = digest
                 self.revision[name] = self.revision.get(name, 0) + 1
+                self._record(kube, self.versions[name], user, objs, self.revision[name])
+
+    def _record(self, kube: KubeCluster, version: str, user: dict[str, Any], objs: list[dict[str, Any]],
+                rev: int) -> None:
+        """The helm release the install job leaves (`helm list -n kube-system` shows rke2-cilium), the previous
+        revision superseded."""
+        from labsim.fakes.tools import helm_release as R
+        now = R.lab_time(self.clock.now()).isoformat()
+        prev = kube.try_get("secrets", R.secret_name(NAME, rev - 1), NS) if rev > 1 else None
+        first = now
+        if prev is not None:
+            old = R.decode(prev["data"]["release"])
+            first = old["info"].get("first_deployed") or now
+            old["info"]["status"] = "superseded"
+            body = R.record(old)
+            body["metadata"]["resourceVersion"] = prev["metadata"]["resourceVersion"]
+            kube.update("secrets", body, NS)
+        release = {"name": NAME, "namespace": NS, "version": rev,
+                   "info": {"first_deployed": first, "last_deployed": now, "deleted": "", "status": "deployed",
+                            "description": "Upgrade complete" if rev > 1 else "Install complete"},
+                   "chart": {"metadata": {"name": NAME, "version": version, "appVersion": version,
+                                          "description": "Cilium, packaged for RKE2", "apiVersion": "v2"}},
+                   "config": user, "manifest": yaml.safe_dump_all(objs, sort_keys=False)}
+        kube.create("secrets", R.record(release), NS)
 
     def tick(self) -> None:
         self.reconcile()

@@ -14,6 +14,7 @@ from labsim.fakes.clock import VirtualClock
 from labsim.fakes.hosts.machine import Machine, Unit
 from labsim.fakes.rke2 import Rke2Face
 from labsim.fakes.rke2_cilium import NAME, NS
+from labsim.fakes.tools import helm_release
 
 LAB = yaml.safe_load((Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml").read_text())
 
@@ -76,6 +77,11 @@ def test_an_edited_helmchartconfig_is_installed_keeping_the_ca():
     assert svc["spec"]["ports"][0]["nodePort"] == 30003
     assert kube.get("secrets", "cilium-ca", NS)["data"]["ca.crt"] == ca
     assert face.cilium.revision["piCluster"] == 2
+    releases = {s["metadata"]["name"]: helm_release.decode(s["data"]["release"])
+                for s in kube.list("secrets", NS, labels="owner=helm,name=rke2-cilium")}
+    assert {n: r["info"]["status"] for n, r in releases.items()} == {
+        "sh.helm.release.v1.rke2-cilium.v1": "superseded", "sh.helm.release.v1.rke2-cilium.v2": "deployed"}
+    assert releases["sh.helm.release.v1.rke2-cilium.v2"]["config"]["clustermesh"]["useAPIServer"] is True
 
 
 def test_unreadable_values_install_nothing_new():
