@@ -37,13 +37,13 @@ def served(tmp_path_factory):
         return subprocess.run([exe, *argv[1:], "--kubeconfig", kubeconfig], env=env, capture_output=True,
                               text=True, timeout=120)
     try:
-        yield clock, run
+        yield clock, run, env, kubeconfig, d
     finally:
         face.stop()
 
 
 def test_kubectl_reads_the_helmchartconfig_and_helm_lists_the_release(served):
-    _, run = served
+    _, run, *_ = served
     r = run("kubectl", "-n", "kube-system", "get", "helmchartconfig", "rke2-cilium",
             "-o", "jsonpath={.spec.valuesContent}")
     assert r.returncode == 0, r.stderr
@@ -59,7 +59,7 @@ def test_kubectl_reads_the_helmchartconfig_and_helm_lists_the_release(served):
 
 
 def test_a_helmchartconfig_edited_with_kubectl_is_installed_by_helm_controller(served):
-    clock, run = served
+    clock, run, *_ = served
     values = {"cluster": {"name": "picluster", "id": 3}, "kubeProxyReplacement": True,
               "k8sServiceHost": "127.0.0.1", "k8sServicePort": 6443,
               "clustermesh": {"useAPIServer": True, "apiserver": {"service": {"type": "NodePort",
@@ -77,3 +77,25 @@ def test_a_helmchartconfig_edited_with_kubectl_is_installed_by_helm_controller(s
     r = run("helm", "history", "rke2-cilium", "-n", "kube-system", "-o", "json")
     assert r.returncode == 0, r.stderr
     assert [(h["revision"], h["status"]) for h in json.loads(r.stdout)] == [(1, "superseded"), (2, "deployed")]
+
+
+def test_the_mesh_settings_go_into_the_helmchartconfig_and_a_second_run_writes_nothing(served):
+    """The mesh provisioner's settings step on an RKE2 member (labsim/provisioners/mesh/settings.py): the RKE2 way,
+    through the HelmChartConfig, waiting for helm-controller's install."""
+    from labsim.provisioners.lab import load_lab
+    from labsim.provisioners.mesh import settings
+    from labsim.provisioners.mesh.context import MeshContext
+    from labsim.provisioners.talos.cli import Tools
+    clock, run, env, kubeconfig, d = served
+    lab = load_lab(LAB)
+    tools = Tools(env={**env, "PATH": f"{BIN}:{Path(sys.executable).parent}:/usr/bin:/bin"})
+    ctx = MeshContext(tools, clock, d / "mesh", {"piCluster": Path(kubeconfig)})
+    assert settings.apply(lab, ctx, "piCluster") == "mesh settings written to the rke2-cilium HelmChartConfig"
+    r = run("kubectl", "-n", "kube-system", "get", "configmap", "cilium-config",
+            "-o", "jsonpath={.data.cluster-name} {.data.cluster-id} {.data.max-connected-clusters}")
+    assert (r.returncode, r.stdout) == (0, "picluster 3 255"), r.stderr
+    version, values = settings.deployed(ctx, "piCluster")
+    assert version == "1.18.5" and settings.subset(settings.wanted(lab, "piCluster"), values)
+    assert values["kubeProxyReplacement"] is True          # what rke2-ansible wrote stays
+    writes = len(ctx.kube("piCluster").writes)
+    assert settings.apply(lab, ctx, "piCluster") is None and len(ctx.kube("piCluster").writes) == writes
