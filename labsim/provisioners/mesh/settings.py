@@ -145,3 +145,26 @@ def _apply_rke2(ctx: MeshContext, cluster: str, want: dict[str, Any]) -> str | N
     wait_for(installed, RKE2_TIMEOUT, RKE2_INTERVAL, ctx.clock,
              what=f"RKE2's helm-controller to install the mesh settings of {cluster}")
     return "mesh settings written to the rke2-cilium HelmChartConfig"
+
+
+def add_remote(lab, ctx: MeshContext, cluster: str, name: str, ips: list[str], port: int) -> None:
+    """`name` (a remote's Cilium name) at `ips`:`port` in the cluster's clustermesh.config.clusters, as `cilium
+    clustermesh connect` writes it (a list before chart 1.20, a map after), keeping the other entries."""
+    version, have = deployed(ctx, cluster)
+    if version is None:
+        raise RuntimeError(f"{cluster} has no deployed cilium release")
+    raw = ((have.get("clustermesh") or {}).get("config") or {}).get("clusters") or []
+    entries = [dict(e) for e in raw if e.get("name") != name] if isinstance(raw, list) else \
+        [{"name": k, **v} for k, v in raw.items() if k != name]
+    entries.append({"name": name, "ips": ips, "port": port})
+    if tuple(int(x) for x in version.split(".")[:2]) >= (1, 20):      # the chart's map form from 1.20 on
+        entries = {e["name"]: {k: v for k, v in e.items() if k != "name"} for e in entries}
+    want = {"clustermesh": {"config": {"enabled": True, "clusters": entries}}}
+    if lab.cluster(cluster).distribution == "rke2":
+        _apply_rke2(ctx, cluster, want)
+        return
+    path = Path(ctx.workdir) / f"{cluster}-mesh-remotes.yaml"
+    path.write_text(yaml.safe_dump(want, sort_keys=False))
+    ctx.releases.pop(cluster, None)
+    ctx.helm(cluster, "upgrade", RELEASE, "cilium/cilium", "--version", version, "--namespace", NAMESPACE,
+             "--reuse-values", "-f", str(path))
