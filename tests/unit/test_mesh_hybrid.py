@@ -18,7 +18,6 @@ from labsim.fakes.rke2 import Rke2Face
 from labsim.fakes.talos.face import BIN
 from labsim.fakes.tools.zygote import Zygote
 from labsim.provisioners.lab import load_lab
-from labsim.provisioners.mesh import connect as C
 from labsim.provisioners.mesh import run as M
 from labsim.provisioners.mesh.context import MeshContext
 from labsim.provisioners.talos.cli import Tools
@@ -55,7 +54,6 @@ def built(tmp_path_factory):
             path = tmp / f"{cluster.name}.kubeconfig"
             path.write_text(yaml.safe_dump({**doc, "current-context": sm.context(cluster.name)}, sort_keys=False))
             kubeconfigs[cluster.name] = path
-        (tmp / "rke2").mkdir(exist_ok=True)
         kubeconfigs["piCluster"] = Path(face.endpoints()["piCluster"]["kubeconfig"])
         env = {**sm.env, **zygote.env(), "LABSIM_PYTHON": sys.executable,
                "PATH": f"{BIN}:{Path(sys.executable).parent}:/usr/bin:/bin"}
