@@ -43,6 +43,7 @@ def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hybrid")
     lab, raw = hybrid_lab(tmp)
     sm = ServedMesh(tmp / "lab", SPECS, shared_ca=False)
+    (tmp / "rke2").mkdir()
     face = Rke2Face(raw, {}, sm.clock, sm.ca, tmp / "rke2").start()
     sm.dm.members["piCluster"] = Rke2Member(face, "piCluster")     # the mesh world sees it as it sees the others
     sm.clock.sleep(60)
