@@ -77,6 +77,9 @@ def _ctx(target, talos, mesh: MeshRun) -> MeshContext:
         tctx = talos_steps.context(target, talos)
         kcs = {}
         for c in mesh.lab.mesh.clusters:
+            if mesh.lab.cluster(c).distribution == "rke2":      # not ours to build: its API's kubeconfig
+                kcs[c] = target.kubeconfig(c)
+                continue
             kc = tctx.cluster_dir(c) / "kubeconfig"
             if not kc.exists():
                 T.prepare_readonly(talos.lab, c, tctx)
@@ -120,7 +123,8 @@ def clusters_healthy(target, talos, mesh, evidence) -> MeshRun:
     provision_fabric(target.lab, target.routeros)
     provision_vms(target.lab, target.proxmox(), target.clock)
     ctx = talos_steps.context(target, talos)
-    clusters = list(mesh.lab.mesh.clusters)
+    # the Talos members; an RKE2 member (the piCluster) is rke2-ansible's, found running with its Cilium
+    clusters = [c for c in mesh.lab.mesh.clusters if mesh.lab.cluster(c).distribution == "talos"]
     try:
         built = M.each(clusters, lambda c: T.provision(talos.lab, c, ctx))
     finally:
