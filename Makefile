@@ -14,7 +14,7 @@ TEST_WORKERS ?= auto
 RUN_ARGS = --signoff $(SIGNOFF) $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
 # make verify-labs: the other lab files kept green (each ACCEPTED, scenarios they cannot run "not in this lab")
-VERIFY_LABS ?= labs/example.yaml labs/single-router.yaml labs/one-node.yaml labs/tri-mesh.yaml labs/hub-spoke-ceph.yaml
+VERIFY_LABS ?= labs/example.yaml labs/single-router.yaml labs/one-node.yaml labs/tri-mesh.yaml labs/hub-spoke-ceph.yaml labs/aggrik8s-hybrid.yaml
 
 .PHONY: help install collections verify verify-labs test lab-verify lab-apply kind-verify serve bench check schema clean
 
