@@ -140,6 +140,16 @@ def picluster_cluster_id_reused(target, monkeypatch) -> None:
     monkeypatch.setattr(target.lab.cluster("piCluster").cilium, "cluster_id", 2)
 
 
+def picluster_keeps_kube_proxy(target, monkeypatch) -> None:
+    """The lab file's piCluster keeps kube-proxy (no kube-proxy replacement) while the Talos members replace it."""
+    monkeypatch.setattr(target.lab.cluster("piCluster").cilium, "kube_proxy_replacement", False)
+
+
+def picluster_cilium_two_minors_behind(target, monkeypatch) -> None:
+    """The lab file's piCluster runs Cilium 1.16 while the Talos members run 1.18."""
+    monkeypatch.setattr(target.lab.cluster("piCluster").cilium, "version", "1.16.9")
+
+
 HOST_BREAKAGES: dict[str, Callable] = {
     "rke2-agent-stopped": rke2_agent_stopped,
     "rke2-agent-down-past-grace": rke2_agent_down_past_grace,
@@ -148,6 +158,8 @@ HOST_BREAKAGES: dict[str, Callable] = {
     "pveproxy-stopped": pveproxy_stopped,
     "pve-bridge-vids-narrowed": pve_bridge_vids_narrowed,
     "picluster-cluster-id-reused": picluster_cluster_id_reused,
+    "picluster-keeps-kube-proxy": picluster_keeps_kube_proxy,
+    "picluster-cilium-two-minors-behind": picluster_cilium_two_minors_behind,
 }
 
 

@@ -29,6 +29,10 @@ CASES = [
      "pi-worker-01 Ready=Unknown"),
     ("<cluster> is planned as a mesh member", "picluster-cluster-id-reused",
      "cluster id 2 is also talos-west's"),
+    ("<cluster> is planned as a mesh member", "picluster-keeps-kube-proxy",
+     "piCluster does not replace kube-proxy, talos-east, talos-west do"),
+    ("<cluster> is planned as a mesh member", "picluster-cilium-two-minors-behind",
+     "Cilium 1.16.9 on piCluster is more than one minor version from talos-east 1.18.5, talos-west 1.18.5"),
 ]
 
 

@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from labsim.fakes.cilium.direct import Spec
+from labsim.fakes.cilium.members import Rke2Member
+from labsim.fakes.rke2 import Rke2Face
 from labsim.fakes.talos.face import BIN
 from labsim.fakes.tools.zygote import Zygote
 from labsim.provisioners.lab import load_lab
@@ -24,9 +26,9 @@ from labsim.provisioners.talos.cli import Tools
 from tests.unit.mesh_world import ServedMesh, probe
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
-# the lab file's Cilium names, ids and NodePorts (piCluster's Cilium name is `picluster`)
-SPECS = [Spec("talos-east", 1, node_port=30001), Spec("talos-west", 2, node_port=30002),
-         Spec("picluster", 3, node_port=30003)]
+# the lab file's Cilium names, ids and NodePorts; piCluster (Cilium name `picluster`) is the RKE2 face's, with
+# rke2-cilium (labsim/fakes/rke2_cilium.py)
+SPECS = [Spec("talos-east", 1, node_port=30001), Spec("talos-west", 2, node_port=30002)]
 MEMBERS = {"talos-east": "talos-east", "talos-west": "talos-west", "piCluster": "picluster"}
 
 
@@ -38,30 +40,35 @@ def hub_and_spoke_lab(tmp: Path):
             g["replicas"] = {"talos-east": 1, "talos-west": 1, "piCluster": 1}
     path = tmp / "hub-and-spoke.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return load_lab(path)
+    return load_lab(path), data
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hub")
     sm = ServedMesh(tmp / "lab", SPECS, shared_ca=False)      # each cluster with its own CA: the provisioner shares
+    lab, raw = hub_and_spoke_lab(tmp)
+    (tmp / "rke2").mkdir()
+    face = Rke2Face(raw, {}, sm.clock, sm.ca, tmp / "rke2").start()
+    sm.dm.members["piCluster"] = Rke2Member(face, "piCluster")
+    sm.clock.sleep(60)
     zygote = Zygote().start()
     try:
         doc = yaml.safe_load(sm.kubeconfig.read_text())
-        kubeconfigs = {}
-        for cluster, name in MEMBERS.items():
+        kubeconfigs = {"piCluster": Path(face.endpoints()["piCluster"]["kubeconfig"])}
+        for cluster in ("talos-east", "talos-west"):
             path = tmp / f"{cluster}.kubeconfig"
-            path.write_text(yaml.safe_dump({**doc, "current-context": sm.context(name)}, sort_keys=False))
+            path.write_text(yaml.safe_dump({**doc, "current-context": sm.context(cluster)}, sort_keys=False))
             kubeconfigs[cluster] = path
         env = {**sm.env, **zygote.env(), "LABSIM_PYTHON": sys.executable,
                "PATH": f"{BIN}:{Path(sys.executable).parent}:/usr/bin:/bin"}
         env.pop("KUBECONFIG", None)
-        lab = hub_and_spoke_lab(tmp)
         ctx = MeshContext(Tools(env=env), sm.clock, tmp / "mesh", kubeconfigs)
         first = M.provision(lab, ctx)
         yield sm, lab, ctx, first
     finally:
         zygote.stop()
+        face.stop()
         sm.stop()
 
 
@@ -90,14 +97,16 @@ def test_every_member_reports_its_nodes_connected_to_the_clusters_it_should_see(
     assert {c: len(ctx.kube(c).writes) for c in lab.mesh.clusters} == writes
     assert ran and all(r.split()[1:4] == ["cilium", "--context", r.split()[3]] and "status" in r for r in ran), ran
     st = C.status(ctx, "piCluster")
-    assert "  - talos-east: 3/3 configured, 3/3 connected" in st.text and "talos-west:" not in st.text
+    assert "  - talos-east: 5/5 configured, 5/5 connected" in st.text and "talos-west:" not in st.text
 
 
 def test_a_spoke_reaches_the_hubs_backends_and_never_the_other_spokes(built):
-    sm, _lab, _ctx, _ = built
-    _, res = probe(sm.dm, "picluster", "echo", 300)
+    sm, lab, _ctx, _ = built
+    # as the lab file's application that reaches echo (its access policy denies any other pod)
+    app = next(a for a in lab.mesh.applications if "echo" in a.reaches)
+    _, res = probe(sm.dm, "piCluster", "echo", 300, ns=app.namespace, pod_labels=app.pod_labels)
     assert not res.failed and set(res.counts()) == {"picluster", "talos-east"}, res.counts()
-    _, res = probe(sm.dm, "talos-east", "echo", 300)
+    _, res = probe(sm.dm, "talos-east", "echo", 300, ns=app.namespace, pod_labels=app.pod_labels)
     assert not res.failed and set(res.counts()) == {"picluster", "talos-east", "talos-west"}, res.counts()
 
 
