@@ -13,8 +13,9 @@ from urllib.parse import unquote
 
 import yaml
 
-from labsim.fakes.kube import discovery, tables, watch
+from labsim.fakes.kube import decode, discovery, tables, watch
 from labsim.fakes.kube import errors as E
+from labsim.fakes.kube import protobuf as P
 from labsim.fakes.kube.logs import pod_log
 from labsim.fakes.kube.resources import ResourceType
 from labsim.fakes.kube.selectors import parse_fields, parse_labels
@@ -77,6 +78,8 @@ def negotiate(header: str | None, allowed: tuple[str, ...]) -> str:
     if not choices:
         return "json"
     for mt, params in choices:
+        if mt == P.CONTENT_TYPE and "protobuf" in allowed and params.get("as") is None:
+            return "protobuf"
         if mt not in ("application/json", "*/*", "application/*"):
             continue
         as_ = params.get("as")
@@ -182,15 +185,19 @@ def _openapi(cluster: KubeCluster, path: str) -> Response:
     return Response(404, b"404 page not found\n", "text/plain; charset=utf-8")
 
 
-BODY_TYPES = ["application/json", "application/yaml"]
+BODY_TYPES = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]
 
 
 def _body(req: Request) -> Any:
     if not req.body:
         return {}
     ct = (req.headers.get("content-type") or JSON).split(";")[0].strip().lower()
-    if ct in ("application/vnd.kubernetes.protobuf", "application/cbor"):
-        # The protobuf/CBOR encodings are not spoken: client-go (>= 1.32) answers a 415 by switching to JSON.
+    if ct == P.CONTENT_TYPE:     # DeleteOptions, Eviction, ...: the envelope names the type
+        try:
+            return P.decode(req.body)[0]
+        except P.ProtobufError as exc:
+            raise E.bad_request(str(exc)) from None
+    if ct == "application/cbor":
         raise E.unsupported_media_type(ct, BODY_TYPES)
     try:
         if ct.endswith("yaml"):
@@ -214,7 +221,9 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
                 return _watch(cluster, req, t, stopping)
             return _list(cluster, req, t)
         if m == "POST":
-            return json_response(cluster.create(rt, _body(req), t.namespace, dry_run=dry, field_manager=manager), 201)
+            dec = decode.body(rt, req.headers, req.body, q, cluster=cluster)
+            out = cluster.create(rt, dec.obj, t.namespace, dry_run=dry, field_manager=manager)
+            return object_response(req, rt, out, 201, dec.warnings)
         if m == "DELETE":
             opts = _delete_options(req)
             deleted = cluster.delete_collection(rt, t.namespace, labels=q.get("labelSelector"),
@@ -245,11 +254,13 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
                 return json_response(cluster.scale_of(rt, cluster.live(rt, t.name, t.namespace or "")))
         return _single(cluster, req, rt, obj)
     if m == "PUT":
-        body = _body(req)
+        dec = decode.body(rt, req.headers, req.body, q, sub=t.sub, cluster=cluster)
         if t.sub == "scale":
-            return json_response(cluster.update(rt, body, t.namespace, name=t.name, subresource="scale", dry_run=dry))
-        return json_response(cluster.update(rt, body, t.namespace, name=t.name, subresource=t.sub, dry_run=dry,
-                                            field_manager=manager))
+            out = cluster.update(rt, dec.obj, t.namespace, name=t.name, subresource="scale", dry_run=dry)
+            return object_response(req, rt, out, 200, dec.warnings, msg="autoscaling/v1.Scale")
+        out = cluster.update(rt, dec.obj, t.namespace, name=t.name, subresource=t.sub, dry_run=dry,
+                             field_manager=manager)
+        return object_response(req, rt, out, 200, dec.warnings)
     if m == "PATCH":
         ct = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
         if not ct:
@@ -258,7 +269,8 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
         out = cluster.patch(rt, t.name, _body(req), t.namespace, patch_type=ct, subresource=t.sub,
                             field_manager=q.get("fieldManager") or (None if "apply" in ct else manager),
                             force=_flag(q, "force"), dry_run=dry)
-        return json_response(out, 200 if existed or t.sub else 201)
+        return object_response(req, rt, out, 200 if existed or t.sub else 201,
+                               msg="autoscaling/v1.Scale" if t.sub == "scale" else None)
     if m == "DELETE":
         if t.sub:
             raise E.method_not_allowed()
@@ -267,7 +279,7 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
         out = cluster.delete(rt, t.name, t.namespace, propagation=opts.get("propagationPolicy"),
                              grace_period=opts.get("gracePeriodSeconds"), preconditions=pre,
                              dry_run=dry or opts.get("dryRun") == ["All"])
-        return json_response(out)
+        return object_response(req, rt, out, 200)
     raise E.method_not_allowed()
 
 
@@ -331,7 +343,24 @@ def _single(cluster: KubeCluster, req: Request, rt: ResourceType, obj: dict[str,
                                           include=req.query.get("includeObject", "Metadata")), content_type=TABLE_CT)
     if kind == "pom":
         return json_response(_pom(obj), content_type="application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1")
-    return json_response(obj)
+    return object_response(req, rt, obj, 200)
+
+
+def object_response(req: Request, rt: ResourceType, obj: dict[str, Any], status: int = 200,
+                    warnings: list[str] | None = None, msg: str | None = None) -> Response:
+    """An object in the encoding the client asked for first: protobuf (built-in types) or JSON."""
+    msg = msg or decode.message(rt)
+    allowed = ("protobuf",) if msg else ()
+    try:
+        kind = negotiate(req.headers.get("accept"), allowed + ("table", "pom"))
+    except E.KubeError:
+        kind = "json"
+    if kind == "protobuf" and msg and obj.get("kind") != "Status":
+        resp = Response(status, P.encode(obj, msg), P.CONTENT_TYPE)
+    else:
+        resp = json_response(obj, status)
+    resp.headers.extend(decode.warning_headers(warnings or []))
+    return resp
 
 
 def _list(cluster: KubeCluster, req: Request, t: Target) -> Response:
@@ -359,7 +388,11 @@ def _list(cluster: KubeCluster, req: Request, t: Target) -> Response:
         items = items[:limit]
         meta["continue"] = base64.b64encode(json.dumps({"v": "meta.k8s.io/v1", "rv": int(rv),
                                                         "start": _key(items[-1])}).encode()).decode()
-        meta["remainingItemCount"] = rest
+        if not q.get("labelSelector") and not q.get("fieldSelector"):
+            # the etcd3 store counts every key: with a selector that count would be wrong, so it is left out
+            # (staging/src/k8s.io/apiserver/pkg/storage/etcd3/store.go, "Only set remainingItemCount if the
+            # predicate is empty")
+            meta["remainingItemCount"] = rest
     if kind == "table":
         return json_response(tables.table(cluster, rt, items, rv=rv, include=q.get("includeObject", "Metadata"),
                                           extra_meta={k: v for k, v in meta.items() if k != "resourceVersion"}),
@@ -372,7 +405,11 @@ def _list(cluster: KubeCluster, req: Request, t: Target) -> Response:
         for o in items:
             o.pop("kind", None)
             o.pop("apiVersion", None)
-    return json_response({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta, "items": items})
+    body = {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta, "items": items}
+    msg = decode.message(rt)
+    if msg and kind == "json" and negotiate(req.headers.get("accept"), ("protobuf",)) == "protobuf":
+        return Response(200, P.encode(body, msg + "List"), P.CONTENT_TYPE)
+    return json_response(body)
 
 
 def _key(o: dict[str, Any]) -> str:
