@@ -13,7 +13,8 @@ from urllib.parse import unquote
 
 import yaml
 
-from labsim.fakes.kube import decode, discovery, tables, watch
+from labsim.fakes.kube import decode, discovery, rbac, reviews, tables, watch
+from labsim.fakes.kube.auth import UserInfo
 from labsim.fakes.kube import errors as E
 from labsim.fakes.kube import protobuf as P
 from labsim.fakes.kube.logs import pod_log
@@ -36,6 +37,7 @@ class Request:
     headers: dict[str, str]          # lower-case names
     body: bytes = b""
     user: str = ""
+    info: UserInfo | None = None     # who asks; None: an in-process caller, not authorized (tests, tools)
 
 
 @dataclass
@@ -105,10 +107,51 @@ class Target:
     watch_path: bool = False
 
 
+def impersonate(cluster: KubeCluster, req: Request) -> None:
+    """`Impersonate-User` / `-Group` / `-Uid` (kubectl --as, --as-group): the requester must be allowed the
+    `impersonate` verb on users, groups or serviceaccounts (staging/src/k8s.io/apiserver/pkg/endpoints/filters/
+    impersonation.go); then the request is the impersonated user's. Raises the 403 otherwise."""
+    user = req.headers.pop("impersonate-user", None)     # once: the request is then the impersonated user's
+    if not user or req.info is None:
+        return
+    groups = [v.strip() for k, v in req.headers.items() if k == "impersonate-group" for v in v.split(",")]
+    checks = []
+    if user.startswith("system:serviceaccount:") and user.count(":") == 3:
+        _, _, ns, name = user.split(":")
+        checks.append(rbac.Attributes("impersonate", True, "", "v1", "serviceaccounts", "", ns, name))
+        groups = groups or ["system:serviceaccounts", f"system:serviceaccounts:{ns}"]
+    else:
+        checks.append(rbac.Attributes("impersonate", True, "", "v1", "users", "", "", user))
+    checks += [rbac.Attributes("impersonate", True, "", "v1", "groups", "", "", g) for g in groups]
+    for a in checks:
+        allowed, reason = rbac.authorize(cluster, req.info, a)
+        if not allowed:
+            raise rbac.forbidden(req.info, a, reason)
+    req.info = UserInfo.of(user, tuple(groups), req.headers.get("impersonate-uid", ""))
+    req.user = user
+
+
+def authorization_error(cluster: KubeCluster, req: Request) -> E.KubeError | None:
+    """The 403 for a request its user may not make (RBAC, impersonation included), or None."""
+    path = req.path.rstrip("/") or "/"
+    if req.info is None or path in PUBLIC:
+        return None
+    try:
+        impersonate(cluster, req)
+    except E.KubeError as err:
+        return err
+    attrs = rbac.attributes(req.method, path, req.query)
+    allowed, reason = rbac.authorize(cluster, req.info, attrs)
+    return None if allowed else rbac.forbidden(req.info, attrs, reason)
+
+
 def handle(cluster: KubeCluster, req: Request, *, server_address: str = "127.0.0.1:6443",
            stopping: Callable[[], bool] = lambda: False) -> Response:
     path = req.path.rstrip("/") or "/"
     try:
+        denied = authorization_error(cluster, req)
+        if denied is not None:
+            raise denied
         if path in ("/healthz", "/livez", "/readyz"):
             return Response(200, b"ok", "text/plain; charset=utf-8")
         if path == "/version":
@@ -220,6 +263,10 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
             if _flag(q, "watch") or t.watch_path:
                 return _watch(cluster, req, t, stopping)
             return _list(cluster, req, t)
+        if m == "POST" and rt.plural in reviews.REVIEW_KINDS and rt.group in (reviews.AUTHZ, reviews.AUTHN):
+            dec = decode.body(rt, req.headers, req.body, q, cluster=cluster)
+            info = req.info or UserInfo.of(req.user or "system:anonymous")
+            return object_response(req, rt, reviews.review(cluster, rt, dec.obj, info, t.namespace), 201)
         if m == "POST":
             dec = decode.body(rt, req.headers, req.body, q, cluster=cluster)
             out = cluster.create(rt, dec.obj, t.namespace, dry_run=dry, field_manager=manager)
@@ -243,6 +290,13 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
         if m != "GET":
             raise E.method_not_allowed()
         return pod_log(cluster, t.namespace or "", t.name, q, stopping)
+    if t.sub == "token" and rt.kind == "ServiceAccount":
+        if m != "POST":
+            raise E.method_not_allowed()
+        dec = decode.body(rt, req.headers, req.body, q, msg="authentication/v1.TokenRequest")
+        token_rt = cluster.rtype("serviceaccounts")
+        out = reviews.token_request(cluster, t.namespace or "default", t.name, dec.obj)
+        return object_response(req, token_rt, out, 201, msg="authentication/v1.TokenRequest")
     if t.sub == "binding" or t.sub == "eviction":
         if m != "POST":
             raise E.method_not_allowed()

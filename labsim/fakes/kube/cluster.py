@@ -23,7 +23,8 @@ from typing import Any
 
 from labsim.fakes.clock import VirtualClock
 from labsim.fakes.kube import crd as crds
-from labsim.fakes.kube import defaults, validation
+from labsim.fakes.kube import defaults, rbac, validation
+from labsim.fakes.kube.auth import ServiceAccountKeys
 from labsim.fakes.kube import errors as E
 from labsim.fakes.kube import patch as P
 from labsim.fakes.kube.ipam import IPAM
@@ -50,7 +51,8 @@ PATCH_TYPES = {
 class KubeCluster:
     def __init__(self, name: str, clock: VirtualClock, *, version: str = "v1.34.1", seed: int = 0,
                  service_subnet: str = "10.96.0.0/12", pod_subnet: str = "10.244.0.0/16",
-                 cluster_domain: str = "cluster.local", history: int = 10000, controllers: bool = True):
+                 cluster_domain: str = "cluster.local", history: int = 10000, controllers: bool = True,
+                 sa_keys: ServiceAccountKeys | None = None):
         from labsim.fakes.kube.controllers import Controllers
         from labsim.fakes.kube.faults import Faults
         self.name = name
@@ -62,6 +64,8 @@ class KubeCluster:
         self.store = Store(history=history)
         self.ipam = IPAM(service_subnet, pod_subnet, self.random)
         self.cluster_domain = cluster_domain
+        # signs and checks ServiceAccount tokens (Talos: the cluster's cluster.serviceAccount.key)
+        self.sa_keys = sa_keys or ServiceAccountKeys(issuer=f"https://kubernetes.default.svc.{cluster_domain}")
         self.logs: dict[tuple[str, str, str], list[tuple[float, str]]] = {}
         # Hooks the world installs. pod_admission: fn(pod, node) -> PodBlocked | None (may the kubelet start
         # this pod's sandbox?). pod_behaviour: fn(pod) -> PodBehaviour | None (how its containers run).
@@ -90,6 +94,7 @@ class KubeCluster:
                 "spec": {"clusterIP": self.ipam.service_ip(1),
                          "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}},
                 "default")
+            rbac.bootstrap(self)
 
     # --- time and identity ------------------------------------------------------------------------------
     def now(self) -> str:

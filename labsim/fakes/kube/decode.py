@@ -69,10 +69,11 @@ def message(rt: ResourceType, sub: str | None = None) -> str | None:
 
 
 def body(rt: ResourceType, headers: dict[str, str], data: bytes, query: dict[str, str], *,
-         sub: str | None = None, kind: str | None = None, cluster: Any = None) -> Decoded:
-    """Decode a create/update body for `rt` (or its subresource), applying field validation."""
+         sub: str | None = None, msg: str | None = None, cluster: Any = None) -> Decoded:
+    """Decode a create/update body for `rt` (or its subresource; `msg`: another message, such as a
+    subresource's TokenRequest), applying field validation."""
     ct = content_type(headers)
-    msg = message(rt, sub) if kind is None else G.message_for(*_gv(rt), kind)
+    msg = msg or message(rt, sub)
     if ct == P.CONTENT_TYPE:
         if msg is None:
             raise E.unsupported_media_type(ct, ["application/json", "application/yaml"])
@@ -114,10 +115,6 @@ def cannot_handle(kind: str | None, version: str, me: str, why: str, doc: Any) -
     summary = json.dumps(doc, separators=(",", ":"))
     summary = summary[:30] + "..." if len(summary) > 30 else summary
     return E.bad_request(f"the object provided is unrecognized (must be of type {me}): {why} ({summary})")
-
-
-def _gv(rt: ResourceType) -> tuple[str, str]:
-    return rt.group, rt.version
 
 
 def warning_headers(warnings: list[str]) -> list[tuple[str, str]]:

@@ -292,8 +292,8 @@ def zero(f: dict[str, Any]) -> Any:
     t = f["t"]
     if t in (TIME, MICROTIME):
         return None
-    if t == INTORSTR:
-        return 0
+    if t == INTORSTR:      # Go writes 0, and defaulting replaces an int 0 (ServicePort.targetPort) anyway
+        return _OMIT
     if t == QUANTITY:
         return "0"
     if t == DURATION:

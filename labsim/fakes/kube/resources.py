@@ -21,6 +21,7 @@ SUBRESOURCES = {
     "binding": ("", "v1", "Binding", ("create",)),
     "eviction": ("policy", "v1", "Eviction", ("create",)),
     "finalize": ("", "", "", ("update",)),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest", ("create",)),
 }
 
 
@@ -88,7 +89,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t("", "v1", "endpoints", "Endpoints", short_names=["ep"], generation=False),
     _t("", "v1", "configmaps", "ConfigMap", short_names=["cm"], generation=False),
     _t("", "v1", "secrets", "Secret", generation=False),
-    _t("", "v1", "serviceaccounts", "ServiceAccount", short_names=["sa"], generation=False),
+    _t("", "v1", "serviceaccounts", "ServiceAccount", short_names=["sa"], subresources=["token"], generation=False),
     _t("", "v1", "events", "Event", short_names=["ev"], generation=False),
     _t("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=["pvc"], subresources=["status"]),
     _t("", "v1", "persistentvolumes", "PersistentVolume", namespaced=False, short_names=["pv"],
@@ -125,7 +126,7 @@ BUILTINS: tuple[ResourceType, ...] = (
 
 # Preferred order of groups in discovery (what `kubectl api-resources` prints first).
 GROUP_ORDER = ("", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io", "apiextensions.k8s.io",
-               "rbac.authorization.k8s.io", "policy", "storage.k8s.io", "scheduling.k8s.io", "networking.k8s.io")
+               "authentication.k8s.io", "authorization.k8s.io", "rbac.authorization.k8s.io", "policy", "storage.k8s.io", "scheduling.k8s.io", "networking.k8s.io")
 
 
 @dataclass
@@ -138,8 +139,9 @@ class Registry:
 
     @classmethod
     def builtin(cls) -> Registry:
+        from labsim.fakes.kube.reviews import REVIEW_TYPES
         reg = cls()
-        for t in BUILTINS:
+        for t in BUILTINS + REVIEW_TYPES:
             reg.add(t)
         return reg
 
