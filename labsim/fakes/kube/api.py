@@ -157,7 +157,7 @@ def handle(cluster: KubeCluster, req: Request, *, server_address: str = "127.0.0
         if path == "/version":
             return json_response(discovery.version(cluster))
         if path.startswith("/openapi/"):
-            return _openapi(cluster, path)
+            return _openapi(cluster, path, req)
         if path == "/api":
             if negotiate(req.headers.get("accept"), ("discovery",)) == "discovery":
                 return json_response(discovery.aggregated(cluster, True), content_type=discovery.AGGREGATED_V2)
@@ -212,15 +212,22 @@ def _target(cluster: KubeCluster, group: str, version: str, rest: list[str]) -> 
     return Target(rt, ns, name, sub, watch_path)
 
 
-def _openapi(cluster: KubeCluster, path: str) -> Response:
+def _openapi(cluster: KubeCluster, path: str, req: Request | None = None) -> Response:
+    from labsim.fakes.kube import openapi
+    if path == "/openapi/v2":
+        accept = (req.headers.get("accept") if req else None) or ""
+        if accept and "json" not in accept and "*/*" not in accept:
+            # the protobuf (gnostic) form of v2 is not served: clients that accept only it get the 406
+            raise E.not_acceptable(["application/json"])
+        return json_response(openapi.v2_doc(cluster))
     if path == "/openapi/v3":
-        return json_response(discovery.openapi_index(cluster))
+        return json_response(openapi.v3_index(cluster))
     if path.startswith("/openapi/v3/"):
         rel = path[len("/openapi/v3/"):].split("/")
         if rel[0] == "api" and len(rel) == 2:
-            doc = discovery.openapi_doc(cluster, "", rel[1])
+            doc = openapi.v3_doc(cluster, "", rel[1])
         elif rel[0] == "apis" and len(rel) == 3:
-            doc = discovery.openapi_doc(cluster, rel[1], rel[2])
+            doc = openapi.v3_doc(cluster, rel[1], rel[2])
         else:
             doc = None
         if doc is not None:

@@ -87,10 +87,11 @@ def parse_go(text: str) -> tuple[dict[str, dict[int, dict]], set[str]]:
     slices = set(re.findall(r"^type (\w+) \[\]", text, re.M))
     cur = None
     markers: dict[str, list[str]] = {}
+    doc: list[str] = []
     for line in text.splitlines():
         m = re.match(r"^type (\w+) struct \{", line)
         if m:
-            cur, markers = structs.setdefault(m.group(1), {}), {}
+            cur, markers, doc = structs.setdefault(m.group(1), {}), {}, []
             continue
         if cur is None:
             continue
@@ -99,6 +100,9 @@ def parse_go(text: str) -> tuple[dict[str, dict[int, dict]], set[str]]:
             continue
         s = line.strip()
         if s.startswith("//"):
+            text_line = s[2:].strip()
+            if not text_line.startswith("+") and not text_line.startswith("TODO"):
+                doc.append(text_line)
             mm = re.match(r"//\s*\+(listType|listMapKey|patchMergeKey|patchStrategy|mapType|structType)=(\S+)", s)
             if mm:
                 markers.setdefault(mm.group(1), []).append(mm.group(2))
@@ -108,12 +112,12 @@ def parse_go(text: str) -> tuple[dict[str, dict[int, dict]], set[str]]:
         m = GOFIELD.match(line)
         if not m:
             if not s:
-                markers = {}
+                markers, doc = {}, []
             continue
         name, gotype, tags = m.group(1), m.group(2), dict(TAG.findall(m.group(3)))
         pb = tags.get("protobuf")
         if not pb:
-            markers = {}
+            markers, doc = {}, []
             continue
         bits = pb.split(",")
         num = int(bits[1])
@@ -138,8 +142,12 @@ def parse_go(text: str) -> tuple[dict[str, dict[int, dict]], set[str]]:
             f["patchStrategy"] = tags["patchStrategy"]
         if gotype == "[]byte":
             f["go"] = "bytes"
+        base = gotype.lstrip("*[]")
+        if doc and base[:1].isupper() or "." in base:
+            # the description openapi-gen makes of the comment (the Python models lack it for struct fields)
+            f["doc"] = re.sub(r"(?<!\n) ?\n(?!\n)", " ", "\n".join(doc)).replace("\n\n", "\n\n").strip()
         cur[num] = f
-        markers = {}
+        markers, doc = {}, []
     return structs, slices
 
 
