@@ -23,7 +23,8 @@ from typing import Any
 
 from labsim.fakes.clock import VirtualClock
 from labsim.fakes.kube import crd as crds
-from labsim.fakes.kube import defaults, rbac, validation
+from labsim.fakes.kube import defaults, managed, rbac, validation
+from labsim.fakes.kube import gotypes as G
 from labsim.fakes.kube.auth import ServiceAccountKeys
 from labsim.fakes.kube import errors as E
 from labsim.fakes.kube import patch as P
@@ -235,7 +236,7 @@ class KubeCluster:
             if rt.kind == "Pod":
                 for key in [k for k in self.logs if k[:2] == (ns, md["name"])]:
                     del self.logs[key]
-            self._manage(rt, obj, field_manager, "Update", None)
+            self._manage(rt, None, obj, field_manager, "Update", None)
             if dry_run:
                 return self._out(rt, obj)
             self.store.put(rt.store_key, obj)
@@ -299,7 +300,7 @@ class KubeCluster:
             new = deep(cur)
             new.setdefault("spec", {})["finalizers"] = (obj.get("spec") or {}).get("finalizers") or []
         elif subresource == "scale":
-            return self._update_scale(rt, cur, obj, dry_run)
+            return self._update_scale(rt, cur, obj, dry_run, field_manager)
         elif subresource:
             raise E.method_not_allowed()
         else:
@@ -329,7 +330,7 @@ class KubeCluster:
                 new["status"]["conditions"] = cur.get("status", {}).get("conditions", new["status"]["conditions"])
         if rt.generation and subresource is None and _spec_changed(cur, new):
             md["generation"] = int(cmd.get("generation", 1)) + 1
-        self._manage(rt, new, field_manager, operation, subresource)
+        self._manage(rt, cur, new, field_manager, operation, subresource)
         if _same(cur, new):
             return self._out(rt, cur)
         if dry_run:
@@ -366,7 +367,8 @@ class KubeCluster:
             elif ns_.get("type") in ("NodePort", "LoadBalancer") and not p.get("nodePort"):
                 p["nodePort"] = self.ipam.allocate_node_port()
 
-    def _update_scale(self, rt: ResourceType, cur: dict[str, Any], scale: dict[str, Any], dry_run: bool) -> dict:
+    def _update_scale(self, rt: ResourceType, cur: dict[str, Any], scale: dict[str, Any], dry_run: bool,
+                      manager: str | None = None) -> dict:
         reps = (scale.get("spec") or {}).get("replicas")
         if not isinstance(reps, int) or reps < 0:
             raise E.invalid("Scale", "autoscaling", cur["metadata"]["name"],
@@ -376,6 +378,9 @@ class KubeCluster:
             raise E.conflict(rt.plural, cur["metadata"]["name"], rt.group)
         new = deep(cur)
         new.setdefault("spec", {})["replicas"] = reps
+        if manager:     # the scale subresource's manager owns .spec.replicas, "with subresource "scale""
+            new["metadata"]["managedFields"] = managed.updated(cur, new, self._schema(rt), manager,
+                                                               rt.api_version, self.now(), "scale")
         self._commit(rt, cur, new, None, dry_run, None, "Update")
         return self.scale_of(rt, self.store.get(rt.store_key, cur["metadata"].get("namespace", ""),
                                                 cur["metadata"]["name"]) if not dry_run else new)
@@ -433,7 +438,7 @@ class KubeCluster:
                 raise E.conflict(rt.plural, name, rt.group)
             md["name"] = name
             if subresource == "scale":
-                return self._update_scale(rt, cur, new, dry_run)
+                return self._update_scale(rt, cur, new, dry_run, field_manager)
             return self._commit(rt, cur, new, subresource, dry_run, field_manager, "Update")
 
     def patch_types(self, rt: ResourceType) -> list[str]:
@@ -459,15 +464,17 @@ class KubeCluster:
         if rt.namespaced:
             amd["namespace"] = ns
         key = (rt.store_key, ns, name, manager, subresource or "")
+        schema = self._schema(rt)
         if cur is None:
             if subresource:
                 raise E.not_found(rt.plural, name, rt.group)
             out = self.create(rt, applied, ns or None, dry_run=dry_run, keep_status=False)
+            mfs = managed.applied(None, out, applied, schema, manager, rt.api_version, self.now(), None, force)
             if not dry_run:
                 self._applied[key] = applied
                 stored = self.store.get(rt.store_key, ns, name)
-                stored["metadata"]["managedFields"] = [self._mf_entry(rt, manager, "Apply", None, applied)]
-                out["metadata"]["managedFields"] = deep(stored["metadata"]["managedFields"])
+                stored["metadata"]["managedFields"] = mfs
+            out["metadata"]["managedFields"] = deep(mfs)
             return out
         base = self._out(rt, cur)
         if subresource == "status":
@@ -477,40 +484,36 @@ class KubeCluster:
         else:
             merged = P.apply_merge(base, applied, self._applied.get(key), rt.kind, rt.strategic)
         merged["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
+        mfs = managed.applied(base, merged, applied, schema, manager, rt.api_version, self.now(), subresource, force)
+        merged["metadata"]["managedFields"] = mfs
         out = self._commit(rt, cur, merged, subresource, dry_run, None, "Apply")
         if not dry_run:
             self._applied[key] = applied
             stored = self.store.get(rt.store_key, ns, name)
             if stored is not None:
-                mfs = [m for m in stored["metadata"].get("managedFields") or []
-                       if not (m.get("manager") == manager and m.get("operation") == "Apply")]
-                mfs.append(self._mf_entry(rt, manager, "Apply", subresource, applied))
                 stored["metadata"]["managedFields"] = mfs
-                out["metadata"]["managedFields"] = deep(mfs)
+        out["metadata"]["managedFields"] = deep(mfs)
         return out
 
-    def _mf_entry(self, rt: ResourceType, manager: str, op: str, sub: str | None, obj: dict) -> dict[str, Any]:
-        fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
-        md = dict(fields.get("metadata") or {})
-        for k in ("name", "namespace", "resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"):
-            md.pop(k, None)
-        fields["metadata"] = md
-        if not md:
-            fields.pop("metadata")
-        entry = {"manager": manager, "operation": op, "apiVersion": rt.api_version, "time": self.now(),
-                 "fieldsType": "FieldsV1", "fieldsV1": P.fields_v1(fields, rt.kind)}
-        if sub:
-            entry["subresource"] = sub
-        return entry
+    def _schema(self, rt: ResourceType) -> managed.Schema:
+        """What says which lists are maps or sets: the Go type table, or the CRD's schema."""
+        if rt.crd is None:
+            return managed.Schema(G.message_for(rt.group, rt.version, rt.kind))
+        from labsim.fakes.kube.crdschema import schema_of
+        return managed.Schema(openapi=schema_of(self, rt))
 
-    def _manage(self, rt: ResourceType, obj: dict, manager: str | None, op: str, sub: str | None) -> None:
-        if not manager or op == "Apply":
+    def _manage(self, rt: ResourceType, old: dict | None, obj: dict, manager: str | None, op: str,
+                sub: str | None) -> None:
+        """managedFields after an update (or create, `old` None); an apply sets its own (`_apply`)."""
+        if op == "Apply":
             return
-        part = {"status": obj.get("status")} if sub == "status" else {k: v for k, v in obj.items() if k != "status"}
-        mfs = [m for m in obj["metadata"].get("managedFields") or []
-               if not (m.get("manager") == manager and m.get("operation") == op and m.get("subresource") == sub)]
-        mfs.append(self._mf_entry(rt, manager, op, sub, part))
-        obj["metadata"]["managedFields"] = mfs
+        if not manager:
+            if old is not None and old["metadata"].get("managedFields") and \
+                    old["metadata"]["managedFields"] != obj["metadata"].get("managedFields"):
+                obj["metadata"].setdefault("managedFields", deep(old["metadata"]["managedFields"]))
+            return
+        obj["metadata"]["managedFields"] = managed.updated(old, obj, self._schema(rt), manager, rt.api_version,
+                                                           self.now(), sub)
 
     # --- delete ------------------------------------------------------------------------------------------------
     def delete(self, resource: str | ResourceType, name: str, namespace: str | None = None, *,
