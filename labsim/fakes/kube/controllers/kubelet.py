@@ -15,6 +15,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.hooks import PodBehaviour, PodBlocked, default_behaviour
+from labsim.fakes.kube.images import start_lines
 from labsim.fakes.kube.meta import deep, set_condition
 from labsim.fakes.kube.nodes import internal_ip, kubelet_alive
 
@@ -138,6 +139,9 @@ class Kubelets:
             c.record_event(pod, "Normal", "Started", f"Started container {ct['name']}", "kubelet", host, path)
             if b.logs:
                 text = b.logs(pod) if callable(b.logs) else b.logs
+            else:   # what the image's own entrypoint writes (labsim/fakes/kube/images.py)
+                text = start_lines(pod, ct, c.clock.utcnow())
+            if text:
                 c.append_log(pod["metadata"]["namespace"], pod["metadata"]["name"], ct["name"], text)
         self._write(pod, self._status(pod, node, "running", ready=b.ready and now + EPS >= plan["ready_at"], plan=plan))
         for t in (plan["ready_at"], plan["exit_at"]):
