@@ -157,11 +157,17 @@ def test_exec_runs_a_shell_and_logs_are_the_images(lab):
     assert ok(lab, "logs", "web").startswith("/docker-entrypoint.sh: ")
 
 
-def test_port_forward_reaches_the_echo_backend(lab):
+@pytest.fixture(scope="module")
+def echo_pod(lab):
+    """An echo backend as the mesh demo deploys it (hashicorp/http-echo), running."""
     ok(lab, "create", "deployment", "echo", "--image=hashicorp/http-echo:1.0", "--", "/http-echo", "-listen=:5678",
        "-text=hello from echo")
     lab.clock.sleep(10)
-    pod = ok(lab, "get", "pods", "-l", "app=echo", "-o", "name").split()[0]
+    return ok(lab, "get", "pods", "-l", "app=echo", "-o", "name").split()[0]
+
+
+def test_port_forward_reaches_the_echo_backend(lab, echo_pod):
+    pod = echo_pod
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -183,6 +189,33 @@ def test_port_forward_reaches_the_echo_backend(lab):
     logs = ok(lab, "logs", pod).splitlines()
     assert logs[0].endswith("[INFO] server is listening on :5678")
     assert '"GET /hi HTTP/1.1" 200 16 "contract-test"' in logs[-1]
+
+
+def test_the_python_clients_port_forward(lab, echo_pod):
+    from kubernetes import client
+    from kubernetes.stream import portforward
+    v1 = client.CoreV1Api(lab.api_client())
+    pod = echo_pod.split("/", 1)[1]
+    pf = portforward(v1.connect_get_namespaced_pod_portforward, pod, "default", ports="5678")
+    sock = pf.socket(5678)
+    sock.setblocking(True)
+    sock.sendall(b"GET /py HTTP/1.1\r\nHost: echo\r\n\r\n")
+    reply = b""
+    deadline = time.monotonic() + 10
+    while not reply.endswith(b"hello from echo\n") and time.monotonic() < deadline:
+        reply += sock.recv(4096)
+    sock.close()
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n") and reply.endswith(b"\r\n\r\nhello from echo\n")
+    assert pf.error(5678) is None
+
+
+def test_health_checks_and_metrics(lab):
+    out = ok(lab, "get", "--raw", "/readyz?verbose")
+    assert out.startswith("[+]ping ok\n[+]log ok\n[+]etcd ok\n") and out.endswith("readyz check passed\n")
+    assert ok(lab, "get", "--raw", "/livez/etcd") == "ok"
+    metrics = ok(lab, "get", "--raw", "/metrics")
+    assert "# TYPE apiserver_request_total counter" in metrics
+    assert re.search(r'^apiserver_storage_objects\{resource="namespaces"\} \d+$', metrics, re.M)
 
 
 def test_a_kubeconfig_is_refused_by_another_clusters_api(lab, tmp_path):

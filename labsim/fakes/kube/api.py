@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from labsim.fakes.kube import decode, discovery, rbac, reviews, tables, watch
+from labsim.fakes.kube import decode, discovery, health, rbac, reviews, tables, watch
 from labsim.fakes.kube.auth import UserInfo
 from labsim.fakes.kube import errors as E
 from labsim.fakes.kube import protobuf as P
@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 JSON = "application/json"
 TABLE_CT = "application/json;as=Table;v=v1;g=meta.k8s.io"
 PUBLIC = ("/version", "/healthz", "/livez", "/readyz")
+
+
+def public(path: str) -> bool:
+    """What system:public-info-viewer lets anyone read (the health endpoints' own checks included)."""
+    return path in PUBLIC or path.startswith(("/healthz/", "/livez/", "/readyz/"))
 
 
 @dataclass
@@ -134,7 +139,7 @@ def impersonate(cluster: KubeCluster, req: Request) -> None:
 def authorization_error(cluster: KubeCluster, req: Request) -> E.KubeError | None:
     """The 403 for a request its user may not make (RBAC, impersonation included), or None."""
     path = req.path.rstrip("/") or "/"
-    if req.info is None or path in PUBLIC:
+    if req.info is None or public(path):
         return None
     try:
         impersonate(cluster, req)
@@ -152,8 +157,12 @@ def handle(cluster: KubeCluster, req: Request, *, server_address: str = "127.0.0
         denied = authorization_error(cluster, req)
         if denied is not None:
             raise denied
-        if path in ("/healthz", "/livez", "/readyz"):
-            return Response(200, b"ok", "text/plain; charset=utf-8")
+        got = health.check(path, req.query)
+        if got is not None:
+            return Response(got[0], got[1].encode(), "text/plain; charset=utf-8")
+        if path == "/metrics":
+            return Response(200, health.metrics(cluster, cluster.request_counts).encode(),
+                            "text/plain; version=0.0.4; charset=utf-8")
         if path == "/version":
             return json_response(discovery.version(cluster))
         if path.startswith("/openapi/"):

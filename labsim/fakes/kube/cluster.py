@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -76,6 +77,7 @@ class KubeCluster:
         self.admission: list[Callable[[Any, dict], None]] = []
         self.faults = Faults(self)
         self._applied: dict[tuple, dict] = {}
+        self.request_counts: Counter = Counter()     # (verb, group, version, resource, code): /metrics
         self._event_index: dict[tuple, str] = {}
         self._event_seq = 0
         self.controllers = Controllers(self, enabled=controllers)
@@ -96,6 +98,11 @@ class KubeCluster:
                          "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}},
                 "default")
             rbac.bootstrap(self)
+
+    def count_request(self, method: str, path: str, query: dict[str, str], code: int) -> None:
+        a = rbac.attributes(method, path, query)
+        if a.resource_request:
+            self.request_counts[(a.verb.upper(), a.group, a.version, a.resource, code)] += 1
 
     # --- time and identity ------------------------------------------------------------------------------
     def now(self) -> str:
@@ -512,8 +519,11 @@ class KubeCluster:
                     old["metadata"]["managedFields"] != obj["metadata"].get("managedFields"):
                 obj["metadata"].setdefault("managedFields", deep(old["metadata"]["managedFields"]))
             return
-        obj["metadata"]["managedFields"] = managed.updated(old, obj, self._schema(rt), manager, rt.api_version,
-                                                           self.now(), sub)
+        mfs = managed.updated(old, obj, self._schema(rt), manager, rt.api_version, self.now(), sub)
+        if mfs:
+            obj["metadata"]["managedFields"] = mfs
+        else:
+            obj["metadata"].pop("managedFields", None)
 
     # --- delete ------------------------------------------------------------------------------------------------
     def delete(self, resource: str | ResourceType, name: str, namespace: str | None = None, *,

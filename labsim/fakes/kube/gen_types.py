@@ -157,9 +157,15 @@ def _show(repo: str, path: str) -> str:
 
 
 def build(api: str, machinery: str) -> dict:
-    sources = [(machinery, "pkg/apis/meta/v1")] + [(api, g) for g in GROUPS]
+    """The table of GROUPS, plus every package their fields refer to (an alpha type a GA struct embeds)."""
     table: dict[str, dict] = {}
-    for repo, d in sources:
+    todo = [(machinery, "pkg/apis/meta/v1")] + [(api, g) for g in GROUPS]
+    done: set[str] = set()
+    while todo:
+        repo, d = todo.pop(0)
+        if d in done:
+            continue
+        done.add(d)
         pkg, msgs = parse_proto(_show(repo, f"{d}/generated.proto"))
         go, slices = parse_go(_show(repo, f"{d}/types.go"))
         for mname, fields in msgs.items():
@@ -172,6 +178,10 @@ def build(api: str, machinery: str) -> dict:
                 f["n"] = num
                 f.update(gofields.get(num, {"json": f["name"]}))
                 entry["fields"].append(f)
+                for t in (f["t"], f.get("v", "")):
+                    ref = t.partition(".")[0]
+                    if "/" in ref and ref != "meta/v1" and ref not in done:
+                        todo.append((api, ref))
             table[f"{pkg}.{mname}"] = entry
     return table
 

@@ -133,9 +133,7 @@ class Decoder:
     def __init__(self) -> None:
         self.unknown: list[str] = []
 
-    def message(self, msg: str, value: Any, path: str, struct: str, root: bool = False,
-                upath: str | None = None) -> Any:
-        upath = path if upath is None else upath
+    def message(self, msg: str, value: Any, path: str, struct: str, root: bool = False) -> Any:
         if value is None:
             return None
         if msg in SPECIAL:
@@ -148,11 +146,9 @@ class Decoder:
             return [self.scalar(f, x, path, struct) for x in value]
         if not isinstance(value, dict):
             raise _type_error(value, struct, path, _go_name(msg))
-        known = by_json(msg)
         me = _struct(msg)
-        for k in value:
-            if k not in known and not (root and k in ("kind", "apiVersion")):
-                self.unknown.append(f"{upath}.{k}" if upath else k)
+        if root:
+            self.unknown = list(_unknown(msg, value, "", root=True))
         out: dict[str, Any] = {}
         if root:
             for k in ("kind", "apiVersion"):
@@ -161,14 +157,13 @@ class Decoder:
                     raise _type_error(v, me, k, "string")
                 if v:
                     out[k] = v
-        self._fields(msg, value, path, me, out, upath)
+        self._fields(msg, value, path, me, out)
         return out
 
-    def _fields(self, msg: str, value: dict[str, Any], path: str, me: str, out: dict[str, Any],
-                upath: str = "") -> None:
+    def _fields(self, msg: str, value: dict[str, Any], path: str, me: str, out: dict[str, Any]) -> None:
         for f in fields(msg):
             if f.get("inline"):
-                self._fields(f["t"], value, path, _struct(f["t"]), out, upath)
+                self._fields(f["t"], value, path, _struct(f["t"]), out)
                 continue
             key = f["json"]
             sub = f"{path}.{key}" if path else key
@@ -181,10 +176,9 @@ class Decoder:
                 if not isinstance(v, dict):
                     raise _type_error(v, me, sub, go_type(f))
                 vf = {"t": f["v"]}
-                m = {k: self.value(vf, x, sub, me, upath=f"{upath}.{key}.{k}" if upath else f"{key}.{k}")
-                     for k, x in v.items()}
-                if m or not f.get("omit"):
-                    out[key] = m
+                m = {k: self.value(vf, x, sub, me) for k, x in v.items()}
+                if m or not f.get("omit"):       # empty is nil once stored (etcd holds protobuf): null
+                    out[key] = m or None
                 continue
             if f.get("rep"):
                 if v is None:
@@ -193,10 +187,9 @@ class Decoder:
                     continue
                 if not isinstance(v, list):
                     raise _type_error(v, me, sub, go_type(f))
-                base = f"{upath}.{key}" if upath else key
-                items = [self.value(f, x, sub, me, upath=f"{base}[{i}]") for i, x in enumerate(v)]
+                items = [self.value(f, x, sub, me) for x in v]
                 if items or not f.get("omit"):
-                    out[key] = items
+                    out[key] = items or None
                 continue
             if v is None:
                 if f.get("ptr"):
@@ -208,15 +201,15 @@ class Decoder:
                     continue
                 out[key] = out_v
                 continue
-            got = self.value(f, v, sub, me, upath=f"{upath}.{key}" if upath else key)
-            if not f.get("ptr") and f.get("omit") and _scalar(f) and is_zero(f, got):
-                continue
+            got = self.value(f, v, sub, me)
+            if not f.get("ptr") and f.get("omit") and (_scalar(f) or f["t"] == INTORSTR) and is_zero(f, got):
+                continue       # (an IntOrString 0 is what an absent one is, and what defaulting replaces)
             out[key] = got
 
-    def value(self, f: dict[str, Any], v: Any, path: str, struct: str, upath: str | None = None) -> Any:
+    def value(self, f: dict[str, Any], v: Any, path: str, struct: str) -> Any:
         t = f["t"]
         if t in table() or t in SPECIAL:
-            return self.message(t, v, path, struct, upath=upath)
+            return self.message(t, v, path, struct)
         return self.scalar(f, v, path, struct)
 
     def scalar(self, f: dict[str, Any], v: Any, path: str, struct: str) -> Any:
@@ -278,6 +271,31 @@ def _bad_b64(v: str) -> int:
         if not (c.isalnum() or c in "+/="):
             return i
     return len(v)
+
+
+def _unknown(msg: str, value: Any, path: str, root: bool = False):
+    """The paths of fields the type does not have, in document order, depth first (as the strict decoder
+    meets them)."""
+    if msg in SPECIAL or msg not in table() or not isinstance(value, dict) or table()[msg].get("slice"):
+        return
+    known = by_json(msg)
+    for k, v in value.items():
+        sub = f"{path}.{k}" if path else k
+        f = known.get(k)
+        if f is None:
+            if not (root and k in ("kind", "apiVersion")):
+                yield sub
+            continue
+        if f["t"] == "map":
+            if isinstance(v, dict) and f["v"] in table():
+                for mk, mv in v.items():
+                    yield from _unknown(f["v"], mv, f"{sub}.{mk}")
+        elif f.get("rep"):
+            if isinstance(v, list):
+                for i, x in enumerate(v):
+                    yield from _unknown(f["t"], x, f"{sub}[{i}]")
+        else:
+            yield from _unknown(f["t"], v, sub)
 
 
 class _Omit:

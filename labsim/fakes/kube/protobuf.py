@@ -378,7 +378,7 @@ def encode_message(msg: str, obj: Any, *, full: bool = True) -> bytes:
             elif t in G.SPECIAL:
                 if t in G.RAW:
                     continue
-                v = None if t in (G.TIME, G.MICROTIME) else G.zero(f)
+                v = {G.TIME: None, G.MICROTIME: None, G.INTORSTR: 0}.get(t, G.zero(f))
             else:
                 v = G.zero(f)
                 if v is None:

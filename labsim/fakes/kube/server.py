@@ -123,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(cluster.faults.latency)
         user = self._user()
         path = parts.path
-        if user is None and path.rstrip("/") not in api.PUBLIC:
+        if user is None and not api.public(path.rstrip("/")):
             self._send(api.error_response(E.unauthorized()))
             owner._log(method, self.path, 401)
             return
@@ -155,6 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "/endpoints" in path and path.startswith("/api/v1") and cluster.version >= "v1.33":
             resp.headers.append(("Warning", ENDPOINTS_WARNING))
         owner._log(method, self.path, resp.status)
+        cluster.count_request(method, path, query, resp.status)
         self._send(resp, head=method == "HEAD")
 
     def _gone(self) -> bool:
