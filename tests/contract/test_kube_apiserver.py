@@ -125,6 +125,11 @@ def test_field_validation_strict_and_decode_errors(lab):
     r = lab.kubectl("create", "-f", "-", "--validate=warn", input=bogus)
     assert r.returncode == 0 and 'Warning: unknown field "bogusField"' in r.stderr
     assert "bogusField" not in ok(lab, "get", "configmap", "bogus", "-o", "yaml")
+    err = fails(lab, "apply", "--server-side", "-f", "-", input=bogus.replace("bogus}", "bogus-ssa}"))
+    assert err.strip() == ("Error from server: failed to create typed patch object (default/bogus-ssa; v1, "
+                           "Kind=ConfigMap): .bogusField: field not declared in schema")
+    r = lab.kubectl("patch", "configmap", "bogus", "-p", '{"bogusField": 2, "data": {"a": "c"}}')
+    assert r.returncode == 0 and 'Warning: unknown field "bogusField"' in r.stderr
     err = fails(lab, "create", "-f", "-", input=(DEPLOY % 1).replace("replicas: 1", 'replicas: "three"'))
     assert ('Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go '
             'struct field DeploymentSpec.spec.replicas of type int32') in err

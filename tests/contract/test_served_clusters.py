@@ -123,6 +123,15 @@ def test_the_lab_copy_now_reaches_the_served_apis(built):
     assert [probe(p, 5.0) for p in kube] == [None, None]
 
 
+def test_one_clusters_kubeconfig_is_refused_by_the_others_api(built):
+    """Each Talos cluster's API has its own CA (its machine configuration's cluster.ca): a wrong kubeconfig fails
+    as it does in the lab."""
+    east, west = (built["endpoints_doc"]["kubernetes"][c] for c in ("talos-east", "talos-west"))
+    assert Path(east["ca"]).read_bytes() != Path(west["ca"]).read_bytes()
+    r = _run(built, ["kubectl", "--kubeconfig", east["kubeconfig"], "--server", west["url"], "get", "nodes"])
+    assert r.returncode == 1 and "x509: certificate signed by unknown authority" in r.stderr, r.stderr
+
+
 # --- issue 4: the Talos clusters -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("cluster", ["talos-east", "talos-west"])
 def test_kubectl_lists_every_node_of_the_cluster_ready(built, cluster):

@@ -336,10 +336,20 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
         if not ct:
             raise E.unsupported_media_type("", cluster.patch_types(rt))
         existed = cluster.try_get(rt, t.name, t.namespace) is not None
-        out = cluster.patch(rt, t.name, _body(req), t.namespace, patch_type=ct, subresource=t.sub,
+        body, warnings = _body(req), []
+        msg = decode.message(rt) if t.sub in (None, "status") else None
+        canonical = None
+        if msg and "apply" in ct:
+            body = decode.applied(msg, rt, body, t.namespace, t.name, decode.validation_mode(q))
+        elif msg:
+            def canonical(obj: dict[str, Any], mode: str = decode.validation_mode(q)) -> dict[str, Any]:
+                dec = decode.patched(msg, obj, mode)
+                warnings.extend(dec.warnings)
+                return dec.obj
+        out = cluster.patch(rt, t.name, body, t.namespace, patch_type=ct, subresource=t.sub,
                             field_manager=q.get("fieldManager") or (None if "apply" in ct else manager),
-                            force=_flag(q, "force"), dry_run=dry)
-        return object_response(req, rt, out, 200 if existed or t.sub else 201,
+                            force=_flag(q, "force"), dry_run=dry, canonical=canonical)
+        return object_response(req, rt, out, 200 if existed or t.sub else 201, warnings,
                                msg="autoscaling/v1.Scale" if t.sub == "scale" else None)
     if m == "DELETE":
         if t.sub:

@@ -407,8 +407,10 @@ class KubeCluster:
     # --- patch -------------------------------------------------------------------------------------------------
     def patch(self, resource: str | ResourceType, name: str, body: Any, namespace: str | None = None, *,
               patch_type: str = "merge", subresource: str | None = None, field_manager: str | None = None,
-              force: bool = False, dry_run: bool = False) -> dict[str, Any]:
-        """`patch_type`: merge, strategic, json or apply (or their Content-Type strings)."""
+              force: bool = False, dry_run: bool = False,
+              canonical: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
+        """`patch_type`: merge, strategic, json or apply (or their Content-Type strings); `canonical`: what the
+        API layer makes of the patched object (decoding it into the Go type, field validation)."""
         rt = self.rtype(resource)
         kind = {v: k for k, v in PATCH_TYPES.items()}.get(patch_type, patch_type)
         if kind == "apply" and patch_type.startswith("application/apply-patch+cbor"):
@@ -437,6 +439,8 @@ class KubeCluster:
                 new = P.json_patch(base, body)
             if not isinstance(new, dict):
                 raise E.bad_request("the patched object is not a JSON object")
+            if canonical is not None:
+                new = canonical(new)
             md = new.setdefault("metadata", {})
             if md.get("name", name) != name:
                 raise E.bad_request(f"the name of the object ({md.get('name')}) does not match the name on the URL "

@@ -109,6 +109,35 @@ def typed(msg: str, doc: Any, mode: str) -> Decoded:
     return Decoded(obj, [f'unknown field "{u}"' for u in unknown] if mode == "Warn" else [])
 
 
+def patched(msg: str, obj: Any, mode: str) -> Decoded:
+    """The result of a JSON, merge or strategic patch, decoded into the Go type (handlers/patch.go: the
+    strict error has no `cannot be handled` prefix there)."""
+    try:
+        out, unknown = G.decode_json(msg, obj)
+    except G.DecodeError as exc:
+        raise E.bad_request(str(exc)) from None
+    if unknown and mode == "Strict":
+        raise E.bad_request("strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown))
+    return Decoded(out, [f'unknown field "{u}"' for u in unknown] if mode == "Warn" else [])
+
+
+def applied(msg: str, rt: ResourceType, config: Any, namespace: str | None, name: str, mode: str) -> Any:
+    """A server-side apply configuration against the type: a field the type lacks fails the typed conversion
+    (structured-merge-diff; a plain error, so 500 with no reason, kubernetes/kubernetes#122480) unless
+    fieldValidation=Ignore, which drops it. The configuration itself stays sparse: it says what its manager
+    owns."""
+    if not isinstance(config, dict):
+        return config
+    unknown = list(G._unknown(msg, config, "", root=True))
+    if not unknown:
+        return config
+    if mode != "Ignore":
+        where = f"{namespace}/{name}" if namespace else f"/{name}"
+        raise E.KubeError(500, "", f"failed to create typed patch object ({where}; {rt.api_version}, "
+                                   f"Kind={rt.kind}): .{unknown[0]}: field not declared in schema")
+    return G.prune(msg, config)
+
+
 def cannot_handle(kind: str | None, version: str, me: str, why: str, doc: Any) -> E.KubeError:
     if kind:
         return E.bad_request(f'{kind} in version "{version}" cannot be handled as a {me}: {why}')

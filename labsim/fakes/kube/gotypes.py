@@ -298,6 +298,27 @@ def _unknown(msg: str, value: Any, path: str, root: bool = False):
             yield from _unknown(f["t"], v, sub)
 
 
+def prune(msg: str, value: Any, root: bool = True) -> Any:
+    """`value` without the fields the type does not have (and nothing else changed)."""
+    if msg in SPECIAL or msg not in table() or not isinstance(value, dict) or table()[msg].get("slice"):
+        return value
+    known = by_json(msg)
+    out = {}
+    for k, v in value.items():
+        f = known.get(k)
+        if f is None:
+            if root and k in ("kind", "apiVersion"):
+                out[k] = v
+            continue
+        if f["t"] == "map" and isinstance(v, dict) and f["v"] in table():
+            out[k] = {mk: prune(f["v"], mv, False) for mk, mv in v.items()}
+        elif f.get("rep") and isinstance(v, list):
+            out[k] = [prune(f["t"], x, False) for x in v]
+        else:
+            out[k] = prune(f["t"], v, False)
+    return out
+
+
 class _Omit:
     pass
 
