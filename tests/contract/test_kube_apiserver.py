@@ -86,11 +86,13 @@ def test_auth_can_i_whoami_and_a_service_account_without_rbac(lab, tmp_path):
     kc = tmp_path / "probe.kubeconfig"
     kc.write_text(yaml.safe_dump(cfg))
     err = fails(lab, "--kubeconfig", str(kc), "get", "pods")
-    assert err.strip() == ('Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:default:probe" '
-                           'cannot list resource "pods" in API group "" in the namespace "default"')
+    assert err.strip() == ('Error from server (Forbidden): pods is forbidden: User '
+                           '"system:serviceaccount:default:probe" cannot list resource "pods" in API group "" in the '
+                           'namespace "default"')
     who = ok(lab, "--kubeconfig", str(kc), "auth", "whoami")
     assert re.search(r"^Username +system:serviceaccount:default:probe$", who, re.M)
-    assert re.search(r"^Groups +\[system:serviceaccounts system:serviceaccounts:default system:authenticated\]$", who, re.M)
+    groups = "system:serviceaccounts system:serviceaccounts:default system:authenticated"
+    assert re.search(rf"^Groups +\[{groups}\]$", who, re.M)
     ok(lab, "create", "rolebinding", "probe-view", "--clusterrole=view", "--serviceaccount=default:probe")
     assert ok(lab, "--kubeconfig", str(kc), "auth", "can-i", "list", "pods") == "yes\n"
     ok(lab, "--kubeconfig", str(kc), "get", "pods")

@@ -39,7 +39,8 @@ def test_create_get_list_and_errors(kube):
     kube.create(ConfigMap(metadata=ObjectMeta(name="lk-cm", namespace="default"), data={"a": "b"}))
     got = kube.get(ConfigMap, "lk-cm", namespace="default")
     assert got.data == {"a": "b"} and got.metadata.resourceVersion.isdigit()
-    assert {"default", "kube-system", "kube-node-lease", "kube-public"} <= {n.metadata.name for n in kube.list(Namespace)}
+    names = {n.metadata.name for n in kube.list(Namespace)}
+    assert {"default", "kube-system", "kube-node-lease", "kube-public"} <= names
     with pytest.raises(ApiError) as exc:
         kube.create(ConfigMap(metadata=ObjectMeta(name="lk-cm", namespace="default")))
     assert (exc.value.status.code, exc.value.status.reason, exc.value.status.message) == \
@@ -70,7 +71,8 @@ def test_server_side_apply_conflict(kube):
 def test_reviews_and_a_token(kube, lab):
     who = kube.create(SelfSubjectReview(metadata=ObjectMeta()))
     assert who.status.userInfo.username == "admin"
-    review = kube.create(SelfSubjectAccessReview(metadata=ObjectMeta(), spec={"resourceAttributes": {"verb": "delete", "resource": "nodes"}}))
+    review = kube.create(SelfSubjectAccessReview(metadata=ObjectMeta(), spec={
+        "resourceAttributes": {"verb": "delete", "resource": "nodes"}}))
     assert review.status.allowed is True
     kube.create(ServiceAccount(metadata=ObjectMeta(name="lk-sa", namespace="default")))
     from lightkube.models.authentication_v1 import TokenRequestSpec

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.resources import SUBRESOURCES, ResourceType

@@ -21,7 +21,6 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 GROUPS = ["core/v1", "apps/v1", "batch/v1", "authentication/v1", "authorization/v1", "rbac/v1",
           "coordination/v1", "discovery/v1", "policy/v1", "storage/v1", "scheduling/v1", "networking/v1",

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
 
-_HOOKS = ["start-apiserver-admission-initializer", "generic-apiserver-start-informers", "priority-and-fairness-config-consumer",
+_HOOKS = ["start-apiserver-admission-initializer", "generic-apiserver-start-informers",
+          "priority-and-fairness-config-consumer",
           "priority-and-fairness-filter", "storage-object-count-tracker-hook", "start-apiextensions-informers",
           "start-apiextensions-controllers", "crd-informer-synced", "start-system-namespaces-controller",
           "start-service-ip-repair-controllers", "rbac/bootstrap-roles", "scheduling/bootstrap-system-priority-classes",

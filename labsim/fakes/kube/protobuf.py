@@ -219,7 +219,8 @@ def wire_values(msg: str, data: bytes) -> Any:
         t = f["t"]
         if t == "map":
             kv = {n: x for n, _, x in parse(v)}
-            k = _scalar(f["k"], 2, kv.get(1, b"")) if f["k"] in ("string", "bytes") else _scalar(f["k"], 0, kv.get(1, 0))
+            kt = f["k"]
+            k = _scalar(kt, 2, kv.get(1, b"")) if kt in ("string", "bytes") else _scalar(kt, 0, kv.get(1, 0))
             vt = f["v"]
             if vt in G.table() or vt in G.SPECIAL:
                 val = wire_values(vt, kv.get(2, b""))

@@ -126,7 +126,8 @@ BUILTINS: tuple[ResourceType, ...] = (
 
 # Preferred order of groups in discovery (what `kubectl api-resources` prints first).
 GROUP_ORDER = ("", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io", "apiextensions.k8s.io",
-               "authentication.k8s.io", "authorization.k8s.io", "rbac.authorization.k8s.io", "policy", "storage.k8s.io", "scheduling.k8s.io", "networking.k8s.io")
+               "authentication.k8s.io", "authorization.k8s.io", "rbac.authorization.k8s.io", "policy",
+               "storage.k8s.io", "scheduling.k8s.io", "networking.k8s.io")
 
 
 @dataclass

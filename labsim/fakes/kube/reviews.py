@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube import errors as E
 from labsim.fakes.kube.auth import UserInfo, issue_token, service_account_user
-from labsim.fakes.kube.rbac import Attributes, authorize, cluster_role_rules, rule_allows
+from labsim.fakes.kube.rbac import Attributes, authorize, cluster_role_rules
 from labsim.fakes.kube.resources import ResourceType
 
 if TYPE_CHECKING:

@@ -316,7 +316,7 @@ def command(ctx: Context, argv: list[str]) -> Result:
             if path in files:
                 out += files[path].encode()
             elif _is_dir(ctx, path):
-                err += (f"cat: {a}: Is a directory\n" if ctx.gnu else f"cat: read error: Is a directory\n").encode()
+                err += (f"cat: {a}: Is a directory\n" if ctx.gnu else "cat: read error: Is a directory\n").encode()
                 code = 1
             else:
                 err += (f"cat: {a}: No such file or directory\n" if ctx.gnu
