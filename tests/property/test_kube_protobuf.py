@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import count
 
+import kubernetes.client.models as models
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kubernetes.client import ApiClient
@@ -24,7 +25,8 @@ from labsim.fakes.kube import api
 from labsim.fakes.kube import gotypes as G
 from labsim.fakes.kube import protobuf as P
 from labsim.fakes.kube.cluster import KubeCluster
-from labsim.fakes.kube.openapi import _model, _model_fields
+from labsim.fakes.kube.gen_models import _model
+from labsim.fakes.kube.openapi import _model_fields
 
 KINDS = [("", "v1", "ConfigMap", "configmaps"), ("", "v1", "Secret", "secrets"), ("", "v1", "Service", "services"),
          ("", "v1", "Pod", "pods"), ("", "v1", "ServiceAccount", "serviceaccounts"),
@@ -100,7 +102,7 @@ def objects() -> st.SearchStrategy:
 def client_json(obj: dict) -> dict:
     """The object as the `kubernetes` client sends it: its model, then its serialiser."""
     msg = G.message_for(*(obj["apiVersion"].rpartition("/")[0], obj["apiVersion"].rpartition("/")[2], obj["kind"]))
-    model = _model(msg)
+    model = _model(models, msg)
     return ApiClient().sanitize_for_serialization(model.from_dict(obj))
 
 

@@ -2,9 +2,10 @@
 
 - built-in types: the descriptions and the `required` lists from the `kubernetes` Python package's models
   (their class docstrings, `model_fields` descriptions and required fields, which the Python client was
-  generated from the apiserver's own OpenAPI); the structure, formats and list markers from the Go type
-  table (`gotypes.table()`, from kubernetes/api's generated.proto and types.go), whose field comments also
-  describe the struct-typed fields the models leave undescribed;
+  generated from the apiserver's own OpenAPI), read once into data/model-docs.json by gen_models.py; the
+  structure, formats and list markers from the Go type table (`gotypes.table()`, from kubernetes/api's
+  generated.proto and types.go), whose field comments also describe the struct-typed fields the models
+  leave undescribed;
 - custom resources: their CRD's `openAPIV3Schema`, named `<reversed group>.<version>.<Kind>` as
   apiextensions-apiserver publishes them.
 
@@ -20,7 +21,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import weakref
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube import gotypes as G
@@ -29,6 +32,10 @@ from labsim.fakes.kube.resources import ResourceType
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
 
+MODEL_DOCS = Path(__file__).with_name("data") / "model-docs.json"
+# per cluster: (group, version) -> (registry generation, document, its hash): a document is built once per
+# set of served types (a CRD added or changed makes a new generation), not on every kubectl call
+_DOCS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], tuple[int, dict, str]]] = weakref.WeakKeyDictionary()
 _PREFIX = {"meta/v1": "io.k8s.apimachinery.pkg.apis.meta.v1", "intstr": "io.k8s.apimachinery.pkg.util.intstr",
            "resource": "io.k8s.apimachinery.pkg.api.resource", "runtime": "io.k8s.apimachinery.pkg.runtime"}
 _SCALAR = {"string": {"type": "string"}, "int32": {"type": "integer", "format": "int32"},
@@ -69,36 +76,20 @@ def crd_schema_name(group: str, version: str, kind: str) -> str:
     return ".".join(reversed(group.split("."))) + f".{version}.{kind}"
 
 
-# --- the Python models: descriptions and required fields ------------------------------------------------
+# --- the Python models: descriptions and required fields (data/model-docs.json, gen_models.py) ------------
 @cache
-def _model(msg: str) -> Any:
-    import kubernetes.client.models as models
-    pkg, _, name = msg.partition(".")
-    group, _, version = pkg.partition("/")
-    version = version or group
-    for cand in (f"{group.capitalize()}{version.capitalize()}{name}", f"{version.capitalize()}{name}"):
-        cls = getattr(models, cand, None)
-        if cls is not None:
-            return cls
-    return None
+def _models() -> dict[str, Any]:
+    return json.loads(MODEL_DOCS.read_text())
 
 
-def _doc(cls: Any) -> str:
-    text = (cls.__doc__ or "").split("Attributes:")[0].strip() if cls is not None else ""
-    return " ".join(line.strip() for line in text.splitlines()).strip()
+def _doc(msg: str) -> str:
+    return (_models().get(msg) or {}).get("doc", "")
 
 
 @cache
 def _model_fields(msg: str) -> dict[str, tuple[str, bool]]:
     """JSON name -> (description, required) from the Python model."""
-    cls = _model(msg)
-    out: dict[str, tuple[str, bool]] = {}
-    if cls is None:
-        return out
-    for attr, f in getattr(cls, "model_fields", {}).items():
-        key = f.serialization_alias or f.alias or (getattr(cls, "attribute_map", {}) or {}).get(attr, attr)
-        out[key] = (f.description or "", f.is_required())
-    return out
+    return {k: (d, r) for k, (d, r) in ((_models().get(msg) or {}).get("fields") or {}).items()}
 
 
 # --- built-in schemas --------------------------------------------------------------------------------------------
@@ -146,7 +137,7 @@ def component(msg: str, v3: bool) -> dict[str, Any]:
     props: dict[str, Any] = {}
     required: list[str] = []
     _properties(msg, v3, props, required)
-    out: dict[str, Any] = {"description": _doc(_model(msg)), "type": "object", "properties": props}
+    out: dict[str, Any] = {"description": _doc(msg), "type": "object", "properties": props}
     if required:
         out["required"] = required
     return out
@@ -277,18 +268,29 @@ def v3_index(cluster: KubeCluster) -> dict[str, Any]:
     for group, versions in cluster.registry.groups().items():
         for v in versions:
             p = _gv_path(group, v)
-            doc = json.dumps(v3_doc(cluster, group, v), sort_keys=True)
-            digest = hashlib.sha512(doc.encode()).hexdigest()[:128].upper()
+            _, digest = _cached(cluster, group, v)
             paths[p] = {"serverRelativeURL": f"/openapi/v3/{p}?hash={digest}"}
     return {"paths": paths}
 
 
 def v3_doc(cluster: KubeCluster, group: str, version: str) -> dict[str, Any] | None:
+    doc, _ = _cached(cluster, group, version)
+    return doc
+
+
+def _cached(cluster: KubeCluster, group: str, version: str) -> tuple[dict[str, Any] | None, str]:
+    docs = _DOCS.setdefault(cluster, {})
+    hit = docs.get((group, version))
+    if hit is not None and hit[0] == cluster.registry.generation:
+        return hit[1], hit[2]
     types = cluster.registry.in_group_version(group, version)
     if not types:
-        return None
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": cluster.version},
-            "paths": _paths(cluster, types, True), "components": {"schemas": _schemas(cluster, types, True)}}
+        return None, ""
+    doc = {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": cluster.version},
+           "paths": _paths(cluster, types, True), "components": {"schemas": _schemas(cluster, types, True)}}
+    digest = hashlib.sha512(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:128].upper()
+    docs[(group, version)] = (cluster.registry.generation, doc, digest)
+    return doc, digest
 
 
 def v2_doc(cluster: KubeCluster) -> dict[str, Any]:

@@ -135,6 +135,7 @@ class Registry:
     """Every served type; custom resources come and go with their CRDs."""
 
     types: dict[tuple[str, str, str], ResourceType] = field(default_factory=dict)
+    generation: int = 0              # bumps whenever the served types change (OpenAPI documents are cached on it)
     # name -> type, as `resolve` found it: every store call resolves its resource name (cleared when types change)
     _resolved: dict[str, ResourceType] = field(default_factory=dict, repr=False, compare=False)
 
@@ -149,11 +150,13 @@ class Registry:
     def add(self, t: ResourceType) -> None:
         self.types[(t.group, t.version, t.plural)] = t
         self._resolved.clear()
+        self.generation += 1
 
     def remove_crd(self, crd_name: str) -> None:
         for key in [k for k, t in self.types.items() if t.crd == crd_name]:
             del self.types[key]
         self._resolved.clear()
+        self.generation += 1
 
     def get(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self.types.get((group, version, plural))
