@@ -139,3 +139,25 @@ def test_spdy_dictionary_is_the_drafts():
 
 def test_status_texts_unchanged():
     assert E.not_found("configmaps", "x").message == 'configmaps "x" not found'
+
+
+def test_a_talos_clusters_api_uses_its_own_ca_and_service_account_key():
+    import base64
+
+    from labsim.fakes.talos import genconfig
+    from labsim.fakes.talos.kubelink import KubeLink
+    from labsim.fakes.talos.machineconfig import MachineConfig
+
+    def config(name: str, bundle: dict) -> MachineConfig:
+        doc = genconfig.machine_config("controlplane", name, "https://10.0.0.1:6443", bundle)
+        return MachineConfig.from_doc(doc, genconfig.dump(doc))
+    east, west = genconfig.gen_secrets(), genconfig.gen_secrets()
+    ca_east = KubeLink.cluster_ca(config("east", east), "east")
+    assert ca_east.cert_pem == base64.b64decode(east["certs"]["k8s"]["crt"])          # cluster.ca, as Talos
+    assert KubeLink.cluster_ca(config("west", west), "west").cert_pem != ca_east.cert_pem
+    link = KubeLink("east", VirtualClock(), version="1.34.1", seed=0, pod_subnet="10.244.0.0/16",
+                    service_subnet="10.96.0.0/12", ca=ca_east, cni_ready=lambda n: True,
+                    sa_key=config("east", east).service_account_key)
+    from cryptography.hazmat.primitives import serialization
+    want = serialization.load_pem_private_key(base64.b64decode(east["certs"]["k8sserviceaccount"]["key"]), None)
+    assert link.cluster.sa_keys.key.private_numbers() == want.private_numbers()
