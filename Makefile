@@ -13,7 +13,7 @@ TEST_WORKERS ?= auto
 # Optional: WAIVERS=waivers.yaml (accepted deviations with expiry), SIGNING_KEY=~/.ssh/id_ed25519 (sign the bundle)
 SIGNOFF_ARGS = --signoff $(SIGNOFF) --signoff-strict $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
-.PHONY: help install verify test lab-verify lab-apply kind-verify serve bench check schema clean
+.PHONY: help install collections verify test lab-verify lab-apply kind-verify serve bench check schema clean
 
 help:
 	@echo "make verify      acceptance features against the simulated lab ($(LAB)), sign-off bundle in $(SIGNOFF)/"
@@ -36,10 +36,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Ansible's community.routeros collection, for the contract test that runs api_facts against a served device: from
+# PyPI's `ansible` package (which bundles it; the release that goes with the ansible-core pyproject.toml installs),
+# only that collection unpacked into .venv/ansible_collections.
+ANSIBLE_PACKAGE ?= ansible>=12,<13
+COLLECTIONS := $(VENV)/ansible_collections/community/routeros/.unpacked
+$(COLLECTIONS): $(STAMP)
+	rm -rf $(VENV)/ansible-wheel $(VENV)/ansible_collections/community/routeros
+	$(BIN)/python -m pip download -q --no-deps "$(ANSIBLE_PACKAGE)" -d $(VENV)/ansible-wheel
+	$(BIN)/python -c 'import glob, zipfile; z = zipfile.ZipFile(sorted(glob.glob("$(VENV)/ansible-wheel/*.whl"))[-1]); z.extractall("$(VENV)", [n for n in z.namelist() if n.startswith("ansible_collections/community/routeros/")])'
+	rm -rf $(VENV)/ansible-wheel
+	touch $(COLLECTIONS)
+
+collections: $(COLLECTIONS)
+
 verify: $(STAMP)
 	$(BIN)/python -m pytest features/ --lab=$(LAB) --target sim --sim-seed $(SEED) $(SIGNOFF_ARGS) $(PYTEST_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(COLLECTIONS)
 	$(BIN)/python -m pytest tests/ features/ -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The preflight (labsim/steps/preflight.py) stops lab-verify/lab-apply before any scenario when an endpoint, a

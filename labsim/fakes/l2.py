@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from labsim.fakes.routeros.menus import parse_vlan_ids
+from labsim.fakes.routeros.schema import parse_vlan_ids
 
 UNTAGGED = 0  # the "VLAN" of an untagged frame inside a bridge without VLAN filtering
 

@@ -11,6 +11,7 @@ the clock's lock (which is the Proxmox cluster's) is taken before any device's.
 """
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from typing import Callable
@@ -37,6 +38,8 @@ class World:
                                  hardware_catalog={spec.model: spec.hardware}, clock=self.clock,
                                  mac_seed=seed * 64 + i)
             dev.on_change.append(self._device_changed)
+            dev.ensure_user(spec.username)          # the API user the lab file names exists in /user
+            dev.neighbors = functools.partial(self.neighbors, spec.identity)
             self.devices[spec.identity] = dev
         self.cables: list[tuple[Endpoint, Endpoint]] = list(inventory.cables)
         self.pulled: set[Endpoint] = set()
@@ -85,6 +88,26 @@ class World:
         for spec in self.inventory.devices:
             for iface in spec.port_names():
                 self.devices[spec.identity].set_link(iface, (spec.identity, iface) in cabled)
+
+    def neighbors(self, identity: str) -> list[dict[str, str]]:
+        """What a device's discovery (MNDP/CDP/LLDP) hears: the RouterOS device at the far end of each live cable
+        of its ports (/ip/neighbor)."""
+        out = []
+        with self.lock:
+            cables = [c for c in self.cables if self.link_up(c[0]) and self.link_up(c[1])]
+        for a, b in cables:
+            for (mine, port), (peer, peer_port) in ((a, b), (b, a)):
+                if mine != identity or peer not in self.devices:
+                    continue
+                dev = self.devices[peer]
+                mac = next((r.get("mac-address", "") for r in dev.rows("/interface")
+                            if r.get("name") == peer_port or r.get("default-name") == peer_port), "")
+                address = next((r["address"].split("/")[0] for r in dev.rows("/ip/address")
+                                if r.get("disabled") != "true"), "")
+                out.append({"interface": port, "address": address, "mac-address": mac, "identity": dev.identity,
+                            "version": f"{dev.version} (stable)", "board": str(dev.model_info.get("board-name", "")),
+                            "interface-name": peer_port})
+        return out
 
     def settle(self) -> None:
         """Wait until every consequence of the last fabric change has reached the VMs (see labsim/fakes/vms.py)."""

@@ -205,3 +205,148 @@ def test_kubectl_exec_into_the_toolbox_prints_ceph_status(built):
     assert pools, out
     assert re.search(rf"^    pgs: +{pools.group(2)} active\+clean$", out, re.M), out
 
+
+
+# --- issue 16: talosctl and helm as an engineer uses them day to day ---------------------------------------------------
+# Each table's format is talosctl's (siderolabs/talos v1.11.3, the file named in each test): text/tabwriter with
+# padding 3, so columns are split on runs of 3+ spaces here.
+def _cols(line: str) -> list[str]:
+    return re.split(r" {3,}", line.rstrip())
+
+
+def _talos(built, *args: str, cluster: str = "talos-east") -> subprocess.CompletedProcess:
+    tc = Path(built["env"]["LABSIM_WORKDIR"]) / "talos" / cluster / "talosconfig"
+    return _run(built, ["talosctl", "--talosconfig", str(tc), *args])
+
+
+def _cp(built, cluster: str = "talos-east") -> str:
+    tc = yaml.safe_load((Path(built["env"]["LABSIM_WORKDIR"]) / "talos" / cluster / "talosconfig").read_text())
+    return tc["contexts"][tc["context"]]["endpoints"][0]
+
+
+def test_talosctl_dmesg_shows_this_boots_kernel_and_talos_lines(built):
+    """dmesg.go prints `%s: %s` (node, machined's `%s: %7s: [%s]: %s`: facility, priority, RFC3339Nano, message)."""
+    ip = _cp(built)
+    r = _talos(built, "-n", ip, "dmesg")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    pattern = re.compile(rf"^{re.escape(ip)}: (kern|user): +(info|notice|warning): "
+                         r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\]: .+$")
+    assert lines and all(pattern.match(ln) for ln in lines), [ln for ln in lines if not pattern.match(ln)][:3]
+    text = r.stdout
+    assert "kern:  notice: [" in text and "]: Linux version 6.12.52-talos" in text
+    assert "[talos] [initramfs] booting Talos v1.11.3" in text
+    assert "[talos] service[etcd](Running): Health check successful" in text
+    assert "[talos] boot sequence: done" in text
+
+
+def test_talosctl_logs_containers_stats_memory(built):
+    ip = _cp(built)
+    logs = _talos(built, "-n", ip, "logs", "etcd")                                  # logs.go: `%s: %s`
+    assert logs.returncode == 0 and logs.stdout and all(ln.startswith(f"{ip}: ") for ln in logs.stdout.splitlines())
+    c = _talos(built, "-n", ip, "containers")                                      # containers.go
+    head, *rows = c.stdout.splitlines()
+    assert _cols(head) == ["NODE", "NAMESPACE", "ID", "IMAGE", "PID", "STATUS"]
+    ids = {_cols(r)[2]: _cols(r) for r in rows}
+    assert {"apid", "etcd", "kubelet", "trustd"} <= set(ids) and ids["etcd"][3].startswith("gcr.io/etcd-development")
+    k = _talos(built, "-n", ip, "containers", "-k")
+    assert any("└─ kube-system/kube-apiserver-" in ln and "CONTAINER_RUNNING" in ln for ln in k.stdout.splitlines())
+    s = _talos(built, "-n", ip, "stats")                                           # stats.go
+    head, *rows = s.stdout.splitlines()
+    assert _cols(head) == ["NODE", "NAMESPACE", "ID", "MEMORY(MB)", "CPU"]
+    assert all(re.fullmatch(r"\d+\.\d\d", _cols(r)[3]) and _cols(r)[4].isdigit() for r in rows)
+    m = _talos(built, "-n", ip, "memory")                                          # memory.go (MB)
+    head, row = m.stdout.splitlines()
+    assert _cols(head) == ["NODE", "TOTAL", "USED", "FREE", "SHARED", "BUFFERS", "CACHE", "AVAILABLE"]
+    plan = built["lab_model"].cluster("talos-east").machines.control_plane
+    total = int(_cols(row)[1])
+    assert 0.9 * plan.memory_mib < total < plan.memory_mib                         # the VM's RAM less the kernel's
+
+
+def test_talosctl_read_and_list_the_nodes_files(built):
+    ip = _cp(built)
+    r = _talos(built, "-n", ip, "read", "/proc/meminfo")                           # read.go: the file as it is
+    assert r.returncode == 0 and r.stdout.startswith("MemTotal:")
+    ls = _talos(built, "-n", ip, "list", "/var")                                    # list.go, one node: names
+    assert ls.stdout.splitlines()[0] == "." and "log" in ls.stdout.splitlines()
+    long = _talos(built, "-n", ip, "list", "-l", "/var/log")
+    assert _cols(long.stdout.splitlines()[0]) == ["NODE", "MODE", "UID", "GID", "SIZE(B)", "LASTMOD", "LABEL", "NAME"]
+    assert any(_cols(ln)[-1] == "etcd.log" and _cols(ln)[1] == "-rw-r--r--" for ln in long.stdout.splitlines())
+    bad = _talos(built, "-n", ip, "read", "/no/such")
+    assert bad.returncode == 1 and "stat /no/such: no such file or directory" in bad.stderr
+
+
+def test_talosctl_time_netstat_images_etcd_status(built):
+    ip = _cp(built)
+    t = _talos(built, "-n", ip, "time")                                             # time.go: time.Time String()
+    head, row = t.stdout.splitlines()
+    assert _cols(head) == ["NODE", "NTP-SERVER", "NODE-TIME", "NTP-SERVER-TIME"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d*[1-9])? \+0000 UTC", _cols(row)[2])
+    n = _talos(built, "-n", ip, "netstat", "-l")                                    # netstat.go
+    head, *rows = n.stdout.splitlines()
+    assert _cols(head) == ["NODE", "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State"]
+    assert any(_cols(r)[4] == ":::50000" and _cols(r)[6] == "LISTEN" for r in rows)          # apid
+    assert any(_cols(r)[4] == f"{ip}:2379" for r in rows)                                     # etcd
+    im = _talos(built, "-n", ip, "image", "ls")                                     # image.go
+    head, *rows = im.stdout.splitlines()
+    assert _cols(head) == ["NODE", "IMAGE", "DIGEST", "SIZE", "CREATED"]
+    assert any(_cols(r)[1].startswith("quay.io/cilium/cilium:") for r in rows)
+    st = _talos(built, "-n", ip, "etcd", "status")                                  # etcd.go
+    head, row = st.stdout.splitlines()
+    assert _cols(head) == ["NODE", "MEMBER", "DB SIZE", "IN USE", "LEADER", "RAFT INDEX", "RAFT TERM",
+                           "RAFT APPLIED INDEX", "LEARNER", "PROTOCOL", "STORAGE", "ERRORS"]
+    cols = _cols(row)
+    members = _talos(built, "-n", ip, "etcd", "members").stdout.splitlines()[1:]
+    assert cols[1] in {_cols(m)[1] for m in members} and cols[4] in {_cols(m)[1] for m in members}
+    assert re.fullmatch(r"[\d.]+ [kM]B \(\d+\.\d\d%\)", cols[3]) and int(cols[5]) > 0
+
+
+def test_talosctl_get_links_routes_rd_staticpods(built):
+    ip = _cp(built)
+    links = _talos(built, "-n", ip, "get", "links")                                 # output/table.go + LinkStatus
+    head, *rows = links.stdout.splitlines()
+    assert _cols(head) == ["NODE", "NAMESPACE", "TYPE", "ID", "VERSION", "TYPE", "KIND", "HW ADDR", "OPER STATE",
+                           "LINK STATE"]
+    assert {_cols(r)[3] for r in rows} == {"lo", "ens18"}
+    lab = built["lab_model"]
+    gateway = str(next(v for v in lab.vlans if v.name == lab.cluster("talos-east").vlan).gateway)
+    routes = _talos(built, "-n", ip, "get", "routes").stdout.splitlines()     # the default route of the DHCP lease
+    assert any(_cols(r)[2] == "RouteStatus" and gateway in _cols(r)[5:] for r in routes[1:]), (gateway, routes)
+    rd = _talos(built, "-n", ip, "get", "rd").stdout
+    assert "linkstatuses.net.talos.dev" in rd and "ResourceDefinition" in rd
+    sp = _talos(built, "-n", ip, "get", "staticpods").stdout.splitlines()
+    assert {_cols(r)[3] for r in sp[1:]} == {"kube-apiserver", "kube-controller-manager", "kube-scheduler"}
+    js = _talos(built, "-n", ip, "get", "links", "-o", "json")
+    assert js.returncode == 0 and '"hardwareAddr"' in js.stdout
+
+
+def test_talosctl_config_contexts_info_and_dashboard(built):
+    info = _talos(built, "config", "info")                                           # config.go's template
+    lines = info.stdout.splitlines()
+    assert lines[0] == "Current context:     talos-east" and lines[2].startswith("Endpoints:           ")
+    assert "[" not in info.stdout and lines[3] == "Roles:               os:admin"
+    ctx = _talos(built, "config", "contexts").stdout.splitlines()
+    assert _cols(ctx[0]) == ["CURRENT", "NAME", "ENDPOINTS", "NODES"] and _cols(ctx[1])[:2] == ["*", "talos-east"]
+    dash = _talos(built, "-n", _cp(built), "dashboard")
+    assert dash.returncode == 1 and "needs a terminal" in dash.stderr
+
+
+def test_helm_history_list_search_show(built):
+    kc = _kubeconfig(built, "talos-east")
+    hist = _run(built, ["helm", "history", "cilium", "-n", "kube-system", "--kubeconfig", kc])   # history.go
+    head, *rows = hist.stdout.splitlines()
+    assert re.split(r"\s*\t", head.strip()) == ["REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION",
+                                                 "DESCRIPTION"]
+    assert rows and re.search(r"\t(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}", rows[0])
+    assert "deployed" in rows[-1]
+    ls = _run(built, ["helm", "list", "-A", "--kubeconfig", kc])                     # list.go: time.Time String()
+    updated = re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC", ls.stdout)
+    assert updated and not re.search(r"\.\d*0 \+0000", updated.group(0)), ls.stdout
+    search = _run(built, ["helm", "search", "repo", "cilium"])                       # search_repo.go
+    assert re.split(r"\s*\t", search.stdout.splitlines()[0].strip()) == ["NAME", "CHART VERSION", "APP VERSION",
+                                                                          "DESCRIPTION"]
+    assert "cilium/cilium" in search.stdout
+    repos = _run(built, ["helm", "repo", "list", "-o", "json"])
+    assert {"name": "cilium", "url": "https://helm.cilium.io/"} in json.loads(repos.stdout)
+    values = _run(built, ["helm", "show", "values", "cilium/cilium", "--version", "1.18.5"])
+    assert values.returncode == 0 and yaml.safe_load(values.stdout)

@@ -73,6 +73,7 @@ class Route:
 
 
 PATH_PARAMS = {"node": NODE, "vmid": VMID, "upid": P(optional=False), "storage": P(fmt=fmt_storage_id, optional=False),
+               "poolid": P(pattern=r"[A-Za-z0-9_\-]+", optional=False),
                "iface": P(fmt=fmt_iface, optional=False)}
 
 ROUTES: list[Route] = []
@@ -589,3 +590,7 @@ def storage_content(ctx: Ctx) -> Any:
                 continue
             out.append(vol.content_json())
         return out
+
+
+# the routes of other modules (registered on import, after the ones above)
+from labsim.fakes.proxmox import access, rrd  # noqa: E402,F401

@@ -125,6 +125,7 @@ class ProxmoxCluster:
         self.faults = Faults(self)
         self.macs = MacAllocator(seed)
         self.vms: dict[int, QemuVM] = {}
+        self.pools: dict[str, dict[str, Any]] = {}    # /pools (labsim/fakes/proxmox/access.py)
         self.agent_start_delay = float(agent_start_delay)
         self.durations = {**DURATIONS, **(durations or {})}
         self.on_vm_event: list[VmHook] = []

@@ -7,7 +7,10 @@ Wire behaviour (pve-http-server src/PVE/APIServer/AnyEvent.pm, pve-manager PVE/H
   * errors: the message's first line is the HTTP reason phrase; body `{"data":null,"message":"...\\n"}`
     (+ `errors` per parameter on 400); authentication failures (401) have an empty body;
   * authentication before routing: a ticket (cookie `PVEAuthCookie`, CSRF header on non-GET) is preferred
-    over an API token (`Authorization: PVEAPIToken=...`); unknown paths answer 501.
+    over an API token (`Authorization: PVEAPIToken=...`); unknown paths answer 501;
+  * `/api2/extjs/...` (the GUI's format, Formatter/Standard.pm prepare_response_data): always HTTP 200 once
+    authenticated, `{"success":1,"data":...}` (+ `total`, `changes`), or `{"success":0,"data":null,"message":...,
+    "status":<code>}` (+ `errors`) where the json format would answer an error status.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from labsim.fakes.proxmox.cluster import ProxmoxCluster
 from labsim.fakes.proxmox.faults import Faults
 
 BASE = "/api2/json"
+FORMATS = {"/api2/json": "json", "/api2/extjs": "extjs"}
 NO_AUTH = {("POST", "/access/ticket"), ("GET", "/access/ticket"), ("GET", "/access/domains")}
 MAX_BODY = 16 * 1024 * 1024
 
@@ -141,7 +145,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.owner._log(self.command, self.path, status, reason)
 
     def _error(self, err: E.ApiError) -> None:
-        self._send(err.status, err.reason, err.body())
+        body = err.body()
+        if getattr(self, "_format", "json") == "extjs" and body is not None:   # errors travel in the body
+            self._send(200, "OK", {**body, "status": err.status, "success": 0})
+            return
+        self._send(err.status, err.reason, body)
 
     # --- the request --------------------------------------------------------------------------------
     def _handle(self, method: str) -> None:
@@ -157,10 +165,12 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(cluster.faults.latency)
         parts = urlsplit(self.path)
         path = parts.path
-        if not (path == BASE or path.startswith(BASE + "/")):
+        base = next((b for b in FORMATS if path == b or path.startswith(b + "/")), None)
+        if base is None:
             self._send(501, E.NO_SUCH_URI, None)
             return
-        rel = unquote(path[len(BASE):]) or "/"
+        self._format = FORMATS[base]
+        rel = unquote(path[len(base):]) or "/"
         if len(rel) > 1:
             rel = rel.rstrip("/")
         fault = cluster.faults.take_http_fault(method, rel)
@@ -187,6 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
                 payload["changes"] = data.changes
         else:
             payload = {"data": data}
+        if self._format == "extjs":
+            payload["success"] = 1
         if method != "GET" and rel != "/access/ticket":
             cluster.record_write(method, rel, self._last_params)
         self._send(200, "OK", payload)

@@ -2,7 +2,8 @@
 
 The server (`server.py`) owns the socket: framing, login, `.tag`, `!empty`, faults. For every command
 sentence after login it calls `CommandHandler.execute(...)` and turns the `Reply` into sentences:
-one `!re` per row, then the traps (`!trap` each), then `!done` (with `=ret=` when set); or `!fatal`.
+one `!re` per row, then the traps (`!trap` each), then `!done` (with `=ret=` when set); or `!fatal`; or, for a
+`listen`, a stream of `!re` as the menu's rows change (`rows(menu)`, woken by `watchers`) until `/cancel`.
 Values in rows and attributes are RouterOS text exactly as on the wire (`true`/`false`, `*1A`, `30m`).
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Reply:
     ret: str | None = None
     traps: list[Trap] = field(default_factory=list)
     fatal: str | None = None  # e.g. "session terminated on request" after /quit
+    listen: str | None = None  # `listen` accepted on this menu: the server streams its changing rows until /cancel
 
 
 class CommandHandler(Protocol):

@@ -1,9 +1,11 @@
 """The simulated MikroTik RouterOS device: its configuration and the menu engine behind the API server.
 
 `RouterOSDevice` is the `CommandHandler` that `server.py` calls for every command sentence. It starts like a
-router after `/system reset-configuration no-defaults=yes`: identity `MikroTik`, the model's ethernet ports
-and nothing else. The generic work (fields, defaults, types, trap texts) is data in `schema.yaml` and
-`errors.yaml` and code in `menus.py`; this module holds what crosses menus:
+router after `/system reset-configuration no-defaults=yes`: identity `MikroTik`, the model's ethernet ports,
+the rows a factory device has (`initial` in schema.yaml: services, built-in interface lists, user groups, the
+API user) and nothing else. The generic work (fields, defaults, types, trap texts) is data in `schema.yaml` and
+`errors.yaml` and code in `schema.py`; a menu that needs behaviour (computed columns, checks, rows the device
+makes) declares it in `menus/` beside its name; this module holds what crosses menus:
 
 - one `.id` space for every interface: a bridge, VLAN or bond has the same `.id` in `/interface` and in its
   own menu, and references to interfaces are stored by id (a rename follows; a removed interface prints as
@@ -14,8 +16,9 @@ and nothing else. The generic work (fields, defaults, types, trap texts) is data
 - firewall rule order (`place-before=`, `move`);
 - link state from the world (`set_link`) shown as `running`.
 
-Every accepted write (add/set/remove/enable/disable/unset/move, identity set) counts in `writes` and fires
-the `on_change` callbacks; traps and prints change nothing and count nothing.
+Every accepted write (add/set/remove/enable/disable/unset/move, identity set) counts in `writes`, is logged in
+/log and fires the `on_change` callbacks; traps and prints change nothing and count nothing. Any change of what a
+print shows (writes, links, leases) also wakes the `watchers` (the API server's listen commands).
 """
 from __future__ import annotations
 
@@ -34,7 +37,8 @@ from labsim.resources import HARDWARE_CATALOGUE
 
 from ..clock import VirtualClock
 from .api import Reply
-from .menus import (
+from .menus import behaviour
+from .schema import (
     FieldSpec,
     MenuSpec,
     RouterOSTrap,
@@ -53,7 +57,7 @@ from .menus import (
 __all__ = ["RouterOSDevice", "format_vlan_ids", "load_hardware_catalog", "parse_vlan_ids"]
 
 # Menus holding dynamic rows derived from the rest of the configuration.
-DERIVED_MENUS = frozenset({"/ip/route", "/interface/bridge/vlan"})
+DERIVED_MENUS = frozenset({"/ip/route", "/interface/bridge/vlan", "/ipv6/address"})
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = HARDWARE_CATALOGUE
@@ -62,9 +66,6 @@ CATALOG_FILE = HARDWARE_CATALOGUE
 MIKROTIK_OUIS = ("48:A9:8A", "DC:2C:6E", "74:4D:28", "CC:2D:E0", "18:FD:74", "2C:C8:1B", "64:D1:54",
                  "B8:69:F4", "D4:01:C3", "E4:8D:8C", "4C:5E:0C", "6C:3B:6B", "C4:AD:34", "08:55:31")
 
-# The `type` each interface menu's rows show in /interface.
-KIND_OF_MENU = {"/interface/ethernet": "ether", "/interface/bridge": "bridge", "/interface/vlan": "vlan",
-                "/interface/bonding": "bond"}
 
 # /system/resource facts per CPU architecture that the hardware catalogue does not carry (ours).
 ARCH_FACTS = {
@@ -75,7 +76,7 @@ ARCH_FACTS = {
 }
 BUILD_TIME = "2024-11-06 09:11:00"  # ours: a plausible build date for the 7.16.x line
 
-PRINT_FLAGS = {".proplist", "detail", "without-paging", "terse", "brief", "stats", "follow", "follow-only",
+PRINT_FLAGS = {".proplist", "detail", "without-paging", "terse", "brief", "stats", "follow", "follow-only", "count-only",
                "interval", "show-ids", "oid", "where"}
 
 
@@ -177,13 +178,26 @@ class RouterOSDevice:
         self.menus: dict[str, MenuSpec] = load_schema(version)
         self.clock = clock if clock is not None else VirtualClock()
         self._boot = self.clock.now()
-        self._identity = "MikroTik"
         self.writes = 0
         self.on_change: list[Callable[[], None]] = []
+        self.watchers: list[Callable[[], None]] = []     # woken on any change a print would show (listen)
+        self.neighbors: Callable[[], list[dict[str, str]]] = lambda: []   # what discovery hears (the world's)
+        self.log_entries: list[tuple[int, float, str, str]] = []         # (number, time, topics, message)
+        self.api_user = "admin"
         self.tables: dict[str, Table] = {}
         for spec in self.menus.values():
             if spec.table and spec.table not in self.tables:
                 self.tables[spec.table] = Table(spec.table)
+        # single menus (no rows, one set of values): /system/identity, /system/clock
+        self.singles: dict[str, dict[str, Any]] = {p: self._defaults(m) for p, m in self.menus.items() if m.single}
+        for spec in self.menus.values():
+            for row in spec.initial:
+                values = self._defaults(spec)
+                values.update({k: spec.fields[k].parse(str(v), self) for k, v in row.get("values", {}).items()
+                               if k in spec.fields})
+                self.tables[spec.table].insert(spec.path, values, dynamic=bool(row.get("dynamic")),
+                                               state=dict(row.get("state", {})))
+        self.ensure_user("admin")
         self._rng = random.Random(f"routeros-mac-{mac_seed}")
         self._mac_seed = mac_seed
         oui = self._rng.choice(MIKROTIK_OUIS)
@@ -206,7 +220,47 @@ class RouterOSDevice:
 
     @property
     def identity(self) -> str:
-        return self._identity
+        return self.singles["/system/identity"]["name"]
+
+    @property
+    def _identity(self) -> str:
+        return self.identity
+
+    def ensure_user(self, name: str) -> None:
+        """The user the API logs in as exists in /user (group full), as on a device the lab file describes."""
+        with self._lock:
+            self.api_user = name
+            if self.tables["user"].by_name(name) is None:
+                spec = self.menus["/user"]
+                values = self._defaults(spec)
+                values.update({"name": name, "group": "full"})
+                self.tables["user"].insert("/user", values)
+
+    def logged_in(self, name: str, peer: str, via: str = "api") -> None:
+        """The API server accepted a login: /user's last-logged-in, and RouterOS's log line."""
+        with self._lock:
+            user = self.tables["user"].by_name(name)
+            if user is not None:
+                user.state["last-logged-in"] = self.clock.now()
+            self.log("system,info,account", f"user {name} logged in from {peer} via {via}")
+
+    def log(self, topics: str, message: str) -> None:
+        self.log_entries.append((len(self.log_entries) + 1, self.clock.now(), topics, message))
+        del self.log_entries[:-1000]
+
+    def clock_text(self, t: float) -> str:
+        """A time as RouterOS 7.10+ prints it: `hh:mm:ss` today, `yyyy-mm-dd hh:mm:ss` before."""
+        from datetime import timedelta
+        now = self.clock.utcnow()
+        at = now - timedelta(seconds=self.clock.now() - t)
+        return at.strftime("%H:%M:%S") if at.date() == now.date() else at.strftime("%Y-%m-%d %H:%M:%S")
+
+    def _notify(self) -> None:
+        for fn in list(self.watchers):
+            try:
+                fn()
+            except Exception:  # a listener's bug must not break the device
+                log.exception("watcher failed on %s", self.identity)
 
     def execute(self, command: str, attrs: dict[str, str], queries: list[str]) -> Reply:
         """Run one API command (the `CommandHandler` contract of `api.py`)."""
@@ -237,6 +291,10 @@ class RouterOSDevice:
             self._ensure_derived(spec.path)
             return self._print_rows(spec)
 
+    def volatile(self, menu: str) -> tuple[str, ...]:
+        """Columns of `menu` that change with time alone (a listen does not report them)."""
+        return behaviour(normalize_menu_path(menu)).volatile
+
     def set_link(self, interface: str, up: bool) -> None:
         """The world tells an ethernet port whether its cable and peer are up (`running` follows)."""
         with self._lock:
@@ -245,7 +303,11 @@ class RouterOSDevice:
                 raise ValueError(f"{self._identity}: no ethernet interface {interface!r}")
             if item.state["link"] and not up:
                 item.state["link-downs"] += 1
+            changed = item.state["link"] != bool(up)
             item.state["link"] = bool(up)
+        if changed:
+            self._stale = set(DERIVED_MENUS)
+            self._notify()
 
     def grant_lease(self, server: str, mac: str, address: str, host_name: str = "") -> str:
         """The world's DHCP exchange succeeded: bind a static lease for `mac`, or make a dynamic one.
@@ -273,7 +335,8 @@ class RouterOSDevice:
             lease.state.update({"status": "bound", "host-name": host_name,
                                 "active-address": str(ipaddress.IPv4Address(address)),
                                 "active-mac-address": mac, "active-server": srv.id, "bound-at": self.clock.now()})
-            return _hex_id(lease.id)
+        self._notify()
+        return _hex_id(lease.id)
 
     def release_lease(self, server: str, mac: str) -> None:
         """The client let its lease go (or the world expired it): a dynamic lease disappears, a static one waits."""
@@ -290,6 +353,7 @@ class RouterOSDevice:
                     table.delete(it.id)
                 else:
                     it.state.clear()
+        self._notify()
 
     # ============================================================================ command handlers
 
@@ -298,6 +362,13 @@ class RouterOSDevice:
             if key not in PRINT_FLAGS:
                 raise trap("unknown_parameter", name=key)
         return Reply(rows=self._print_rows(spec))
+
+    def _cmd_listen(self, spec: MenuSpec, attrs: dict[str, str]) -> Reply:
+        """`listen`: the server streams the rows that change (labsim/fakes/routeros/server.py Listen)."""
+        for key in attrs:
+            if key not in (".proplist",):
+                raise trap("unknown_parameter", name=key)
+        return Reply(listen=spec.path)
 
     def _cmd_get(self, spec: MenuSpec, attrs: dict[str, str]) -> Reply:
         attrs = dict(attrs)
@@ -335,7 +406,7 @@ class RouterOSDevice:
         self._complete(spec, values, given)
         self._validate(spec, None, values)
         item = self.tables[spec.table].insert(spec.path, values, before=before)
-        self._committed()
+        self._committed(spec, "added")
         return Reply(ret=_hex_id(item.id))
 
     def _cmd_set(self, spec: MenuSpec, attrs: dict[str, str]) -> Reply:
@@ -343,9 +414,8 @@ class RouterOSDevice:
         attrs.pop(".proplist", None)
         if spec.single:
             given = self._parse_attrs(spec.fields, attrs)
-            if spec.path == "/system/identity" and "name" in given:
-                self._identity = given["name"]
-            self._committed()
+            self.singles[spec.path].update(given)
+            self._committed(spec, "changed")
             return Reply()
         items = self._targets(spec, attrs)
         plans: list[tuple[Item, MenuSpec, dict[str, Any]]] = []
@@ -362,7 +432,7 @@ class RouterOSDevice:
             self._complete(owner, new, given)
             plans.append((item, owner, new))
         self._apply(plans)
-        self._committed()
+        self._committed(spec, "changed")
         return Reply()
 
     def _cmd_enable(self, spec: MenuSpec, attrs: dict[str, str]) -> Reply:
@@ -382,7 +452,7 @@ class RouterOSDevice:
                 raise trap("cannot_change_dynamic")
             plans.append((item, self.menus[item.menu], {**item.values, "disabled": disabled}))
         self._apply(plans)
-        self._committed()
+        self._committed(spec, "disabled" if disabled else "enabled")
         return Reply()
 
     def _cmd_unset(self, spec: MenuSpec, attrs: dict[str, str]) -> Reply:
@@ -420,8 +490,11 @@ class RouterOSDevice:
             if item.dynamic:
                 raise trap("cannot_remove_dynamic")
         for item in items:
+            if item.state.get("builtin"):
+                raise trap("cannot_remove_builtin")
+        for item in items:
             self._remove(spec, item)
-        self._committed()
+        self._committed(spec, "removed")
         return Reply()
 
     def _cmd_move(self, spec: MenuSpec, attrs: dict[str, str]) -> Reply:
@@ -528,7 +601,11 @@ class RouterOSDevice:
         for table in self.tables.values():
             table.touch()
 
-    def _committed(self) -> None:
+    def _committed(self, spec: MenuSpec | None = None, verb: str = "changed") -> None:
+        if spec is not None:      # RouterOS 7's log line of a configuration change (topics system,info)
+            what = " ".join(spec.words[-2:]) if spec.words[-1] in ("port", "vlan", "lease", "network", "member") \
+                and len(spec.words) > 1 else spec.words[-1]
+            self.log("system,info", f"{what} {verb} by {self.api_user}")
         self.writes += 1
         # Dynamic rows are derived when next looked at, not after every write: a provisioner adding
         # thousands of rows would otherwise pay for every route after every add (quadratic).
@@ -538,6 +615,7 @@ class RouterOSDevice:
                 callback()
             except Exception:  # the world's bug must not turn into a protocol error
                 log.exception("on_change callback failed on %s", self._identity)
+        self._notify()
 
     # =========================================================================== references
 
@@ -547,13 +625,13 @@ class RouterOSDevice:
             if item is None or (ref == "bridge" and item.menu != "/interface/bridge"):
                 return None
             return item.id
-        table = {"pool": "ip-pool", "dhcp-server": "dhcp-server"}[ref]
+        table = {"pool": "ip-pool", "dhcp-server": "dhcp-server", "interface-list": "interface-list"}[ref]
         item = self._find_by_name(table, text)
         return item.id if item else None
 
     def ref_name(self, ref: str, ident: int) -> str:
         table = {"interface": "interface", "bridge": "interface", "pool": "ip-pool",
-                 "dhcp-server": "dhcp-server"}[ref]
+                 "dhcp-server": "dhcp-server", "interface-list": "interface-list"}[ref]
         item = self.tables[table].items.get(ident)
         return item.values["name"] if item else _hex_id(ident)
 
@@ -601,9 +679,9 @@ class RouterOSDevice:
             other = self.tables["interface"].by_name(new.get("name"))
             if other is not None and other.id != me and other.values.get("name") == new.get("name"):
                 raise trap("duplicate_interface_name")
-        check = getattr(self, "_check_" + spec.path.strip("/").replace("/", "_").replace("-", "_"), None)
+        check = behaviour(spec.path).check
         if check:
-            check(me, new)
+            check(self, me, new)
 
     def _others(self, table: str, me: int | None, *, static: bool = True):
         t = self.tables[table]
@@ -620,65 +698,6 @@ class RouterOSDevice:
             if it.id != me and it.values.get("interface") == iface:
                 return it
         return None
-
-    def _check_interface_bridge_port(self, me: int | None, new: dict[str, Any]) -> None:
-        if new["interface"] == new["bridge"]:
-            raise trap("bridge_port_is_self")
-        if self._port_of(new["interface"], me) is not None:
-            raise trap("already_bridge_port")
-        if self._bond_of(new["interface"]) is not None:
-            raise trap("bridge_port_is_bond_slave")
-
-    def _check_interface_bonding(self, me: int | None, new: dict[str, Any]) -> None:
-        if not new["slaves"]:
-            raise trap("invalid_value", name="slaves")
-        for slave in new["slaves"]:
-            it = self._iface(slave)
-            if it is None or it.menu != "/interface/ethernet":
-                raise trap("invalid_value", name="slaves")
-            if self._port_of(slave) is not None:
-                raise trap("bond_slave_is_bridge_port")
-            if self._bond_of(slave, me) is not None:
-                raise trap("bond_slave_in_other_bond")
-
-    def _check_interface_bridge_vlan(self, me: int | None, new: dict[str, Any]) -> None:
-        tagged, untagged = set(new["tagged"]), set(new["untagged"])
-        if tagged & untagged:
-            raise trap("tagged_and_untagged")
-        table = self.tables["bridge-vlan"]
-        seen: set[int] = set()
-        for other in (o for vid in new["vlan-ids"] for o in table.lookup("vlan", (new["bridge"], vid))):
-            if other.id == me or other.dynamic or other.id in seen:
-                continue
-            seen.add(other.id)
-            if tagged & set(other.values["untagged"]) or untagged & set(other.values["tagged"]):
-                raise trap("tagged_and_untagged")
-
-    def _check_interface_vlan(self, me: int | None, new: dict[str, Any]) -> None:
-        if me is not None and new["interface"] == me:
-            raise trap("invalid_value", name="interface")
-
-    def _check_ip_address(self, me: int | None, new: dict[str, Any]) -> None:
-        for other in self.tables["ip-address"].lookup("address", (new["address"], new["interface"])):
-            if other.id != me and not other.dynamic:
-                raise trap("already_have_address")
-
-    def _check_ip_pool(self, me: int | None, new: dict[str, Any]) -> None:
-        for other in self._others("ip-pool", me):
-            if other.values["name"] == new["name"]:
-                raise trap("pool_exists")
-
-    def _check_ip_dhcp_server(self, me: int | None, new: dict[str, Any]) -> None:
-        for other in self._others("dhcp-server", me):
-            if other.values["name"] == new["name"] or other.values["interface"] == new["interface"]:
-                raise trap("already_have_entry")
-
-    def _check_ip_dhcp_server_lease(self, me: int | None, new: dict[str, Any]) -> None:
-        if not new.get("mac-address"):
-            return
-        for other in self._others("dhcp-lease", me):
-            if other.values.get("mac-address") == new["mac-address"] and other.values["server"] == new["server"]:
-                raise trap("already_have_entry")
 
     # ============================================================================== removal
 
@@ -706,7 +725,8 @@ class RouterOSDevice:
         stale = getattr(self, "_stale", DERIVED_MENUS)
         if menu in stale:
             self._stale = set(stale) - {menu}
-            {"/ip/route": self._derive_connected_routes, "/interface/bridge/vlan": self._derive_bridge_vlans}[menu]()
+            {"/ip/route": self._derive_connected_routes, "/interface/bridge/vlan": self._derive_bridge_vlans,
+             "/ipv6/address": self._derive_link_local}[menu]()
 
     def _derive(self) -> None:
         """Recompute dynamic rows after a write, keeping the ids of rows that stay."""
@@ -774,13 +794,30 @@ class RouterOSDevice:
             desired[key] = values
         self._reconcile("ip-route", spec.path, desired)
 
+    def _derive_link_local(self) -> None:
+        """RouterOS gives every interface a dynamic IPv6 link-local address (fe80::/64, EUI-64 of its MAC)."""
+        from .menus.ip import mac_link_local
+        spec = self.menus["/ipv6/address"]
+        desired: dict[tuple, dict[str, Any]] = {}
+        for iface in self.tables["interface"].rows():
+            mac = self._mac(iface)
+            if iface.values.get("disabled") or mac == "00:00:00:00:00:00":
+                continue
+            values = self._defaults(spec)
+            values.update({"address": f"{mac_link_local(mac)}/64", "interface": iface.id, "advertise": False})
+            desired[(iface.id,)] = values
+        self._reconcile("ipv6-address", spec.path, desired)
+
     # ============================================================================= printing
 
     def _print_rows(self, spec: MenuSpec) -> list[dict[str, str]]:
-        if spec.path == "/system/identity":
-            return [{"name": self._identity}]
-        if spec.path == "/system/resource":
-            return [self._resource()]
+        made = behaviour(spec.path).rows
+        if made is not None:          # a menu whose rows the device computes (menus/*.py)
+            return made(self)
+        if spec.single:
+            values = self.singles[spec.path]
+            return [{f.name: f.format(values[f.name], self) for f in spec.fields.values()
+                     if values.get(f.name) is not None and not f.write_only}]
         return [self._row(spec, it) for it in self._view(spec)]
 
     def _row(self, spec: MenuSpec, item: Item) -> dict[str, str]:
@@ -790,12 +827,13 @@ class RouterOSDevice:
         row: dict[str, str] = {".id": _hex_id(item.id)}
         for f in owner.fields.values():
             value = item.values.get(f.name)
-            if value is None or (f.name == "comment" and value == ""):
+            if value is None or (f.name == "comment" and value == "") or f.write_only:
                 continue
             row[f.name] = f.format(value, self)
         if item.dynamic and item.menu == "/ip/route":
             row["gateway"] = self._iname(item.values["gateway"])
-        computed = getattr(self, "_ro_" + owner.path.strip("/").replace("/", "_").replace("-", "_"))(item)
+        ro = behaviour(owner.path).readonly
+        computed = ro(self, item) if ro is not None else {}
         for name in owner.readonly:
             if name == "dynamic":
                 row["dynamic"] = fmt_bool(item.dynamic)
@@ -806,7 +844,7 @@ class RouterOSDevice:
     # -- interfaces
 
     def _kind(self, item: Item) -> str:
-        return KIND_OF_MENU[item.menu]
+        return self.menus[item.menu].kind or ""
 
     def _running(self, item: Item | None, depth: int = 0) -> bool:
         if item is None or item.values.get("disabled") or depth > 8:
@@ -898,76 +936,6 @@ class RouterOSDevice:
             row["comment"] = v["comment"]
         return row
 
-    def _ro_interface_ethernet(self, item: Item) -> dict[str, Any]:
-        return {"default-name": item.state["default-name"], "mac-address": item.state["mac"],
-                "orig-mac-address": item.state["mac"], "running": fmt_bool(self._running(item)),
-                "slave": fmt_bool(self._slave(item))}
-
-    def _ro_interface_bridge(self, item: Item) -> dict[str, Any]:
-        return {"actual-mtu": str(self._actual_mtu(item)), "l2mtu": str(self._l2mtu(item)),
-                "mac-address": self._mac(item), "running": fmt_bool(self._running(item))}
-
-    def _ro_interface_vlan(self, item: Item) -> dict[str, Any]:
-        return {"l2mtu": str(self._l2mtu(item)), "mac-address": self._mac(item),
-                "running": fmt_bool(self._running(item))}
-
-    def _ro_interface_bonding(self, item: Item) -> dict[str, Any]:
-        return {"mac-address": self._mac(item), "running": fmt_bool(self._running(item))}
-
-    def _ro_interface_bridge_port(self, item: Item) -> dict[str, Any]:
-        v = item.values
-        bridge = self._iface(v["bridge"])
-        iface = self._iface(v["interface"])
-        up = (not v["disabled"] and bridge is not None and not bridge.values["disabled"]
-              and self._running(iface))
-        hw = up and bool(v["hw"]) and iface is not None and self._kind(iface) in ("ether", "bond")
-        return {"status": "in-bridge" if up else "inactive", "inactive": fmt_bool(not up),
-                "hw-offload": fmt_bool(hw)}
-
-    def _ro_interface_bridge_vlan(self, item: Item) -> dict[str, Any]:
-        v = item.values
-        bridge = self._iface(v["bridge"])
-        if bridge is None or not bridge.values.get("vlan-filtering") or v["disabled"]:
-            return {"current-tagged": "", "current-untagged": ""}
-        members = {bridge.id} | {p.values["interface"] for p in self._ports_of_bridge(bridge)
-                                 if not p.values["disabled"]}
-
-        def current(ids: list[int]) -> str:
-            return ",".join(self._iname(i) for i in ids if i in members and self._iface(i) is not None)
-
-        return {"current-tagged": current(v["tagged"]), "current-untagged": current(v["untagged"])}
-
-    # -- ip
-
-    def _ro_ip_address(self, item: Item) -> dict[str, Any]:
-        iface = self._iface(item.values["interface"])
-        return {"actual-interface": self._iname(item.values["interface"]), "invalid": fmt_bool(iface is None)}
-
-    def _ro_ip_pool(self, item: Item) -> dict[str, Any]:
-        return {}
-
-    def _ro_ip_dhcp_server(self, item: Item) -> dict[str, Any]:
-        return {"invalid": fmt_bool(self._iface(item.values["interface"]) is None)}
-
-    def _ro_ip_dhcp_server_network(self, item: Item) -> dict[str, Any]:
-        return {}
-
-    def _ro_ip_dhcp_server_lease(self, item: Item) -> dict[str, Any]:
-        st = item.state
-        out: dict[str, Any] = {"status": st.get("status", "waiting"), "blocked": "false", "radius": "false"}
-        if st.get("status") == "bound":
-            server = self.tables["dhcp-server"].items.get(st["active-server"])
-            lease_ms = item.values.get("lease-time") or (server.values["lease-time"] if server else 0)
-            left = int(lease_ms - (self.clock.now() - st["bound-at"]) * 1000)
-            out.update({"host-name": st.get("host-name") or None, "active-address": st["active-address"],
-                        "active-mac-address": st["active-mac-address"],
-                        "active-server": self.ref_name("dhcp-server", st["active-server"]),
-                        "expires-after": format_duration(max(0, left)) if lease_ms else None,
-                        "last-seen": format_duration(int((self.clock.now() - st["bound-at"]) * 1000))})
-        else:
-            out["last-seen"] = "never"
-        return out
-
     def _route_active(self, item: Item) -> bool:
         v = item.values
         if v.get("disabled"):
@@ -1000,20 +968,6 @@ class RouterOSDevice:
                 if ip in ipaddress.IPv4Network(route.values["dst-address"]):
                     return f"{ip}%{self._iname(route.values['gateway'])}"
         return None
-
-    def _ro_ip_route(self, item: Item) -> dict[str, Any]:
-        active = self._route_active(item)
-        v7 = self._version.major >= 7
-        if item.dynamic:
-            gw = self._iname(item.values["gateway"])
-            return {"active": fmt_bool(active), "static": "false", "connect": "true",
-                    "inactive": fmt_bool(not active), "immediate-gw": gw if v7 else None}
-        via = self._gateway_via(item.values.get("gateway")) if not item.values.get("disabled") else None
-        return {"active": fmt_bool(active), "static": "true", "connect": "false",
-                "inactive": fmt_bool(not active), "immediate-gw": (via if v7 else None)}
-
-    def _ro_ip_firewall_filter(self, item: Item) -> dict[str, Any]:
-        return {"bytes": "0", "packets": "0", "invalid": "false"}
 
     # -- system
 

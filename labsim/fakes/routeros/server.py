@@ -17,6 +17,13 @@ Reply texts and where they come from:
 - `!fatal session terminated on request` after `/quit` (librouteros docs/api_analysis.rst).
 - `!fatal` after bytes that are not a valid API stream: the text is ours (UNVERIFIED; RouterOS's
   behaviour on garbage is not documented).
+- `print =count-only=`: `!done =ret=N`, N the rows the queries select (MikroTik API manual).
+- `listen` and `/cancel` (MikroTik API manual, "/cancel, simultaneous commands"): a listen answers nothing at
+  first, then one `!re` (tagged like the listen) each time a row of its menu changes, `=.dead=` for a row that is
+  gone (the manual's /user/active/listen example; printed as the device prints booleans); the connection goes on
+  taking commands meanwhile. `/cancel =tag=X` ends it: `!trap =category=2 =message=interrupted` tagged X, the
+  cancel's own `!done`, then X's `!done`; `/cancel` without a tag ends every running command of the connection.
+  Cancelling a tag that runs nothing answers a plain `!done` (UNVERIFIED).
 """
 from __future__ import annotations
 
@@ -34,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from labsim.fakes.routeros.api import CommandHandler, Reply, Trap
-from labsim.fakes.routeros.menus import Version
+from labsim.fakes.routeros.schema import Version
 from labsim.fakes.routeros.codec import ProtocolViolation, SentenceReader, encode_sentence
 from labsim.fakes.routeros.query import QueryError, apply_proplist, compile_query
 
@@ -87,6 +94,8 @@ class _Conn:
         self.challenge: str | None = None
         self.count = 0  # command sentences received on this connection
         self.thread: threading.Thread | None = None
+        self.send_lock = threading.Lock()            # the connection thread and its listens both write
+        self.listens: dict[str, _Listen] = {}        # running listen commands by tag
 
 
 class RouterOSServer:
@@ -267,7 +276,8 @@ class RouterOSServer:
         if latency > 0 and self._stopping.wait(latency):
             return False
         try:
-            conn.sock.sendall(b"".join(encode_sentence(s) for s in sentences))
+            with conn.send_lock:
+                conn.sock.sendall(b"".join(encode_sentence(s) for s in sentences))
             return True
         except (OSError, ValueError):
             return False
@@ -298,6 +308,9 @@ class RouterOSServer:
             pass
 
     def _close(self, conn: _Conn) -> None:
+        for listen in list(conn.listens.values()):
+            listen.stop()
+        conn.listens.clear()
         with self._lock:
             self._conns.discard(conn)
         try:
@@ -328,7 +341,14 @@ class RouterOSServer:
                 tag = w[len(".tag="):]
             # Other words (no known prefix) are ignored; RouterOS's reaction is undocumented.
 
+        if command == "/cancel" and conn.logged_in:
+            return self._cancel(conn, attrs.get("tag"), tag)
         replies = self._dispatch(conn, command, attrs, queries)
+        if replies[-1][0] == "!listen":           # a listen runs on: nothing to answer now
+            listen = _Listen(self, conn, tag, replies[-1][1], attrs.get(".proplist"))
+            conn.listens[tag] = listen
+            listen.start()
+            return True
         if replies[-1][0] == "!fatal":  # untagged: it ends the session, not one command (UNVERIFIED)
             self._fatal(conn, replies[-1][1])
             return False
@@ -354,6 +374,27 @@ class RouterOSServer:
             return self._login(conn, attrs)
         return self._execute(command, attrs, queries)
 
+    def _cancel(self, conn: _Conn, target: str | None, tag: str) -> bool:
+        """/cancel: end the listen tagged `target` (every running command without one)."""
+        targets = [t for t in list(conn.listens) if target is None or t == target]
+        stopped = [conn.listens.pop(t) for t in targets]
+        for listen in stopped:
+            listen.stop()
+        out: list[list[str]] = []
+        for listen in stopped:
+            out.append(_tagged(["!trap", "=category=2", "=message=interrupted"], listen.tag))
+        out.append(_tagged(["!done"], tag))
+        for listen in stopped:
+            out.append(_tagged(["!done"], listen.tag))
+        return self._send(conn, out)
+
+    def _logged_in(self, conn: _Conn) -> None:
+        conn.logged_in = True
+        seen = getattr(self.handler, "logged_in", None)      # the device's /user last-logged-in and /log
+        if seen is not None:
+            with self.handler_lock:
+                seen(self.username, str(conn.peer[0]))
+
     def _login(self, conn: _Conn, attrs: dict[str, str]) -> list[list[str]]:
         bad = [["!trap", "=message=" + (MSG_BAD_LOGIN_PRE_643 if self._version < (6, 43)
                                          else MSG_BAD_LOGIN)], ["!done"]]
@@ -368,13 +409,13 @@ class RouterOSServer:
             if challenge and name_ok and hmac.compare_digest(
                     attrs["response"].lower().encode("latin-1", "replace"),
                     legacy_response(self.password, challenge).encode("ascii")):
-                conn.logged_in = True
+                self._logged_in(conn)
                 return [["!done"]]
             return bad
         if self.login == "plain" and "password" in attrs:
             if name_ok and hmac.compare_digest(attrs["password"].encode("latin-1", "replace"),
                                                self.password.encode("latin-1", "replace")):
-                conn.logged_in = True
+                self._logged_in(conn)
                 return [["!done"]]
             return bad
         # No credentials this device checks: hand out a challenge. Pre-6.43 devices ignore extra
@@ -400,10 +441,15 @@ class RouterOSServer:
             reply = Reply(traps=[Trap(f"simulator error: {type(exc).__name__}: {exc}")])
         if reply.fatal is not None:
             return [["!fatal", reply.fatal]]
+        if reply.listen is not None:
+            return [["!listen", reply.listen]]
         if listing:
             rows = [r for r in reply.rows if query is None or query.matches(r)]
-            reply = Reply(rows=apply_proplist(rows, attrs.get(".proplist")), ret=reply.ret,
-                          traps=reply.traps)
+            if "count-only" in attrs and not reply.traps:
+                reply = Reply(ret=str(len(rows)))
+            else:
+                reply = Reply(rows=apply_proplist(rows, attrs.get(".proplist")), ret=reply.ret,
+                              traps=reply.traps)
         return self._words(reply, listing=listing)
 
     def _words(self, reply: Reply, *, listing: bool) -> list[list[str]]:
@@ -420,6 +466,72 @@ class RouterOSServer:
             out.append(words)
         out.append(["!done"] + ([f"=ret={reply.ret}"] if reply.ret is not None else []))
         return out
+
+
+def _tagged(words: list[str], tag: str) -> list[str]:
+    return [words[0], f".tag={tag}", *words[1:]] if tag else words
+
+
+class _Listen:
+    """One running `listen`: woken by the device's watchers, it sends the rows of its menu that changed since it
+    last looked (columns that move with time alone, such as a lease's expires-after, do not count)."""
+
+    def __init__(self, server: RouterOSServer, conn: _Conn, tag: str, menu: str, proplist: str | None):
+        self.server, self.conn, self.tag, self.menu, self.proplist = server, conn, tag, menu, proplist
+        self.event = threading.Event()
+        self.stopped = threading.Event()
+        volatile = getattr(server.handler, "volatile", lambda menu: ())
+        self.volatile = set(volatile(menu))
+        self.seen = {r[".id"]: self._key(r) for r in self._rows()}
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"{server.name}-listen{tag}")
+
+    def _rows(self) -> list[dict[str, str]]:
+        with self.server.handler_lock:
+            return self.server.handler.rows(self.menu)
+
+    def _key(self, row: dict[str, str]) -> tuple:
+        return tuple(sorted((k, v) for k, v in row.items() if k not in self.volatile))
+
+    def wake(self) -> None:
+        self.event.set()
+
+    def start(self) -> None:
+        self.server.handler.watchers.append(self.wake)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.event.set()
+        try:
+            self.server.handler.watchers.remove(self.wake)
+        except ValueError:
+            pass
+
+    def _run(self) -> None:
+        dead = "true" if self.server._version >= (7,) else "yes"
+        while not self.stopped.is_set() and not self.server._stopping.is_set():
+            if not self.event.wait(_POLL):
+                continue
+            self.event.clear()
+            if self.stopped.is_set():
+                return
+            try:
+                rows = self._rows()
+            except Exception:  # the device failed: end quietly, the connection goes on
+                log.exception("%s: listen on %s failed", self.server.name, self.menu)
+                return
+            now = {r[".id"]: r for r in rows}
+            out = []
+            for ident, row in now.items():
+                key = self._key(row)
+                if self.seen.get(ident) != key:
+                    self.seen[ident] = key
+                    out.append(["!re", *(f"={k}={v}" for k, v in apply_proplist([row], self.proplist)[0].items())])
+            for ident in [i for i in self.seen if i not in now]:
+                del self.seen[ident]
+                out.append(["!re", f"=.id={ident}", f"=.dead={dead}"])
+            if out and not self.stopped.is_set():
+                self.server._send(self.conn, [_tagged(s, self.tag) for s in out])
 
 
 def _shutdown(sock: socket.socket, how: int) -> None:

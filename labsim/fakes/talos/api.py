@@ -9,11 +9,14 @@ one message per node through apid.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.control import ControlError, Pace
-from labsim.fakes.talos import hardware, health, machineconfig, resources, services
+from labsim.fakes.tools.gofmt import rfc3339nano
+from labsim.fakes.talos import hardware, health, kmsg, machine, machineconfig, resources, services
 from labsim.fakes.talos import texts as T
 from labsim.fakes.talos.machineconfig import ConfigParseError, MachineConfig
 
@@ -38,7 +41,10 @@ class TalosApi:
             "version": self.version, "apply_config": self.apply_config, "bootstrap": self.bootstrap,
             "get": self.get, "service": self.service, "etcd_members": self.etcd_members,
             "kubeconfig": self.kubeconfig, "health": self.health, "reboot": self.reboot,
-            "wipe_disk": self.wipe_disk, "reset": self.reset,
+            "wipe_disk": self.wipe_disk, "reset": self.reset, "dmesg": self.dmesg, "logs": self.logs,
+            "containers": self.containers, "stats": self.stats, "memory": self.memory, "time": self.time,
+            "netstat": self.netstat, "image_list": self.image_list, "etcd_status": self.etcd_status,
+            "read": self.read, "list": self.list,
         }
 
     def __call__(self, method: str, body: dict[str, Any]) -> Any:
@@ -144,6 +150,7 @@ class TalosApi:
             if maintenance:
                 node.install(config)
                 return {"modeDetails": ""}
+            kmsg.talos(node, f"apply config request: mode {str(body.get('mode') or 'auto').lower()}")
             if config.text == (node.config.text if node.config else None):
                 return {"modeDetails": "Applied configuration without a reboot"}
             node.vm.world["installed"]["config_version"] = \
@@ -156,6 +163,7 @@ class TalosApi:
         def one(node: TalosNode) -> dict[str, Any]:
             if node.cluster is None:
                 raise ControlError(*T.BOOTSTRAP_NOT_YET)
+            kmsg.talos(node, "bootstrap request received")
             refused = node.cluster.bootstrap(node)
             if refused is not None:
                 raise ControlError(*refused)
@@ -164,8 +172,11 @@ class TalosApi:
 
     def get(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         d = resources.definition(str(body.get("type", "")))
-        if d is None:
-            raise ControlError("Unknown", f"resource type {body.get('type')!r} is not registered")
+        if d is None:     # the client's ResolveResourceKind (pkg/machinery/client/resources.go)
+            raise ControlError("NotFound", f'resource "{body.get("type")}" is not registered')
+        if body.get("namespace") and body["namespace"] != d.namespace:
+            d = resources.Definition(d.type, str(body["namespace"]), d.aliases, d.columns, lambda node: [],
+                                     d.maintenance)
 
         def one(node: TalosNode) -> dict[str, Any]:
             if node.stage == "maintenance" and not d.maintenance:
@@ -174,14 +185,172 @@ class TalosApi:
             if body.get("id") and not items:
                 raise ControlError("NotFound", f"resource {d.type}({d.namespace}/{body['id']}@undefined) "
                                                "doesn't exist")
-            return {"definition": {"type": d.type, "display": d.display, "columns": d.columns}, "items": items}
+            return {"definition": {"type": d.type, "display": d.display, "columns": [c[0] for c in d.columns]},
+                    "items": items}
+        return self._each(body, one)
+
+    # --- the day-to-day reads (labsim/fakes/talos/machine.py, kmsg.py) ----------------------------------------------
+    def _configured(self, node: TalosNode) -> None:
+        if node.stage == "maintenance":
+            raise ControlError(*T.MAINTENANCE_ONLY_INSECURE)
+
+    def dmesg(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The kernel log of this boot: (sequence, line) after `after` (a follow asks again for what is new)."""
+        after = int(body.get("after", -1))
+
+        def one(node: TalosNode) -> dict[str, Any]:
+            wall, now = node.talos.clock.utcnow(), node.talos.clock.now()
+            out = []
+            for i, (t, fac, prio, msg) in enumerate(kmsg.lines(node)):
+                if i > after:
+                    at = wall - timedelta(seconds=now - t)
+                    stamp = rfc3339nano(at, at.microsecond * 1000 + int(round(t * 1e9)) % 1000)
+                    out.append([i, f"{fac}: {prio:>7}: [{stamp}]: {msg}"])
+            return {"lines": out, "boot": node.boot_id}
+        return self._each(body, one)
+
+    def logs(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        sid = str(body.get("id", ""))
+        kube = bool(body.get("kubernetes"))
+
+        def one(node: TalosNode) -> dict[str, Any]:
+            self._configured(node)
+            if kube:
+                known = {c.id for c in machine.cri_containers(node) if c.id != c.pod_id}
+                match = next((c for c in known if c == sid or c.rsplit(":", 1)[0] == sid), None)
+                if match is None:
+                    raise ControlError("Unknown", f'container "{sid}" not found')   # (inferred)
+                return {"lines": [f"{node.talos.clock.utcnow().isoformat()} stdout F started"]}
+            lines = machine.service_log(node, sid)
+            if lines is None:     # the logging manager has no such log (inferred wording)
+                raise ControlError("NotFound", f"log {sid!r} not found")
+            return {"lines": lines}
+        return self._each(body, one)
+
+    def containers(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        kube = bool(body.get("kubernetes"))
+
+        def one(node: TalosNode) -> list[dict[str, Any]]:
+            self._configured(node)
+            return [{"namespace": c.namespace, "id": c.id, "pod_id": c.pod_id, "image": c.image, "pid": c.pid,
+                     "status": c.status} for c in machine.containers(node, kube)]
+        return self._each(body, one)
+
+    def stats(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        kube = bool(body.get("kubernetes"))
+
+        def one(node: TalosNode) -> list[dict[str, Any]]:
+            self._configured(node)
+            return machine.stats(node, kube)
+        return self._each(body, one)
+
+    def memory(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        def one(node: TalosNode) -> dict[str, int]:
+            self._configured(node)
+            return machine.meminfo(node)
+        return self._each(body, one)
+
+    def time(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Time: the node's clock and the time server it syncs with (the config's machine.time.servers); both
+        are the lab's clock (the simulated NTP has no offset). --check asks that server instead."""
+        def one(node: TalosNode) -> dict[str, Any]:
+            self._configured(node)
+            server = str(body.get("server") or machine.ntp_servers(node)[0])
+            now = node.talos.clock.utcnow()
+            return {"server": server, "localtime": now.timestamp(), "remotetime": now.timestamp()}
+        return self._each(body, one)
+
+    def netstat(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        def one(node: TalosNode) -> list[dict[str, Any]]:
+            self._configured(node)
+            rows = machine.sockets(node, bool(body.get("listening")))
+            if body.get("all"):
+                rows = machine.sockets(node, True) + machine.sockets(node, False)
+            want = set(body.get("protocols") or ("tcp", "tcp6", "udp", "udp6"))
+            return [r for r in rows if r["l4proto"] in want]
+        return self._each(body, one)
+
+    def image_list(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        ns = str(body.get("namespace") or "cri")
+
+        def one(node: TalosNode) -> list[dict[str, Any]]:
+            self._configured(node)
+            return machine.images(node, "system" if ns == "system" else "cri")
+        return self._each(body, one)
+
+    def etcd_status(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        def one(node: TalosNode) -> dict[str, Any]:
+            if not node.control_plane:
+                raise ControlError("Unknown", T.MEMBERS_WORKER.replace("member list", "etcd status"))   # (inferred)
+            cluster = node.cluster
+            if cluster is None or node.etcd != "running" or node.vmid not in cluster.members or \
+                    not cluster.quorum():
+                raise ControlError("Unknown", "context deadline exceeded")
+            return machine.etcd_status(node)
+        return self._each(body, one)
+
+    def read(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        path = "/" + str(body.get("path", "")).strip("/")
+
+        def one(node: TalosNode) -> dict[str, Any]:
+            self._configured(node)
+            content = machine.files(node).get(path)
+            if content is not None:
+                return {"data": content}
+            if path in machine.directories(node):
+                raise ControlError("Unknown", "path must be a regular file")
+            raise ControlError("NotFound", f"stat {path}: no such file or directory")
+        return self._each(body, one)
+
+    def list(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """List: the root itself (`.`), then its entries, down to `depth` (-1: all), as FileInfo."""
+        root = "/" + str(body.get("root", "/")).strip("/")
+        depth = int(body.get("depth", 1))
+        types = set(body.get("types") or ())
+
+        def one(node: TalosNode) -> list[dict[str, Any]]:
+            self._configured(node)
+            files, dirs = machine.files(node), machine.directories(node)
+            if root not in dirs and root not in files:
+                raise ControlError("Unknown", f"lstat {root}: no such file or directory")
+            mtime = node.talos.clock.utcnow().timestamp()
+            entries = []
+            for path in sorted(set(files) | dirs):
+                if path == root:
+                    rel = "."
+                elif path.startswith(root.rstrip("/") + "/"):
+                    rel = path[len(root.rstrip("/")) + 1:]
+                else:
+                    continue
+                level = 0 if rel == "." else rel.count("/") + 1
+                if depth >= 0 and level > depth:
+                    continue
+                is_dir = path in dirs
+                kind = "d" if is_dir else "f"
+                if types and kind not in types:
+                    continue
+                entries.append({"name": path, "relative_name": rel, "is_dir": is_dir,
+                                "size": 4096 if is_dir else len(files[path].encode()),
+                                "mode": (0o40755 if is_dir else machine.file_mode(path)), "uid": 0, "gid": 0,
+                                "modified": int(mtime - (node.talos.clock.now() - node.booted_at))})
+            return entries
         return self._each(body, one)
 
     def service(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """ServiceList / ServiceInfo: each service's state, health and events of this boot (oldest first)."""
         def one(node: TalosNode) -> list[dict[str, Any]]:
             now = self.talos.clock.now()
-            return [{"id": s.id, "state": s.state, "health": s.health, "event": s.event, "ago": now - s.since}
-                    for s in services.services(node) if not body.get("id") or s.id == body["id"]]
+            out = []
+            for s in services.services(node):
+                if body.get("id") and s.id != body["id"]:
+                    continue
+                events = [{"state": st, "msg": msg, "ago": now - t} for t, st, msg in node.history.get(s.id, [])]
+                if not events or events[-1]["msg"] != s.event:
+                    events.append({"state": s.state, "msg": s.event, "ago": now - s.since})
+                health_msg = s.event if s.healthy is False else ""
+                out.append({"id": s.id, "state": s.state, "health": s.health, "event": s.event,
+                            "ago": now - s.since, "events": events, "health_message": health_msg})
+            return out
         return self._each(body, one)
 
     def etcd_members(self, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -211,6 +380,9 @@ class TalosApi:
 
     def reboot(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         def one(node: TalosNode) -> dict[str, Any]:
+            actor = hashlib.sha256(f"{node.vmid}/{node.boot_id}/{self.talos.clock.now()}".encode()).hexdigest()
+            kmsg.talos(node, f"reboot via API received. actor id: {actor[:8]}-{actor[8:12]}-{actor[12:16]}-"
+                             f"{actor[16:20]}-{actor[20:32]}")
             self.talos.reboot_vm(node)
             return {}
         return self._each(body, one)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from labsim.fakes.talos import kmsg
 from labsim.fakes.talos import texts as T
 from labsim.fakes.talos import timing as TM
 from labsim.fakes.talos.kubelink import KubeLink
@@ -76,6 +77,9 @@ class TalosCluster:
     def etcd_boot(self, node: TalosNode) -> None:
         """A control plane booted: etcd with data restarts, otherwise it waits for the bootstrap, then joins."""
         node.etcd = "waiting"
+        if not self.bootstrapped and not node.etcd_data:
+            kmsg.talos(node, 'task startAllServices (1/1): service "etcd" to be "up", service "kubelet" to be "up"')
+            kmsg.etcd_waiting(node)
         if node.etcd_data and node.vmid in self.members:
             node.etcd = "joining"
             self.talos.after(TM.ETCD_START, node, node.boot_id, lambda: self._etcd_running(node))
@@ -104,6 +108,7 @@ class TalosCluster:
                 self.talos.after(TM.ETCD_JOIN, node, node.boot_id, lambda: self._etcd_join(node))
                 return
             self._new_member(node, 1)
+            kmsg.talos(node, "successfully promoted etcd member")
         self._etcd_running(node)
 
     def _etcd_running(self, node: TalosNode) -> None:

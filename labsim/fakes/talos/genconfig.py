@@ -29,6 +29,8 @@ DEFAULT_K8S = "1.34.1"
 DEFAULT_TALOS = "1.11.3"
 REPLACE_LISTS = {"podSubnets", "serviceSubnets", "certSANs", "nameservers", "servers"}
 YEARS10 = dt.timedelta(days=3650)
+# a client certificate (talosconfig's): constants.TalosAPIDefaultCertificateValidityDuration, one year
+CLIENT_TTL = dt.timedelta(days=365)
 
 
 class PatchError(ValueError):
@@ -51,7 +53,7 @@ def _cert(subject: list[tuple], key, issuer_key=None, issuer_name=None, ca: bool
     now = dt.datetime.now(dt.UTC)
     builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name or name)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + YEARS10)
+               .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + (YEARS10 if ca else CLIENT_TTL))
                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
     if usages:
         builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)

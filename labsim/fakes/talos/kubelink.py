@@ -131,5 +131,9 @@ class KubeLink:
     def bootstrap(self, control_planes: list[str], kube_proxy: bool) -> None:
         self.cluster.bootstrap_control_plane(control_planes, kube_proxy=kube_proxy)
 
+    def pods_on(self, node: str) -> list[dict[str, Any]]:
+        """The pods scheduled on `node` (copies), as its kubelet and CRI know them (`talosctl containers -k`)."""
+        return [p for p in self.cluster.list("pods") if (p.get("spec") or {}).get("nodeName") == node]
+
     def _admission(self, pod: dict[str, Any], node: dict[str, Any]) -> PodBlocked | None:
         return None if self._cni_ready(node["metadata"]["name"]) else no_cni_admission(pod, node)

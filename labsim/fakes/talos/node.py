@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.proxmox.qemu import QemuVM
-from labsim.fakes.talos import hardware, services
+from labsim.fakes.talos import hardware, kmsg, services
 from labsim.fakes.talos import timing as TM
 from labsim.fakes.talos.machineconfig import MachineConfig
 
@@ -38,6 +38,8 @@ class TalosNode:
         self.config: MachineConfig | None = None
         self.cluster: TalosCluster | None = None
         self.events: dict[str, tuple[float, str, str, str]] = {}   # service -> (time, state, health, event)
+        self.kmsg: list[tuple[float, str, str, str]] = []           # this boot's kernel log (labsim/fakes/talos/kmsg.py)
+        self.history: dict[str, list[tuple[float, str, str]]] = {}  # service -> its events this boot (time, state, msg)
 
     # --- facts --------------------------------------------------------------------------------------------
     @property
@@ -79,6 +81,8 @@ class TalosNode:
 
     def service(self, name: str, state: str, health: str, event: str) -> None:
         self.events[name] = (self.talos.clock.now(), state, health, event)
+        self.history.setdefault(name, []).append((self.talos.clock.now(), state, event))
+        kmsg.service(self, name, state, event)
 
     # --- lifecycle ----------------------------------------------------------------------------------------
     def boot(self, mode: str) -> None:
@@ -88,7 +92,10 @@ class TalosNode:
         self.apid = self.kubelet = self.apiserver = False
         self.etcd = "none"
         self.events.clear()
+        self.history.clear()
         boot = self.boot_id
+        installed = mode != "maintenance" and bool(self.disk_state.get("config"))
+        kmsg.boot(self, "installed" if installed else "maintenance")
         if mode == "maintenance":
             self.stage, self.config = "maintenance", None
             self.talos.after(TM.MAINTENANCE_APID, self, boot, self._apid_up)
@@ -99,6 +106,7 @@ class TalosNode:
             return
         self.stage = "booting"
         self.config = MachineConfig.from_text(self.disk_state["config"])
+        kmsg.installed_boot(self)
         for svc, (health, event) in services.AT_BOOT.items():
             self.service(svc, "Running", health, event)
         self.talos.join(self)
@@ -113,6 +121,8 @@ class TalosNode:
     def _apid_up(self) -> None:
         self.apid = True
         self.service("apid", "Running", "OK", "Health check successful")
+        if self.stage == "maintenance":
+            kmsg.reachable(self)
 
     def _kubelet_up(self) -> None:
         self.kubelet = True
@@ -133,6 +143,7 @@ class TalosNode:
     def boot_finished(self) -> None:
         if self.stage == "booting":
             self.stage = "running"
+            kmsg.booted(self)
 
     def reset(self, *, graceful: bool, reboot: bool, labels: list[str]) -> None:
         """`talosctl reset`: leave etcd (graceful), wipe STATE and EPHEMERAL (`labels`) or the whole system
@@ -158,8 +169,10 @@ class TalosNode:
         """Accepted in maintenance mode: install to the disk, then reboot into it."""
         self.stage = "installing"
         boot = self.boot_id
+        kmsg.install(self, config.install_disk or "")
 
         def done() -> None:
+            kmsg.installed(self, TM.INSTALL)
             disk = hardware.disk(self.vm, config.install_disk or "")
             self.vm.world["installed"] = {"disk": disk.slot if disk else None, "os": "talos",
                                           "version": self.version, "config": config.text, "etcd_data": False}

@@ -35,7 +35,15 @@ WRAP = {
     "apply-config": "error applying new configuration: {err}",
     "bootstrap": "error executing bootstrap: {err}",
     "kubeconfig": "error copying: {err}",                   # (inferred)
-    "etcd members": "error getting members: {err}",         # (inferred)
+    "etcd members": "error getting members: {err}",         # etcd.go
+    "etcd status": "error getting status: {err}",           # etcd.go
+    "dmesg": "error getting dmesg: {err}",                  # dmesg.go
+    "containers": "error getting container list: {err}",    # containers.go
+    "stats": "error getting stats: {err}",                  # stats.go
+    "memory": "error getting memory stats: {err}",          # memory.go
+    "time": "error fetching time: {err}",                   # time.go
+    "image list": "error listing images: {err}",            # image.go
+    "netstat": "{err}",                                     # netstat.go returns the error as it is
     "health": "healthcheck error: {err}",
     "version": "error getting version: {err}",
     "service": "error listing services: {err}",             # (inferred)

@@ -366,8 +366,48 @@ def cmd_version(a, g) -> int:
 
 # --- argv (cobra) -----------------------------------------------------------------------------------------------------
 MODES = ("bidirectional", "mesh", "unicast")
-NOT_SIMULATED = ("bgp", "config", "connectivity", "context", "encrypt", "features", "hubble", "install", "multicast",
-                 "sysdump", "uninstall", "upgrade", "completion")
+# The top-level commands the lab does not need, with their Short texts (cilium-cli/cli/bgp.go, config.go,
+# connectivity.go, context.go, encrypt.go, features.go, hubble.go, install.go, multicast.go, sysdump.go; cobra's
+# default completion command): they exist, print their help like the real ones, and say that they are not simulated.
+NOT_SIMULATED = {
+    "bgp": "Access to BGP control plane", "config": "Manage Configuration",
+    "connectivity": "Connectivity troubleshooting", "context": "Display the configuration context",
+    "encryption": "Cilium encryption", "features": "Report which features are enabled in Cilium agents",
+    "hubble": "Hubble observability", "install": "Install Cilium in a Kubernetes cluster using Helm",
+    "multicast": "Manage multicast groups",
+    "sysdump": "Collects information required to troubleshoot issues with Cilium and Hubble",
+    "uninstall": "Uninstall Cilium using Helm",
+    "upgrade": "Upgrade a Cilium installation a Kubernetes cluster using Helm",
+    "completion": "Generate the autocompletion script for the specified shell",
+}
+ALIASES = {"encryption": ("encrypt",), "features": ("fs",)}
+ROOT_LONG = """CLI to install, manage, & troubleshooting Cilium clusters running Kubernetes.
+
+Cilium is a CNI for Kubernetes to provide secure network connectivity and
+load-balancing with excellent visibility using eBPF
+
+Examples:
+
+Install Cilium in current Kubernetes context
+
+  $ cilium install
+
+Check status of Cilium
+
+  $ cilium status
+
+Enable the Hubble observability layer
+
+  $ cilium hubble enable
+
+Perform a connectivity test
+
+  $ cilium connectivity test"""
+
+
+def _root(a, g) -> int:
+    print(commands().help(), end="")      # the root's Run: cmd.Help()
+    return 0
 
 
 def _not_simulated(a, g) -> int:
@@ -381,6 +421,7 @@ def commands() -> C.Command:
     dest = C.Flag("destination-context", "stringSlice", [],
                   "Comma separated list of Kubernetes configuration contexts of destination cluster")
     root = C.Command("cilium", "Cilium provides eBPF-based Networking, Security, and Observability for Kubernetes",
+                     long=ROOT_LONG, run=_root,
                      persistent=[C.Flag("context", "string", "", "Kubernetes configuration context"),
                                  C.Flag("namespace", "string", "kube-system", "Namespace Cilium is running in. Can "
                                         "also be set via CILIUM_NAMESPACE env var", "n"),
@@ -422,7 +463,8 @@ def commands() -> C.Command:
             C.Flag("output", "string", "summary", "Output format. One of: json, summary", "o")]),
         C.Command("version", "Display detailed version information", run=cmd_version, flags=[
             C.Flag("client", "bool", False, "If true, shows client version only (no server required)")]),
-        *[C.Command(name, "(not simulated)", run=_not_simulated) for name in NOT_SIMULATED],
+        *[C.Command(name, short, run=_not_simulated, aliases=ALIASES.get(name, ())) for name, short in
+          NOT_SIMULATED.items()],
     )
     return root
 
@@ -432,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cmd, a = C.execute(commands(), argv)
     except C.ShowHelp as h:
-        print(h.text)
+        print(h.text, end="", file=sys.stderr if h.stderr else sys.stdout)
         return 0
     except C.UsageError as exc:          # cobra's error, printed by main (SilenceErrors): no "Error: " prefix
         print(exc, file=sys.stderr)

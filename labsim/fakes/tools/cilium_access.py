@@ -201,10 +201,10 @@ def upgrade(rel: Release, values: dict[str, Any], *, reuse: bool) -> None:
         path = os.path.join(tmp, "values.json")
         with open(path, "w") as fh:
             json.dump(values, fh)
-        argv = ["upgrade", RELEASE, "cilium", "--repo", url, "--version", rel.chart_version, "-f", path]
+        argv = [RELEASE, "cilium", "--repo", url, "--version", rel.chart_version, "-f", path]
         if reuse:
             argv.append("--reuse-values")
-        a = helm.parser().parse_args(argv)
+        a = helm.upgrade_args(argv)
         g = {"kubeconfig": rel.path, "kube_context": rel.context, "namespace": NS}
         with contextlib.redirect_stdout(io.StringIO()):
             try:

@@ -1,18 +1,22 @@
-"""The fake `helm` (Helm 3): repositories, install / upgrade --install, list, status, get values, uninstall,
-template, against the cluster's Kubernetes API through the kubeconfig, as the real helm works.
+"""The fake `helm` (Helm 3.16): repositories, install / upgrade --install, list, history, status, get, show, search,
+uninstall, template, against the cluster's Kubernetes API through the kubeconfig, as the real helm works.
 
-    helm repo add cilium https://helm.cilium.io/ | repo update | repo list
+    helm repo add cilium https://helm.cilium.io/ | repo update | repo list [-o json|yaml]
+    helm search repo [KEYWORD] [--versions] [-o json|yaml]   helm show values|chart|readme|all REPO/CHART [--version V]
     helm upgrade --install cilium cilium/cilium --version 1.18.5 -n kube-system -f values.yaml --set k=v
          [--wait --timeout 5m] [--kubeconfig F] [--create-namespace]
          [--reuse-values | --reset-then-reuse-values | --reset-values]
-    helm list [-n NS | -A] [-o json] | status NAME | get values NAME [-o json] | uninstall NAME | template NAME CHART
+    helm list [-n NS | -A] [-a] [-o json|yaml] | history NAME [--max N] [-o json|yaml] | status NAME
+    helm get values|manifest|notes|all NAME [-a] [-o json] | uninstall NAME | template NAME CHART
 
-Waits (`--wait`) poll every 2 s of the lab's time through the control API (`clock/sleep`): virtual time
-in CI. Errors print as helm prints them (`Error: INSTALLATION FAILED: ...`) with exit code 1.
+The command line is parsed on the cobra model (labsim/fakes/tools/cobra.py, the tree in labsim/fakes/tools/helm_tree.py);
+helm's root has SilenceUsage, so an error prints as cobra prints it: `Error: <message>` on stderr, and for an unknown
+command also `Run 'helm --help' for usage.`; exit 1. Times print as Go prints them (time.Time.String() in `list`,
+ANSIC in `history` and `status`). Waits (`--wait`) poll every 2 s of the lab's time through the control API
+(`clock/sleep`): virtual time in CI.
 """
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import os
@@ -25,14 +29,12 @@ import yaml
 
 from labsim.fakes.tools import client, helm_certs, helm_charts, helm_values, kubecontexts
 from labsim.fakes.tools import helm_release as R
-from labsim.fakes.tools.argv import CobraParser, FlagError, UsageError, split_globals
-from labsim.fakes.tools.gofmt import parse_duration
+from labsim.fakes.tools import cobra as C
+from labsim.fakes.tools.gofmt import ansic, go_time_string, parse_duration, rfc3339nano
 from labsim.fakes.tools.kubeapi import Kube, KubeConfigError, KubeError
 
 VERSION = "v3.16.4"
 GIT_COMMIT = "7877b45b63f95635153b29a42c0c2f4273ec45ca"
-GLOBAL = {"-n": "namespace", "--namespace": "namespace", "--kubeconfig": "kubeconfig",
-          "--kube-context": "kube_context"}
 POLL = 2.0
 
 
@@ -80,35 +82,66 @@ def save_repos(entries: dict[str, str]) -> None:
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
-def cmd_repo(a) -> int:
+def cmd_repo_add(a, g) -> int:
     entries = repos()
-    if a.repo_cmd == "add":
-        if helm_charts.find(a.url) is None:
-            raise HelmError(f'looks like "{a.url}" is not a valid chart repository or cannot be reached: Get '
-                            f'"{a.url.rstrip("/")}/index.yaml": dial tcp: lookup: no such host')
-        if a.name in entries and not a.force_update:
-            if helm_charts.normalize(entries[a.name]) == helm_charts.normalize(a.url):
-                print(f'"{a.name}" already exists with the same configuration, skipping')
-                return 0
-            raise HelmError(f"repository name ({a.name}) already exists, please specify a different name")
-        entries[a.name] = a.url
-        save_repos(entries)
-        print(f'"{a.name}" has been added to your repositories')
-    elif a.repo_cmd == "update":
-        if not entries:
-            raise HelmError("no repositories found. You must add one before updating")
-        print("Hang tight while we grab the latest from your chart repositories...")
-        for name in entries:
-            print(f'...Successfully got an update from the "{name}" chart repository')
-        print("Update Complete. ⎈Happy Helming!⎈")
-    else:
-        if not entries:
-            raise HelmError("no repositories to show")
-        if a.output == "json":
-            print(json.dumps([{"name": n, "url": u} for n, u in entries.items()]))
-        else:
-            print(_uitable([["NAME", "URL"]] + [[n, u] for n, u in entries.items()]))
+    if helm_charts.find(a.url) is None:
+        raise HelmError(f'looks like "{a.url}" is not a valid chart repository or cannot be reached: Get '
+                        f'"{a.url.rstrip("/")}/index.yaml": dial tcp: lookup: no such host')
+    if a.name in entries and not a.force_update:
+        if helm_charts.normalize(entries[a.name]) == helm_charts.normalize(a.url):
+            print(f'"{a.name}" already exists with the same configuration, skipping')
+            return 0
+        raise HelmError(f"repository name ({a.name}) already exists, please specify a different name")
+    entries[a.name] = a.url
+    save_repos(entries)
+    print(f'"{a.name}" has been added to your repositories')
     return 0
+
+
+def cmd_repo_update(a, g) -> int:
+    entries = repos()
+    if not entries:
+        raise HelmError("no repositories found. You must add one before updating")
+    for name in a.args:
+        if name not in entries:
+            raise HelmError(f"no repositories found matching '{name}'.  Nothing will be updated")
+    print("Hang tight while we grab the latest from your chart repositories...")
+    for name in (a.args or entries):
+        print(f'...Successfully got an update from the "{name}" chart repository')
+    print("Update Complete. ⎈Happy Helming!⎈")
+    return 0
+
+
+def cmd_repo_list(a, g) -> int:
+    entries = repos()
+    if not entries:
+        raise HelmError("no repositories to show")
+    rows = [{"name": n, "url": u} for n, u in entries.items()]
+    _write(a.output, rows, [["NAME", "URL"]] + [[n, u] for n, u in entries.items()])
+    return 0
+
+
+def cmd_repo_remove(a, g) -> int:
+    entries = repos()
+    if not entries:
+        raise HelmError("no repositories configured")
+    for name in a.args:
+        if name not in entries:
+            raise HelmError(f"no repo named \"{name}\" found")
+        del entries[name]
+        save_repos(entries)
+        print(f'"{name}" has been removed from your repositories')
+    return 0
+
+
+def _write(fmt: str, data: Any, rows: list[list[str]] | None) -> None:
+    """helm's output.Write: a uitable, or the data as JSON (compact) or YAML (sigs.k8s.io/yaml)."""
+    if fmt == "json":
+        print(json.dumps(data, separators=(",", ":")))
+    elif fmt == "yaml":
+        print(yaml.safe_dump(data, sort_keys=True), end="")
+    elif rows is not None:
+        print(_uitable(rows))
 
 
 def resolve_chart(ref: str, version: str | None, repo_url: str | None) -> tuple[helm_charts.Chart, str]:
@@ -260,10 +293,25 @@ def _install(a, g: dict[str, Any], upgrade: bool) -> int:
     return 0
 
 
-def _print_status(r: dict[str, Any]) -> None:
-    print(f"NAME: {r['name']}\nLAST DEPLOYED: {R.ansic(_parse(r['info']['last_deployed']))}\n"
-          f"NAMESPACE: {r['namespace']}\nSTATUS: {r['info']['status']}\nREVISION: {r['version']}\n"
-          f"TEST SUITE: None\nNOTES:\n{r['info']['notes']}")
+def _print_status(r: dict[str, Any], *, description: bool = False, values: bool = False) -> None:
+    """statusPrinter.WriteTable (status.go)."""
+    text = (f"NAME: {r['name']}\nLAST DEPLOYED: {ansic(_parse(r['info']['last_deployed']))}\n"
+            f"NAMESPACE: {r['namespace']}\nSTATUS: {r['info']['status']}\nREVISION: {r['version']}\n")
+    if values:
+        meta = r["chart"]["metadata"]
+        text += f"CHART: {meta['name']}\nVERSION: {meta['version']}\nAPP_VERSION: {meta['appVersion']}\n"
+    if description:
+        text += f"DESCRIPTION: {r['info']['description']}\n"
+    text += "TEST SUITE: None\n"
+    if values:
+        user = r.get("config") or {}
+        text += "USER-SUPPLIED VALUES:\n" + (yaml.safe_dump(user, sort_keys=True) if user else "null\n") + "\n"
+        chart = _chart_of(r)
+        computed = chart.values(user) if chart else user
+        text += "COMPUTED VALUES:\n" + yaml.safe_dump(computed, sort_keys=True) + "\n"
+        text += f"HOOKS:\nMANIFEST:\n{r['manifest']}\n"
+    text += f"NOTES:\n{r['info']['notes'].strip()}"
+    print(text)
 
 
 def _parse(text: str):
@@ -271,7 +319,11 @@ def _parse(text: str):
     return datetime.fromisoformat(text)
 
 
-def _uitable(rows: list[list[str]]) -> str:
+def _uitable(rows: list[list[str]], max_width: int = 0) -> str:
+    """gosuri/uitable as helm's output.EncodeTable writes it: cells padded to their column's width, separated by a
+    tab; with MaxColWidth, longer cells cut to that width with `...`."""
+    if max_width:
+        rows = [[c if len(c) <= max_width else c[:max_width - 3] + "..." for c in r] for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("\t".join(c.ljust(widths[i]) for i, c in enumerate(r)) for r in rows)
 
@@ -279,7 +331,7 @@ def _uitable(rows: list[list[str]]) -> str:
 # --- queries -------------------------------------------------------------------------------------------------------
 def _list_entry(r: dict[str, Any]) -> dict[str, str]:
     return {"name": r["name"], "namespace": r["namespace"], "revision": str(r["version"]),
-            "updated": R.helm_time(_parse(r["info"]["last_deployed"])), "status": r["info"]["status"],
+            "updated": go_time_string(_parse(r["info"]["last_deployed"])), "status": r["info"]["status"],
             "chart": f"{r['chart']['metadata']['name']}-{r['chart']['metadata']['version']}",
             "app_version": r["chart"]["metadata"]["appVersion"]}
 
@@ -289,6 +341,10 @@ def cmd_list(a, g: dict[str, Any]) -> int:
     ns = None if a.all_namespaces else (g.get("namespace") or kube.namespace)
     rels = [r for r in R.all_releases(kube, ns) if r["info"]["status"] == "deployed" or a.all]
     entries = [_list_entry(r) for r in rels]
+    if a.short and a.output == "table":
+        for e in entries:
+            print(e["name"])
+        return 0
     if a.output == "json":
         print(json.dumps(entries, separators=(",", ":")))
     elif a.output == "yaml":
@@ -296,12 +352,20 @@ def cmd_list(a, g: dict[str, Any]) -> int:
     else:
         head = ["NAME", "NAMESPACE", "REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION"]
         keys = ["name", "namespace", "revision", "updated", "status", "chart", "app_version"]
-        print(_uitable([head] + [[e[k] for k in keys] for e in entries]))
+        rows = ([] if a.no_headers else [head]) + [[e[k] for k in keys] for e in entries]
+        if rows:
+            print(_uitable(rows))
     return 0
 
 
-def _release(g: dict[str, Any], name: str) -> tuple[Kube, dict[str, Any]]:
+def _release(g: dict[str, Any], name: str, revision: int = 0) -> tuple[Kube, dict[str, Any]]:
     kube = _kube(g)
+    if revision:
+        r = next((x for x in R.history(kube, name, g.get("namespace") or kube.namespace)
+                  if int(x["version"]) == revision), None)
+        if r is None:
+            raise HelmError("release: not found")
+        return kube, r
     r = R.latest(kube, name, g.get("namespace") or kube.namespace)
     if r is None or r["info"]["status"] == "uninstalled":
         raise HelmError("release: not found")
@@ -309,29 +373,130 @@ def _release(g: dict[str, Any], name: str) -> tuple[Kube, dict[str, Any]]:
 
 
 def cmd_status(a, g: dict[str, Any]) -> int:
-    _, r = _release(g, a.name)
+    _, r = _release(g, a.name, a.revision)
     if a.output == "json":
         print(json.dumps(r, separators=(",", ":")))
+    elif a.output == "yaml":
+        print(yaml.safe_dump(r, sort_keys=True), end="")
     else:
-        _print_status(r)
+        _print_status(r, description=a.show_desc)
     return 0
 
 
 def cmd_get(a, g: dict[str, Any]) -> int:
-    _, r = _release(g, a.name)
-    if a.what == "manifest":
+    """get values|manifest|notes|all (get_values.go, get_manifest.go, get_notes.go, get_all.go)."""
+    _, r = _release(g, a.name, a.get("revision") or 0)
+    what = a["_what"]
+    if what == "manifest":
         print(r["manifest"], end="")
         return 0
+    if what == "notes":
+        print(f"NOTES:\n{r['info']['notes'].strip()}")
+        return 0
     values = r.get("config") or {}
-    if a.all:
-        chart = next((c for charts in helm_charts.REPOSITORIES.values() for n, c in charts.items()
-                      if n == r["chart"]["metadata"]["name"]), None)
-        values = chart.values(values) if chart else values
+    if a.get("all"):
+        values = _chart_of(r).values(values) if _chart_of(r) else values
+    if what == "all":
+        _print_status(r, values=True)
+        return 0
     if a.output == "json":
         print(json.dumps(values, separators=(",", ":")))
+    elif a.output == "yaml" and values:
+        print(yaml.safe_dump(values, sort_keys=True), end="")
     else:
-        print("COMPUTED VALUES:" if a.all else "USER-SUPPLIED VALUES:")
+        print("COMPUTED VALUES:" if a.get("all") else "USER-SUPPLIED VALUES:")
         print(yaml.safe_dump(values, sort_keys=True) if values else "null", end="" if values else "\n")
+    return 0
+
+
+def _chart_of(r: dict[str, Any]) -> helm_charts.Chart | None:
+    return next((c for charts in helm_charts.REPOSITORIES.values() for n, c in charts.items()
+                 if n == r["chart"]["metadata"]["name"]), None)
+
+
+def cmd_history(a, g: dict[str, Any]) -> int:
+    """history (history.go): the newest `--max` revisions, oldest first; UPDATED in time.ANSIC."""
+    kube = _kube(g)
+    hist = R.history(kube, a.name, g.get("namespace") or kube.namespace)
+    if not hist:
+        raise HelmError("release: not found")
+    hist = hist[-a.max:] if a.max > 0 else []
+    entries = [{"revision": r["version"], "updated": rfc3339nano(_parse(r["info"]["last_deployed"])),
+                "status": r["info"]["status"],
+                "chart": f"{r['chart']['metadata']['name']}-{r['chart']['metadata']['version']}",
+                "app_version": r["chart"]["metadata"]["appVersion"], "description": r["info"]["description"]}
+               for r in hist]
+    rows = [["REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION", "DESCRIPTION"]] + [
+        [str(e["revision"]), ansic(_parse(r["info"]["last_deployed"])), e["status"], e["chart"], e["app_version"],
+         e["description"]] for e, r in zip(entries, hist)]
+    _write(a.output, entries, rows)
+    return 0
+
+
+def cmd_search_repo(a, g: dict[str, Any]) -> int:
+    """search repo (search_repo.go): the charts of the repositories added, by `repo/chart`, their latest version
+    (every version with --versions); a keyword matches the name or the description, case-insensitively."""
+    entries = repos()
+    if not entries:
+        raise HelmError("no repositories configured")
+    term = " ".join(a.args).lower()
+    results = []
+    for repo, url in sorted(entries.items()):
+        for name, chart in sorted((helm_charts.find(url) or {}).items()):
+            full = f"{repo}/{name}"
+            if term and term not in full.lower() and term not in chart.description.lower():
+                continue
+            versions = list(reversed(chart.versions)) if a.versions else [chart.versions[-1]]
+            if a.version:
+                versions = [v for v in versions if _satisfies(v, a.version)]
+            results += [{"name": full, "version": v, "app_version": v, "description": chart.description}
+                        for v in versions]
+    if not results and a.output == "table":
+        if a.fail_on_no_result:
+            raise HelmError("no results found")
+        print("No results found")
+        return 0
+    rows = [["NAME", "CHART VERSION", "APP VERSION", "DESCRIPTION"]] + [
+        [r["name"], r["version"], r["app_version"], r["description"]] for r in results]
+    if a.output == "table":
+        print(_uitable(rows, a.max_col_width))
+    else:
+        _write(a.output, results, None)
+    return 0
+
+
+def _satisfies(version: str, constraint: str) -> bool:
+    """The semver constraints a search or show uses most: an exact version, `>=X`, `^X`, `~X` (same minor)."""
+    want = constraint.strip().lstrip("=v")
+    parts = lambda v: tuple(int(x) for x in v.lstrip("v").split(".")[:3])  # noqa: E731
+    try:
+        if want.startswith(">="):
+            return parts(version) >= parts(want[2:])
+        if want.startswith("^"):
+            return parts(version)[0] == parts(want[1:])[0] and parts(version) >= parts(want[1:])
+        if want.startswith("~"):
+            return parts(version)[:2] == parts(want[1:])[:2] and parts(version) >= parts(want[1:])
+        return parts(version) == parts(want)
+    except ValueError:
+        return False
+
+
+def cmd_show(a, g: dict[str, Any]) -> int:
+    """show values|chart|readme|crds|all (show.go): from the chart the repository holds."""
+    chart, version = resolve_chart(a.chart, a.version or None, a.repo or None)
+    what = a["_what"]
+    meta = {"apiVersion": "v2", "appVersion": version, "description": chart.description, "name": chart.name,
+            "version": version}
+    parts = []
+    if what in ("chart", "all"):
+        parts.append(yaml.safe_dump(meta, sort_keys=True))
+    if what in ("values", "all"):
+        parts.append(yaml.safe_dump(chart.defaults, sort_keys=False))
+    if what in ("readme", "all"):
+        parts.append(f"# {chart.name}\n\n{chart.description}\n")
+    if what == "crds":
+        parts = []
+    print("---\n".join(parts) if what == "all" else "".join(parts), end="")
     return 0
 
 
@@ -359,108 +524,57 @@ def cmd_template(a, g: dict[str, Any]) -> int:
     return 0
 
 
-# --- argv ----------------------------------------------------------------------------------------------------------
-def _chart_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name")
-    p.add_argument("chart")
-    p.add_argument("--version")
-    p.add_argument("--repo")
-    p.add_argument("-f", "--values", action="append", default=[])
-    p.add_argument("--set", action="append", default=[])
-    p.add_argument("--set-string", action="append", default=[])
-    p.add_argument("--wait", action="store_true")
-    p.add_argument("--timeout", default="5m0s")
-    p.add_argument("--create-namespace", action="store_true")
-    p.add_argument("--reuse-values", action="store_true")
-    p.add_argument("--reset-values", action="store_true")
-    p.add_argument("--reset-then-reuse-values", action="store_true")
-    p.add_argument("--atomic", action="store_true")
 
 
+# --- the command line ----------------------------------------------------------------------------------------------
 @functools.cache
-def parser() -> argparse.ArgumentParser:
-    """The argv parser, built once per process: the tools' zygote builds it before it forks (warm())."""
-    return _build_parser()
+def tree() -> C.Command:
+    """The command tree, built once per process: the tools' zygote builds it before it forks (warm())."""
+    from labsim.fakes.tools.helm_tree import commands
+    return commands()
 
 
 def warm() -> None:
     """What the zygote (labsim/fakes/tools/zygote.py) does once, so that no run pays for it."""
-    parser()
+    tree()
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    root = CobraParser(prog="helm")
-    sub = root.add_subparsers(dest="cmd", required=True)
-    v = sub.add_parser("version")
-    v.add_argument("--short", action="store_true")
-    repo = sub.add_parser("repo").add_subparsers(dest="repo_cmd", required=True)
-    r = repo.add_parser("add")
-    r.add_argument("name")
-    r.add_argument("url")
-    r.add_argument("--force-update", action="store_true")
-    repo.add_parser("update").add_argument("names", nargs="*")
-    repo.add_parser("list").add_argument("-o", "--output", default="table")
-    _chart_flags(sub.add_parser("install"))
-    up = sub.add_parser("upgrade")
-    _chart_flags(up)
-    up.add_argument("-i", "--install", action="store_true")
-    _chart_flags(sub.add_parser("template"))
-    for name in ("list", "ls"):
-        ls = sub.add_parser(name)
-        ls.add_argument("-A", "--all-namespaces", action="store_true")
-        ls.add_argument("-a", "--all", action="store_true")
-        ls.add_argument("-o", "--output", default="table")
-    st = sub.add_parser("status")
-    st.add_argument("name")
-    st.add_argument("-o", "--output", default="table")
-    get = sub.add_parser("get").add_subparsers(dest="what", required=True)
-    for what in ("values", "manifest"):
-        gv = get.add_parser(what)
-        gv.add_argument("name")
-        gv.add_argument("-o", "--output", default="yaml")
-        gv.add_argument("-a", "--all", action="store_true")
-    for name in ("uninstall", "delete", "un", "del"):
-        un = sub.add_parser(name)
-        un.add_argument("name")
-        un.add_argument("--wait", action="store_true")
-    return root
+def upgrade_args(argv: list[str]) -> C.Args:
+    """The parsed command line of `helm upgrade NAME CHART ...` (for cilium-cli, which upgrades with helm's
+    library as the real one does)."""
+    _, a = C.execute(tree(), ["upgrade", *argv])
+    a["name"], a["chart"] = a.args[0], a.args[1]
+    return a
+
+
+def cmd_version(a, g) -> int:
+    print(f"{VERSION}+g{GIT_COMMIT[:7]}" if a.short else
+          f'version.BuildInfo{{Version:"{VERSION}", GitCommit:"{GIT_COMMIT}", GitTreeState:"clean", '
+          f'GoVersion:"go1.22.7"}}')
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    root = tree()
+    from labsim.fakes.tools.helm_tree import root_flags
+    root.persistent = root_flags()      # their defaults follow this run's environment (HELM_NAMESPACE, paths)
     try:
-        g, rest = split_globals(argv, GLOBAL)
-    except FlagError as exc:
+        cmd, a = C.execute(root, argv)
+    except C.ShowHelp as h:
+        print(h.text, end="", file=sys.stderr if h.stderr else sys.stdout)
+        return 0
+    except C.UsageError as exc:     # cobra prints it (helm's root has SilenceUsage, not SilenceErrors)
         print(f"Error: {exc}", file=sys.stderr)
+        if exc.stage == "find":
+            print(f"Run '{exc.cmd.path()} --help' for usage.", file=sys.stderr)
         return 1
+    g = {"namespace": a.namespace or None, "kubeconfig": a.kubeconfig or None, "kube_context": a.kube_context or None}
     try:
-        a = parser().parse_args(rest)
-    except SystemExit as exc:     # --help
-        return 1 if exc.code else 0
-    except UsageError as exc:     # cobra's error line; an unknown command also says where the help is (inferred)
-        print(f"Error: {exc}", file=sys.stderr)
-        if str(exc).startswith("unknown command"):
-            print("Run 'helm --help' for usage.", file=sys.stderr)
-        return 1
-    try:
-        if a.cmd == "version":
-            print(f"{VERSION}+g{GIT_COMMIT[:7]}" if a.short else
-                  f'version.BuildInfo{{Version:"{VERSION}", GitCommit:"{GIT_COMMIT}", GitTreeState:"clean", '
-                  f'GoVersion:"go1.22.7"}}')
-            return 0
-        if a.cmd == "repo":
-            return cmd_repo(a)
-        if a.cmd in ("install", "upgrade"):
-            return install(a, g, upgrade=a.cmd == "upgrade")
-        if a.cmd == "template":
-            return cmd_template(a, g)
-        if a.cmd in ("list", "ls"):
-            return cmd_list(a, g)
-        if a.cmd == "status":
-            return cmd_status(a, g)
-        if a.cmd == "get":
-            return cmd_get(a, g)
-        return cmd_uninstall(a, g)
+        return cmd.run(a, g) or 0
     except (HelmError, KubeError, client.ControlUnavailable, client.RpcError) as exc:   # str(KubeError): its message
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except C.NotSimulated as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

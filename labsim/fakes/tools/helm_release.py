@@ -18,16 +18,6 @@ def lab_time(seconds: float) -> datetime:
     return EPOCH + timedelta(seconds=seconds)
 
 
-def helm_time(t: datetime) -> str:
-    """How helm prints `updated` in `helm list`: Go's time.Time String()."""
-    return t.strftime("%Y-%m-%d %H:%M:%S.%f") + "000 +0000 UTC"
-
-
-def ansic(t: datetime) -> str:
-    """LAST DEPLOYED: Go's time.ANSIC (`Mon Jan _2 15:04:05 2006`)."""
-    return t.strftime("%a %b ") + f"{t.day:>2}" + t.strftime(" %H:%M:%S %Y")
-
-
 def secret_name(name: str, rev: int) -> str:
     return f"sh.helm.release.v1.{name}.v{rev}"
 

@@ -44,10 +44,11 @@ def patched(data: str, specs: list[str]) -> str:
 
 def patch_file(a) -> int:
     """`talosctl machineconfig patch FILE --patch P... [-o OUT]` (stdout without -o)."""
+    file = a.args[0]
     try:
-        data = patched(Path(a.file).read_text(), a.patch)
+        data = patched(Path(file).read_text(), a.patch)
     except OSError as exc:
-        print(f"open {a.file}: {exc.strerror.lower() if exc.strerror else exc}", file=sys.stderr)
+        print(f"open {file}: {exc.strerror.lower() if exc.strerror else exc}", file=sys.stderr)
         return 1
     except (GenError, genconfig.PatchError) as exc:
         print(str(exc), file=sys.stderr)
@@ -67,9 +68,10 @@ def _write(path: Path, text: str, force: bool) -> None:
     print(f"Created {path}")
 
 
-def run(a) -> int:
+def run(what: str, a) -> int:
+    """`gen secrets` or `gen config` (`a`: the parsed command line, labsim/fakes/tools/talosctl.py)."""
     try:
-        if a.what == "secrets":
+        if what == "secrets":
             out = Path(a.output_file)
             if out.exists() and not a.force:
                 raise GenError(f"{out} already exists, use --force to overwrite")
@@ -83,8 +85,11 @@ def run(a) -> int:
 
 
 def _config(a) -> int:
-    if not a.cluster_endpoint.startswith(("https://", "http://")):
-        raise GenError(f'error validating endpoint: "{a.cluster_endpoint}" is not a valid URL: '
+    from labsim.fakes.tools.talosctl import CLIENT_VERSION
+    cluster_name, cluster_endpoint = a.args
+    talos_version = (a.talos_version or CLIENT_VERSION).lstrip("v")
+    if not cluster_endpoint.startswith(("https://", "http://")):
+        raise GenError(f'error validating endpoint: "{cluster_endpoint}" is not a valid URL: '
                        "please use https://host:port")
     if a.with_secrets:
         try:
@@ -94,15 +99,15 @@ def _config(a) -> int:
     else:
         print("generating PKI and tokens")
         bundle = genconfig.gen_secrets()
-    outdir = Path(a.output_dir)
+    outdir = Path(a.output or a.output_dir or ".")
     outdir.mkdir(parents=True, exist_ok=True)
     for kind, extra in (("controlplane", a.config_patch_control_plane), ("worker", a.config_patch_worker)):
-        doc = genconfig.machine_config(kind, a.cluster_name, a.cluster_endpoint, bundle,
-                                       kubernetes_version=a.kubernetes_version, talos_version=a.talos_version,
+        doc = genconfig.machine_config(kind, cluster_name, cluster_endpoint, bundle,
+                                       kubernetes_version=a.kubernetes_version, talos_version=talos_version,
                                        install_disk=a.install_disk)
         doc = apply_patches(doc, list(a.config_patch) + list(extra))
         _write(outdir / f"{kind}.yaml", genconfig.dump(doc), a.force)
     # like talosctl, the talosconfig's endpoints stay 127.0.0.1: set them with `talosctl config endpoint`
-    _write(outdir / "talosconfig", genconfig.dump(genconfig.talosconfig(a.cluster_name, bundle, ["127.0.0.1"])),
+    _write(outdir / "talosconfig", genconfig.dump(genconfig.talosconfig(cluster_name, bundle, ["127.0.0.1"])),
            a.force)
     return 0

@@ -47,6 +47,67 @@ def context(doc: dict[str, Any], name: str | None) -> dict[str, Any]:
     return ctx
 
 
+def merge(doc: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Config.Merge (pkg/machinery/client/config/config.go): contexts of `new` join `doc`, a clashing name gets the
+    first free `-N` suffix; the current context becomes `new`'s (renamed). Returns the renames, `"a" -> "a-1"`."""
+    have = doc.setdefault("contexts", {})
+    mapped: dict[str, str] = {}
+    renames = []
+    for name, ctx in (new.get("contexts") or {}).items():
+        merged, i = name, 1
+        while merged in have:
+            merged, i = f"{name}-{i}", i + 1
+        mapped[name] = merged
+        if merged != name:
+            renames.append(f'"{name}" -> "{merged}"')
+        have[merged] = ctx
+    if new.get("context"):
+        doc["context"] = mapped.get(new["context"], "")
+    return renames
+
+
+def info(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    """talosconfigInfo (cmd/talosctl/cmd/talos/config.go configInfo): the context's nodes and endpoints, and from its
+    client certificate the roles (its organizations) and when it expires."""
+    import base64
+    from datetime import UTC, datetime
+
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    ctx = (doc.get("contexts") or {}).get(name) or {}
+    roles: list[str] = []
+    ttl = not_after = ""
+    if ctx.get("crt"):
+        try:
+            crt = x509.load_pem_x509_certificate(base64.b64decode(ctx["crt"]))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        roles = sorted(a.value for a in crt.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME))
+        end = crt.not_valid_after_utc
+        ttl = _rel_time(end, datetime.now(UTC))
+        not_after = end.strftime("%Y-%m-%d")
+    return {"context": name, "nodes": ctx.get("nodes") or None, "endpoints": ctx.get("endpoints") or None,
+            "roles": roles or None, "certTTL": ttl, "certNotAfter": not_after}
+
+
+def _rel_time(a, b) -> str:
+    """go-humanize RelTime(a, b, "ago", "from now") with its default magnitudes."""
+    secs = (a - b).total_seconds()
+    label = "from now" if secs >= 0 else "ago"
+    secs = abs(secs)
+    for limit, div, unit in ((1, 1, "now"), (2, 1, "1 second"), (60, 1, "seconds"), (120, 1, "1 minute"),
+                             (3600, 60, "minutes"), (7200, 1, "1 hour"), (86400, 3600, "hours"), (172800, 1, "1 day"),
+                             (604800, 86400, "days"), (1209600, 1, "1 week"), (2592000, 604800, "weeks"),
+                             (5184000, 1, "1 month"), (31536000, 2592000, "months"), (63072000, 1, "1 year")):
+        if secs < limit:
+            if unit == "now":
+                return "now"
+            return f"{int(secs // div)} {unit} {label}" if unit.endswith("s") and div > 1 or unit == "seconds" \
+                else f"{unit} {label}"
+    return f"{int(secs // 31536000)} years {label}"
+
+
 def save(path: Path, doc: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(doc, sort_keys=False, indent=4))

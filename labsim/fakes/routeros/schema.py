@@ -1,6 +1,6 @@
 """The generic part of the simulated RouterOS menu engine: field types, the schema and the trap texts.
 
-Behaviour that is data lives in two YAML files next to this module:
+The engine that reads the menus: behaviour that is data lives in two YAML files next to this module:
 - `schema.yaml`: per menu its id space, commands, fields (types, defaults, ranges, choices, references,
   version limits) and read-only columns;
 - `errors.yaml`: the trap texts and categories, each with its source.
@@ -203,6 +203,7 @@ class FieldSpec:
     ref: str | None = None
     what: str | None = None
     literals: list[str] = field(default_factory=list)
+    write_only: bool = False
 
     @property
     def optional(self) -> bool:
@@ -253,6 +254,8 @@ class FieldSpec:
                 return str(_ip(text))
             if t == "ip-prefix":
                 return str(ipaddress.IPv4Interface(text.strip() if "/" in text else text.strip() + "/32"))
+            if t == "ipv6-prefix":
+                return str(ipaddress.IPv6Interface(text.strip() if "/" in text else text.strip() + "/128"))
             if t == "network":
                 return str(ipaddress.IPv4Network(text.strip() if "/" in text else text.strip() + "/32", strict=False))
             if t == "ip-list":
@@ -370,6 +373,8 @@ class MenuSpec:
     single: bool = False
     view: str | None = None
     settable: list[str] = field(default_factory=list)
+    listen: bool = False
+    initial: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -403,6 +408,8 @@ def load_schema(version_text: str) -> dict[str, MenuSpec]:
     version = Version.parse(version_text)
     menus: dict[str, MenuSpec] = {}
     for path, raw in _raw_schema()["menus"].items():
+        if not _in_version(raw, version):
+            continue
         fields: dict[str, FieldSpec] = {}
         for fname, f in (raw.get("fields") or {}).items():
             if "since" in f and not version.at_least(str(f["since"])):
@@ -418,6 +425,7 @@ def load_schema(version_text: str) -> dict[str, MenuSpec]:
                 ref=f.get("ref"),
                 what=f.get("what"),
                 literals=list(f.get("literals", [])),
+                write_only=bool(f.get("write_only", False)),
             )
             spec.default = _default_text(spec, _pick_default(f.get("default"), version))
             fields[fname] = spec
@@ -434,8 +442,16 @@ def load_schema(version_text: str) -> dict[str, MenuSpec]:
             single=bool(raw.get("single", False)),
             view=raw.get("view"),
             settable=list(raw.get("settable", [])),
+            listen=bool(raw.get("listen", False)),
+            initial=[r for r in raw.get("initial", []) if _in_version(r, version)],
         )
     return menus
+
+
+def _in_version(raw: dict[str, Any], version: Version) -> bool:
+    if "since" in raw and not version.at_least(str(raw["since"])):
+        return False
+    return not ("until" in raw and version.at_least(str(raw["until"])))
 
 
 def normalize_menu_path(menu: str) -> str:
