@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # make test spreads whole test files over this many pytest-xdist workers (0: one process, as before)
 TEST_WORKERS ?= auto
 # Optional: WAIVERS=waivers.yaml (accepted deviations with expiry), SIGNING_KEY=~/.ssh/id_ed25519 (sign the bundle)
-SIGNOFF_ARGS = --signoff $(SIGNOFF) --signoff-strict $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
+RUN_ARGS = --signoff $(SIGNOFF) $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
 .PHONY: help install collections verify test lab-verify lab-apply kind-verify serve bench check schema clean
 
@@ -26,13 +26,18 @@ help:
 	@echo "make bench       speed and memory benchmarks"
 	@echo "make clean       remove .venv, bundles and caches"
 
+# The set-up prints one line per phase with its time, on stderr: `make schema > x.json` stays the schema alone.
+DEPS = $$($(BIN)/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(" ".join(d["dependencies"] + d["optional-dependencies"]["dev"]))')
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q $$($(BIN)/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(" ".join(repr(x) for x in d["dependencies"]))' | tr -d "'")
-	# labsim itself, editable: its pytest11 entry point registers the steps, targets and sign-off plugin
-	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q --no-deps -e .
-	touch $(STAMP)
+	@echo "setup: .venv: installing labsim's dependencies from PyPI (about 2 min the first time; pip's cache helps)" >&2
+	@t=$$(date +%s); { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } && $(BIN)/python -m pip install -q --upgrade pip >&2 \
+	  && echo "setup:   venv and pip ready  $$(( $$(date +%s) - t )) s" >&2
+	@t=$$(date +%s); $(BIN)/python -m pip install -q $(DEPS) >&2 \
+	  && echo "setup:   dependencies installed  $$(( $$(date +%s) - t )) s" >&2
+	@# labsim itself, editable: the labsim command, and the pytest11 entry point that registers steps, targets, sign-off
+	@t=$$(date +%s); PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q --no-deps -e . >&2 \
+	  && echo "setup:   labsim installed (editable)  $$(( $$(date +%s) - t )) s" >&2
+	@touch $(STAMP)
 
 install: $(STAMP)
 
@@ -51,30 +56,33 @@ $(COLLECTIONS): $(STAMP)
 collections: $(COLLECTIONS)
 
 verify: $(STAMP)
-	$(BIN)/python -m pytest features/ --lab=$(LAB) --target sim --sim-seed $(SEED) $(SIGNOFF_ARGS) $(PYTEST_ARGS)
+	$(BIN)/labsim verify --lab $(LAB) --seed $(SEED) $(RUN_ARGS) $(PYTEST_ARGS)
 
+# The lint step first (a second or two: ruff, rules in pyproject.toml), then the suite.
 test: $(STAMP) $(COLLECTIONS)
+	$(BIN)/ruff check --quiet labsim tests
 	$(BIN)/python -m pytest tests/ features/ -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The preflight (labsim/steps/preflight.py) stops lab-verify/lab-apply before any scenario when an endpoint, a
 # secret or a tool is missing (exit 2, the bundle REJECTED with the list).
 lab-verify: $(STAMP)
-	$(BIN)/python -m pytest features/ --lab=$(LAB) --target lab $(SIGNOFF_ARGS) $(PYTEST_ARGS)
+	$(BIN)/labsim lab-verify --lab $(LAB) $(RUN_ARGS) $(PYTEST_ARGS)
 
 lab-apply: $(STAMP)
-	$(BIN)/python -m pytest features/ --lab=$(LAB) --target lab --apply $(SIGNOFF_ARGS) $(PYTEST_ARGS)
+	$(BIN)/labsim lab-apply --lab $(LAB) $(RUN_ARGS) $(PYTEST_ARGS)
 
 kind-verify: $(STAMP)
 	$(BIN)/python -m labsim.provisioners.kind verify $(LAB) -- $(PYTEST_ARGS)
 
 serve: $(STAMP)
-	$(BIN)/python -m labsim.fakes serve $(LAB) --endpoints-file endpoints.json --seed $(SEED)
+	$(BIN)/labsim serve $(LAB) --endpoints-file endpoints.json --seed $(SEED)
 
 check: $(STAMP)
-	$(BIN)/python -m labsim.provisioners check $(LAB)
+	@$(BIN)/labsim check $(LAB)
 
+# `make schema > lab.schema.json`: the committed schema file, nothing else on stdout
 schema: $(STAMP)
-	$(BIN)/python -m labsim.provisioners schema
+	@$(BIN)/labsim schema
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

@@ -7,8 +7,12 @@ and a lab file runs with plain `pytest` (no conftest.py, no `scenarios()` module
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import pytest
+
+from labsim.labfile import ENV, INI, find_lab
+from labsim.messages import problem
 
 pytest_plugins = [
     "labsim.steps.harness",
@@ -38,7 +42,28 @@ class FeatureFile(pytest.Module):
         return module
 
 
-def pytest_collect_file(file_path, parent: pytest.Collector):
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(INI, f"the lab file when --lab is not given (relative to this ini file; ${ENV} wins over it)",
+                  default="")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Choose the lab file once, before anything reads --lab (labsim/labfile.py says how)."""
+    inipath = config.inipath
+    value = config.getini(INI)
+    choice = find_lab(config.option.lab, cwd=config.invocation_params.dir, rootdir=config.rootpath,
+                      ini=(str(value), inipath.parent) if value and inipath is not None else None)
+    if not choice.path.is_file():
+        raise pytest.UsageError(problem(
+            f"no lab file at {choice.path} (from {choice.source})",
+            hint="pass --lab PATH, set LABSIM_LAB, or name it lab.yaml in this folder; "
+                 "`labsim init` writes a lab file to fill in"))
+    config.option.lab = str(choice.path)
+    config._labsim_lab_source = choice.source  # shown on the console's first line (labsim.signoff.console)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> FeatureFile | None:
     if file_path.suffix == ".feature":
         return FeatureFile.from_parent(parent, path=file_path)
     return None

@@ -17,5 +17,11 @@ def package_path(*parts: str) -> Path:
 
 
 HARDWARE_CATALOGUE = package_path("hardware", "routeros-models.yaml")
+# The lab file's JSON Schema, generated from the lab file model and committed (tests/unit/test_schema_file.py keeps
+# it in sync); `labsim schema` prints this file, `labsim init` copies it beside the user's lab file for editors.
+LAB_SCHEMA = package_path("schema", "lab.schema.json")
+# The schema's `$id`: names the format and its version (a URN: the project publishes no schema URL of its own;
+# editors read the copy `labsim init` writes, named in the lab file's `# yaml-language-server: $schema=` line).
+LAB_SCHEMA_ID = "urn:labsim:schema:lab-file:1"
 DEFAULT_LAB = package_path("labs", "aggrik8s.yaml")
 FEATURES = package_path("features")

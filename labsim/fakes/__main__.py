@@ -25,12 +25,15 @@ import yaml
 from labsim.fakes import served_lab
 from labsim.fakes.lab import SimulatedLab, sim_secrets, write_private
 from labsim.fakes.inventory import InventoryError, load_inventory
+from labsim.labfile import find_lab
 from labsim.resources import DEFAULT_LAB as DEFAULT_LAB_FILE
 
 DEFAULT_LAB = DEFAULT_LAB_FILE
 
 
 def serve(args: argparse.Namespace) -> int:
+    if args.labfile is None:   # the lab file a run here would use (labsim/labfile.py: LABSIM_LAB, lab.yaml, ...)
+        args.labfile = str(find_lab().path)
     try:
         inventory = load_inventory(args.labfile)
     except (OSError, InventoryError) as exc:
@@ -114,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labsim.fakes", description="The simulated lab.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="start the simulated lab in the foreground and write its endpoints")
-    p.add_argument("labfile", nargs="?", default=str(DEFAULT_LAB), help="lab file (default: labs/aggrik8s.yaml)")
+    p.add_argument("labfile", nargs="?", default=None,
+                   help="lab file (default: $LABSIM_LAB, lab.yaml here, else the built-in example aggrik8s)")
     p.add_argument("--endpoints-file", default="endpoints.json", help="where to write the endpoints JSON")
     p.add_argument("--seed", type=int, default=0, help="seed for the simulation's randomness")
     p.add_argument("--time-scale", type=float, default=1.0,

@@ -11,6 +11,7 @@ Layout of ``DIR/<run-id>/``::
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import importlib.metadata as md
 import json
@@ -62,11 +63,13 @@ class BundleWriter:
         self._path(rel).write_text(data, encoding="utf-8", newline="\n")
         self.written.append(rel)
 
-    def data(self, rel: str, data: bytes, is_text: bool) -> None:
+    def data(self, rel: str, data: bytes, is_text: bool, compress: bool = False) -> None:
         if is_text:
             out = self.redactor.text(data.decode("utf-8", errors="replace")).encode("utf-8")
         else:
             out = self.redactor.data(data)
+        if compress:  # redacted first; mtime 0 so the same evidence gives the same bytes (and checksum)
+            out = gzip.compress(out, compresslevel=6, mtime=0)
         self._path(rel).write_bytes(out)
         self.written.append(rel)
 
@@ -247,7 +250,9 @@ def _write(run: Run, root: Path, redactor: Redactor, rootpath: Path, signing_key
     # evidence first: files the report links to
     for rec in run.records.values():
         for att in rec.attachments:
-            w.data(att.path, att.data, att.is_text)
+            w.data(att.path, att.data, att.is_text, compress=att.compressed)
+        if rec.topology is not None and rec.topology_path:
+            w.json(rec.topology_path, rec.topology)
         for tl in rec.timelines:
             if tl.path:
                 w.json(tl.path, {"name": tl.name, "kind": tl.kind, "scenario": rec.full_name, "points": tl.points})

@@ -34,6 +34,15 @@ TYPE_BY_EXT.update({"txt": "text/plain", "log": "text/plain", "yaml": "applicati
                     "xml": "application/xml", "jpeg": "image/jpeg", "pem": "text/plain"})
 
 
+# Text evidence above this size, and every transcript, is stored gzip-compressed and linked from the report,
+# never inlined (a scenario's API transcript runs to hundreds of KB).
+INLINE_LIMIT = 32 * 1024
+
+
+def _compress(name: str, raw: bytes, is_text: bool) -> bool:
+    return is_text and (len(raw) > INLINE_LIMIT or "transcript" in name.lower())
+
+
 def _split_name(name: str) -> tuple[str, str | None]:
     m = re.match(r"^(.*?)\.([A-Za-z0-9]{1,5})$", name)
     if m and m.group(2).lower() in TYPE_BY_EXT:
@@ -62,7 +71,7 @@ class Evidence:
 
     def _next_path(self, name: str, ext: str) -> str:
         rec = self._record
-        n = len(rec.attachments) + sum(1 for t in rec.timelines if t.path) + 1
+        n = len(rec.attachments) + sum(1 for t in rec.timelines if t.path) + (1 if rec.topology_path else 0) + 1
         return f"evidence/{rec.slug}/{n}-{slugify(name, 60)}.{ext}"
 
     def attach(self, name: str, data: str | bytes | dict | list, media_type: str | None = None) -> str:
@@ -89,10 +98,12 @@ class Evidence:
             guess = mimetypes.guess_extension(media_type.split(";")[0].strip()) or ".bin"
             ext = guess.lstrip(".")
         path = self._next_path(stem, ext)
-        self._record.attachments.append(
-            Attachment(name=str(name), path=path, media_type=media_type, data=raw, step=self._collector.current_step(self._record))
-        )
-        return path
+        att = Attachment(name=str(name), path=path, media_type=media_type, data=raw,
+                         step=self._collector.current_step(self._record))
+        if _compress(str(name), raw, att.is_text):
+            att.path, att.compressed = path + ".gz", True
+        self._record.attachments.append(att)
+        return att.path
 
     def finding(self, name: str, passed: bool, message: str, details: dict | None = None) -> None:
         red = self._collector.redactor
@@ -109,6 +120,15 @@ class Evidence:
         tl = Timeline(name=str(name), kind=str(kind), points=pts, path=path,
                       step=self._collector.current_step(self._record))
         self._record.timelines.append(tl)
+        return path
+
+    def topology(self, data: dict) -> str:
+        """The fabric as observed (format labsim-topology/1: nodes, links with VLANs per end, intended vs observed,
+        breaks): the report draws it first after the verdict. The latest one of a scenario counts."""
+        red = self._collector.redactor
+        self._record.topology = red.obj(dict(data))
+        path = self._record.topology_path or self._next_path("topology", "json")
+        self._record.topology_path = path
         return path
 
     def lab_version(self, component: str, version: str) -> None:

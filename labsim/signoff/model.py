@@ -64,6 +64,7 @@ class Attachment:
     media_type: str
     data: bytes
     step: str | None = None
+    compressed: bool = False  # stored gzip-compressed in the bundle (path ends in .gz): linked, never inlined
 
     @property
     def is_text(self) -> bool:
@@ -73,7 +74,7 @@ class Attachment:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "path": self.path, "media_type": self.media_type, "size": len(self.data),
-                "step": self.step}
+                "step": self.step, "compressed": self.compressed}
 
 
 @dataclass
@@ -128,12 +129,15 @@ class ScenarioRecord:
     skip_reason: str | None = None
     failure_step: str | None = None
     failure_message: str | None = None
-    failure_details: str | None = None
+    failure_details: str | None = None  # pytest's whole report (JUnit keeps it)
+    failure_traceback: str | None = None  # the failure's traceback, trimmed to project code (the report shows it)
     duration: float = 0.0
     started: bool = False  # pytest-bdd began executing steps
     attachments: list[Attachment] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     timelines: list[Timeline] = field(default_factory=list)
+    topology: dict | None = None  # the fabric as observed (labsim-topology/1), when a step recorded it
+    topology_path: str | None = None
     # verdict bookkeeping
     status: str = NOT_RUN
     waiver: Waiver | None = None
@@ -142,13 +146,29 @@ class ScenarioRecord:
     waived_by_run_false: bool = False
 
     @property
+    def title(self) -> str:
+        """The name a person reads: an outline example's name, plus the parameters its name does not show, so
+        the examples of one outline never share a title ("... (memory=768, disk=24)")."""
+        if not self.example:
+            return self.name
+        template = self.template_name or self.name
+        rest = [f"{k}={v}" for k, v in self.example.items() if f"<{k}>" not in template]
+        return f"{self.name} ({', '.join(rest)})" if rest else self.name
+
+    @property
     def full_name(self) -> str:
         return f"{self.feature}: {self.name}"
+
+    @property
+    def full_title(self) -> str:
+        return f"{self.feature}: {self.title}"
 
     @property
     def names(self) -> list[str]:
         """Names a waiver's ``scenario:`` may use for this record."""
         out = [self.full_name, self.name]
+        if self.title != self.name:
+            out += [self.full_title, self.title]
         if self.template_name and self.template_name != self.name:
             out += [f"{self.feature}: {self.template_name}", self.template_name]
         if self.kind == "test":
@@ -166,6 +186,7 @@ class ScenarioRecord:
             "feature": self.feature,
             "feature_file": self.feature_file,
             "name": self.name,
+            "title": self.title,
             "keyword": self.keyword,
             "line": self.line,
             "rule": self.rule,
@@ -183,6 +204,7 @@ class ScenarioRecord:
             "attachments": [a.to_dict() for a in self.attachments],
             "findings": [f.to_dict() for f in self.findings],
             "timelines": [t.to_dict() for t in self.timelines],
+            "topology": self.topology_path,
         }
 
 
@@ -280,7 +302,7 @@ def judge(run: Run) -> None:
                 rec.status = FAILED
                 at = f" at step {rec.failure_step!r}" if rec.failure_step else (
                     f" in {rec.phase}" if rec.phase and rec.phase != "call" else "")
-                reasons.append(f"{what} failed: {rec.full_name}{at}: {first_line(rec.failure_message)}")
+                reasons.append(f"{what} failed: {rec.full_title}{at}: {first_line(rec.failure_message)}")
         elif rec.outcome == SKIPPED:
             if w is not None:
                 rec.status = WAIVED
@@ -290,20 +312,20 @@ def judge(run: Run) -> None:
                 if dev is not None:
                     rec.deviation = dev
                 else:
-                    reasons.append(f"unaccounted skip: {rec.full_name} ({rec.skip_reason or 'no reason given'})"
+                    reasons.append(f"unaccounted skip: {rec.full_title} ({rec.skip_reason or 'no reason given'})"
                                    " - declare a deviation for one of its tags or add a waiver")
         elif rec.outcome == PASSED:
             rec.status = PASSED
             bad = rec.failed_findings
             if bad and w is None:
-                reasons.append(f"failed finding in {rec.full_name}: " +
+                reasons.append(f"failed finding in {rec.full_title}: " +
                                "; ".join(f"{f.name}: {first_line(f.message)}" for f in bad))
         else:
             if w is not None:
                 rec.status = WAIVED
             else:
                 rec.status = NOT_RUN
-                reasons.append(f"{what} did not run: {rec.full_name}")
+                reasons.append(f"{what} did not run: {rec.full_title}")
     for path, msg in run.collection_errors:
         reasons.append(f"collection error in {path}: {first_line(msg)}")
     if run.interrupted:

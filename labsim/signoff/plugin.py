@@ -15,6 +15,8 @@ import hashlib
 import os
 import secrets as _secrets
 import time
+import traceback
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--signoff-strict", action="store_true", default=False,
                 help="exit non-zero when the verdict is REJECTED, even if no test failed "
                      "(for example an unaccounted skip); used by make verify and make lab-verify")
+    g.addoption("--console", choices=("auto", "scenarios", "pytest"), default="auto",
+                help="scenarios: a line per scenario with its result as it finishes, and the setup phases with "
+                     "their time; pytest: pytest's dots; auto (default): scenarios when --signoff is given")
 
 
 def _opt(config: pytest.Config, name: str):
@@ -105,6 +110,7 @@ def _new_run_id(t) -> str:
     return t.strftime("%Y%m%dT%H%M%S") + f".{t.microsecond // 1000:03d}Z-" + _secrets.token_hex(3)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's terminal reporter exists (the console lines sit beside it)
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):  # xdist worker: the controller writes the bundle
         return
@@ -140,6 +146,11 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = Collector(config, run)
     config.stash[collector_key] = collector
     config.pluginmanager.register(collector, "signoff-collector")
+    from .console import ScenarioLines, wanted
+
+    if config.pluginmanager.get_plugin("terminalreporter") is not None and wanted(config):
+        collector.console = ScenarioLines(config, collector)
+        config.pluginmanager.register(collector.console, "signoff-console")
 
 
 @pytest.hookimpl(trylast=True)
@@ -148,8 +159,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if collector is None:
         return
     config.pluginmanager.unregister(collector)
+    if collector.console is not None:
+        config.pluginmanager.unregister(collector.console)
     if collector.bundle_path is not None:
-        line = f"Sign-off: {collector.run.verdict} — {collector.bundle_path}"
+        line = verdict_line(collector.run.verdict, collector.rel_display(collector.bundle_path))
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             ok = collector.run.verdict == "ACCEPTED"
@@ -163,6 +176,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             tr.write_line(msg, red=True, bold=True)
         else:
             print(msg, flush=True)
+
+
+def verdict_line(verdict: str, bundle: str) -> str:
+    """The run's last line: the verdict, the bundle, and the two files a person opens first."""
+    return f"Sign-off: {verdict} — {bundle.rstrip('/')}/ (report.html, summary.md)"
 
 
 @pytest.fixture
@@ -187,6 +205,15 @@ class Collector:
         self._current: dict[str, int] = {}  # nodeid -> index of the step being executed
         self._slugs: set[str] = set()
         self._run_false: set[str] = set()
+        self.console = None  # the ScenarioLines reporter, when the console shows scenario lines
+
+    def rel_display(self, path: str | os.PathLike) -> str:
+        """A path as a person types it: relative to where pytest was started when it is below it."""
+        p = Path(path)
+        try:
+            return p.resolve().relative_to(self.config.invocation_params.dir.resolve()).as_posix()
+        except ValueError:
+            return str(p)
 
     # ---- context -------------------------------------------------------------------------------------------
     def _context(self) -> None:
@@ -403,6 +430,15 @@ class Collector:
             rec.failure_step = f"{step.keyword} {step.name}"
             rec.failure_message = f"undefined step: {step.keyword} {step.name} (no step definition matches)"
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Generator[None, object, object]:
+        report = yield
+        if getattr(report, "failed", False) and call.excinfo is not None:
+            rec = self.run.records.get(item.nodeid)
+            if rec is not None and rec.failure_traceback is None:
+                rec.failure_traceback = self.redactor.text(trimmed_traceback(call.excinfo.value, self.config.rootpath))
+        return report
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         rec = self.run.records.get(report.nodeid)
         if rec is None:
@@ -468,9 +504,12 @@ class Collector:
 
             root = _resolve_path(self.config, outdir)
             key = self.config.getoption("signing_key")
+            t0 = time.perf_counter()
             self.bundle_path = write_bundle(run, root, self.redactor, rootpath=self.config.rootpath,
                                             signing_key=_resolve_path(self.config, key) if key else None,
                                             invocation=list(self.config.invocation_params.args))
+            if self.console is not None:
+                self.console.bundle_written(time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - report it; the tests keep their own outcome
             self.bundle_error = f"{type(exc).__name__}: {exc}"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
@@ -488,11 +527,41 @@ def _finalize_steps(rec: ScenarioRecord) -> None:
                 rec.failure_step = f"{s.keyword} {s.name}"
 
 
+PACKAGE_DIR = Path(__file__).resolve().parents[1]   # labsim/, wherever it is installed
+
+
+def trimmed_traceback(exc: BaseException, rootpath: Path) -> str:
+    """The failure's frames in project code only (labsim's package and the user's own files below rootdir, not
+    pytest, pluggy, pytest-bdd or other installed packages), innermost last, as `path:line in function`."""
+    root = rootpath.resolve()
+    lines: list[str] = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(PACKAGE_DIR):
+            shown = "labsim/" + path.relative_to(PACKAGE_DIR).as_posix()
+        elif path.is_relative_to(root) and "site-packages" not in path.parts:
+            shown = path.relative_to(root).as_posix()
+        else:
+            continue
+        lines.append(f"{shown}:{frame.lineno} in {frame.name}")
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}")
+    return "\n".join(lines)
+
+
+def assertion_text(exc: BaseException) -> str:
+    """An assertion's own message, without the `assert ...` introspection pytest appends to it."""
+    text = str(exc)
+    if isinstance(exc, AssertionError) and "\nassert " in text:
+        text = text.split("\nassert ", 1)[0]
+    return text
+
+
 def _exc_message(exc: BaseException) -> str:
     if isinstance(exc, (pytest.fail.Exception, pytest.xfail.Exception)):
         text = getattr(exc, "msg", None) or str(exc)
     else:
-        text = str(exc)
+        text = assertion_text(exc)
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
 

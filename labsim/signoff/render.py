@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 
@@ -172,13 +173,23 @@ def summary_md(run: Run, manifest: dict) -> str:
     return "\n".join(L)
 
 
+def _fenced(text: str, indent: str = "  ") -> list[str]:
+    """Text kept whole, every line, in a fenced block (longer fence than any backtick run inside)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{indent}{fence}text"] + [f"{indent}{line}".rstrip() for line in text.splitlines()] + [f"{indent}{fence}"]
+
+
 def _failure_md(r: ScenarioRecord) -> list[str]:
-    out = [f"- **{_md(r.feature)}** › **{_md(r.name)}** (`{_md(r.feature_file)}:{r.line}`)"]
+    out = [f"- **{_md(r.feature)}** › **{_md(r.title)}** (`{_md(r.feature_file)}:{r.line}`)"]
     if r.failure_step:
         out.append(f"  - Step: `{_md(r.failure_step)}`")
     elif r.phase and r.phase != "call":
         out.append(f"  - In: {r.phase}")
-    out.append(f"  - Message: {_md(first_line(r.failure_message, 600)) or '(no message)'}")
+    out.append("  - Message:")
+    out.append("")
+    out += _fenced(r.failure_message or "(no message)", "    ")
+    out.append("")
     return out
 
 
@@ -200,7 +211,7 @@ def junit_xml(run: Run) -> str:
         for r in group:
             st["tests"] += 1
             st["time"] += r.duration
-            tc = ET.SubElement(suite, "testcase", classname=_xml_safe(key), name=_xml_safe(r.name),
+            tc = ET.SubElement(suite, "testcase", classname=_xml_safe(key), name=_xml_safe(r.title),
                                time=f"{r.duration:.3f}", file=_xml_safe(r.feature_file), line=str(r.line))
             if r.status in (FAILED, WAIVED_FAILED):
                 tagname = "error" if r.phase in ("setup", "teardown") and not r.failure_step else "failure"
@@ -281,7 +292,7 @@ def cucumber_json(run: Run) -> list[dict]:
                 step = {"keyword": s.keyword.strip() + " ", "name": s.name, "line": s.line,
                         "match": {"location": f"{r.feature_file}:{s.line}"}, "result": res}
                 label = f"{s.keyword} {s.name}"
-                emb = [a for a in r.attachments if a.step == label and len(a.data) <= EMBED_LIMIT]
+                emb = [a for a in r.attachments if a.step == label and len(a.data) <= EMBED_LIMIT and not a.compressed]
                 if emb:
                     step["embeddings"] = [{"mime_type": a.media_type, "name": a.name,
                                            "data": base64.b64encode(a.data).decode("ascii")} for a in emb]

@@ -1,218 +1,268 @@
-"""Draw a lab file's topology as inline SVG, from the raw YAML (no models: signoff imports no provisioners).
+"""The lab topology for the report: drawn from what the fabric verification observed (the `labsim-topology/1`
+evidence a step recorded: ports, VLANs per link tagged and untagged, intended vs observed, where a VLAN stops), or,
+when no step observed the fabric, from the lab file alone (and then labelled as intended, not observed).
 
-Rows: RouterOS devices (device-to-device cables as arcs above them), then Proxmox nodes and hosts (cabled to
-a device), then clusters (linked to their Proxmox node or hosts, coloured by VLAN), with ClusterMesh links
-as arcs below the clusters, and a VLAN legend.
+Rows: RouterOS devices (device-to-device cables as arcs above them), then Proxmox nodes, hosts and other cable ends,
+then the clusters in their report colour, with ClusterMesh links below them. A link whose VLANs differ from the lab
+file is amber and dashed; the link where a VLAN stops is red, thick, and says which VLAN. Signoff imports no lab
+layer: this reads plain data.
 """
-
 from __future__ import annotations
 
-from html import escape
+from dataclasses import dataclass, field
+from typing import Any
 
-PALETTE = ["#2563eb", "#059669", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#dc2626", "#4b5563",
-           "#9333ea"]
-NODE_W, NODE_H, GAP = 150, 46, 26
-ROW_GAP = 120
+from .plots import Colours, Svg
 
-
-def _get(d, *keys, default=None):
-    for k in keys:
-        if not isinstance(d, dict):
-            return default
-        d = d.get(k)
-    return default if d is None else d
+NODE_W, NODE_H, GAP, ROW_GAP = 160, 56, 30, 140
+RED, AMBER, GREY = "#dc2626", "#d97706", "#64748b"
+FILL = {"routeros": ("#eff6ff", "#1d4ed8"), "proxmox": ("#fff7ed", "#c2410c"), "host": ("#f8fafc", "#475569"),
+        "endpoint": ("#f1f5f9", "#94a3b8")}
 
 
-def _list(v) -> list:
+@dataclass
+class Topology:
+    svg: Svg | None
+    source: str          # "observed" or "lab file"
+    scenario: str | None = None   # the scenario whose observation it is
+    breaks: list[dict] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+
+def _list(v: object) -> list:
     return v if isinstance(v, list) else []
 
 
-def _s(v) -> str:
-    return "" if v is None else str(v)
+def _get(d: object, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
 
 
-def topology_svg(lab: object) -> str | None:
+def from_lab_file(lab: object) -> dict | None:
+    """The topology the lab file intends (no observation): same shape as the observed evidence."""
     if not isinstance(lab, dict):
         return None
-    devices = [d for d in _list(_get(lab, "routeros", "devices")) if isinstance(d, dict) and d.get("identity")]
-    pnodes = [n for n in _list(_get(lab, "proxmox", "nodes")) if isinstance(n, dict) and n.get("name")]
-    hosts = [h for h in _list(lab.get("hosts")) if isinstance(h, dict) and h.get("name")]
-    clusters = [c for c in _list(lab.get("clusters")) if isinstance(c, dict) and c.get("name")]
-    vlans = [v for v in _list(lab.get("vlans")) if isinstance(v, dict) and v.get("name") is not None]
-    mesh = [_s(m) for m in _list(_get(lab, "mesh", "clusters"))]
-    cables = []
+    nodes = [{"name": str(d["identity"]), "kind": "routeros", "detail": str(d.get("model") or "RouterOS")}
+             for d in _list(_get(lab, "routeros", "devices")) if isinstance(d, dict) and d.get("identity")]
+    nodes += [{"name": str(n["name"]), "kind": "proxmox", "detail": "Proxmox VE"}
+              for n in _list(_get(lab, "proxmox", "nodes")) if isinstance(n, dict) and n.get("name")]
+    nodes += [{"name": str(h["name"]), "kind": "host", "detail": str(h.get("kind") or "host")}
+              for h in _list(lab.get("hosts")) if isinstance(h, dict) and h.get("name")]
+    links = []
     for c in _list(lab.get("cables")):
         if isinstance(c, (list, tuple)) and len(c) == 2:
-            a, b = (_s(x) for x in c)
-            cables.append((a.partition(":")[0], a.partition(":")[2], b.partition(":")[0], b.partition(":")[2]))
-    if not (devices or pnodes or hosts or clusters):
+            (a, _, pa), (b, _, pb) = (str(x).partition(":") for x in c)
+            links.append({"a": a, "a_port": pa, "b": b, "b_port": pb, "ends": {}, "differences": [], "broken": []})
+    clusters = []
+    for c in _list(lab.get("clusters")):
+        if not isinstance(c, dict) or not c.get("name"):
+            continue
+        runs_on = [str(c["proxmox_node"])] if c.get("proxmox_node") else []
+        hosts = c.get("hosts")
+        for v in (hosts.values() if isinstance(hosts, dict) else [hosts] if isinstance(hosts, list) else []):
+            runs_on += [str(x) for x in _list(v)]
+        clusters.append({"name": str(c["name"]), "vlan": c.get("vlan"), "runs_on": runs_on})
+    if not (nodes or clusters):
         return None
+    return {"format": "labsim-topology/1", "source": "lab file", "nodes": nodes, "links": links, "breaks": [],
+            "vlans": [{"id": v.get("id"), "name": v.get("name")} for v in _list(lab.get("vlans")) if isinstance(v, dict)],
+            "clusters": clusters, "mesh": [str(m) for m in _list(_get(lab, "mesh", "clusters"))]}
 
-    vlan_color = {_s(v["name"]): PALETTE[i % len(PALETTE)] for i, v in enumerate(vlans)}
-    dev_ids = [_s(d["identity"]) for d in devices]
-    row1_ids = [_s(n["name"]) for n in pnodes] + [_s(h["name"]) for h in hosts]
-    known = set(dev_ids) | set(row1_ids)
-    extra = []  # cable endpoints not described anywhere else
-    for a, _, b, _ in cables:
-        for x in (a, b):
-            if x and x not in known and x not in extra:
-                extra.append(x)
-    row1_ids += extra
 
-    # order row 1 by the position of the device each is cabled to (fewer crossings)
-    dev_pos = {d: i for i, d in enumerate(dev_ids)}
+def _vids(ids: list) -> str:
+    return ",".join(str(i) for i in ids)
 
-    def attach_pos(name: str) -> float:
-        ps = [dev_pos[b] for a, _, b, _ in cables if a == name and b in dev_pos]
-        ps += [dev_pos[a] for a, _, b, _ in cables if b == name and a in dev_pos]
-        return sum(ps) / len(ps) if ps else len(dev_ids)
 
-    order = {n: i for i, n in enumerate(row1_ids)}
-    row1_ids.sort(key=lambda n: (attach_pos(n), order[n]))
-    cl_ids = [_s(c["name"]) for c in clusters]
+def _link_label(link: dict) -> str:
+    """`T 10,1500,2000 · U 1`: the VLANs the RouterOS end(s) send on this cable (both ends when they differ)."""
+    parts = []
+    for node, end in (link.get("ends") or {}).items():
+        if end.get("up") is False:
+            parts.append((node, "down"))
+            continue
+        t, u = end.get("tagged") or [], end.get("untagged") or []
+        text = " · ".join(x for x in ((f"T {_vids(t)}" if t else ""), (f"U {_vids(u)}" if u else "")) if x)
+        parts.append((node, text or "no VLAN"))
+    if not parts:
+        return ""
+    if len({p[1] for p in parts}) == 1:
+        return parts[0][1]
+    return " / ".join(f"{n}: {t}" for n, t in parts)
 
-    cols = max(len(dev_ids), len(row1_ids), len(cl_ids), 1)
-    legend_w = 250 if vlans else 0
-    width = cols * (NODE_W + GAP) + GAP + legend_w
-    dev_arcs_h = 30 + 18 * max(len(dev_ids) - 1, 0)
-    y0 = 30 + dev_arcs_h
+
+def draw(topo: dict, colours: Colours, svg_id: str = "topology-svg") -> Svg:
+    nodes = [n for n in _list(topo.get("nodes")) if isinstance(n, dict) and n.get("name")]
+    kinds = {n["name"]: n.get("kind", "endpoint") for n in nodes}
+    row0 = [n["name"] for n in nodes if kinds[n["name"]] == "routeros"]
+    row1 = [n["name"] for n in nodes if kinds[n["name"]] != "routeros"]
+    links = [x for x in _list(topo.get("links")) if isinstance(x, dict)]
+    clusters = [c for c in _list(topo.get("clusters")) if isinstance(c, dict) and c.get("name")]
+    dev_pos = {d: i for i, d in enumerate(row0)}
+
+    def attach(name: str) -> float:   # order row 1 under the device each is cabled to (fewer crossings)
+        ps = [dev_pos[x["b"]] for x in links if x["a"] == name and x["b"] in dev_pos]
+        ps += [dev_pos[x["a"]] for x in links if x["b"] == name and x["a"] in dev_pos]
+        return sum(ps) / len(ps) if ps else len(row0)
+
+    order = {n: i for i, n in enumerate(row1)}
+    row1.sort(key=lambda n: (attach(n), order[n]))
+    cl_names = [str(c["name"]) for c in clusters]
+    cols = max(len(row0), len(row1), len(cl_names), 1)
+    width = cols * (NODE_W + GAP) + GAP
+    arcs = len({tuple(sorted((x["a"], x["b"]))) for x in links if x["a"] in dev_pos and x["b"] in dev_pos})
+    y0 = 16 + NODE_H / 2 + (34 + 26 * 4 / 3 * (min(arcs, 8) - 1)) * 0.75 + 4 if arcs else 40
     y1 = y0 + NODE_H + ROW_GAP
-    y2 = y1 + NODE_H + ROW_GAP
-    mesh_h = 40 + 16 * max(len(mesh) - 1, 0) if len(mesh) > 1 else 10
-    height = max(y2 + NODE_H + mesh_h + 20, 60 + 22 * len(vlans) + 40)
-    plot_w = width - legend_w
+    y2 = y1 + NODE_H + ROW_GAP - 30
+    mesh = [m for m in _list(topo.get("mesh")) if m in cl_names]
+    height = y2 + NODE_H + (60 + 14 * len(mesh) if len(mesh) > 1 else 20)
+    svg = Svg(svg_id, "topology", "Lab topology", width, height)
 
     def row_x(ids: list[str]) -> dict[str, float]:
         total = len(ids) * NODE_W + (len(ids) - 1) * GAP
-        start = (plot_w - total) / 2
+        start = (width - total) / 2
         return {n: start + i * (NODE_W + GAP) + NODE_W / 2 for i, n in enumerate(ids)}
 
-    pos: dict[str, tuple[float, float]] = {}
-    pos.update({n: (x, y0) for n, x in row_x(dev_ids).items()})
-    pos.update({n: (x, y1) for n, x in row_x(row1_ids).items()})
-    cl_pos = {n: (x, y2) for n, x in row_x(cl_ids).items()}
+    pos = {n: (x, y0) for n, x in row_x(row0).items()}
+    pos.update({n: (x, y1) for n, x in row_x(row1).items()})
+    cpos = {n: (x, y2) for n, x in row_x(cl_names).items()}
 
-    out: list[str] = [
-        (f'<svg id="topology-svg" viewBox="0 0 {width:.0f} {height:.0f}" '
-        f'width="100%" style="max-width:{width:.0f}px" role="img" aria-label="Lab topology" class="topology">'),
-        "<title>Lab topology</title>",
-    ]
-    # ---- cables: group parallel links between the same two boxes
-    groups: dict[tuple[str, str], list[str]] = {}
-    for a, pa, b, pb in cables:
-        if a not in pos or b not in pos:
-            continue
-        k = tuple(sorted((a, b)))
-        groups.setdefault(k, []).append(f"{a}:{pa} ↔ {b}:{pb}")
-    for (a, b), ports in groups.items():
-        (xa, ya), (xb, yb) = pos[a], pos[b]
-        label = f"×{len(ports)}" if len(ports) > 1 else ""
-        title = escape("\n".join(ports))
-        cls = "cable bundle" if len(ports) > 1 else "cable"
-        sw = 2 + min(len(ports) - 1, 4)
-        if ya == yb:  # same row: arc above
-            dist = abs(dev_pos.get(a, 0) - dev_pos.get(b, 0)) if a in dev_pos and b in dev_pos else 1
-            h = 24 + 22 * (dist - 1) if dist > 1 else 0
-            top = ya - NODE_H / 2
-            if h == 0:
-                x1, x2 = (xa + NODE_W / 2, xb - NODE_W / 2) if xa < xb else (xa - NODE_W / 2, xb + NODE_W / 2)
-                d = f"M{x1:.1f},{ya:.1f} L{x2:.1f},{yb:.1f}"
-                lx, ly = (x1 + x2) / 2, ya - 5
-            else:
-                d = f"M{xa:.1f},{top:.1f} Q{(xa + xb) / 2:.1f},{top - 2 * h:.1f} {xb:.1f},{top:.1f}"
-                lx, ly = (xa + xb) / 2, top - h - 4
-        else:
-            (xt, yt), (xl, yl) = ((xa, ya), (xb, yb)) if ya < yb else ((xb, yb), (xa, ya))
-            d = f"M{xt:.1f},{yt + NODE_H / 2:.1f} L{xl:.1f},{yl - NODE_H / 2:.1f}"
-            lx, ly = xt + (xl - xt) * 0.5, yt + NODE_H / 2 + (yl - yt - NODE_H) * 0.5
-        out.append(f'<g class="{cls}"><title>{title}</title>'
-                   f'<path d="{d}" fill="none" stroke="#64748b" stroke-width="{sw}"/>')
-        if label:
-            out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" class="lbl" text-anchor="middle">{escape(label)}</text>')
-        out.append("</g>")
-    # ---- cluster links to their hosts / proxmox node
+    # ---- cluster links to what they run on (under everything else)
     for c in clusters:
-        name = _s(c["name"])
-        cx, cy = cl_pos[name]
-        color = vlan_color.get(_s(c.get("vlan")), "#475569")
-        targets = []
-        if c.get("proxmox_node"):
-            targets.append(_s(c["proxmox_node"]))
-        hs = c.get("hosts")
-        if isinstance(hs, dict):
-            for v in hs.values():
-                targets += [_s(x) for x in _list(v)]
-        elif isinstance(hs, list):
-            targets += [_s(x) for x in hs]
-        for t in dict.fromkeys(targets):
+        cx, cy = cpos[str(c["name"])]
+        col = colours.of(str(c["name"]))
+        for t in dict.fromkeys(str(x) for x in _list(c.get("runs_on"))):
             if t in pos:
                 tx, ty = pos[t]
-                out.append(f'<path class="runs-on" d="M{cx:.1f},{cy - NODE_H / 2:.1f} L{tx:.1f},{ty + NODE_H / 2:.1f}" '
-                           f'stroke="{color}" stroke-width="1.5" stroke-dasharray="5 4" fill="none">'
-                           f'<title>{escape(name)} runs on {escape(t)}</title></path>')
+                svg.add("path", d=f"M{cx:.1f},{cy - NODE_H / 2:.1f} L{tx:.1f},{ty + NODE_H / 2:.1f}", stroke=col,
+                        stroke_width=1.4, stroke_dasharray="5 4", fill="none", class_="runs-on",
+                        title=f"{c['name']} runs on {t}")
+    # ---- cables: parallel cables between the same two boxes (a bond's slaves) are drawn as one line
+    groups: dict[tuple[str, str], list[tuple[int, dict]]] = {}
+    for i, x in enumerate(links):
+        if x.get("a") in pos and x.get("b") in pos:
+            groups.setdefault(tuple(sorted((str(x["a"]), str(x["b"])))), []).append((i, x))
+    # arcs between devices: the shortest spans lowest, so arcs nest instead of crossing
+    span = {k: abs(dev_pos.get(k[0], 0) - dev_pos.get(k[1], 0)) if k[0] in dev_pos and k[1] in dev_pos else 0
+            for k in groups}
+    groups = dict(sorted(groups.items(), key=lambda kv: span[kv[0]]))
+    arc_i = 0
+    fan: dict[str, int] = {}   # links leaving each upper box so far: their labels are staggered
+    for members in groups.values():
+        i, x = next(((j, y) for j, y in members if _list(y.get("broken"))), members[0])
+        a, b = x["a"], x["b"]
+        broken = [t for _, y in members for t in _list(y.get("broken"))]
+        diffs = [t for _, y in members for t in _list(y.get("differences"))]
+        state = "broken" if broken else "differs" if diffs else "ok"
+        col = {"broken": RED, "differs": AMBER}.get(state, GREY)
+        (xa, ya), (xb, yb) = pos[a], pos[b]
+        labels = list(dict.fromkeys(_link_label(y) for _, y in members))
+        label = labels[0] if len(labels) == 1 else " | ".join(labels)
+        if len(members) > 1:
+            label = f"{label} ×{len(members)}" if label else f"×{len(members)}"
+
+        def ports(node: str, members: list = members) -> str:
+            bridge = {(y.get("ends") or {}).get(node, {}).get("port") for _, y in members}
+            if len(members) > 1 and len(bridge) == 1 and None not in bridge:
+                return str(bridge.pop())   # the bond the cables belong to
+            return ",".join(str(y["a_port"] if y["a"] == node else y["b_port"]) for _, y in members)
+
+        cables = [f"{y['a']}:{y['a_port']} ↔ {y['b']}:{y['b_port']}" for _, y in members]
+        tip = "\n".join(cables + [label] + broken + diffs)
+        if ya == yb:   # two devices: an arc above the row
+            arc_i += 1
+            top = ya - NODE_H / 2
+            h = 34 + 26 * ((arc_i - 1) % 8) * 4 / 3
+            d = f"M{xa:.1f},{top:.1f} C{xa:.1f},{top - h:.1f} {xb:.1f},{top - h:.1f} {xb:.1f},{top:.1f}"
+            lx, ly = (xa + xb) / 2, top - h * 0.75 - 4
+            label = f"{ports(a)} ⇄ {ports(b)} · {label}" if label else f"{ports(a)} ⇄ {ports(b)}"
+            pa = pb = None
+            anchor_a = anchor_b = "middle"
+        else:
+            upper, lower = (a, b) if ya < yb else (b, a)
+            (xt, yt), (xl, yl) = pos[upper], pos[lower]
+            d = f"M{xt:.1f},{yt + NODE_H / 2:.1f} L{xl:.1f},{yl - NODE_H / 2:.1f}"
+            k = fan[upper] = fan.get(upper, -1) + 1
+            frac = 0.86 if broken else (0.42, 0.62, 0.8)[k % 3]   # a break's words near its own end, apart
+            lx = xt + (xl - xt) * frac
+            ly = yt + NODE_H / 2 + (yl - yt - NODE_H) * frac
+            label = f"{ports(upper)}: {label}" if label else ports(upper)
+            low_end = (xl - (xl - xt) * 0.06, yl - NODE_H / 2 - 6)
+            pa, pb = (None, low_end) if upper == a else (low_end, None)
+            anchor_a = anchor_b = "middle"
+        svg.add("path", d=d, fill="none", stroke=col, stroke_width=(4 if state == "broken" else 2) + min(len(members) - 1, 3),
+                stroke_dasharray="7 4" if state == "differs" else None, class_=f"link {state}", data_a=a,
+                data_a_port=x.get("a_port"), data_b=b, data_b_port=x.get("b_port"), data_link=i,
+                data_cables=len(members), title=tip)
+        for node, at, anchor in ((a, pa, anchor_a), (b, pb, anchor_b)):
+            if at is not None:
+                svg.add("text", ports(node), x=round(at[0], 1), y=round(at[1], 1), class_="port", text_anchor=anchor)
+        if label:
+            svg.add("text", label, x=round(lx, 1), y=round(ly, 1), class_=f"vlans {state}", text_anchor="middle",
+                    title=tip)
+        if broken:
+            stops = sorted({str(t).split(" ", 1)[0] for t in broken})
+            svg.add("text", "✗ " + ", ".join(stops) + " stops here", x=round(lx, 1), y=round(ly + 14, 1),
+                    class_="breaks", text_anchor="middle", title=tip)
     # ---- mesh arcs below the clusters
-    mesh_in = [m for m in mesh if m in cl_pos]
-    pairs = [(mesh_in[i], mesh_in[j]) for i in range(len(mesh_in)) for j in range(i + 1, len(mesh_in))]
+    pairs = [(mesh[i], mesh[j]) for i in range(len(mesh)) for j in range(i + 1, len(mesh))]
     for k, (a, b) in enumerate(pairs):
-        (xa, ya), (xb, _) = cl_pos[a], cl_pos[b]
+        (xa, ya), (xb, _) = cpos[a], cpos[b]
         bot = ya + NODE_H / 2
-        h = 30 + 14 * k
-        out.append(f'<g class="mesh-link"><title>ClusterMesh: {escape(a)} ↔ {escape(b)}</title>'
-                   f'<path d="M{xa:.1f},{bot:.1f} Q{(xa + xb) / 2:.1f},{bot + 2 * h:.1f} {xb:.1f},{bot:.1f}" '
-                   f'fill="none" stroke="#0f766e" stroke-width="2.5" stroke-dasharray="8 5"/></g>')
+        h = 34 + 14 * k
+        svg.add("path", d=f"M{xa:.1f},{bot:.1f} Q{(xa + xb) / 2:.1f},{bot + 2 * h:.1f} {xb:.1f},{bot:.1f}", fill="none",
+                stroke="#0f766e", stroke_width=2.5, stroke_dasharray="8 5", class_="mesh-link",
+                title=f"ClusterMesh: {a} ↔ {b}")
     if pairs:
         a, b = pairs[0]
-        mx = (cl_pos[a][0] + cl_pos[b][0]) / 2
-        out.append(f'<text x="{mx:.1f}" y="{y2 + NODE_H / 2 + 30 + 16:.1f}" class="lbl mesh" '
-                   f'text-anchor="middle">ClusterMesh</text>')
-
+        svg.add("text", "ClusterMesh", x=round((cpos[a][0] + cpos[b][0]) / 2, 1), y=round(y2 + NODE_H / 2 + 40, 1),
+                class_="lbl mesh", text_anchor="middle")
     # ---- boxes
-    def box(name: str, x: float, y: float, sub: str, cls: str, fill: str = "#ffffff", stroke: str = "#334155",
-            tip: str = "") -> None:
-        out.append(f'<g class="node {cls}" data-name="{escape(name)}"><title>{escape(tip or name)}</title>'
-                   f'<rect x="{x - NODE_W / 2:.1f}" y="{y - NODE_H / 2:.1f}" width="{NODE_W}" height="{NODE_H}" '
-                   f'rx="7" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>'
-                   f'<text x="{x:.1f}" y="{y - 3:.1f}" text-anchor="middle" class="nm">{escape(name)}</text>'
-                   f'<text x="{x:.1f}" y="{y + 13:.1f}" text-anchor="middle" class="sub">{escape(sub)}</text></g>')
+    broken_nodes = {str(b.get("node")) for b in _list(topo.get("breaks")) if isinstance(b, dict)
+                    and b.get("link") is None and b.get("node")}
 
-    for d in devices:
-        n = _s(d["identity"])
-        x, y = pos[n]
-        box(n, x, y, _s(d.get("model")) or "RouterOS", "routeros", "#eff6ff", "#1d4ed8",
-            f"{n} — RouterOS {_s(d.get('model'))} {_s(_get(d, 'management', 'address'))}")
-    for n in pnodes:
-        nm = _s(n["name"])
-        x, y = pos[nm]
-        ver = _s(n.get("version"))
-        box(nm, x, y, f"Proxmox VE {ver}".strip(), "proxmox", "#fff7ed", "#c2410c")
-    for h in hosts:
-        nm = _s(h["name"])
-        x, y = pos[nm]
-        box(nm, x, y, _s(h.get("kind")) or "host", "host", "#f8fafc", "#475569")
-    for nm in extra:
-        x, y = pos[nm]
-        box(nm, x, y, "(cable endpoint)", "endpoint", "#f1f5f9", "#94a3b8")
+    def box(name: str, x: float, y: float, sub: str, cls: str, fill: str, stroke: str, tip: str) -> None:
+        bad = name in broken_nodes
+        svg.add("rect", x=round(x - NODE_W / 2, 1), y=round(y - NODE_H / 2, 1), width=NODE_W, height=NODE_H, rx=7,
+                fill=fill, stroke=RED if bad else stroke, stroke_width=3 if bad else 1.5,
+                class_=f"node {cls}" + (" broken" if bad else ""), data_name=name, title=tip)
+        lines = [p for p in sub.split(" · ") if p][:2]
+        top = y - 6 * len(lines) - 1
+        svg.add("text", name, x=round(x, 1), y=round(top, 1), text_anchor="middle", class_="nm", title=tip)
+        for j, line in enumerate(lines):
+            svg.add("text", line, x=round(x, 1), y=round(top + 15 + 13 * j, 1), text_anchor="middle", class_="sub")
+
+    for n in nodes:
+        name = n["name"]
+        fill, stroke = FILL.get(kinds[name], FILL["endpoint"])
+        x, y = pos[name]
+        box(name, x, y, str(n.get("detail") or kinds[name]), kinds[name], fill, stroke, f"{name}: {n.get('detail')}")
     for c in clusters:
-        nm = _s(c["name"])
-        x, y = cl_pos[nm]
-        vlan = _s(c.get("vlan"))
-        color = vlan_color.get(vlan, "#475569")
-        sub = " · ".join(p for p in (_s(c.get("distribution")), vlan) if p)
-        box(nm, x, y, sub, "cluster", color + "22", color,
-            f"cluster {nm}: {_s(c.get('distribution'))} {_s(c.get('version'))} on {vlan}")
+        name = str(c["name"])
+        col = colours.of(name)
+        x, y = cpos[name]
+        box(name, x, y, f"cluster · {c.get('vlan') or ''}".strip(" ·"), "cluster", col + "1f", col,
+            f"cluster {name} on {c.get('vlan')}")
+    svg.legend = [(GREY, "cable: VLANs as observed (T tagged, U untagged)", "solid"),
+                  (AMBER, "differs from the lab file", "dashed"), (RED, "a VLAN stops here", "solid")]
+    return svg
 
-    # ---- VLAN legend
-    if vlans:
-        lx = plot_w + 10
-        out.append(f'<g class="legend" transform="translate({lx:.0f},30)">'
-                   '<text x="0" y="0" class="nm">VLANs</text>')
-        for i, v in enumerate(vlans):
-            y = 22 + i * 22
-            color = vlan_color[_s(v["name"])]
-            out.append(f'<g class="vlan" data-vlan="{escape(_s(v["name"]))}">'
-                       f'<rect x="0" y="{y - 11}" width="14" height="14" rx="3" fill="{color}"/>'
-                       f'<text x="20" y="{y}" class="sub">{escape(_s(v["name"]))} (id {escape(_s(v.get("id")))})'
-                       f' {escape(_s(v.get("subnet")))}</text></g>')
-        out.append("</g>")
-    out.append("</svg>")
-    return "".join(out)
+
+def topology_for(records: list, lab_data: object, colours: Colours) -> Topology | None:
+    """The topology to show first: the observation of a failed scenario that found a break, else of any failed
+    scenario, else the last one recorded; else the lab file's."""
+    observed = [r for r in records if getattr(r, "topology", None)]
+    failed = [r for r in observed if r.status == "failed"]
+    with_break = [r for r in failed if r.topology.get("breaks")]
+    pick = with_break[0] if with_break else failed[0] if failed else observed[-1] if observed else None
+    if pick is not None:
+        topo = pick.topology
+        diffs = [d for x in _list(topo.get("links")) if isinstance(x, dict) for d in _list(x.get("differences"))]
+        return Topology(draw(topo, colours), "observed", pick.full_title,
+                        [b for b in _list(topo.get("breaks")) if isinstance(b, dict)], diffs)
+    topo = from_lab_file(lab_data)
+    if topo is None:
+        return None
+    return Topology(draw(topo, colours), "lab file")

@@ -12,6 +12,7 @@ from labsim.provisioners.fabric.intent import lab_cables
 from labsim.provisioners.fabric.l2 import trace_vlan
 from labsim.provisioners.fabric.observed import device_l2
 from labsim.provisioners.fabric.run import LabRefused, provision, provision_file
+from labsim.provisioners.fabric.topology import topology
 from labsim.provisioners.lab.checks import run_checks
 
 
@@ -72,7 +73,10 @@ def vlans_present(target, evidence):
 
 @then("each cluster VLAN is carried hop by hop from its DHCP device to the hosts that need it")
 def vlans_carried(target, evidence):
-    results = fv.vlans_carried(target.lab, _observed(target))
+    observed = _observed(target)
+    results = fv.vlans_carried(target.lab, observed)
+    # the fabric as the devices report it, the hop where a VLAN stops marked: the sign-off report's topology
+    evidence.topology(topology(target.lab, observed, results))
     assert results, "the lab file names no host that needs a cluster VLAN"
     _check(evidence, "vlan-carried", results)
 

@@ -5,11 +5,8 @@ Steps ask the `target` fixture for what they need (a RouterOS connection per dev
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from labsim.resources import DEFAULT_LAB
 from labsim.steps import guard
 from labsim.steps.markers import MARKERS, SKIPS
 
@@ -18,7 +15,9 @@ _TRANSCRIPT = pytest.StashKey()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("lab", "lab targets")
-    g.addoption("--lab", default=str(DEFAULT_LAB), help="lab file (default: labs/aggrik8s.yaml)")
+    # Without --lab, labsim.plugin chooses the lab file (labsim/labfile.py: LABSIM_LAB, ini labsim_lab, lab.yaml).
+    g.addoption("--lab", default=None, help="lab file (default: $LABSIM_LAB, ini option labsim_lab, lab.yaml "
+                                            "here, else the built-in example lab aggrik8s)")
     g.addoption("--target", default="sim", choices=("sim", "lab", "kind"),
                 help="sim: an embedded simulated lab (default); lab: the real endpoints in the lab file; "
                      "kind: the simulated lab with the mesh's clusters in kind (make kind-verify)")

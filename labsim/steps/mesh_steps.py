@@ -307,6 +307,8 @@ def all_answered_by(mesh, cluster):
 @then(parsers.parse("{pa:d}% were answered by {a} and {pb:d}% by {b}, within {points:d} points at 95% confidence"))
 def split(mesh, evidence, pa, a, pb, b, points):
     res = mesh["last"]
+    evidence.timeline(f"split {a} {pa}% / {b} {pb}%", stats.split_timeline(res.requests, {a: pa / 100, b: pb / 100},
+                                                                          points / 100), kind="split")
     for name, pct in ((a, pa), (b, pb)):
         s = stats.share(res.requests, name)
         ok = stats.holds(s, pct / 100, points / 100)

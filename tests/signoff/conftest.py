@@ -176,9 +176,17 @@ def run_signoff(pytester: pytest.Pytester, *args: str, signoff: bool = True) -> 
     bundle = None
     last = result.outlines[-1] if result.outlines else ""
     if signoff and last.startswith(("Sign-off: ACCEPTED — ", "Sign-off: REJECTED — ")):
-        bundle = Path(last.split(" — ", 1)[1])
+        bundle = bundle_of(last)
         assert bundle.is_dir(), last
     return Outcome(result, bundle)
+
+
+def bundle_of(line: str, cwd: Path | None = None) -> Path:
+    """The bundle a verdict line names: `Sign-off: ACCEPTED — <bundle>/ (report.html, summary.md)`, relative to
+    where that run was started (`cwd`, default this process's)."""
+    assert line.endswith("/ (report.html, summary.md)"), line
+    path = Path(line.split(" — ", 1)[1].rsplit("/ (", 1)[0])
+    return ((cwd or Path.cwd()) / path).resolve()
 
 
 def signoff_cli(*args: str | os.PathLike) -> subprocess.CompletedProcess:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from .conftest import PASSING_FEATURE, STEPS, run_signoff, write_suite
+from .conftest import PASSING_FEATURE, STEPS, bundle_of, run_signoff, write_suite
 
 
 def test_every_scenario_and_step_is_recorded(suite):
@@ -142,7 +143,7 @@ def test_verdict_accepted_when_every_skip_is_a_declared_deviation(pytester):
     assert out.scenarios["Mesh: Real hardware"]["deviation"] == {"tag": "lab_only", "reason": "needs real hardware"}
     md = out.text("summary.md")
     assert "- @lab_only: needs real hardware — accounts for 1 skipped scenario(s)" in md
-    assert out.lines[-1] == f"Sign-off: ACCEPTED — {out.bundle}"
+    assert bundle_of(out.lines[-1]) == out.bundle
 
 
 def test_deviation_declared_by_a_hook(pytester):
@@ -181,7 +182,7 @@ def test_all_scenarios_skipped_is_rejected_even_with_deviation(pytester):
 
 def test_sign_off_line_is_last_and_names_the_bundle(suite):
     out = run_signoff(suite)
-    assert out.lines[-1] == f"Sign-off: REJECTED — {out.bundle}"
+    assert out.lines[-1].startswith("Sign-off: REJECTED — ") and bundle_of(out.lines[-1]) == out.bundle
     assert re.fullmatch(r"\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}", out.bundle.name)
     assert out.bundle.parent == suite.path / "out"
 
@@ -282,7 +283,7 @@ def test_evidence_api_and_layout(pytester):
 @when("evidence is attached")
 def attach_all(evidence):
     assert evidence.attach("api transcript", "/interface/vlan/print\\n!done") == \\
-        "evidence/evidence-everything-attached/1-api-transcript.txt"
+        "evidence/evidence-everything-attached/1-api-transcript.txt.gz"
     evidence.attach("observed vlans", {"vlans": [{"id": 10}, {"id": 1500}]})
     evidence.attach("diagram", b"\\x89PNG\\r\\n\\x1a\\nfake", media_type="image/png")
     evidence.attach("dump.yaml", "a: 1\\n")
@@ -303,9 +304,10 @@ def attach_all(evidence):
     out.result.assert_outcomes(passed=1)
     ev = out.bundle / "evidence" / "evidence-everything-attached"
     assert sorted(p.name for p in ev.iterdir()) == [
-        "1-api-transcript.txt", "2-observed-vlans.json", "3-diagram.png", "4-dump.yaml", "5-east-fails-over.json",
+        "1-api-transcript.txt.gz", "2-observed-vlans.json", "3-diagram.png", "4-dump.yaml", "5-east-fails-over.json",
         "6-ceph-health.json"]
-    assert (ev / "1-api-transcript.txt").read_text() == "/interface/vlan/print\n!done"
+    # transcripts are stored compressed (and linked, never inlined)
+    assert gzip.decompress((ev / "1-api-transcript.txt.gz").read_bytes()) == b"/interface/vlan/print\n!done"
     import json
 
     assert json.loads((ev / "2-observed-vlans.json").read_text()) == {"vlans": [{"id": 10}, {"id": 1500}]}
@@ -319,12 +321,12 @@ def attach_all(evidence):
                                 "message": "VLAN10, VLAN1500 on every trunk", "details": {"missing": []},
                                 "step": "When evidence is attached"}]
     html = out.text("report.html")
-    for p in ("1-api-transcript.txt", "2-observed-vlans.json", "4-dump.yaml"):
+    for p in ("1-api-transcript.txt.gz", "2-observed-vlans.json", "4-dump.yaml"):
         assert f'href="evidence/evidence-everything-attached/{p}"' in html
-    assert "/interface/vlan/print" in html  # inline preview
+    assert "/interface/vlan/print" not in html and "a: 1" in html  # a transcript is linked, a small file inline
     assert 'src="data:image/png;base64,' in html
     assert html.count('<svg id="tl-') == 2 and 'data-kind="health"' in html
-    assert "t=30s health: HEALTH_OK → HEALTH_WARN (OSD_DOWN, PG_DEGRADED)" in html
+    assert "t=30 s health: HEALTH_OK → HEALTH_WARN (OSD_DOWN, PG_DEGRADED)" in html
 
 
 def test_failed_finding_rejects_a_passing_scenario(pytester):

@@ -3,10 +3,12 @@ screenshot kept as a test artifact under tests/artifacts/."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from .conftest import (
     BARE_FEATURE,
     LAB_FEATURE,
     REPO,
+    bundle_of,
     run_signoff,
     write_suite,
 )
@@ -180,3 +183,77 @@ def test_report_in_headless_chromium(pytester, tmp_path):
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 20_000
     shutil.rmtree(ARTIFACTS / "signoff-report-bundle", ignore_errors=True)
     shutil.copytree(out.bundle, ARTIFACTS / "signoff-report-bundle")
+
+
+class Text(HTMLParser):
+    """The page's text as a reader gets it (scripts and styles left out), whitespace collapsed."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("script", "style", "title")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("script", "style", "title") and self._skip > 0
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.parts).split())
+
+
+def test_rejected_run_marks_the_breaking_hop_and_shows_the_failure_once(tmp_path):
+    """A real REJECTED run: VLAN1500 removed by hand from a trunk of the simulated Aggrik8s fabric. In Chromium the
+    topology marks the hop the verifier names in red, and the assertion's text is on the page once, whole."""
+    lab = REPO / "labs" / "aggrik8s.yaml"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", str(REPO / "features" / "fabric.feature"), "-k", "carried",
+         "--lab", str(lab), "--sim-break", "trunk-vlan-removed", "--signoff", str(tmp_path / "reports"),
+         "-p", "no:cacheprovider", "--show-capture=no"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False)
+    last = run.stdout.strip().splitlines()[-1]
+    assert run.returncode == 1 and last.startswith("Sign-off: REJECTED — "), run.stdout[-3000:]
+    bundle = bundle_of(last, tmp_path)
+    failed = [s for s in json.loads((bundle / "manifest.json").read_text())["scenarios"] if s["status"] == "failed"]
+    assert len(failed) == 1
+    message = failed[0]["failure"]["message"]
+    hop = re.search(r"stops at (\S+) (\S+):", message)
+    assert hop and "\nassert " not in message, message
+    node, port = hop.groups()
+
+    profile = tmp_path / "profile"
+    url = (bundle / "report.html").as_uri()
+    r = chromium("--dump-dom", url, profile=profile)
+    assert r.returncode == 0, r.stderr[-2000:]
+    dom = Dom(r.stdout)
+    assert dom.text_by_id["verdict-text"] == "REJECTED"
+    # the topology is the first section after the verdict, drawn from what the devices reported
+    assert r.stdout.index('id="topology"') < r.stdout.index('id="failures"') < r.stdout.index('id="scenarios-title"')
+    assert "As the devices reported it" in dom.text_by_id["topology-source"]
+    links = re.findall(r"<path ([^>]*class=\"link [^\"]*\"[^>]*)>", r.stdout)
+    broken = [a for a in links if 'class="link broken"' in a]
+    assert len(links) > 10 and len(broken) == 1, broken
+    ends = dict(re.findall(r'data-(a|b|a-port|b-port)="([^"]*)"', broken[0]))
+    assert (node, port) in ((ends["a"], ends["a-port"]), (ends["b"], ends["b-port"])), (node, port, ends)
+    assert 'stroke="#dc2626"' in broken[0]
+    assert f"stops at {node} {port}" in dom.text_by_id["topology-breaks"]
+    # the failure: on the page once, whole, in its block
+    page = Text(r.stdout).text
+    whole = " ".join(message.split())
+    assert page.count(whole) == 1, page[:3000]
+    assert whole in " ".join(Text(r.stdout[r.stdout.index('id="failures"'):r.stdout.index('id="charts"')]).text.split())
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "signoff-report-rejected.png"
+    shot.unlink(missing_ok=True)
+    r = chromium("--window-size=1300,1500", f"--screenshot={shot}", url, profile=profile)
+    assert r.returncode == 0, r.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 20_000

@@ -293,7 +293,7 @@ def files(node: TalosNode) -> dict[str, str]:
         "/proc/meminfo": "".join(f"{k + ':':<16}{v:>8} kB\n" for k, v in mem.items()),
         "/proc/cpuinfo": "".join(f"processor\t: {i}\nvendor_id\t: AuthenticAMD\nmodel name\t: QEMU Virtual CPU "
                                  "version 2.5+\ncpu MHz\t\t: 2400.000\n\n" for i in range(vm.cpus())),
-        "/proc/version": f"Linux version 6.12.52-talos (@buildkitsandbox) #1 SMP PREEMPT_DYNAMIC\n",
+        "/proc/version": "Linux version 6.12.52-talos (@buildkitsandbox) #1 SMP PREEMPT_DYNAMIC\n",
         "/proc/uptime": f"{up:.2f} {up * vm.cpus() * 0.9:.2f}\n",
         "/proc/loadavg": "0.42 0.38 0.33 2/512 4242\n",
         "/proc/cmdline": "talos.platform=metal console=tty0 init_on_alloc=1 slab_nomerge pti=on consoleblank=0\n",

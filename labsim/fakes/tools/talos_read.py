@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from labsim.fakes.tools import client
 from labsim.fakes.tools import talos_output as out

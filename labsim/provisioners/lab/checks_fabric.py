@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from labsim.messages import did_you_mean
 from labsim.provisioners.lab.checks_context import Context
 from labsim.provisioners.lab.checks_core import Hit, producer
 from labsim.provisioners.lab.model import Endpoint
@@ -25,8 +26,9 @@ def devices(ctx: Context) -> Iterator[Hit]:
         seen.setdefault(d.identity, i)
         if d.model not in ctx.models:
             yield Hit("unknown-model", f"{dp}.model",
-                      f"{d.identity}'s model {d.model} is not in labsim/hardware/routeros-models.yaml "
-                      f"(known: {', '.join(sorted(ctx.models))})", {"model": d.model})
+                      f"{d.identity}'s model {d.model} is not in labsim/hardware/routeros-models.yaml"
+                      f"{did_you_mean(d.model, ctx.models)} (known: {', '.join(sorted(ctx.models))})",
+                      {"model": d.model})
         mine = {iface.ip for v in ctx.lab.vlans for dev, iface in v.addresses.items() if dev == d.identity}
         if mine and d.management.address not in mine:
             yield Hit("management-address-unassigned", f"{dp}.management.address",

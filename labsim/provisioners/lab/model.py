@@ -1067,8 +1067,10 @@ def walk(obj: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...]
 
 def lab_json_schema() -> dict[str, Any]:
     """The JSON Schema of a lab file (for editors and `python -m labsim.provisioners schema`)."""
-    schema = Lab.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    from labsim.resources import LAB_SCHEMA_ID
+
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": LAB_SCHEMA_ID,
+              **Lab.model_json_schema()}
     schema.setdefault("title", "Lab file")
     return schema
 

@@ -71,6 +71,26 @@ def timeline(requests: list[Request], lane: str = "answered by") -> list[dict]:
     return out
 
 
+def split_timeline(requests: list[Request], expected: dict[str, float], tolerance: float) -> list[dict]:
+    """The split as it built up, second by second, for the sign-off chart: per cluster, the share of the requests
+    so far with its 95% Wilson interval, beside the target share and tolerance."""
+    out: list[dict] = []
+    ordered = sorted(requests, key=lambda r: r.t)
+    seconds = sorted({math.floor(r.t) for r in ordered})
+    i, hits = 0, dict.fromkeys(expected, 0)
+    for sec in seconds:
+        while i < len(ordered) and math.floor(ordered[i].t) <= sec:
+            name = ordered[i].cluster or "failed"
+            if name in hits:
+                hits[name] += 1
+            i += 1
+        for name, target in expected.items():
+            lo, hi = wilson(hits[name], i)
+            out.append({"t": sec, "name": name, "share": hits[name] / i if i else 0.0, "low": lo, "high": hi,
+                        "n": i, "target": target, "tolerance": tolerance})
+    return out
+
+
 def failover(requests: list[Request], after: float, to: str) -> float | None:
     """Seconds from `after` until every later request was answered by `to` (None: it never settled there)."""
     later = [r for r in requests if r.t >= after]
