@@ -132,6 +132,17 @@ def test_one_clusters_kubeconfig_is_refused_by_the_others_api(built):
     assert r.returncode == 1 and "x509: certificate signed by unknown authority" in r.stderr, r.stderr
 
 
+def test_ciliums_service_accounts_get_what_the_charts_rbac_grants(built):
+    """`helm install cilium` brought the chart's ClusterRoles and bindings: kubectl's can-i as the agent's
+    ServiceAccount answers as on a real cluster."""
+    kc = _kubeconfig(built, "talos-east")
+    sa = "--as=system:serviceaccount:kube-system:cilium"
+    r = _run(built, ["kubectl", "--kubeconfig", kc, "auth", "can-i", "list", "ciliumnodes.cilium.io", sa])
+    assert (r.returncode, r.stdout) == (0, "yes\n"), r.stderr
+    r = _run(built, ["kubectl", "--kubeconfig", kc, "auth", "can-i", "delete", "nodes", sa])
+    assert (r.returncode, r.stdout) == (1, "no\n"), r.stderr
+
+
 # --- issue 4: the Talos clusters -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("cluster", ["talos-east", "talos-west"])
 def test_kubectl_lists_every_node_of_the_cluster_ready(built, cluster):
