@@ -117,6 +117,47 @@ def test_explain_and_openapi_v3(lab):
     assert dep["x-kubernetes-group-version-kind"] == [{"group": "apps", "kind": "Deployment", "version": "v1"}]
     containers = doc["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"]
     assert containers["x-kubernetes-list-map-keys"] == ["name"] and containers["x-kubernetes-patch-merge-key"] == "name"
+    v2 = json.loads(ok(lab, "get", "--raw", "/openapi/v2"))
+    assert v2["swagger"] == "2.0" and "io.k8s.api.apps.v1.Deployment" in v2["definitions"]
+    assert v2["definitions"]["io.k8s.api.core.v1.Pod"]["x-kubernetes-group-version-kind"] == [
+        {"group": "", "kind": "Pod", "version": "v1"}]
+
+
+CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            description: What the widget should be.
+            properties:
+              size: {type: integer, description: How big the widget is.}
+"""
+
+
+def test_a_crd_contributes_its_schema_to_explain_and_validation(lab):
+    ok(lab, "apply", "-f", "-", input=CRD)
+    lab.clock.sleep(5)
+    out = ok(lab, "explain", "widget.spec")
+    assert out.startswith("GROUP:      example.com\nKIND:       Widget\nVERSION:    v1\n\nFIELD: spec <Object>")
+    assert "  size\t<integer>\n    How big the widget is.\n" in out
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: %s}\n"
+    assert fails(lab, "apply", "-f", "-", input=widget % "big").strip() == (
+        'The Widget "w" is invalid: spec.size: Invalid value: "string": spec.size in body must be of type integer: '
+        '"string"')
+    err = fails(lab, "apply", "-f", "-", input=widget % "3, bogus: 1")
+    assert 'cannot be handled as a Widget: strict decoding error: unknown field "spec.bogus"' in err
 
 
 def test_field_validation_strict_and_decode_errors(lab):
