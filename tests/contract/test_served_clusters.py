@@ -137,7 +137,7 @@ def test_ciliums_service_accounts_get_what_the_charts_rbac_grants(built):
     ServiceAccount answers as on a real cluster."""
     kc = _kubeconfig(built, "talos-east")
     sa = "--as=system:serviceaccount:kube-system:cilium"
-    r = _run(built, ["kubectl", "--kubeconfig", kc, "auth", "can-i", "list", "ciliumnodes.cilium.io", sa])
+    r = _run(built, ["kubectl", "--kubeconfig", kc, "auth", "can-i", "watch", "endpointslices.discovery.k8s.io", sa])
     assert (r.returncode, r.stdout) == (0, "yes\n"), r.stderr
     r = _run(built, ["kubectl", "--kubeconfig", kc, "auth", "can-i", "delete", "nodes", sa])
     assert (r.returncode, r.stdout) == (1, "no\n"), r.stderr
