@@ -1,16 +1,19 @@
 @mesh
-Feature: Cilium ClusterMesh joins talos-east and talos-west, and global services fail over the way Cilium does it
-  The owners' procedure, automated: each cluster runs Cilium 1.18 with its own cluster name and id, east's
-  cilium-ca is copied to west, `cilium clustermesh enable` exposes each clustermesh-apiserver on its own NodePort
-  (30001 / 30002), and `cilium clustermesh connect` joins them. The lab file's global services then answer from
-  both clusters as their affinity says: `none` spreads connections over all backends (one backend per connection,
-  at random), `local` stays in the client's cluster while it has an Active backend, `remote` prefers the other
-  cluster. Traffic is measured with probe Jobs (a curl loop whose pod log holds one JSON line per request).
+Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail over the way Cilium does it
+  The owners' procedure, automated: each member runs Cilium with its own cluster name and id, the CA source's
+  cilium-ca is copied to the others, `cilium clustermesh enable` exposes each clustermesh-apiserver, and
+  `cilium clustermesh connect` joins every pair of a full mesh (or the hub and each spoke). Global services then
+  answer from the members as their affinity says: `none` spreads connections over all backends (one backend per
+  connection, at random), `local` stays in the client's cluster while it has an Active backend, `remote` prefers
+  the other cluster. Traffic is measured with probe Jobs (a curl loop whose pod log holds one JSON line per
+  request), between the first two members of the mesh.
 
-  Two constructions of the 25/75 canary are checked, and each scenario says which it uses:
-  - Envoy: the `echo-canary` Service redirected by a CiliumEnvoyConfig whose route sends 25% to `echo-local`
-    (affinity local) and 75% to `echo-remote` (affinity remote); each side falls back through its affinity.
-  - L4: the `echo` global service with affinity none and 1 backend in talos-east, 3 in talos-west.
+  The services are the lab file's `mesh.global_services` and `mesh.canary`; a lab file that names none gets the
+  suite's own probe services, in a namespace each scenario creates and removes (`mesh.probe`). The canary is
+  checked in two constructions, and each scenario says which it uses:
+  - Envoy: the canary Service redirected by a CiliumEnvoyConfig whose route splits requests by weight between a
+    local-affinity and a remote-affinity service; each side falls back through its affinity.
+  - L4: the affinity-none service, whose backends in the two members are in the same ratio.
 
   Background:
     Given the lab file passes its intent checks
@@ -22,93 +25,121 @@ Feature: Cilium ClusterMesh joins talos-east and talos-west, and global services
     Then the mesh is refused with "<message>"
 
     Examples:
-      | change                                       | message                                           |
-      | talos-west has the Cilium cluster id 1       | cluster id 1 is also talos-east's                 |
-      | talos-west has the Cilium cluster id 0       | cluster id 0 is outside 1-255                     |
-      | talos-west has the Cilium cluster id 256     | cluster id 256 is outside 1-255                   |
-      | talos-west has the pod subnet 10.244.0.0/16  | pod CIDR 10.244.0.0/16 overlaps talos-east        |
+      | pair                       | change                                              | message                                              |
+      | the first two mesh members | <pair.b> has the Cilium cluster id <pair.a id>       | cluster id <pair.a id> is also <pair.a>'s            |
+      | the first two mesh members | <pair.b> has the Cilium cluster id 0                 | cluster id 0 is outside <pair.id range>              |
+      | the first two mesh members | <pair.b> has the Cilium cluster id <pair.id above range> | cluster id <pair.id above range> is outside <pair.id range> |
+      | the first two mesh members | <pair.b> has the pod subnet <pair.a pod subnet>      | pod CIDR <pair.a pod subnet> overlaps <pair.a>       |
 
   @writes @destructive
-  Scenario: cilium clustermesh connect refuses clusters whose Cilium identity is broken, with Cilium's own messages
+  Scenario Outline: cilium clustermesh connect refuses clusters whose Cilium identity is broken, with Cilium's own messages
     Given the Talos clusters of the mesh are healthy with Cilium
-    Then cilium clustermesh connect from talos-east to talos-west is refused when talos-west's Cilium is broken by hand:
-      | broken by hand on talos-west                           | message                                                                     |
-      | nothing: it keeps the cilium-ca its own install made   | Cilium CA certificates do not match between clusters talos-east and talos-west |
-      | cilium-config cluster-id set to 1                      | remote and local cluster have the same, non-unique ID: 1                    |
-      | cilium-config cluster-id set to 0                      | remote cluster has non-unique name (talos-west) and/or ID (0)               |
-      | cilium-config cluster-id set to 256                    | remote cluster has cluster ID 256 out of acceptable range (1-255)           |
-      | cilium-config max-connected-clusters set to 511        | remote and local clusters have different max connected clusters: 511 != 255 |
-      | cilium-config cluster-name set to talos-east           | remote and local cluster have the same, non-unique name: talos-east         |
+    Then cilium clustermesh connect from <pair.a> to <pair.b> is refused when <pair.b>'s Cilium is broken by hand:
+      | broken by hand on <pair.b>                                | message                                                                     |
+      | nothing: it keeps the cilium-ca its own install made      | Cilium CA certificates do not match between clusters <pair.a cilium> and <pair.b cilium> |
+      | cilium-config cluster-id set to <pair.a id>               | remote and local cluster have the same, non-unique ID: <pair.a id>          |
+      | cilium-config cluster-id set to 0                         | remote cluster has non-unique name (<pair.b cilium>) and/or ID (0)          |
+      | cilium-config cluster-id set to <pair.id above range>     | remote cluster has cluster ID <pair.id above range> out of acceptable range (<pair.id range>) |
+      | cilium-config max-connected-clusters set to <pair.other max connected> | remote and local clusters have different max connected clusters: <pair.other max connected> != <pair.max connected> |
+      | cilium-config cluster-name set to <pair.a cilium>          | remote and local cluster have the same, non-unique name: <pair.a cilium>    |
     And nothing was written to either cluster's cilium release
 
+    Examples:
+      | pair                       |
+      | the first two mesh members |
+
   @writes @idempotence
-  Scenario: Both clusters report every node connected to the other, and a second run of the mesh provisioner changes nothing
+  Scenario: Every member reports every node connected to the others, and a second run of the mesh provisioner changes nothing
     Given the mesh of the lab file is built
     Then cilium clustermesh status of every member reports all nodes connected to all clusters
-    And every global service of the lab file exists in every member with its annotations and ready backends
+    And every global service under test exists in every member with its annotations and ready backends
     When the mesh is provisioned again
     Then the second mesh run changed nothing and no cilium release got a new revision
 
   @writes @destructive
-  Scenario: Affinity local keeps traffic in the client's cluster, fails over when its local backends go, and comes back with them
+  Scenario Outline: Affinity local keeps traffic in the client's cluster, fails over when its local backends go, and comes back with them
     Given the mesh of the lab file is built
-    And a probe of 600 requests runs from talos-east against "echo-local"
-    When the "echo-local" backends of talos-east are scaled to 0 at 15 seconds into the probe
-    Then every request before that was answered by talos-east
-    And the traffic is answered by talos-west within 5 seconds, with no failed request after that
-    When the "echo-local" backends of talos-east are scaled to 2 at 35 seconds into the probe
-    Then the traffic is answered by talos-east within 10 seconds, with no failed request after that
+    And a probe of 600 requests runs from <pair.a> against "<local>"
+    When the "<local>" backends of <pair.a> are scaled to 0 at 15 seconds into the probe
+    Then every request before that was answered by <pair.a>
+    And the traffic is answered by <pair.b> within 5 seconds, with no failed request after that
+    When the "<local>" backends of <pair.a> are scaled to <local.a replicas> at 35 seconds into the probe
+    Then the traffic is answered by <pair.a> within 10 seconds, with no failed request after that
+
+    Examples:
+      | pair                       | local                                  |
+      | the first two mesh members | the mesh's service with affinity local |
 
   @writes @destructive
-  Scenario: The 25/75 canary holds over 1,000 requests in both constructions, and goes all to one side when the other loses its backends
+  Scenario Outline: The canary holds over 1,000 requests in both constructions, and goes all to one side when the other loses its backends
     Given the mesh of the lab file is built
-    When 1000 requests go from talos-east to "echo-canary", the Envoy construction
-    Then 25% were answered by talos-east and 75% by talos-west, within 5 points at 95% confidence
-    When 1000 requests go from talos-east to "echo", the L4 construction
-    Then 25% were answered by talos-east and 75% by talos-west, within 5 points at 95% confidence
-    When the "echo-local" and "echo-remote" backends of talos-east are scaled to 0
-    And 1000 requests go from talos-east to "echo-canary", the Envoy construction
-    Then every request was answered by talos-west
-    When the "echo" backends of talos-west are scaled to 0
-    And 1000 requests go from talos-east to "echo", the L4 construction
-    Then every request was answered by talos-east
+    When 1000 requests go from <pair.a> to "<canary>", the Envoy construction
+    Then <canary.a share>% were answered by <pair.a> and <canary.b share>% by <pair.b>, within 5 points at 95% confidence
+    When 1000 requests go from <pair.a> to "<any>", the L4 construction
+    Then <any.a share>% were answered by <pair.a> and <any.b share>% by <pair.b>, within 5 points at 95% confidence
+    When the "<canary.local>" and "<canary.remote>" backends of <pair.a> are scaled to 0
+    And 1000 requests go from <pair.a> to "<canary>", the Envoy construction
+    Then every request was answered by <pair.b>
+    When the "<any>" backends of <pair.b> are scaled to 0
+    And 1000 requests go from <pair.a> to "<any>", the L4 construction
+    Then every request was answered by <pair.a>
+
+    Examples:
+      | pair                       | canary                  | any                                   |
+      | the first two mesh members | the mesh's Envoy canary | the mesh's service with affinity none |
 
   @writes @destructive
-  Scenario: Cilium CI's clustermesh-apiserver stress recipe keeps established traffic and stops new endpoints until the apiserver returns
+  Scenario Outline: Cilium CI's clustermesh-apiserver stress recipe keeps established traffic and stops new endpoints until the apiserver returns
     Given the mesh of the lab file is built
-    And a probe of 900 requests runs from talos-west against "echo"
-    When the clustermesh-apiserver of talos-east is scaled to 0 replicas at 10 seconds into the probe
-    And the Cilium agents of both clusters are restarted and their rollout completes
-    And the "echo" backends of talos-east are scaled to 2 while its clustermesh-apiserver is away
-    Then the new talos-east backend of "echo" gets no request from talos-west
-    When the clustermesh-apiserver of talos-east is scaled back to 1 replica
+    And a probe of 900 requests runs from <pair.b> against "<any>"
+    When the clustermesh-apiserver of <pair.a> is scaled to 0 replicas at 10 seconds into the probe
+    And the Cilium agents of every member are restarted and their rollout completes
+    And the "<any>" backends of <pair.a> are scaled to <any.a replicas plus one> while its clustermesh-apiserver is away
+    Then the new <pair.a> backend of "<any>" gets no request from <pair.b>
+    When the clustermesh-apiserver of <pair.a> is scaled back to 1 replica
     Then cilium clustermesh status --wait of every member reports all nodes connected
-    And the new talos-east backend of "echo" answers requests from talos-west within 30 seconds
+    And the new <pair.a> backend of "<any>" answers requests from <pair.b> within 30 seconds
     And no request of the probe failed
 
-  @writes @destructive
-  Scenario: talos-west lost with clustermesh.cacheTTL unset: talos-east keeps its last-known backends and requests to them fail
-    Given the mesh of the lab file is built
-    And a probe of 1200 requests runs from talos-east against "echo"
-    When every machine of talos-west is powered off at 20 seconds into the probe
-    Then about 75% of the requests after the loss fail, until the end of the probe
-    And cilium clustermesh status of talos-east names talos-west as not connected
+    Examples:
+      | pair                       | any                                   |
+      | the first two mesh members | the mesh's service with affinity none |
 
   @writes @destructive
-  Scenario: talos-west lost with clustermesh.cacheTTL 15m: traffic from talos-east recovers once the cache expires
+  Scenario Outline: A member lost with clustermesh.cacheTTL unset: the other keeps its last-known backends and requests to them fail
+    Given the mesh of the lab file is built
+    And a probe of 1200 requests runs from <pair.a> against "<any>"
+    When every machine of <pair.b> is powered off at 20 seconds into the probe
+    Then about <any.b share>% of the requests after the loss fail, until the end of the probe
+    And cilium clustermesh status of <pair.a> names <pair.b> as not connected
+
+    Examples:
+      | pair                       | any                                   |
+      | the first two mesh members | the mesh's service with affinity none |
+
+  @writes @destructive
+  Scenario Outline: A member lost with clustermesh.cacheTTL 15m: traffic from the other recovers once the cache expires
     Given a copy of the lab file where the mesh's cache_ttl is 15m
     And the mesh of that copy is built
-    When every machine of talos-west is powered off
-    And 200 requests go from talos-east to "echo"
-    Then about 75% of them failed
+    When every machine of <pair.b> is powered off
+    And 200 requests go from <pair.a> to "<any>"
+    Then about <any.b share>% of them failed
     When 15 minutes pass
-    And 200 requests go from talos-east to "echo"
-    Then every request was answered by talos-east
+    And 200 requests go from <pair.a> to "<any>"
+    Then every request was answered by <pair.a>
+
+    Examples:
+      | pair                       | any                                   |
+      | the first two mesh members | the mesh's service with affinity none |
 
   @writes @destructive
-  Scenario: Inter-VLAN routing removed on the fabric disconnects the mesh, and the status says which nodes lost which cluster
+  Scenario Outline: Inter-VLAN routing removed on the fabric disconnects the mesh, and the status says which nodes lost which cluster
     Given the mesh of the lab file is built
-    When rb5009-01's address on VLAN2000 is disabled
-    Then cilium clustermesh status of talos-east reports its nodes not connected to talos-west within 60 seconds
+    When <router>'s address on <router.vlan> is disabled
+    Then cilium clustermesh status of <router.a> reports its nodes not connected to <router.b> within 60 seconds
     And its errors name the KVStoreMesh replica "not able to connect to any etcd endpoints"
-    And 200 requests from talos-east to "echo-remote" all fail
+    And 200 requests from <router.a> to "<remote>" all fail
+
+    Examples:
+      | router                                        | remote                                  |
+      | the router between the first two mesh members | the mesh's service with affinity remote |

@@ -1,25 +1,41 @@
 @picluster
-Feature: The piCluster runs RKE2 on the Raspberry Pi nodes
-  rancherfederal/rke2-ansible installs RKE2 on the Pi nodes. These are the checks of its own testinfra
-  tests, run over SSH (testinfra's paramiko backend): the config file with its owner and mode, the
-  token and server an agent joins with, the services running and enabled, the API port on servers and
-  the kubelet answering. The owners plan the piCluster as the third ClusterMesh member, RKE2 with Cilium
-  and cluster id 3.
+Feature: The RKE2 clusters on the lab's hosts run RKE2, and the planned mesh members fit the mesh
+  rancherfederal/rke2-ansible installs RKE2 on hosts such as Raspberry Pi nodes (the Aggrik8s lab's piCluster).
+  These are the checks of its own testinfra tests, run over SSH (testinfra's paramiko backend): the config file
+  with its owner and mode, the token and server an agent joins with, the services running and enabled, the API
+  port on servers and the kubelet answering. A cluster with Cilium that is not yet in `mesh.clusters` is planned
+  to join it: its Cilium cluster id must be free and its pod CIDR apart from the members'.
 
-  Scenario: Each RKE2 server has its config, runs rke2-server and serves the API
+  Scenario Outline: Each RKE2 server of <cluster> has its config, runs rke2-server and serves the API
     Given the lab's hosts answer over SSH
-    Then every RKE2 server of "piCluster" passes rke2-ansible's server checks
+    Then every RKE2 server of "<cluster>" passes rke2-ansible's server checks
 
-  Scenario: Each RKE2 agent has its config with token and server, and runs rke2-agent
+    Examples:
+      | cluster                                        |
+      | each RKE2 cluster with SSH logins to its hosts |
+
+  Scenario Outline: Each RKE2 agent of <cluster> has its config with token and server, and runs rke2-agent
     Given the lab's hosts answer over SSH
-    Then every RKE2 agent of "piCluster" passes rke2-ansible's agent checks
+    Then every RKE2 agent of "<cluster>" passes rke2-ansible's agent checks
+
+    Examples:
+      | cluster                                        |
+      | each RKE2 cluster with SSH logins to its hosts |
 
   @kube_api
-  Scenario: Every node of the piCluster is Ready through the Kubernetes API
+  Scenario Outline: Every node of <cluster> is Ready through the Kubernetes API
     Given the lab's hosts answer over SSH
-    Then every node of "piCluster" is Ready through the Kubernetes API
+    Then every node of "<cluster>" is Ready through the Kubernetes API
+
+    Examples:
+      | cluster                                        |
+      | each RKE2 cluster with SSH logins to its hosts |
 
   @intent
-  Scenario: The piCluster is planned as the third mesh member
+  Scenario Outline: <cluster> is planned as a mesh member
     Given the lab file passes its intent checks
-    Then the lab file plans "piCluster" with Cilium cluster id 3, unique among the mesh's clusters, its pod CIDR apart from theirs
+    Then the lab file plans "<cluster>" with Cilium cluster id <cluster.id>, unique among the mesh's clusters, its pod CIDR apart from theirs
+
+    Examples:
+      | cluster                                          |
+      | each cluster with Cilium planned to join the mesh |

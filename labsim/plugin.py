@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from labsim.labfile import ENV, INI, find_lab
-from labsim.messages import problem
 
 pytest_plugins = [
     "labsim.steps.harness",
+    "labsim.steps.lab_run",
+    "labsim.steps.common",
     "labsim.steps.fabric_steps",
     "labsim.steps.proxmox_steps",
     "labsim.steps.talos_steps",
@@ -25,6 +26,7 @@ pytest_plugins = [
     "labsim.steps.host_steps",
     "labsim.steps.preflight",
     "labsim.signoff.plugin",
+    "labsim.signoff.secret_filter",
 ]
 
 
@@ -39,6 +41,9 @@ class FeatureFile(pytest.Module):
                        "scenarios(__file__, features_base_dir=__features_base__)\n", str(self.path), "exec")
         module.__dict__["__features_base__"] = str(self.path.parent)
         exec(code, module.__dict__)   # noqa: S102 - fixed code above, not input
+        from labsim.steps.lab_run import bind
+
+        bind(module, self.config)     # the scenarios' subjects from the lab file (labsim/steps/subjects.py)
         return module
 
 
@@ -54,11 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
     value = config.getini(INI)
     choice = find_lab(config.option.lab, cwd=config.invocation_params.dir, rootdir=config.rootpath,
                       ini=(str(value), inipath.parent) if value and inipath is not None else None)
-    if not choice.path.is_file():
-        raise pytest.UsageError(problem(
-            f"no lab file at {choice.path} (from {choice.source})",
-            hint="pass --lab PATH, set LABSIM_LAB, or name it lab.yaml in this folder; "
-                 "`labsim init` writes a lab file to fill in"))
+    # A lab file that is not there is refused after collection, once, like any other that cannot be used
+    # (labsim/steps/lab_run.py: exit status 2, the sign-off REJECTED with the reason).
     config.option.lab = str(choice.path)
     config._labsim_lab_source = choice.source  # shown on the console's first line (labsim.signoff.console)
 

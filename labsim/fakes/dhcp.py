@@ -4,6 +4,13 @@ Read from a RouterOS device's live rows (what `/ip/dhcp-server`, `/ip/pool`, `/i
 `/ip/dhcp-server/lease` print), so a server, pool or static lease added over the API counts at once.
 A client keeps the address it already holds; otherwise it gets its static lease, else the lowest free
 address of the server's pool (free: not the address of any other client's lease on that device).
+
+Conflict detection (`conflict-detection`, on by default): before offering a pool address the server pings it
+and waits half a second; when another station answers (a device's own address in that VLAN, another client's
+address), the address gets a `busy` lease for the lease time and the client's request goes unanswered until it
+asks again, when the next free address is tried. Static leases are not probed. (RouterOS manual, DHCP server
+leases: "testing" -> "busy".) So a pool that overlaps a device's address shows up as a busy lease, never as a
+second station with that address.
 """
 from __future__ import annotations
 
@@ -55,6 +62,38 @@ class LeaseBook:
         return address
 
 
+@dataclass(frozen=True)
+class Station:
+    """Something on a VLAN that answers for an address (ARP, ping): a device's interface, a VM."""
+
+    what: str
+    mac: str = ""
+
+
+Answers = Callable[[int | None, str], "Station | None"]   # (VLAN, address) -> who answers for it
+
+
+def vlan_of(view: DeviceView, iface: str) -> int | None:
+    """The bridge VLAN an IP interface sits in: a VLAN interface's id, a bridge's pvid (None: not on a bridge)."""
+    if iface in view.vlan_ifaces:
+        return view.vlan_ifaces[iface][0]
+    return view.bridges[iface].pvid if iface in view.bridges else None
+
+
+def device_stations(identity: str, rows: Rows, view: DeviceView) -> dict[tuple[int, str], Station]:
+    """(VLAN, address) -> the device's interface holding that address: what answers ARP for it in that VLAN."""
+    macs = {r.get("name"): str(r.get("mac-address", "")).upper() for r in rows("/interface")}
+    out: dict[tuple[int, str], Station] = {}
+    for r in rows("/ip/address"):
+        if _true(r.get("disabled")) or _true(r.get("invalid")):
+            continue
+        iface = r.get("interface", "")
+        vlan = vlan_of(view, iface)
+        if vlan is not None:
+            out[(vlan, str(r.get("address", "")).split("/")[0])] = Station(f"{identity} {iface}", macs.get(iface, ""))
+    return out
+
+
 @dataclass
 class DhcpServer:
     device: str
@@ -67,6 +106,9 @@ class DhcpServer:
     book: LeaseBook
     static: dict[str, str] = field(default_factory=dict)   # MAC -> address (static leases of this server)
     hint: int = 0   # every pool address below this one is taken (keeps handing out N addresses linear)
+    conflict_detection: bool = True
+    busy: dict[str, Station] = field(default_factory=dict)   # address -> who answered for it (lease status busy)
+    _unmarked: list[str] = field(default_factory=list)
 
     def prefix_for(self, address: str) -> int:
         ip = ipaddress.IPv4Address(address)
@@ -75,20 +117,33 @@ class DhcpServer:
                 return net.prefixlen
         return DEFAULT_PREFIX
 
-    def allocate(self, mac: str, holding: str | None = None) -> str | None:
-        """The address `mac` gets now (the one it asks for when still free), or None when the pool is full."""
+    def allocate(self, mac: str, holding: str | None = None, answers: Answers | None = None) -> str | None:
+        """The address `mac` gets now (the one it asks for when still free), or None when the pool is full.
+        `answers` says who else answers for an address in this server's VLAN (conflict detection)."""
         mac = mac.upper()
         if mac in self.static:
             return self.static[mac]
-        if holding and self.book.free_for(holding, mac) and self._in_pool(holding):
+        if holding and self.book.free_for(holding, mac) and self._in_pool(holding) and holding not in self.busy:
             return holding
         for lo, hi in self.ranges:
             for n in range(max(lo, self.hint), hi + 1):
                 addr = str(ipaddress.IPv4Address(n))
-                if self.book.free_for(addr, mac):
-                    self.hint = n
-                    return addr
+                if not self.book.free_for(addr, mac) or addr in self.busy:
+                    continue
+                who = answers(self.vlan, addr) if answers is not None and self.conflict_detection else None
+                if who is not None and who.mac != mac:
+                    self.busy[addr] = who
+                    self._unmarked.append(addr)
+                    continue
+                self.hint = n
+                return addr
         return None
+
+    def new_busy(self) -> list[tuple[str, Station]]:
+        """Busy addresses found since the last call (for the device's lease table)."""
+        out = [(a, self.busy[a]) for a in self._unmarked]
+        self._unmarked.clear()
+        return out
 
     def _in_pool(self, address: str) -> bool:
         n = int(ipaddress.IPv4Address(address))
@@ -114,10 +169,10 @@ def dhcp_servers(identity: str, rows: Rows, view: DeviceView) -> list[DhcpServer
         if _true(r.get("disabled")) or _true(r.get("invalid")):
             continue
         iface = r.get("interface", "")
-        vlan = view.vlan_ifaces[iface][0] if iface in view.vlan_ifaces else \
-            (view.bridges[iface].pvid if iface in view.bridges else None)
+        vlan = vlan_of(view, iface)
         static = {str(x.get("mac-address", "")).upper(): x["address"] for x in leases
                   if not _true(x.get("dynamic")) and x.get("server") in (r["name"], "all") and x.get("address")}
         out.append(DhcpServer(identity, r["name"], iface, vlan, r.get("address-pool", ""),
-                              pools.get(r.get("address-pool"), []), networks, book, static))
+                              pools.get(r.get("address-pool"), []), networks, book, static,
+                              conflict_detection=_true(r.get("conflict-detection", "true"))))
     return out

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from labsim.fakes import guests
-from labsim.fakes.dhcp import DhcpServer, dhcp_servers
+from labsim.fakes.dhcp import DhcpServer, Station, device_stations, dhcp_servers
 from labsim.fakes.l2 import Endpoint, Fabric
 from labsim.fakes.proxmox.cluster import ProxmoxCluster, ProxmoxNode, default_agent_interfaces
 from labsim.fakes.proxmox.qemu import QemuVM
@@ -56,6 +56,7 @@ class Reach:
     fabric: Fabric
     servers: list[DhcpServer]
     heard: dict[tuple[Endpoint, int | None], list[DhcpServer]]   # (host NIC, wire tag) -> servers
+    stations: dict[tuple[int, str], Station]                       # (VLAN, address) -> a device answering for it
 
 
 class VmNetwork:
@@ -161,8 +162,30 @@ class VmNetwork:
             for srv in servers:
                 for arrival in fabric.flood(srv.device, srv.interface)[0]:
                     heard.setdefault((arrival.endpoint, arrival.tag), []).append(srv)
-            self._reach = Reach(wanted, fabric, servers, heard)
+            stations: dict[tuple[int, str], Station] = {}
+            for ident, dev in self.world.devices.items():
+                stations.update(device_stations(ident, dev.rows, fabric.views[ident]))
+            self._reach = Reach(wanted, fabric, servers, heard, stations)
         return self._reach
+
+    def _answers(self, reach: Reach, asking: QemuVM):
+        """Who answers for an address in a VLAN, as the DHCP server's conflict detection probes it: a device's own
+        address there, or another VM's current lease in that VLAN."""
+        vlan_of = {(s.device, s.name): s.vlan for s in reach.servers}
+
+        def answers(vlan: int | None, address: str) -> Station | None:
+            if vlan is None:
+                return None
+            found = reach.stations.get((vlan, address))
+            if found is not None:
+                return found
+            for vm in self._vms():
+                lease: Lease | None = vm.world.get("lease")
+                if vm is not asking and lease is not None and lease.address == address \
+                        and vlan_of.get((lease.device, lease.server)) == vlan:
+                    return Station(f"VM {vm.name}", lease.mac.upper())
+            return None
+        return answers
 
     def _refresh(self, vm: QemuVM) -> None:
         guest = vm.world.get("guest")
@@ -182,7 +205,9 @@ class VmNetwork:
         key = (server.device, server.name, net.macaddr)
         last: Lease | None = held or vm.world.get("last_lease")   # a client asks for its old address again
         wish = last.address if last and (last.device, last.server, last.mac) == key else None
-        address = server.allocate(net.macaddr, wish)
+        address = server.allocate(net.macaddr, wish, self._answers(self._reach_now(), vm))
+        for busy, who in server.new_busy():
+            self.world.devices[server.device].mark_busy(server.name, busy, who.mac)
         if address is None:
             self._release(vm, f"{server.device} {server.name}: pool {server.pool} has no free address")
             return

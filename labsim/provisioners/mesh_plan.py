@@ -7,7 +7,7 @@ the mesh; service CIDRs may overlap).
 """
 from __future__ import annotations
 
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 from labsim.provisioners.lab.model import Lab
 
 

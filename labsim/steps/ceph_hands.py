@@ -32,7 +32,7 @@ def clock_ahead(target, cluster, node, seconds):
 
 
 @when(parsers.parse('clients fill "{pool}" on "{cluster}" until its OSDs are {percent:d}% used'))
-def fill(target, ceph, cluster, pool, percent):
+def fill(target, cluster, pool, percent):
     with target.clock.lock:
         cl = _ceph(target, cluster)
         p = cl.pool(pool)
@@ -40,8 +40,7 @@ def fill(target, ceph, cluster, pool, percent):
         worst = max(osds, key=cl.osd_ratio)
         share = sum(1 for ps in range(p.pg_num) if worst in cl.pgmap.pgs[(p.id, ps)].acting) / p.pg_num
         need = (percent / 100.0 * cl.osds[worst].size - cl.osd_used(worst)) / share / (p.shard_bytes(10**6) / 10**6)
-        ceph["written"] = cl.write(pool, int(max(0.0, need)) + 1)
-        ceph["wanted"] = int(max(0.0, need)) + 1
+        cl.write(pool, int(max(0.0, need)) + 1)
 
 
 @when(parsers.parse('the OSD of "{node}" on "{cluster}" crashes'))

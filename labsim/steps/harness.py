@@ -41,6 +41,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(guard.uninstall)
 
 
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not guard.installed():
+        return None
+    how = "a network namespace with loopback only" if guard.isolated() else "the in-process guard only (no namespace)"
+    return f"network: kept on 127.0.0.0/8 by {how}"
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_signoff_deviations(config: pytest.Config) -> dict[str, str]:
     """Skips by tag on this target are declared deviations, not silent gaps (read by the sign-off)."""
@@ -117,7 +124,7 @@ def clock(target):
 @pytest.fixture
 def wait_for(clock):
     """`wait_for(condition, timeout, interval)` on the target's clock (virtual time in sim)."""
-    from labsim.provisioners.clock import wait_for as _wait_for
+    from labsim.provisioners.vocabulary import wait_for as _wait_for
 
     def waiter(condition, timeout: float, interval: float = 1.0, what: str = "condition"):
         return _wait_for(condition, timeout, interval, clock, what)

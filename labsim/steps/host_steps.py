@@ -6,15 +6,22 @@ file's addresses and `ssh:` logins against a real lab.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import pytest
 from pytest_bdd import given, parsers, then
 
 from labsim.provisioners.hosts import checks as hc
+from labsim.provisioners.hosts import run as hosts_run
 from labsim.provisioners.hosts.connect import HostUnreachable, close_host, open_host
 from labsim.provisioners.hosts.endpoints import for_target
 from labsim.provisioners.hosts.nodes import nodes_ready
 from labsim.provisioners.lab.model import Rke2Cluster
 from labsim.provisioners.mesh_plan import mesh_plan
+from labsim.provisioners.vocabulary import Result
+from labsim.steps.common import holds
+from labsim.steps.subjects import names
 
 # Steps after which a `--sim-break` host breakage is applied (the fabric's is the harness's business).
 BREAK_AFTER = ("the lab's hosts answer over SSH", "the lab file passes its intent checks")
@@ -22,56 +29,52 @@ KUBE_REASON = ("needs a Kubernetes client from the target (target.kubernetes(clu
                "fake (labsim/fakes/kube) is not wired into the targets yet")
 
 
+@dataclass
+class SshHosts:
+    """The hosts a scenario logged in to: name -> testinfra host, closed when the scenario ends."""
+
+    opened: dict[str, Any] = field(default_factory=dict)
+
+    def host(self, name: str):
+        assert name in self.opened, f"{name} has no ssh: login in the lab file"
+        return self.opened[name]
+
+
 @pytest.fixture
 def ssh_hosts(target):
-    """name -> testinfra host, opened by the step that needs them, closed when the scenario ends."""
-    opened: dict = {}
-    yield opened
-    for host in opened.values():
+    hosts = SshHosts()
+    yield hosts
+    for host in hosts.opened.values():
         close_host(host)
 
 
-def _check(evidence, name, results):
-    evidence.attach(name, [r.__dict__ for r in results])
-    assert results, f"{name}: nothing to check"
-    bad = [str(r) for r in results if not r.ok]
-    assert not bad, f"{len(bad)} of {len(results)} failed:\n" + "\n".join(bad)
-
-
-@given("the lab's hosts answer over SSH")
-def hosts_answer(target, ssh_hosts, evidence):
+@given("the lab's hosts answer over SSH", target_fixture="ssh_hosts")
+def hosts_answer(target, ssh_hosts, evidence) -> SshHosts:
     eps = for_target(target)
-    assert eps, "the lab file gives no host an ssh: login"
-    failed = []
+    results = []
     for name, ep in eps.items():
         try:
-            ssh_hosts[name] = open_host(ep)
+            ssh_hosts.opened[name] = open_host(ep)
+            results.append(Result("ssh-login", name, True, f"{ep.user}@{ep.address} answers"))
         except (HostUnreachable, OSError) as exc:
-            failed.append(str(exc))
+            results.append(Result("ssh-login", name, False, str(exc)))
     evidence.attach("ssh-hosts", {n: {"address": e.address, "user": e.user, "sudo": e.sudo} for n, e in eps.items()})
-    assert not failed, "hosts that do not answer over SSH:\n" + "\n".join(failed)
+    holds(evidence, "ssh-logins", results)
+    return ssh_hosts
 
 
-def _host(ssh_hosts, name):
-    assert name in ssh_hosts, f"{name} has no ssh: login in the lab file"
-    return ssh_hosts[name]
+@then(parsers.parse("the Proxmox nodes {nodes} run pve-cluster, pvedaemon and pveproxy, enabled, with the API on "
+                    "port 8006"))
+def pve_units(target, ssh_hosts, evidence, nodes):
+    holds(evidence, "pve-units", [r for n in names(nodes) for r in hc.proxmox_units(ssh_hosts.host(n), n)])
 
 
-@then("every Proxmox node runs pve-cluster, pvedaemon and pveproxy, enabled, with the API on port 8006")
-def pve_units(target, ssh_hosts, evidence):
-    nodes = target.lab.proxmox.nodes if target.lab.proxmox else []
-    _check(evidence, "pve-units", [r for n in nodes for r in hc.proxmox_units(_host(ssh_hosts, n.name), n.name)])
-
-
-@then("every Proxmox node has its bridges as the lab file says, carrying the VLANs of its clusters")
-def pve_bridges(target, ssh_hosts, evidence):
+@then(parsers.parse("the Proxmox nodes {nodes} have their bridges as the lab file says, carrying the VLANs of their "
+                    "clusters"))
+def pve_bridges(target, ssh_hosts, evidence, nodes):
     lab = target.lab
-    results = []
-    for node in (lab.proxmox.nodes if lab.proxmox else []):
-        vlans = {c.vlan: lab.vlan(c.vlan).id for c in lab.clusters
-                 if getattr(c, "proxmox_node", None) == node.name and c.vlan}
-        results += hc.proxmox_bridges(_host(ssh_hosts, node.name), node, vlans)
-    _check(evidence, "pve-bridges", results)
+    holds(evidence, "pve-bridges", [r for n in names(nodes) for r in hc.proxmox_bridges(
+        ssh_hosts.host(n), lab.proxmox_node(n), hosts_run.cluster_vlans(lab, n))])
 
 
 def _rke2(target, name) -> Rke2Cluster:
@@ -82,14 +85,14 @@ def _rke2(target, name) -> Rke2Cluster:
 
 @then(parsers.parse('every RKE2 server of "{cluster}" passes rke2-ansible\'s server checks'))
 def rke2_servers(target, ssh_hosts, evidence, cluster):
-    names = _rke2(target, cluster).hosts.servers
-    _check(evidence, "rke2-servers", [r for n in names for r in hc.rke2_node(_host(ssh_hosts, n), n, "server")])
+    servers = _rke2(target, cluster).hosts.servers
+    holds(evidence, "rke2-servers", [r for n in servers for r in hc.rke2_node(ssh_hosts.host(n), n, "server")])
 
 
 @then(parsers.parse('every RKE2 agent of "{cluster}" passes rke2-ansible\'s agent checks'))
 def rke2_agents(target, ssh_hosts, evidence, cluster):
-    names = _rke2(target, cluster).hosts.agents
-    _check(evidence, "rke2-agents", [r for n in names for r in hc.rke2_node(_host(ssh_hosts, n), n, "agent")])
+    agents = _rke2(target, cluster).hosts.agents
+    holds(evidence, "rke2-agents", [r for n in agents for r in hc.rke2_node(ssh_hosts.host(n), n, "agent")])
 
 
 @then(parsers.parse('every node of "{cluster}" is Ready through the Kubernetes API'))
@@ -101,21 +104,21 @@ def nodes_are_ready(target, evidence, cluster):
 
     api = kube(cluster)
     core = api if hasattr(api, "list_node") else client.CoreV1Api(api)
-    _check(evidence, "nodes-ready", nodes_ready(core, [m.name for m in target.lab.cluster(cluster).members()]))
+    holds(evidence, "nodes-ready", nodes_ready(core, [m.name for m in target.lab.cluster(cluster).members()]))
 
 
 @then(parsers.parse('the lab file plans "{cluster}" with Cilium cluster id {cid:d}, unique among the mesh\'s '
                     'clusters, its pod CIDR apart from theirs'))
 def planned_member(target, evidence, cluster, cid):
-    _check(evidence, "mesh-plan", mesh_plan(target.lab, cluster, cid))
+    holds(evidence, "mesh-plan", mesh_plan(target.lab, cluster, cid))
 
 
-@then("the workstation has every tool the lab file pins, at the version it expects")
-def workstation_tools(target, evidence):
+@then(parsers.parse("the workstation has {tools} at the versions the lab file pins"))
+def workstation_tools(target, evidence, tools):
     import testinfra
 
-    assert target.lab.tools, "the lab file pins no tools (add a tools: section)"
-    _check(evidence, "workstation-tools", hc.workstation(testinfra.get_host("local://"), dict(target.lab.tools)))
+    pinned = {t: v for t, v in target.lab.tools.items() if t in names(tools)}
+    holds(evidence, "workstation-tools", hc.workstation(testinfra.get_host("local://"), pinned))
 
 
 # --- hooks: host breakages (--sim-break) and the Kubernetes deviation ------------------------------

@@ -19,6 +19,8 @@ MARKERS: dict[str, str] = {
     "hosts": "host checks over SSH with testinfra (the Proxmox host) and of the operator's workstation",
     "workstation": "the operator's workstation: tools on PATH at the versions the lab file pins",
     "kube_api": "reads the Kubernetes API: skipped, as a declared deviation, while the target has no Kubernetes client",
+    "not_in_lab": "set by the suite, not written in features: the lab file has no subject for this scenario "
+                  "(skipped as the declared deviation \"not in this lab: ...\", labsim/steps/lab_run.py)",
 }
 
 # Why a scenario with this tag does not run on a target: (tag, target) -> reason.

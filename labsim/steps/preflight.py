@@ -33,9 +33,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _lab(config: pytest.Config):
-    from labsim.provisioners.lab import load_lab
+    """The run's lab file, loaded once (None when it is refused: labsim/steps/lab_run.py stops the run then)."""
+    from labsim.steps.lab_run import lab_of
 
-    return load_lab(config.getoption("--lab"))
+    return lab_of(config)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,7 +57,7 @@ def _confirm_reason(config: pytest.Config, lab_name: str) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--target") != "lab":
+    if config.getoption("--target") != "lab" or _lab(config) is None:
         return
     reason = _confirm_reason(config, _lab(config).lab.name)
     if reason:
@@ -67,7 +68,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_signoff_deviations(config: pytest.Config) -> dict[str, str]:
-    if config.getoption("--target") != "lab":
+    if config.getoption("--target") != "lab" or _lab(config) is None:
         return {}
     out = {}
     if not config.getoption("--apply"):
@@ -101,6 +102,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     from labsim.provisioners.tools import subprocess_runner
 
     lab = _lab(config)
+    if lab is None:
+        return
     running = [item for item in session.items if _will_run(item)]
     tag_sets = [{m.name for m in item.iter_markers()} for item in running]
     systems = systems_for(tag_sets)
@@ -113,6 +116,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     for line in report.render().splitlines():
         write(line, red=True, bold=line.startswith("preflight"))
-    session.shouldstop = report.reasons()   # the sign-off records it as the reason the run was stopped
-    pytest.exit(f"preflight failed: {report.problems()} problem(s), listed above; no scenario was run",
-                returncode=pytest.ExitCode.INTERRUPTED)
+    from labsim.steps.lab_run import refuse_run
+
+    refuse_run(session, report.reasons(),   # the sign-off records it as the reason the run was stopped
+               f"preflight failed: {report.problems()} problem(s), listed above; no scenario was run")

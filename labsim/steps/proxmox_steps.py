@@ -2,25 +2,36 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from labsim.provisioners.proxmox.apply import ProxmoxApplyError
-from labsim.provisioners.proxmox.leases import vm_leases
-from labsim.provisioners.proxmox.run import provision
-from labsim.provisioners.proxmox.verify import observe_lab, vm_config, vm_running
+from labsim.provisioners.proxmox.apply import ProxmoxApplyError, stopped_at
+from labsim.provisioners.proxmox.leases import vm_leases, without_address
+from labsim.provisioners.proxmox.run import Provisioned, provision
+from labsim.provisioners.proxmox.verify import observe_lab, reported, vm_config, vm_running
+from labsim.provisioners.vocabulary import only_changed, unchanged
 from labsim.steps import proxmox_hands as hands
-from labsim.steps.fabric_steps import _check
-from labsim.steps.fabric_steps import no_change as nothing_changed
+from labsim.steps.common import holds
+from labsim.steps.subjects import names
 
 QUOTED = re.compile(r'"([^"]+)"')
 
 
+@dataclass
+class VmRun:
+    """What a VM scenario has seen: its applies, the write counters before the last, an expected failure."""
+
+    applies: list[Provisioned] = field(default_factory=list)
+    writes_before: dict[str, int] | None = None
+    expect_failure: bool = False
+    failed: ProxmoxApplyError | None = None
+
+
 @pytest.fixture
-def vms():
-    """What a scenario has seen so far: applies, an expected failure."""
-    return {}
+def vms() -> VmRun:
+    return VmRun()
 
 
 def _config(target):
@@ -32,93 +43,79 @@ def _leases(target, **kw):
     return vm_leases(target.lab, target.proxmox(), target.routeros, target.clock, **kw)
 
 
-def _of(results, name):
-    found = [r for r in results if r.subject.endswith(f" {name}")]
-    assert found, f"no result for VM {name!r}"
-    return found
-
-
 # --- Background --------------------------------------------------------------------------------------
-@given("the VMs are provisioned")
-def vms_provisioned(target, vms, evidence):
+@given("the VMs are provisioned", target_fixture="vms")
+def vms_provisioned(target, vms, evidence) -> VmRun:
     api = target.proxmox()
     if target.writes_allowed:
         done = provision(target.lab, api, target.clock)
         evidence.attach("vm-plan", done.plan.describe())
-        vms.setdefault("applies", []).append(done)
+        vms.applies.append(done)
     else:
         evidence.attach("vm-provision", "read-only run: the VMs are verified as found (no --apply)")
     evidence.lab_version("Proxmox VE", str(api.version.get().get("version", "")))
+    return vms
 
 
 # --- Apply ---------------------------------------------------------------------------------------------
 @when("the VMs are applied again")
 @when("the VMs are applied")
 def vms_apply(target, vms, evidence):
-    vms["writes_before"] = target.device_writes()
+    vms.writes_before = target.device_writes()
     try:
         done = provision(target.lab, target.proxmox(), target.clock)
     except ProxmoxApplyError as exc:
-        if not vms.pop("expect_failure", False):
+        if not vms.expect_failure:
             raise
-        vms["failed"] = exc
+        vms.expect_failure, vms.failed = False, exc
         evidence.attach("apply-failure", str(exc))
         return
     evidence.attach("vm-plan", done.plan.describe())
-    vms.setdefault("applies", []).append(done)
+    vms.applies.append(done)
 
 
 # --- Verification ----------------------------------------------------------------------------------------
 @then("each cluster's VMs exist with the planned sizing and disks")
 def sizing(target, evidence):
-    desired, observed = observe_lab(target.lab, target.proxmox())
-    _check(evidence, "vm-config", vm_config(desired, observed))
+    holds(evidence, "vm-config", vm_config(*observe_lab(target.lab, target.proxmox())))
 
 
 @then("every VM is running")
 def running(target, evidence):
-    desired, observed = observe_lab(target.lab, target.proxmox())
-    _check(evidence, "vm-running", vm_running(desired, observed))
+    holds(evidence, "vm-running", vm_running(*observe_lab(target.lab, target.proxmox())))
 
 
 @then("every VM holds a lease in its cluster subnet from its VLAN's DHCP server")
 def leases(target, evidence):
-    _check(evidence, "vm-lease", _leases(target))
+    holds(evidence, "vm-lease", _leases(target))
 
 
 @then("the VMs verify clean")
 def verify_clean(target, evidence):
-    _check(evidence, "vm-verify", _config(target) + _leases(target))
+    holds(evidence, "vm-verify", _config(target) + _leases(target))
 
 
 @then(parsers.parse('the VMs of "{cluster}" have no address and the report names "{hop}"'))
 def no_address(target, evidence, cluster, hop):
-    results = _leases(target, clusters=[cluster], timeout=60)
-    evidence.attach("vm-lease", [r.__dict__ for r in results])
-    assert results, f"the lab file plans no VM for cluster {cluster!r}"
-    held = [f"{r.subject} holds {', '.join(f'{a}/{p}' for a, p in r.evidence['agent'])}" for r in results
-            if r.evidence.get("agent")]
-    assert not held, "VMs still hold an address: " + "; ".join(held)
-    unnamed = [str(r) for r in results if r.evidence.get("stopped_at") != hop]
-    assert not unnamed, f"the report does not name {hop!r} for:\n" + "\n".join(unnamed)
+    holds(evidence, "vm-without-address", without_address(_leases(target, clusters=[cluster], timeout=60), hop))
 
 
-@then(parsers.parse('the VMs of "{cluster}" still hold their leases'))
-def still_leased(target, evidence, cluster):
-    _check(evidence, "vm-lease", _leases(target, clusters=[cluster]))
+@then(parsers.parse("the VMs of {clusters} still hold their leases"))
+def still_leased(target, evidence, clusters):
+    holds(evidence, "vm-lease", _leases(target, clusters=names(clusters)))
 
 
 # --- Idempotence -----------------------------------------------------------------------------------------
 @then("no VM was changed")
-def no_vm_changed(target, vms):
-    nothing_changed(target, vms)   # the fabric's rule, on the same record: last apply's plan, report, writes
+def no_vm_changed(target, vms, evidence):
+    last = vms.applies[-1]
+    holds(evidence, "second-apply", unchanged("VMs", last.plan, last.report.writes, vms.writes_before,
+                                              target.device_writes()))
 
 
-@then(parsers.parse("only the VMs {names} were changed by the repair"))
-def only_changed(vms, names):
-    want = sorted(QUOTED.findall(names))
-    changed = sorted(n for n, w in vms["applies"][-1].report.writes.items() if w)
-    assert changed == want, f"the repair changed {changed}, expected only {want}"
+@then(parsers.parse("only the VMs {vm_names} were changed by the repair"))
+def only_vms_changed(vms, evidence, vm_names):
+    holds(evidence, "repair-scope", only_changed("VMs", vms.applies[-1].report.writes, QUOTED.findall(vm_names)))
 
 
 # --- Drift -------------------------------------------------------------------------------------------------
@@ -144,37 +141,32 @@ def destroy_by_hand(target, name):
 
 @then(parsers.parse('verification reports that "{name}" has memory {have:d} instead of {want:d}'))
 def reports_memory(target, evidence, name, have, want):
-    (r,) = _of(vm_config(*observe_lab(target.lab, target.proxmox())), name)
-    evidence.attach("differences", r.evidence.get("differences"))
-    assert f"memory is {have}, want {want}" in r.message, r.message
+    holds(evidence, "differences", reported(vm_config(*observe_lab(target.lab, target.proxmox())), name,
+                                            rf"memory is {have}, want {want}\b", "reports-memory"))
 
 
 @then(parsers.parse('verification reports that "{name}" is on VLAN {have:d} instead of {want:d}'))
 def reports_vlan(target, evidence, name, have, want):
-    (r,) = _of(vm_config(*observe_lab(target.lab, target.proxmox())), name)
-    evidence.attach("differences", r.evidence.get("differences"))
-    assert re.search(rf"net0 is \S+ on \S+ VLAN {have}, want \S+ on \S+ VLAN {want}\b", r.message), r.message
+    holds(evidence, "differences", reported(vm_config(*observe_lab(target.lab, target.proxmox())), name,
+                                            rf"net0 is \S+ on \S+ VLAN {have}, want \S+ on \S+ VLAN {want}\b",
+                                            "reports-vlan"))
 
 
 @then(parsers.parse('verification reports that "{name}" is stopped'))
 def reports_stopped(target, evidence, name):
-    (r,) = _of(vm_running(*observe_lab(target.lab, target.proxmox())), name)
-    evidence.attach("vm-running", r.__dict__)
-    assert not r.ok and "stopped" in r.message, r.message
+    holds(evidence, "vm-running", reported(vm_running(*observe_lab(target.lab, target.proxmox())), name,
+                                           "stopped", "reports-stopped"))
 
 
 # --- Faults (simulator only) -------------------------------------------------------------------------------
 @when(parsers.parse('the next "{kind}" task on the Proxmox host fails with "{message}"'))
 def next_task_fails(target, vms, kind, message):
     target.sim.world.proxmox.faults.fail_next_task(kind, message)
-    vms["expect_failure"] = True
+    vms.expect_failure = True
 
 
 @then(parsers.parse('the run stops at "{name}" with the task\'s exit status "{status}" and its last log line'))
 def run_stopped(vms, evidence, name, status):
-    exc = vms.get("failed")
-    assert exc is not None, "the run did not stop"
-    evidence.attach("failure", str(exc))
-    assert exc.step.vm.name == name, f"the run stopped at {exc.step.vm.name}, expected {name}: {exc}"
-    assert exc.message == status, f"exit status {exc.message!r}, expected {status!r}"
-    assert exc.last_log and exc.last_log in str(exc), f"the last log line is missing from: {exc}"
+    if vms.failed is not None:
+        evidence.attach("failure", str(vms.failed))
+    holds(evidence, "run-stopped", stopped_at(vms.failed, name, status))

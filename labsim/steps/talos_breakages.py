@@ -52,6 +52,16 @@ def control_plane_lost(target, monkeypatch) -> None:
     proxmox_hands.stop(target, "cp-e-3")
 
 
+def vip_holder_powered_off(target, monkeypatch) -> None:
+    """The control plane holding the VIP loses power as the cluster comes up: until the etcd election lease
+    expires (15-60 s) no control plane holds the VIP."""
+    from labsim.steps import proxmox_hands
+    talos = target.sim.talos.talos
+    with talos.clock.lock:
+        holder = next(n for c in talos.clusters.values() for n in [c.vip_node()] if n is not None)
+    proxmox_hands.stop(target, holder.vm.name)
+
+
 def workers_cordoned(target, monkeypatch) -> None:
     """An engineer cordons wrk-e-2 and wrk-e-3: nothing evicted from wrk-e-1 can go anywhere."""
     from labsim.provisioners.talos.kube import Kube
@@ -84,6 +94,7 @@ TALOS_BREAKAGES: dict[str, Callable] = {
     "talos-config-changed-by-hand": config_changed_by_hand,
     "talos-etcd-data-wiped": etcd_data_wiped,
     "talos-control-plane-lost": control_plane_lost,
+    "talos-vip-holder-powered-off": vip_holder_powered_off,
     "talos-workers-cordoned": workers_cordoned,
     "talos-minimums-lowered": minimums_lowered,
     "talos-sys-module-allowed": sys_module_allowed,

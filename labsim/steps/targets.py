@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from labsim.provisioners.clock import Clock, RealClock
+from labsim.provisioners.vocabulary import Clock, RealClock
 from labsim.provisioners.endpoints import Endpoints, ProxmoxEndpoint, RouterOSEndpoint
 from labsim.provisioners.fabric.client import connect
 from labsim.provisioners.lab import load_lab

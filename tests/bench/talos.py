@@ -118,7 +118,7 @@ def run(n: int, profile: str | None = None) -> dict:
             t2 = time.perf_counter()
             out["provision_calls"] = len(tools.transcript)
             tools.transcript.clear()
-            results = [r for c, rep in zip(names, reports) for r in T.verify(lab, c, ctx, machines=rep.machines)[0]]
+            results = [r for c, rep in zip(names, reports) for r in T.verify(lab, c, ctx, machines=rep.machines)]
             t3, cpu3 = time.perf_counter(), _cpu_s(resource.RUSAGE_SELF)
             if prof is not None:
                 prof.disable()

@@ -47,7 +47,7 @@ def test_a_rerun_after_an_interruption_converges(tmp_path, at):
             T.provision(lab.lab, CLUSTER, TalosContext(cut, lab.clock, lab.prox, tmp_path))
         ctx = TalosContext(Tools(env=env, cwd=tmp_path), lab.clock, lab.prox, tmp_path)
         report = T.provision(lab.lab, CLUSTER, ctx)
-        results, _ = T.verify(lab.lab, CLUSTER, ctx, machines=report.machines)
+        results, _ = T.verify_with_health(lab.lab, CLUSTER, ctx, machines=report.machines)
         assert [str(r) for r in results if not r.ok] == []
         assert lab.cluster(CLUSTER).etcd_clusters == 1
         assert T.provision(lab.lab, CLUSTER, ctx).changes == []

@@ -88,13 +88,13 @@ def test_verify_names_a_cordoned_node_and_cilium_settings_the_lab_file_does_not_
     from labsim.provisioners.talos.cilium import AGENT_CAPS
     from labsim.provisioners.talos.kube import Kube
     lab, ctx = talos
-    results = {(r.check, r.subject): r for r in T.verify(lab.lab, CLUSTER, ctx, wait="1m")[0]}
+    results = {(r.check, r.subject): r for r in T.verify(lab.lab, CLUSTER, ctx, wait="1m")}
     assert results[("cilium-settings", CLUSTER)].ok, results[("cilium-settings", CLUSTER)]
     assert results[("k8s-node-schedulable", f"{CLUSTER} wrk-e-1")].ok
     Kube(ctx.cluster_dir(CLUSTER) / "kubeconfig").core.patch_node("wrk-e-1", {"spec": {"unschedulable": True}})
     T.provision(lab.lab, CLUSTER, ctx, wait_ready=False,
                 cilium_overrides={"securityContext": {"capabilities": {"ciliumAgent": AGENT_CAPS + ["SYS_MODULE"]}}})
-    results = {(r.check, r.subject): r for r in T.verify(lab.lab, CLUSTER, ctx, wait="1m")[0]}
+    results = {(r.check, r.subject): r for r in T.verify(lab.lab, CLUSTER, ctx, wait="1m")}
     cordoned = results[("k8s-node-schedulable", f"{CLUSTER} wrk-e-1")]
     assert not cordoned.ok and cordoned.message == "cordoned (spec.unschedulable)"
     settings = results[("cilium-settings", CLUSTER)]

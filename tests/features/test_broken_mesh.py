@@ -12,17 +12,17 @@ from tests.features.test_broken_lab import ROOT, assert_scenario_fails, scenario
 
 FEATURE = ROOT / "features" / "mesh_failover.feature"
 
-CONNECTED = ("Both clusters report every node connected to the other, and a second run of the mesh provisioner "
+CONNECTED = ("Every member reports every node connected to the others, and a second run of the mesh provisioner "
              "changes nothing")
 AFFINITY = ("Affinity local keeps traffic in the client's cluster, fails over when its local backends go, and comes "
             "back with them")
-CANARY = ("The 25/75 canary holds over 1,000 requests in both constructions, and goes all to one side when the other "
+CANARY = ("The canary holds over 1,000 requests in both constructions, and goes all to one side when the other "
           "loses its backends")
 STRESS = ("Cilium CI's clustermesh-apiserver stress recipe keeps established traffic and stops new endpoints until the "
           "apiserver returns")
-TTL_UNSET = ("talos-west lost with clustermesh.cacheTTL unset: talos-east keeps its last-known backends and requests "
+TTL_UNSET = ("A member lost with clustermesh.cacheTTL unset: the other keeps its last-known backends and requests "
              "to them fail")
-TTL_15M = "talos-west lost with clustermesh.cacheTTL 15m: traffic from talos-east recovers once the cache expires"
+TTL_15M = "A member lost with clustermesh.cacheTTL 15m: traffic from the other recovers once the cache expires"
 ROUTING = ("Inter-VLAN routing removed on the fabric disconnects the mesh, and the status says which nodes lost which "
            "cluster")
 
@@ -39,7 +39,7 @@ CASES = [
     (CANARY, "mesh-canary-weights-even", "is not 25% +/- 5 points"),
     (CANARY, "mesh-echo-replicas-even", "is not 25% +/- 5 points"),
     (STRESS, "mesh-east-apiserver-unschedulable", "cilium clustermesh status --wait failed on talos-east"),
-    (TTL_UNSET, "mesh-cache-ttl-set-by-hand", "expected about 75% (Cilium keeps the last-known backends)"),
+    (TTL_UNSET, "mesh-cache-ttl-set-by-hand", "is not about 75%"),
     (TTL_15M, "mesh-cache-ttl-reset", "not every request was answered by talos-east"),
     (ROUTING, "mesh-static-route-between-vlans", "still reports talos-west connected"),
 ]

@@ -19,7 +19,7 @@ CASES = [
     ("Every VM holds a lease in its cluster subnet from the right DHCP server", "proxmox-cable-pulled",
      "stops at crs328-01 sfp-sfpplus3"),
     ("A VLAN missing on the Proxmox trunk leaves its VMs without addresses and the report names the hop",
-     "vm-moved-to-west-vlan", "VMs still hold an address: talos-east wrk-e-2 holds 192.168.20."),
+     "vm-moved-to-west-vlan", "[talos-east wrk-e-2]: holds 192.168.20."),
     ("A second apply of the VMs changes nothing", "vm-stopped", "the second plan is not empty"),
     ("A failed create task is reported and a rerun converges", "proxmox-refuses-creates",
      "unable to create VM - lvcreate 'pve/vm-disk' failed: insufficient free space"),

@@ -17,6 +17,8 @@ CASES = [
     # (scenario name, breakage, text the failure must contain)
     ("<cluster> goes from maintenance mode to a healthy cluster with Cilium", "talos-worker-powered-off",
      "connect: no route to host"),
+    ("The VIP of <cluster> is held by exactly one control plane", "talos-vip-holder-powered-off",
+     "held by no control plane"),
     ("A second run changes nothing on the cluster", "talos-config-changed-by-hand", "cp-e-2: config updated"),
     ("A second bootstrap is refused with Talos's own message", "talos-etcd-data-wiped",
      "talosctl accepted the second bootstrap"),

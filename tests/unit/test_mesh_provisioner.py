@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from labsim.provisioners.lab import load_lab
 from labsim.provisioners.mesh import connect, demo, settings
 from labsim.provisioners.mesh.kube import same
 from labsim.provisioners.mesh.run import plan_checks
+from labsim.provisioners.mesh.workload import first_two, workload
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "aggrik8s.yaml"
 
@@ -53,7 +55,7 @@ def test_wanted_helm_values_follow_the_lab_file():
 
 def test_demo_manifests_per_cluster():
     lab = load_lab(LAB)
-    objs = {(o["kind"], o["metadata"]["name"]): o for o in demo.manifests(lab, "talos-east")}
+    objs = {(o["kind"], o["metadata"]["name"]): o for o in demo.manifests(workload(lab), lab, "talos-east")}
     assert objs[("Deployment", "echo")]["spec"]["replicas"] == 1
     assert objs[("Deployment", "echo-local")]["spec"]["replicas"] == 2
     args = objs[("Deployment", "echo")]["spec"]["template"]["spec"]["containers"][0]["args"]
@@ -64,7 +66,7 @@ def test_demo_manifests_per_cluster():
     route = next(r for r in cec["spec"]["resources"] if r["@type"].endswith("RouteConfiguration"))
     assert route["virtual_hosts"][0]["routes"][0]["route"]["weighted_clusters"]["clusters"] == [
         {"name": "mesh-demo/echo-local", "weight": 25}, {"name": "mesh-demo/echo-remote", "weight": 75}]
-    west = {(o["kind"], o["metadata"]["name"]): o for o in demo.manifests(lab, "talos-west")}
+    west = {(o["kind"], o["metadata"]["name"]): o for o in demo.manifests(workload(lab), lab, "talos-west")}
     assert west[("Deployment", "echo")]["spec"]["replicas"] == 3
 
 
@@ -90,3 +92,46 @@ def test_apply_compares_what_the_manifest_says_only():
             "spec": {"ports": [{"port": 8080, "protocol": "TCP"}], "clusterIP": "10.0.0.1"}, "status": {}}
     assert same(want, have)
     assert not same({**want, "spec": {"ports": [{"port": 80}]}}, have)
+
+
+def test_a_lab_that_names_its_services_is_tested_with_them():
+    wl = workload(load_lab(LAB))
+    assert not wl.owned and [g.name for g in wl.services] == ["echo", "echo-local", "echo-remote"]
+    assert wl.canary.name == "echo-canary" and wl.namespace_of("echo-canary") == "mesh-demo"
+
+
+def test_a_lab_without_services_gets_the_suites_probe_services_with_its_ratios(tmp_path):
+    data = yaml.safe_load(LAB.read_text())
+    data["mesh"].pop("global_services")
+    data["mesh"].pop("canary")
+    data["mesh"]["probe"] = {"backends": {"first": 1, "second": 4}, "canary": {"local": 30, "remote": 70}}
+    path = tmp_path / "lab.yaml"
+    path.write_text(yaml.safe_dump(data))
+    lab = load_lab(path)
+    wl = workload(lab)
+    assert wl.owned and wl.namespace == "labsim-mesh-probe" and wl.namespaces() == ["labsim-mesh-probe"]
+    assert {g.name: (g.affinity, g.replicas) for g in wl.services} == {
+        "labsim-echo": ("none", {"talos-east": 1, "talos-west": 4}),
+        "labsim-echo-local": ("local", {"talos-east": 2, "talos-west": 2}),
+        "labsim-echo-remote": ("remote", {"talos-east": 2, "talos-west": 2})}
+    assert wl.canary.weights == {"labsim-echo-local": 30, "labsim-echo-remote": 70}
+    assert (wl.share("labsim-echo", "talos-east", "talos-east", lab),
+            wl.share("labsim-echo", "talos-west", "talos-east", lab)) == (20, 80)
+
+
+def test_probe_ratios_that_do_not_add_up_are_refused(tmp_path):
+    from labsim.provisioners.lab import LabFileError
+    data = yaml.safe_load(LAB.read_text())
+    data["mesh"]["probe"] = {"canary": {"local": 30, "remote": 60}}
+    path = tmp_path / "lab.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(LabFileError, match="must add up to 100"):
+        load_lab(path)
+
+
+def test_the_first_two_members_of_a_hub_and_spoke_mesh_are_the_hub_and_the_first_spoke(tmp_path):
+    data = yaml.safe_load(LAB.read_text())
+    data["mesh"].update(topology="hub-and-spoke", hub="talos-west")
+    path = tmp_path / "lab.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert first_two(load_lab(path)) == ("talos-west", "talos-east")

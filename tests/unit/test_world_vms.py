@@ -215,3 +215,42 @@ def test_a_fabric_change_while_the_clock_is_busy_is_applied_as_soon_as_it_is_fre
     sim.world.settle()
     assert sim.world.vm_network.lease(1501) is None
     assert mac(sim, 1501) not in leases(conns, "rb5009-01")
+
+
+def _address_in_pool(conns) -> None:
+    """Someone gives crs305-01 an address inside VLAN1500's DHCP pool (a pool overlapping a device's address)."""
+    conns["crs305-01"].path("ip", "address").add(address="192.168.15.20/24", interface="VLAN1500")
+
+
+def test_conflict_detection_skips_an_address_a_device_answers_for_and_marks_it_busy(lab):
+    sim, prox, conns = lab
+    _address_in_pool(conns)
+    start_vm(sim, prox, 1501)
+    assert agent_ipv4(prox, 1501) == [("192.168.15.21", 24)]            # .20 answered a ping: not offered
+    rows = [r for r in conns["rb5009-01"].path("ip", "dhcp-server", "lease") if r.get("address") == "192.168.15.20"]
+    assert [(r["status"], r["server"]) for r in rows] == [("busy", "dhcp-VLAN1500")]
+    assert leases(conns, "rb5009-01")[mac(sim, 1501)]["status"] == "bound"
+
+
+def test_without_conflict_detection_the_pool_hands_out_a_devices_address(lab):
+    sim, prox, conns = lab
+    _address_in_pool(conns)
+    srv = conns["rb5009-01"].path("ip", "dhcp-server")
+    row = next(r for r in srv if r["name"] == "dhcp-VLAN1500")
+    srv.update(**{".id": row[".id"], "conflict-detection": False})
+    start_vm(sim, prox, 1501)
+    assert agent_ipv4(prox, 1501) == [("192.168.15.20", 24)]            # a duplicate address, as RouterOS would do
+
+
+def test_conflict_detection_skips_an_address_another_vm_holds_from_a_second_server(lab):
+    sim, prox, conns = lab
+    start_vm(sim, prox, 1501)                                            # .20 from rb5009-01
+    api = conns["rb5009-02"]
+    api.path("ip", "pool").add(name="rogue-pool", ranges="192.168.15.20-192.168.15.30")
+    api.path("ip", "dhcp-server").add(name="rogue", interface="VLAN1500", **{"address-pool": "rogue-pool"})
+    net = sim.world.vm_network
+    with sim.clock.lock:
+        reach = net._reach_now()
+        rogue = next(s for s in reach.servers if s.name == "rogue")
+        got = rogue.allocate("02:00:00:00:15:99", None, net._answers(reach, None))
+    assert got == "192.168.15.21" and rogue.busy["192.168.15.20"].what == "VM vm-1501"

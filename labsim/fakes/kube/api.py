@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import yaml
 
 from labsim.fakes.kube import decode, discovery, health, rbac, reviews, tables, watch
 from labsim.fakes.kube.auth import UserInfo
@@ -258,12 +257,7 @@ def _body(req: Request) -> Any:
             raise E.bad_request(str(exc)) from None
     if ct == "application/cbor":
         raise E.unsupported_media_type(ct, BODY_TYPES)
-    try:
-        if ct.endswith("yaml"):
-            return yaml.safe_load(req.body.decode()) or {}
-        return json.loads(req.body.decode())
-    except (ValueError, yaml.YAMLError) as exc:
-        raise E.bad_request(f"error decoding request body: {exc}") from None
+    return decode.raw(req.body, ct)
 
 
 def _flag(q: dict[str, str], key: str) -> bool:
@@ -379,7 +373,7 @@ def _delete_options(req: Request) -> dict[str, Any]:
     if "propagationPolicy" in q:
         opts["propagationPolicy"] = q["propagationPolicy"]
     if "gracePeriodSeconds" in q:
-        opts["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+        opts["gracePeriodSeconds"] = E.int_param(q, "gracePeriodSeconds")
     if opts.get("orphanDependents") is True:
         opts.setdefault("propagationPolicy", "Orphan")
     if opts.get("gracePeriodSeconds") is not None:
@@ -448,7 +442,7 @@ def _list(cluster: KubeCluster, req: Request, t: Target) -> Response:
     kind = negotiate(req.headers.get("accept"), ("table", "pom"))
     lsel = parse_labels(q.get("labelSelector"))
     fsel = parse_fields(q.get("fieldSelector"), rt.plural)
-    limit = int(q.get("limit") or 0)
+    limit = max(0, E.int_param(q, "limit") or 0)   # a negative limit lists everything, as the apiserver's storage does
     start = ""
     if q.get("continue"):
         try:
@@ -501,7 +495,7 @@ def _watch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[[],
     kind = negotiate(req.headers.get("accept"), ("table", "pom"))
     lsel = parse_labels(q.get("labelSelector"))
     fsel = parse_fields(q.get("fieldSelector"), rt.plural)
-    timeout = float(q["timeoutSeconds"]) if q.get("timeoutSeconds") else None
+    timeout = E.int_param(q, "timeoutSeconds") or None
     initial = None
     if "sendInitialEvents" in q:
         initial = _flag(q, "sendInitialEvents")

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from labsim import yamlbounds
 from labsim.fakes.kube import errors as E
 from labsim.fakes.kube import gotypes as G
 from labsim.fakes.kube import protobuf as P
@@ -53,9 +54,11 @@ def raw(body: bytes, ct: str) -> Any:
     if not body:
         return {}
     try:
-        if ct.endswith("yaml"):
-            return yaml.safe_load(body.decode()) or {}
+        if ct.endswith("yaml"):   # aliases within a budget (a YamlLimitError is a ValueError)
+            return yamlbounds.safe_load(body.decode()) or {}
         return json.loads(body.decode())
+    except RecursionError:   # nesting deeper than Python's stack: Go's decoder stops at depth 10000 too
+        raise E.bad_request("error decoding request body: exceeded max depth") from None
     except (ValueError, yaml.YAMLError) as exc:
         raise E.bad_request(f"error decoding request body: {exc}") from None
 

@@ -338,6 +338,26 @@ class RouterOSDevice:
         self._notify()
         return _hex_id(lease.id)
 
+    def mark_busy(self, server: str, address: str, mac: str = "") -> str:
+        """Conflict detection found `address` answered for by another station (ARP or ICMP): RouterOS keeps a
+        dynamic lease for it in status `busy` (with the MAC that answered) and offers it to nobody. Not a write."""
+        with self._lock:
+            srv = self._find_by_name("dhcp-server", server)
+            if srv is None:
+                raise ValueError(f"{self._identity}: no dhcp server {server!r}")
+            address = str(ipaddress.IPv4Address(address))
+            table = self.tables["dhcp-lease"]
+            lease = next((it for it in table.rows() if it.dynamic and it.values.get("address") == address
+                          and it.values.get("server") == srv.id), None)
+            if lease is None:
+                values = self._defaults(self.menus["/ip/dhcp-server/lease"])
+                values.update({"address": address, "server": srv.id})
+                if mac:
+                    values["mac-address"] = mac.upper().replace("-", ":")
+                lease = table.insert("/ip/dhcp-server/lease", values, dynamic=True)
+            lease.state.update({"status": "busy", "active-address": address})
+            return _hex_id(lease.id)
+
     def release_lease(self, server: str, mac: str) -> None:
         """The client let its lease go (or the world expired it): a dynamic lease disappears, a static one waits."""
         with self._lock:

@@ -263,7 +263,9 @@ def _connect(a, g) -> None:
         A.validate(local, remote)
         if not A.ca_match(local, remote):
             if not a.allow_mismatching_ca:
-                raise A.CliError(T.CA_MISMATCH.format(local=lctx.cluster, remote=rctx.cluster))
+                # cilium-cli names the clusters by their Cilium cluster name (cilium-config cluster-name), not by the
+                # kubeconfig's: contexts kind-cluster-a/-b print "between clusters cluster-a and cluster-b".
+                raise A.CliError(T.CA_MISMATCH.format(local=local.cluster_name, remote=remote.cluster_name))
             log(T.CA_MISMATCH_ALLOWED)
             bundle += [local.ca.decode(), remote.ca.decode()]
         rel = A.release(rctx.path, rctx.name, rkube)

@@ -3,6 +3,7 @@ wait for HEALTH_OK through the target's clock, and verify read-only from the Cep
 toolbox's JSON (`kubectl exec deploy/rook-ceph-tools -- ceph ... -f json`).
 
     access = CephAccess(tools, kubeconfig)              # tools: labsim.provisioners.talos.cli.Tools (PATH, env)
-    report = install.provision(cluster, access, clock)  # namespace + label, charts, wait HEALTH_OK
-    results = verify.verify(cluster, access)            # list of Result (check, subject, ok, message, evidence)
+    p = run.plan(cluster, access)                       # what the namespace and the two releases still need
+    report = run.apply(p, access, clock)                # namespace + label, charts, wait HEALTH_OK
+    results = run.verify(cluster, access)               # list of Result (check, subject, ok, message, evidence)
 """

@@ -1,8 +1,12 @@
 """Install Rook-Ceph on one cluster: the namespace labelled for privileged pods, the operator chart, the
 cluster chart with the lab file's values, then wait for HEALTH_OK ("within 15 minutes") on the target's clock.
 
-Idempotent: the namespace and label are applied only when missing, and `helm upgrade --install` of unchanged
-values leaves the releases as they are (a new revision, no object changes).
+    plan(cluster, access)         what the namespace and the two releases still need
+    apply(plan, access, clock)    exactly that, then HEALTH_OK
+    verify (verify.py)            read-only: the CephCluster, mons, OSDs and placement groups
+
+Idempotent: the namespace and label are applied only when missing, and a release already at the chart version
+with the lab file's values is not upgraded (no new revision).
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from typing import Any
 
 from labsim.provisioners.ceph import values as V
 from labsim.provisioners.ceph.access import CephAccess
-from labsim.provisioners.clock import Clock, wait_for
+from labsim.provisioners.vocabulary import Actions, Clock, wait_for
 
 HEALTHY_WITHIN = 15 * 60.0
 POLL = 15.0
@@ -28,14 +32,23 @@ class Report:
     status: dict[str, Any] = field(default_factory=dict)
 
 
+def _labels(access: CephAccess) -> dict[str, str] | None:
+    got = access.kubectl("get", "namespace", access.namespace, "-o", "json", check=False)
+    return ((json.loads(got.stdout).get("metadata") or {}).get("labels") or {}) if got.rc == 0 else None
+
+
+def _namespace_ok(labels: dict[str, str] | None, label: bool) -> bool:
+    key, want = V.NAMESPACE_LABEL
+    return labels is not None and (not label or labels.get(key) == want)
+
+
 def _namespace(access: CephAccess, report: Report, label: bool) -> None:
     """The namespace, labelled `pod-security.kubernetes.io/enforce=privileged` (Talos enforces `baseline`,
     which refuses the mons' host paths and the OSDs' privileged containers)."""
     ns = access.namespace
-    got = access.kubectl("get", "namespace", ns, "-o", "json", check=False)
-    labels = ((json.loads(got.stdout).get("metadata") or {}).get("labels") or {}) if got.rc == 0 else None
+    labels = _labels(access)
     key, want = V.NAMESPACE_LABEL
-    if labels is not None and (not label or labels.get(key) == want):
+    if _namespace_ok(labels, label):
         return
     doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {**(labels or {})}}}
     if label:
@@ -49,7 +62,22 @@ def _namespace(access: CephAccess, report: Report, label: bool) -> None:
     report.steps.append(f"namespace {ns}" + (f" labelled {key}={want}" if label else " (no PodSecurity label)"))
 
 
+def release_change(access: CephAccess, release: str, values: dict[str, Any]) -> str | None:
+    """"installed", "upgraded" (another chart version, or other values), or None: the release has them."""
+    r = access.helm("list", "-n", access.namespace, "-o", "json", check=False)
+    rel = next((x for x in json.loads(r.stdout or "[]") if x.get("name") == release), None) if r.rc == 0 else None
+    if rel is None or rel.get("status") != "deployed":
+        return "installed"
+    got = access.helm("get", "values", release, "-n", access.namespace, "-o", "json", check=False)
+    have = json.loads(got.stdout or "null") or {} if got.rc == 0 else None
+    version = str(rel.get("chart", "")).removeprefix(f"{release}-")     # helm list: CHART is <name>-<version>
+    same = have == json.loads(json.dumps(values)) and version.lstrip("v") == V.CHART_VERSION.lstrip("v")
+    return None if same else "upgraded"
+
+
 def _chart(access: CephAccess, release: str, chart: str, values: dict[str, Any], report: Report) -> None:
+    if release_change(access, release, values) is None:
+        return
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(values, f)
         path = f.name
@@ -111,6 +139,26 @@ def warnings(access: CephAccess, last: int = 5) -> list[str]:
         if msg not in seen:
             seen.append(msg)
     return seen[-last:]
+
+
+@dataclass
+class CephPlan(Actions):
+    cluster: Any = None
+
+
+def plan(cluster, access: CephAccess, label: bool = True) -> CephPlan:
+    """What the namespace and the two Rook releases still need, from what the cluster reports."""
+    actions = [] if _namespace_ok(_labels(access), label) else [f"namespace {access.namespace} labelled"]
+    for release, values in (("rook-ceph", V.operator_values(cluster.ceph)),
+                            ("rook-ceph-cluster", V.cluster_values(cluster.ceph))):
+        change = release_change(access, release, values)
+        if change:
+            actions.append(f"{release} {change}")
+    return CephPlan(f"rook-ceph {cluster.name}", actions, cluster=cluster)
+
+
+def apply(plan: CephPlan, access: CephAccess, clock: Clock, timeout: float = HEALTHY_WITHIN) -> Report:
+    return provision(plan.cluster, access, clock, timeout)
 
 
 def provision(cluster, access: CephAccess, clock: Clock, timeout: float = HEALTHY_WITHIN, label: bool = True) -> Report:

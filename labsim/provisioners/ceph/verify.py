@@ -8,7 +8,7 @@ from typing import Any
 
 from labsim.provisioners.ceph import values as V
 from labsim.provisioners.ceph.access import CephAccess
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 from labsim.provisioners.talos.cli import ToolError
 
 CLEAN = re.compile(r"^active(\+(clean|deep|scrubbing|snaptrim|snaptrim_wait))+$")   # Rook's own test
@@ -100,3 +100,36 @@ def _pgs(name: str, pgs: dict[str, Any]) -> Result:
     msg = (f"all {total} PGs active+clean" if not bad and total else
            f"{sum(bad.values())} of {total} PGs not clean: " + ", ".join(f"{n} {s}" for s, n in bad.items()))
     return Result("pgs-clean", name, bool(total) and not bad, msg, {"states": states})
+
+
+# --- what a drill expects Ceph to say ------------------------------------------------------------------------------------
+def raised(health: dict[str, Any], code: str, text: str = "") -> bool:
+    """Health check `code` is raised, with `text` in its summary or one of its detail lines (when given)."""
+    chk = (health.get("checks") or {}).get(code)
+    if chk is None:
+        return False
+    words = [chk["summary"]["message"], *[d["message"] for d in chk.get("detail") or []]]
+    return not text or any(text in w for w in words)
+
+
+def summary(health: dict[str, Any]) -> str:
+    if not health:
+        return "(no health read)"
+    return f"{health.get('status')}: " + ("; ".join(health_lines(health)) or health.get("error", ""))
+
+
+def reports(health: dict[str, Any], cluster: str, wants: list[tuple[str, str]]) -> list[Result]:
+    """Each (code, text) is raised in `health` (`ceph health detail -f json`), as Ceph words it."""
+    return [Result("ceph-reports", f"{cluster} {code}", raised(health, code, text),
+                   f"{code}" + (f" with {text!r}" if text else "") + f" in {summary(health)}") for code, text in wants]
+
+
+def osd_down_and_out(tree: dict[str, Any], node: str) -> list[Result]:
+    """Every OSD of host `node` in the CRUSH tree is down and out (reweight 0)."""
+    by_id = {n["id"]: n for n in tree.get("nodes") or []}
+    host = next((n for n in tree.get("nodes") or [] if n["type"] == "host" and n["name"] == node), None)
+    if host is None:
+        return [Result("osd-down-out", node, False, f"no host {node} in the CRUSH tree")]
+    osds = [by_id[c] for c in host.get("children") or []]
+    ok = bool(osds) and all(o["status"] == "down" and not o["reweight"] for o in osds)
+    return [Result("osd-down-out", node, ok, f"OSDs of {node}: {[(o['name'], o['status'], o['reweight']) for o in osds]}")]

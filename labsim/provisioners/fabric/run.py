@@ -1,5 +1,7 @@
 """The fabric from end to end: check the lab file, plan from the devices, apply, verify.
 
+    plan(lab, connect) -> Plan       apply(plan, connect) -> ApplyReport       verify(lab, connect) -> [Result]
+
 `connect(identity)` is the only way in: the lab file is loaded and checked before it is called, so an
 invalid lab file never reaches a device.
 """
@@ -9,10 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from labsim.provisioners.fabric.apply import ApplyReport, apply
-from labsim.provisioners.fabric.plan import Plan, plan
+from labsim.provisioners.fabric import verify as fv
+from labsim.provisioners.fabric.apply import ApplyReport
+from labsim.provisioners.fabric.apply import apply as apply_changes
+from labsim.provisioners.fabric.plan import Plan
+from labsim.provisioners.fabric.plan import plan as plan_changes
 from labsim.provisioners.lab import load_lab
 from labsim.provisioners.lab.checks import run_checks
+from labsim.provisioners.vocabulary import Result
 
 
 class LabRefused(RuntimeError):
@@ -42,11 +48,40 @@ class Provisioned:
     report: ApplyReport
 
 
+def _connections(lab, connect: Callable[[str], Any]) -> dict[str, Any]:
+    return {d.identity: connect(d.identity) for d in lab.routeros.devices}
+
+
+def plan(lab, connect: Callable[[str], Any]) -> Plan:
+    return plan_changes(lab, _connections(lab, connect))
+
+
+def apply(p: Plan, connect: Callable[[str], Any]) -> ApplyReport:
+    return apply_changes(p, {dp.device: connect(dp.device) for dp in p.devices})
+
+
+def verify(lab, connect: Callable[[str], Any]) -> list[Result]:
+    return fv.verify(lab, _connections(lab, connect))
+
+
 def provision(lab, connect: Callable[[str], Any]) -> Provisioned:
-    connections = {d.identity: connect(d.identity) for d in lab.routeros.devices}
-    p = plan(lab, connections)
-    return Provisioned(p, apply(p, connections))
+    connections = _connections(lab, connect)
+    p = plan_changes(lab, connections)
+    return Provisioned(p, apply_changes(p, connections))
 
 
 def provision_file(labfile: str | Path, connect: Callable[[str], Any]) -> Provisioned:
     return provision(checked_lab(labfile), connect)
+
+
+def refusal_results(refused: LabRefused | None, contacted: list[str], check: str, path: str) -> list[Result]:
+    """An invalid lab file was refused before any device was contacted, naming `check` at `path`."""
+    if refused is None:
+        return [Result("lab-refused", path, False, "the invalid lab file was accepted")]
+    found = [(f.check, f.path) for f in refused.findings]
+    return [Result("lab-refused", path, True, str(refused).splitlines()[0]),
+            Result("no-device-contacted", path, not contacted,
+                   "no device was contacted" if not contacted else f"devices were contacted: {contacted}"),
+            Result("refusal-names", path, (check, path) in found,
+                   f"the refusal names {check} at {path}" if (check, path) in found
+                   else f"expected {check} at {path}; the refusal lists {found}")]

@@ -5,7 +5,6 @@ Everything here comes from `print` commands on the devices; verification never w
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
 from typing import Any
 
 from labsim.provisioners.fabric.desired import vlan_interface
@@ -13,18 +12,7 @@ from labsim.provisioners.fabric.intent import trace_need, vlan_needs
 from labsim.provisioners.fabric.observed import Observed, device_l2, observe, _true
 from labsim.provisioners.fabric.plan import plan_device
 from labsim.provisioners.fabric.rows import text
-
-
-@dataclass
-class Result:
-    check: str
-    subject: str
-    ok: bool
-    message: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return f"{'PASS' if self.ok else 'FAIL'} {self.check} [{self.subject}]: {self.message}"
+from labsim.provisioners.vocabulary import Result
 
 
 def observe_all(lab, connections: dict[str, Any]) -> dict[str, Observed]:
@@ -78,10 +66,12 @@ def vlans_present(lab, observed: dict[str, Observed]) -> list[Result]:
     return out
 
 
-def vlans_carried(lab, observed: dict[str, Observed], clusters_only: bool = True) -> list[Result]:
-    """Each cluster VLAN is carried hop by hop from the device serving its DHCP to the host NICs that need
-    it (the Proxmox node's bridge ports for VMs, tagged into a VLAN-aware bridge; hosts' NICs untagged);
-    when it is not, the result names the hop where it stops. Traced over what the devices report."""
+def vlans_carried(lab, observed: dict[str, Observed], clusters_only: bool = True,
+                  vlans: list[str] | None = None) -> list[Result]:
+    """Each cluster VLAN (each VLAN anyone needs, without `clusters_only`; only `vlans`, when given) is carried hop
+    by hop from the device serving its DHCP to the host NICs that need it (the Proxmox node's bridge ports for
+    VMs, tagged into a VLAN-aware bridge; hosts' NICs untagged); when it is not, the result names the hop where it
+    stops. Traced over what the devices report."""
     devices = {}
     for d in lab.routeros.devices:
         l2 = device_l2(observed[d.identity], d.bridge.name)
@@ -90,6 +80,8 @@ def vlans_carried(lab, observed: dict[str, Observed], clusters_only: bool = True
     out = []
     for need in vlan_needs(lab):
         if clusters_only and not any(c.startswith("cluster ") for c in need.consumers):
+            continue
+        if vlans is not None and need.vlan not in vlans:
             continue
         subject = f"{need.vlan} from {need.source} for {', '.join(need.consumers)}"
         if not need.targets:
@@ -112,9 +104,9 @@ def vlans_carried(lab, observed: dict[str, Observed], clusters_only: bool = True
     return out
 
 
-def dhcp_servers(lab, observed: dict[str, Observed]) -> list[Result]:
-    """Each VLAN with DHCP in the lab file has exactly one DHCP server in the fabric, on the planned
-    device, with its pool inside the VLAN's subnet."""
+def dhcp_servers(lab, observed: dict[str, Observed], vlans: list[str] | None = None) -> list[Result]:
+    """Each VLAN with DHCP in the lab file (of `vlans`, when given) has exactly one DHCP server in the fabric, on
+    the planned device, with its pool inside the VLAN's subnet."""
     found: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     for ident, obs in observed.items():
         vlan_of = {text(r["name"]): int(text(r["vlan-id"])) for r in obs.rows("/interface/vlan")}
@@ -128,7 +120,7 @@ def dhcp_servers(lab, observed: dict[str, Observed]) -> list[Result]:
                 found.setdefault(vid, []).append((ident, srv))
     out = []
     for vlan in lab.vlans:
-        if vlan.dhcp is None:
+        if vlan.dhcp is None or (vlans is not None and vlan.name not in vlans):
             continue
         servers = found.get(vlan.id, [])
         subnet = ipaddress.ip_network(str(vlan.subnet))
@@ -215,3 +207,48 @@ def verify(lab, connections: dict[str, Any]) -> list[Result]:
             + dhcp_servers(lab, observed) + inter_vlan_routing(lab, observed, mesh_vlan_pairs(lab)))
 
 
+
+
+# --- what verification reports about a change made by hand ---------------------------------------------------------
+def _differences(lab, observed: dict[str, Observed], device: str) -> list[str]:
+    return next((r.evidence["differences"] for r in config_matches(lab, observed) if r.subject == device), [])
+
+
+def reports_untagged(lab, observed: dict[str, Observed], device: str, port: str, vid: int) -> list[Result]:
+    """Verification of `device` reports that its bridge VLAN `vid` no longer tags `port`, which the lab file tags."""
+    diffs = _differences(lab, observed, device)
+    hits = [d for d in diffs if f"bridge VLAN {vid}:" in d and "tagged is" in d]
+    ok = False
+    if hits:
+        have, _, want = hits[0].split("tagged is ", 1)[1].partition(", want ")
+        ok = port not in have.split(",") and port in want.split(",")
+    return [Result("reports-untagged", f"{device} {port} VLAN {vid}", ok,
+                   hits[0] if hits else f"no difference reported for bridge VLAN {vid} on {device}: {diffs}",
+                   {"differences": diffs})]
+
+
+def reports_address(lab, observed: dict[str, Observed], device: str, vlan: str, have: str, want: str) -> list[Result]:
+    """Verification of `device` reports `have` on `vlan` where the lab file wants `want`."""
+    diffs = _differences(lab, observed, device)
+    expected = f"{device}: address on {vlan}: address is {have}, want {want}"
+    return [Result("reports-address", f"{device} {vlan}", expected in diffs,
+                   expected if expected in diffs else f"expected {expected!r} among {diffs}", {"differences": diffs})]
+
+
+def trace_stops(lab, observed: dict[str, Observed], vlan: str, target: str, where: str) -> list[Result]:
+    """The trace of `vlan` from its DHCP device to `target` (NODE:PORT), over what the devices report, stops at
+    `where` ("device port")."""
+    from labsim.provisioners.fabric.intent import lab_cables
+    from labsim.provisioners.fabric.l2 import trace_vlan
+
+    v = lab.vlan(vlan)
+    devices = {d.identity: device_l2(observed[d.identity], d.bridge.name) for d in lab.routeros.devices}
+    node, nic = target.split(":", 1)
+    tr = trace_vlan({k: l2 for k, l2 in devices.items() if l2}, lab_cables(lab), v.id, v.dhcp.server if v.dhcp
+                    else "", (node, nic))
+    ev = {"reached": tr.reached, "stopped_at": tr.stopped_at, "reason": tr.reason, "hops": [str(h) for h in tr.hops]}
+    ok = not tr.reached and tr.stopped_at == where
+    return [Result("trace-stops", f"{vlan} to {target}", ok,
+                   f"the trace stops at {tr.stopped_at} ({tr.reason})" if ok else
+                   f"{vlan} still reaches {target}" if tr.reached else
+                   f"the trace stops at {tr.stopped_at!r} ({tr.reason}), expected {where!r}", ev)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 from labsim.provisioners.hosts.interfaces import parse_interfaces, vids
 from labsim.provisioners.tools import check_tool
 

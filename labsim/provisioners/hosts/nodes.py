@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 
 
 def nodes_ready(core: Any, names: list[str]) -> list[Result]:

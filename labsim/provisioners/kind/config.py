@@ -50,7 +50,7 @@ def cilium_values(lab: Lab, cluster: str) -> dict[str, Any]:
     values: dict[str, Any] = {
         "cluster": {"name": c.cilium_name, "id": c.cilium.cluster_id},
         "ipam": {"mode": "kubernetes"},
-        "kubeProxyReplacement": not c.kube_proxy,
+        "kubeProxyReplacement": c.replaces_kube_proxy,
         "operator": {"replicas": 1},
         "clustermesh": {
             "useAPIServer": True,

@@ -69,6 +69,8 @@ def clusters(ctx: Context) -> Iterator[Hit]:
     ("pod-service-subnet-overlap", "error", "Do a cluster's pod and service subnets stay apart?"),
     ("cluster-subnet-overlaps-vlan", "error", "Do pod and service subnets stay clear of every VLAN subnet?"),
     ("cni-conflict", "error", "Is the cluster's own CNI off (or Cilium) when Cilium is planned?"),
+    ("kube-proxy-and-replacement", "warning", "Does a cluster whose Cilium replaces kube-proxy run without kube-proxy?"),
+    ("no-service-proxy", "error", "Does something implement Services (kube-proxy or Cilium's replacement)?"),
     ("pxe-talos-version-mismatch", "warning", "Does the PXE boot file's Talos version match the clusters on that VLAN?"),
 )
 def cluster_network(ctx: Context) -> Iterator[Hit]:
@@ -103,6 +105,16 @@ def cluster_network(ctx: Context) -> Iterator[Hit]:
                     yield Hit("cluster-subnet-overlaps-vlan", f"{cp}.{field}",
                               f"cluster {c.name}'s {field.replace('_', ' ')} {net} overlaps {v.name}'s subnet {v.subnet}",
                               {field: str(net), "vlan": v.name, "subnet": str(v.subnet)})
+        if c.cilium is not None and c.replaces_kube_proxy and c.kube_proxy:
+            yield Hit("kube-proxy-and-replacement", f"{cp}.cilium.kube_proxy_replacement",
+                      f"Cilium replaces kube-proxy on {c.name}, which keeps kube-proxy too: both program the Service "
+                      f"rules (set kube_proxy: false, or kube_proxy_replacement: false)",
+                      {"kube_proxy": True, "kube_proxy_replacement": True})
+        if c.cilium is not None and not c.replaces_kube_proxy and not c.kube_proxy:
+            yield Hit("no-service-proxy", f"{cp}.cilium.kube_proxy_replacement",
+                      f"{c.name} runs without kube-proxy and Cilium does not replace it: nothing implements Services "
+                      f"(set kube_proxy_replacement: true, or kube_proxy: true)",
+                      {"kube_proxy": False, "kube_proxy_replacement": False})
         if c.cilium is not None:
             ok = ("none", "custom") if isinstance(c, TalosCluster) else ("cilium", "none")
             if c.cni not in ok:
@@ -218,7 +230,7 @@ def mesh(ctx: Context) -> Iterator[Hit]:
                           {"pod_subnet": str(x.pod_subnet), "service_subnet": str(y.service_subnet)})
     ports: dict[int, str] = {}
     for c in mem:
-        if c.cilium is None or c.kube_proxy or c.cilium.clustermesh_service_type != "NodePort":
+        if c.cilium is None or not c.replaces_kube_proxy or c.cilium.clustermesh_service_type != "NodePort":
             continue
         port = c.cilium.clustermesh_node_port or 32379
         if port in ports:
@@ -246,6 +258,8 @@ def mesh(ctx: Context) -> Iterator[Hit]:
     ("ceph-mon-count-even", "warning", "Is the number of Ceph mons odd?"),
     ("ceph-min-size-invalid", "error", "Is every pool's min_size between 1 and its size?"),
     ("ceph-pool-no-redundancy", "warning", "Does every Ceph pool keep more than one copy?"),
+    ("ceph-mons-not-ha", "warning", "Does Ceph run at least three mons, each on its own node (a quorum that survives a node)?"),
+    ("ceph-mgr-not-ha", "warning", "Does Ceph run a standby mgr (two or more)?"),
 )
 def ceph(ctx: Context) -> Iterator[Hit]:
     for c, cp in zip(ctx.lab.clusters, ctx.cluster_paths):
@@ -281,6 +295,18 @@ def ceph(ctx: Context) -> Iterator[Hit]:
             yield Hit("ceph-mons-exceed-nodes", f"{cp}.ceph.mons",
                       f"cluster {c.name} asks for {ceph.mons} mons, one per node, but has {len(schedulable)} node(s) that "
                       f"run workloads ({', '.join(schedulable) or 'none'})", {"mons": ceph.mons, "nodes": schedulable})
+        if ceph.mons < 3:
+            yield Hit("ceph-mons-not-ha", f"{cp}.ceph.mons",
+                      f"cluster {c.name} runs {ceph.mons} mon(s): losing one loses the monitor quorum, and with it the "
+                      f"cluster (Rook's production setting is three)", {"mons": ceph.mons})
+        elif ceph.allow_multiple_per_node:
+            yield Hit("ceph-mons-not-ha", f"{cp}.ceph.allow_multiple_per_node",
+                      f"cluster {c.name} allows several mons per node: one node going down can take the quorum with it",
+                      {"mons": ceph.mons})
+        if ceph.mgrs < 2:
+            yield Hit("ceph-mgr-not-ha", f"{cp}.ceph.mgrs",
+                      f"cluster {c.name} runs {ceph.mgrs} mgr: while it restarts or its node is down there is no "
+                      f"standby (dashboard, orchestration and PG stats stop)", {"mgrs": ceph.mgrs})
         if ceph.mons % 2 == 0:
             yield Hit("ceph-mon-count-even", f"{cp}.ceph.mons",
                       f"{ceph.mons} mons tolerate no more failures than {ceph.mons - 1}; use an odd number", {"mons": ceph.mons})

@@ -155,7 +155,8 @@ def cables(ctx: Context) -> Iterator[Hit]:
 
 
 @producer(("unknown-vlan", "error", "Does every VLAN named on a trunk or access port exist?"),
-          ("trunk-empty", "warning", "Does every trunk carry at least one VLAN?"))
+          ("trunk-empty", "warning", "Does every trunk carry at least one VLAN?"),
+          ("vlan-listed-twice", "warning", "Is every VLAN listed once in a trunk's list (a repeat is often a typo)?"))
 def port_vlans(ctx: Context) -> Iterator[Hit]:
     known = ", ".join(ctx.vlans) or "none"
     for d, dp in zip(ctx.lab.routeros.devices, ctx.dev_paths):
@@ -163,6 +164,13 @@ def port_vlans(ctx: Context) -> Iterator[Hit]:
             if not t.vlans:
                 yield Hit("trunk-empty", f"{dp}.trunks[{i}].vlans", f"trunk {t.interface} on {d.identity} carries no VLAN",
                           {"interface": t.interface})
+            first: dict[str, int] = {}
+            for k, name in enumerate(t.vlans):
+                if name in first:
+                    yield Hit("vlan-listed-twice", f"{dp}.trunks[{i}].vlans[{k}]",
+                              f"trunk {t.interface} on {d.identity} lists {name} twice (vlans[{first[name]}] and "
+                              f"vlans[{k}]); list it once (was another VLAN meant?)", {"vlan": name})
+                first.setdefault(name, k)
             for k, name in enumerate(t.vlans):
                 if name not in ctx.vlans:
                     yield Hit("unknown-vlan", f"{dp}.trunks[{i}].vlans[{k}]",
@@ -190,6 +198,7 @@ def port_vlans(ctx: Context) -> Iterator[Hit]:
     ("port-untagged-in-two-vlans", "error", "Is each port untagged in one VLAN at most?"),
     ("vlan-filtering-off", "warning", "Is VLAN filtering on wherever trunks or access ports are configured?"),
     ("native-vlan-not-bridge-pvid", "error", "Is the native VLAN every bridge's pvid?"),
+    ("bond-not-bridge-port", "warning", "Is every cabled bond a trunk or access port of its bridge?"),
 )
 def ports(ctx: Context) -> Iterator[Hit]:
     native = ctx.lab.native_vlan()
@@ -253,6 +262,14 @@ def ports(ctx: Context) -> Iterator[Hit]:
                               f"{iface} on {d.identity} is untagged in {len(port.untagged)} VLANs ({listed}); an "
                               f"untagged frame can belong to one VLAN only", {"interface": iface,
                                                                                  "vlans": sorted(port.untagged)})
+        bridged = {e.interface for e in [*d.trunks, *d.access]}
+        for b in d.bonds:
+            cabled = [s for s in b.slaves if ctx.lab.cable_at(d.identity, s) is not None]
+            if cabled and b.name not in bridged:
+                yield Hit("bond-not-bridge-port", f"{dp}.bonds[{b.name}]",
+                          f"bond {b.name} on {d.identity} is cabled ({', '.join(cabled)}) but is neither a trunk nor an "
+                          f"access port: nothing it receives reaches the bridge {d.bridge.name}",
+                          {"bond": b.name, "cabled": cabled})
         if (d.trunks or d.access) and not d.bridge.vlan_filtering:
             yield Hit("vlan-filtering-off", f"{dp}.bridge.vlan_filtering",
                       f"{d.identity} has trunks or access ports but its bridge {d.bridge.name} has vlan_filtering off: "

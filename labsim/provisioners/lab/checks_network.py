@@ -6,7 +6,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from labsim.provisioners.lab.checks_context import Context
 from labsim.provisioners.lab.checks_core import Hit, producer
-from labsim.provisioners.lab.model import Vlan
+from labsim.provisioners.lab.model import Vlan, parse_ip
 
 
 @producer(
@@ -132,6 +132,7 @@ def address_prefix(ctx: Context) -> Iterator[Hit]:
     ("static-lease-in-pool", "warning", "Are static leases outside the dynamic pool?"),
     ("host-address-in-pool", "warning", "Is no host's fixed address inside a DHCP pool without a static lease?"),
     ("vip-in-dhcp-pool", "error", "Is every cluster VIP outside its VLAN's DHCP pool?"),
+    ("endpoint-in-dhcp-pool", "error", "Is every cluster endpoint address outside the DHCP pools?"),
 )
 def pools(ctx: Context) -> Iterator[Hit]:
     for v, p in zip(ctx.lab.vlans, ctx.vlan_paths):
@@ -196,6 +197,13 @@ def pools(ctx: Context) -> Iterator[Hit]:
                     yield Hit("vip-in-dhcp-pool", f"{cp}.vip",
                               f"cluster {c.name}'s VIP {c.vip} is inside {v.name}'s DHCP pool {r}; DHCP may hand it "
                               f"to a machine", {"vip": str(c.vip), "pool": str(r), "vlan": v.name})
+                ep = parse_ip(c.endpoint_host)
+                fixed = leased | {h.address for h in ctx.lab.hosts if h.address is not None}   # warned about above
+                if ep is not None and ep != c.vip and ep not in fixed and ep in r:
+                    yield Hit("endpoint-in-dhcp-pool", f"{cp}.endpoint",
+                              f"cluster {c.name}'s endpoint {c.endpoint} is inside {v.name}'s DHCP pool {r}; the pool "
+                              f"may hand that address to another machine (give the node a static lease outside the "
+                              f"pool, or use a VIP)", {"endpoint": c.endpoint, "pool": str(r), "vlan": v.name})
 
 
 @producer(

@@ -132,15 +132,20 @@ def talos_minimums(ctx: Context) -> Iterator[Hit]:
 
 
 def _device_name(vm: VmPlan) -> str | None:
-    """The Linux device a VM's system disk appears as (virtio -> /dev/vdX, scsi/sata -> /dev/sdX), in slot order."""
-    sysdisk = vm.system_disk
-    bus = re.match(r"[a-z]+", sysdisk.slot).group(0)  # type: ignore[union-attr]
+    """The Linux device a VM's system disk appears as."""
+    return disk_device(vm, vm.system_disk)
+
+
+def disk_device(vm: VmPlan, disk) -> str | None:
+    """The Linux device one of a VM's disks appears as (virtio -> /dev/vdX, scsi/sata -> /dev/sdX), in slot order;
+    None for IDE."""
+    bus = re.match(r"[a-z]+", disk.slot).group(0)  # type: ignore[union-attr]
     if bus == "ide":
         return None
     family = ("virtio",) if bus == "virtio" else ("scsi", "sata")
     ordered = sorted((d for d in vm.disks if re.match(r"[a-z]+", d.slot).group(0) in family),  # type: ignore[union-attr]
                      key=lambda d: (d.slot.rstrip("0123456789"), int(re.sub(r"\D", "", d.slot))))
-    idx = ordered.index(sysdisk)
+    idx = ordered.index(disk)
     return f"/dev/{'vd' if bus == 'virtio' else 'sd'}{chr(ord('a') + idx)}"
 
 

@@ -16,3 +16,16 @@ def inline_secrets(ctx: Context) -> Iterator[Hit]:
                       f"holds the secret itself ({value.redacted()}); write a reference such as "
                       f"env:NAME or file:PATH and keep the value out of the lab file",
                       {"value": value.redacted()})
+
+
+@producer(("routeros-password-missing", "error", "Does every RouterOS device have a password reference to log in with?"))
+def routeros_passwords(ctx: Context) -> Iterator[Hit]:
+    """A device with neither its own `password` nor `routeros.defaults.password`: the suite would log in with an empty
+    password, which RouterOS 7 refuses once the admin password is set (every device past its first login)."""
+    if ctx.lab.routeros.defaults.password is not None:
+        return
+    for d, dp in zip(ctx.lab.routeros.devices, ctx.dev_paths):
+        if d.password is None:
+            yield Hit("routeros-password-missing", f"{dp}.password",
+                      f"{d.identity} has no password reference (neither here nor in routeros.defaults.password); "
+                      f"write one such as env:ROUTEROS_PASSWORD", {"device": d.identity})

@@ -726,6 +726,9 @@ class Cilium(_Strict):
     clustermesh_service_type: Literal["NodePort", "LoadBalancer", "ClusterIP"] = "NodePort"
     clustermesh_node_port: int | None = None
     encryption: Literal["none", "wireguard", "ipsec"] = "none"
+    kube_proxy_replacement: bool | None = Field(
+        None, description="Cilium replaces kube-proxy (Helm kubeProxyReplacement); default: when the cluster runs "
+                          "without kube-proxy")
 
 
 class CephPool(_Strict):
@@ -793,6 +796,14 @@ class _ClusterBase(_Strict):
     @property
     def cilium_name(self) -> str:
         return (self.cilium.cluster_name if self.cilium and self.cilium.cluster_name else self.name)
+
+    @property
+    def replaces_kube_proxy(self) -> bool:
+        """Cilium takes over kube-proxy's job: as `cilium.kube_proxy_replacement` says, else when kube-proxy is off."""
+        if self.cilium is None:
+            return False
+        kpr = self.cilium.kube_proxy_replacement
+        return (not getattr(self, "kube_proxy", True)) if kpr is None else kpr
 
     def members(self) -> list[Member]:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -894,9 +905,44 @@ class Canary(_Strict):
     weights: dict[str, int] = Field(description="global service name -> percent of requests")
 
 
+class ProbeBackends(_Strict):
+    """Backends of the suite's affinity-none probe service in the first two mesh members: their ratio is the
+    share of requests each answers (1 and 3: 25% and 75%)."""
+
+    first: int = Field(1, ge=0)
+    second: int = Field(3, ge=0)
+
+    @model_validator(mode="after")
+    def _some(self) -> ProbeBackends:
+        if self.first + self.second == 0:
+            raise ValueError("give at least one backend (first or second)")
+        return self
+
+
+class ProbeCanary(_Strict):
+    """The suite's Envoy canary: percent of requests kept in the client's cluster (a local-affinity service)
+    and sent across the mesh (a remote-affinity service)."""
+
+    local: int = Field(25, ge=0, le=100)
+    remote: int = Field(75, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _hundred(self) -> ProbeCanary:
+        if self.local + self.remote != 100:
+            raise ValueError(f"local {self.local} and remote {self.remote} must add up to 100 (percent)")
+        return self
+
+
 class Probe(_Strict):
-    image: str
+    """How the mesh features send traffic: the probe Job's image and request count, and, when the lab file names
+    no global_services, the suite's own probe services (echo backends and global services in `namespace`,
+    created and removed by each scenario, as `cilium connectivity test` does with its own namespace)."""
+
+    image: str = "curlimages/curl:8.10.1"
     requests: int = Field(100, gt=0)
+    namespace: str = Field("labsim-mesh-probe", description="the suite's own namespace for its probe services")
+    backends: ProbeBackends = Field(default_factory=ProbeBackends)
+    canary: ProbeCanary = Field(default_factory=ProbeCanary)
 
 
 class Mesh(_Strict):
@@ -908,7 +954,7 @@ class Mesh(_Strict):
     cache_ttl: str = Field("0s", pattern=_DURATION)
     global_services: list[GlobalService] = []
     canary: Canary | None = None
-    probe: Probe | None = None
+    probe: Probe = Field(default_factory=Probe)
 
 
 # ---------------------------------------------------------------------------------------------------

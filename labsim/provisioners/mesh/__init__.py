@@ -1,6 +1,8 @@
 """Cilium ClusterMesh across the lab's Talos clusters, from the lab file's `mesh:` section.
 
-- `run.py`: provision (plan checks, shared CA, settings, enable, connect, wait, demo workloads) and verify
+- `run.py`: plan / apply / verify (plan checks, shared CA, settings, enable, connect, wait, the lab's services)
+- `workload.py`: the services under test: the lab file's, or the suite's own probe services
+- `checks.py`: what the mesh features verify about traffic, status and refusals, as results
 - `settings.py`: each member's Helm values for the mesh, and the CA copied from the source cluster
 - `connect.py`: `cilium clustermesh enable/connect/status`, idempotent
 - `demo.py`: the echo backends, global services and the Envoy canary, as manifests

@@ -11,17 +11,12 @@ from typing import Any
 
 from labsim.provisioners.mesh import settings
 from labsim.provisioners.mesh.context import MeshContext
+from labsim.provisioners.mesh.workload import pairs
 from labsim.provisioners.talos.cilium import NAMESPACE
 
 WAIT = "5m"
 
 
-def pairs(lab) -> list[tuple[str, str]]:
-    mesh = lab.mesh
-    if mesh.topology == "hub-and-spoke":
-        hub = mesh.hub or mesh.clusters[0]
-        return [(hub, c) for c in mesh.clusters if c != hub]
-    return [(a, b) for i, a in enumerate(mesh.clusters) for b in mesh.clusters[i + 1:]]
 
 
 def enabled(values: dict[str, Any], service_type: str) -> bool:
@@ -30,10 +25,16 @@ def enabled(values: dict[str, Any], service_type: str) -> bool:
     return bool(api.get("useAPIServer")) and svc.get("type", "NodePort") == service_type
 
 
+def is_enabled(lab, ctx: MeshContext, cluster: str) -> bool:
+    """The clustermesh-apiserver is enabled as the lab file asks, and its Service exists."""
+    _, values = settings.deployed(ctx, cluster)
+    return enabled(values, lab.cluster(cluster).cilium.clustermesh_service_type) and \
+        ctx.kube(cluster).get("Service", "clustermesh-apiserver", NAMESPACE) is not None
+
+
 def enable(lab, ctx: MeshContext, cluster: str) -> bool:
     kind = lab.cluster(cluster).cilium.clustermesh_service_type
-    _, values = settings.deployed(ctx, cluster)
-    if enabled(values, kind) and ctx.kube(cluster).get("Service", "clustermesh-apiserver", NAMESPACE):
+    if is_enabled(lab, ctx, cluster):
         return False
     ctx.releases.pop(cluster, None)
     ctx.cilium(cluster, "clustermesh", "enable", "--service-type", kind)

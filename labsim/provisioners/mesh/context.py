@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from labsim.provisioners.clock import Clock
+from labsim.provisioners.vocabulary import Clock
 from labsim.provisioners.mesh.kube import MeshKube
 from labsim.provisioners.talos.cli import Tools
 

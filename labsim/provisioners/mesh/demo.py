@@ -1,11 +1,11 @@
-"""The mesh demo workloads from the lab file's `mesh:` section, as manifests (data only).
+"""The mesh's echo workloads (the lab file's global services, or the suite's probe services), as manifests.
 
 - Backends: per global service, a Deployment of a small echo server in every member cluster (replicas from the
   lab file, 0 where it names none) that answers `{"cluster": <cilium name>, "pod": <pod name>}`, and the Service
   of the same name and namespace in every cluster with the global/shared/affinity annotations.
 - Frontend: the canary's entry Service in every cluster, redirected by a CiliumEnvoyConfig whose route splits
   requests between global services by weight (Envoy `weighted_clusters`; Cilium's L7 traffic shifting shape).
-  With the lab file's echo-local (affinity local) 25 / echo-remote (affinity remote) 75, a request stays local
+  With the a local-affinity service at 25 and a remote-affinity one at 75, a request stays local
   25% of the time and crosses the mesh 75%; each side falls back through its affinity when the other has no
   healthy backends (the Isovalent "25%/75% with failover" canary, as domain.md 1.4 reconstructs it).
 """
@@ -86,17 +86,15 @@ def envoy_config(name: str, ns: str, weights: dict[str, int]) -> dict[str, Any]:
                                    route, *[_cluster(ns, svc) for svc in weights]]}}
 
 
-def manifests(lab, cluster: str) -> list[dict[str, Any]]:
-    """Everything the demo puts into one member cluster, in apply order."""
-    mesh = lab.mesh
+def manifests(wl, lab, cluster: str) -> list[dict[str, Any]]:
+    """Everything a workload (labsim/provisioners/mesh/workload.py) puts into one member cluster, in apply order."""
     cname = lab.cluster(cluster).cilium_name
-    nss = sorted({g.namespace for g in mesh.global_services} | ({mesh.canary.namespace} if mesh.canary else set()))
-    out = [namespace(ns) for ns in nss]
-    for g in mesh.global_services:
+    out = [namespace(ns) for ns in wl.namespaces()]
+    for g in wl.services:
         out.append(echo_deployment(g.name, g.namespace, int(g.replicas.get(cluster, 0)), cname))
         out.append(global_service(g.name, g.namespace, g.affinity, g.shared))
-    if mesh.canary is not None:
-        c = mesh.canary
+    if wl.canary is not None:
+        c = wl.canary
         out.append(entry_service(c.name, c.namespace))
         out.append(envoy_config(c.name, c.namespace, dict(c.weights)))
     return out

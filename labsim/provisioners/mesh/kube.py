@@ -72,6 +72,12 @@ class MeshKube:
         self.writes.append(f"replace {kind} {ns + '/' if ns else ''}{md['name']}")
         return "configured"
 
+    def differs(self, obj: dict[str, Any]) -> bool:
+        """`apply(obj)` would write: the object is missing or not as the manifest says."""
+        md = obj["metadata"]
+        cur = self.get(obj["kind"], md["name"], md.get("namespace"))
+        return cur is None or not same(obj, cur)
+
     def delete(self, kind: str, name: str, ns: str | None = None) -> bool:
         try:
             self._ops(kind, ns)[3](name)

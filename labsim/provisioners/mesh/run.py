@@ -1,10 +1,15 @@
 """The mesh from the lab file's `mesh:` section, end to end, and its read-only verification.
 
+    plan:      what the members report they still need (CA, settings, enable, connect, the lab's services)
+    apply:     provision the plan's mesh
     provision: plan checks (labsim/provisioners/mesh_plan.py, refused before any write) -> share the CA -> mesh settings
                on every member (Helm) -> `cilium clustermesh enable` where needed -> `connect` every pair (or hub
-               and spoke) not connected yet -> `clustermesh status --wait` -> the demo workloads and services
-    verify:    `cilium clustermesh status` of every member (all nodes connected to all clusters), the global
-               services present with their annotations in every cluster, the demo backends ready
+               and spoke) not connected yet -> `clustermesh status --wait` -> the lab file's global services
+    verify:    `cilium clustermesh status` of every member (all nodes connected to all clusters), the services
+               under test present with their annotations in every cluster, their backends ready
+
+The services under test are the lab file's, or the suite's own probe services (labsim/provisioners/mesh/workload.py),
+which a scenario deploys with `deploy_workload` and removes with `remove_workload`.
 
 A second run writes nothing: each step compares what the clusters report with what the lab file wants.
 """
@@ -12,14 +17,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubernetes.client.rest import ApiException
+from urllib3.exceptions import HTTPError
 
-from labsim.provisioners.clock import WaitTimeout, wait_for
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Actions, Result, WaitTimeout, wait_for
 from labsim.provisioners.mesh import connect as C
 from labsim.provisioners.mesh import demo, settings
 from labsim.provisioners.mesh.context import MeshContext
+from labsim.provisioners.mesh.workload import Workload, workload
 from labsim.provisioners.mesh_plan import mesh_plan
 
 CRD_TIMEOUT = 300.0
@@ -48,6 +55,37 @@ def plan_checks(lab) -> list[Result]:
     return out
 
 
+@dataclass
+class MeshPlan(Actions):
+    lab: Any = None
+
+
+def plan(lab, ctx: MeshContext) -> MeshPlan:
+    """What the mesh needs, from what the members report; refused (MeshRefused) when the lab file's mesh is wrong."""
+    bad = [r for r in plan_checks(lab) if not r.ok]
+    if bad:
+        raise MeshRefused(bad)
+    members = list(lab.mesh.clusters)
+    actions = [f"{c}: cilium-ca copied from {lab.mesh.ca.source}" for c in settings.ca_differs(lab, ctx)]
+    for c in members:
+        version, have = settings.deployed(ctx, c)
+        if version is None:
+            actions.append(f"{c}: no deployed cilium release: provision the Talos cluster first")
+        elif not settings.subset(settings.wanted(lab, c), have):
+            actions.append(f"{c}: cilium mesh settings upgraded")
+    actions += [f"{c}: clustermesh enabled" for c in members if not C.is_enabled(lab, ctx, c)]
+    actions += [f"{a} <=> {b}: connected" for a, b in C.pairs(lab) if not C.connected(lab, ctx, a, b)]
+    wl = workload(lab)
+    if not wl.owned:
+        actions += [f"{c}: {o['kind']} {o['metadata'].get('namespace', '')}/{o['metadata']['name']}"
+                    for c in members for o in demo.manifests(wl, lab, c) if ctx.kube(c).differs(o)]
+    return MeshPlan("mesh", actions, lab=lab)
+
+
+def apply(plan: MeshPlan, ctx: MeshContext) -> Report:
+    return provision(plan.lab, ctx)
+
+
 def provision(lab, ctx: MeshContext, *, checks: bool = True) -> Report:
     if checks:
         bad = [r for r in plan_checks(lab) if not r.ok]
@@ -69,10 +107,35 @@ def provision(lab, ctx: MeshContext, *, checks: bool = True) -> Report:
         report.statuses[cluster] = st
         if st.rc != 0:
             raise RuntimeError(f"cilium clustermesh status --wait failed on {cluster}:\n{st.text}")
-    for cluster, writes in zip(members, each(members, lambda c: deploy_demo(lab, ctx, c))):
-        report.changes += [f"{cluster}: {w}" for w in writes]
-    each(members, lambda c: wait_demo_ready(lab, ctx, c))
+    wl = workload(lab)
+    if not wl.owned:     # the lab file's own services are part of what it asks for; the suite's are the scenario's
+        report.changes += deploy_workload(lab, ctx, wl)
     return report
+
+
+def deploy_workload(lab, ctx: MeshContext, wl: Workload) -> list[str]:
+    """The workload's backends, services and canary in every member (only what differs), then every backend ready."""
+    members = list(lab.mesh.clusters)
+    changes = []
+    for cluster, writes in zip(members, each(members, lambda c: _deploy(wl, lab, ctx, c))):
+        changes += [f"{cluster}: {w}" for w in writes]
+    each(members, lambda c: wait_workload_ready(wl, ctx, c))
+    return changes
+
+
+def remove_workload(lab, ctx: MeshContext, wl: Workload) -> list[str]:
+    """The suite's own namespace out of every member again (the lab file's services are never removed). A member
+    whose API does not answer (a drill powered it off) keeps it: that is said, not raised."""
+    if not wl.owned:
+        return []
+    out = []
+    for c in lab.mesh.clusters:
+        try:
+            if ctx.kube(c).delete("Namespace", wl.namespace):
+                out.append(f"{c}: namespace {wl.namespace} deleted")
+        except (ApiException, OSError, HTTPError) as exc:
+            out.append(f"{c}: namespace {wl.namespace} not deleted: {getattr(exc, 'reason', None) or exc}")
+    return out
 
 
 def each(clusters: list[str], fn):
@@ -96,10 +159,10 @@ def each(clusters: list[str], fn):
     return [results[c] for c in clusters]
 
 
-def deploy_demo(lab, ctx: MeshContext, cluster: str) -> list[str]:
+def _deploy(wl: Workload, lab, ctx: MeshContext, cluster: str) -> list[str]:
     kube = ctx.kube(cluster)
     before = len(kube.writes)
-    for obj in demo.manifests(lab, cluster):
+    for obj in demo.manifests(wl, lab, cluster):
         if obj["kind"] == "CiliumEnvoyConfig":
             _wait_crd(ctx, cluster, obj)
         kube.apply(obj)
@@ -122,11 +185,11 @@ def _wait_crd(ctx: MeshContext, cluster: str, obj) -> None:
     wait_for(served, CRD_TIMEOUT, INTERVAL, ctx.clock, what=f"the CiliumEnvoyConfig CRD in {cluster}")
 
 
-def wait_demo_ready(lab, ctx: MeshContext, cluster: str) -> None:
+def wait_workload_ready(wl: Workload, ctx: MeshContext, cluster: str) -> None:
     kube = ctx.kube(cluster)
-    want = {(g.name, g.namespace): int(g.replicas.get(cluster, 0)) for g in lab.mesh.global_services}
+    want = {(g.name, g.namespace): int(g.replicas.get(cluster, 0)) for g in wl.services}
     wait_for(lambda: all(kube.ready_replicas(n, ns) == r for (n, ns), r in want.items()), READY_TIMEOUT,
-             INTERVAL, ctx.clock, what=f"the demo backends of {cluster} to be ready")
+             INTERVAL, ctx.clock, what=f"the echo backends of {cluster} to be ready")
 
 
 # --- verification (read-only) -----------------------------------------------------------------------------------------
@@ -145,11 +208,14 @@ def verify_status(lab, ctx: MeshContext) -> tuple[list[Result], dict[str, C.Stat
     return results, statuses
 
 
-def verify_services(lab, ctx: MeshContext) -> list[Result]:
+def verify_services(lab, ctx: MeshContext, wl: Workload | None = None) -> list[Result]:
+    """Every service under test (the lab file's, else the suite's probe services) in every member, global with its
+    affinity, with its backends ready."""
+    wl = wl or workload(lab)
     out = []
     for cluster in lab.mesh.clusters:
         kube = ctx.kube(cluster)
-        for g in lab.mesh.global_services:
+        for g in wl.services:
             svc = kube.get("Service", g.name, g.namespace)
             ann = ((svc or {}).get("metadata") or {}).get("annotations") or {}
             want = int(g.replicas.get(cluster, 0))
@@ -163,9 +229,9 @@ def verify_services(lab, ctx: MeshContext) -> list[Result]:
     return out
 
 
-def verify(lab, ctx: MeshContext) -> list[Result]:
+def verify(lab, ctx: MeshContext, wl: Workload | None = None) -> list[Result]:
     results, _ = verify_status(lab, ctx)
-    return results + verify_services(lab, ctx)
+    return results + verify_services(lab, ctx, wl)
 
 
 def wait_connected(lab, ctx: MeshContext, timeout: float = 300.0) -> dict[str, C.Status]:

@@ -54,22 +54,28 @@ def _read(ctx: MeshContext, cluster: str) -> tuple[str | None, dict[str, Any]]:
     return rel["chart"].removeprefix("cilium-"), json.loads(got.stdout or "null") or {}
 
 
-def share_ca(lab, ctx: MeshContext) -> list[str]:
-    """Copy the source cluster's cilium-ca to the other members whose CA differs: the clusters changed."""
+def ca_differs(lab, ctx: MeshContext) -> list[str]:
+    """The members whose cilium-ca is not the CA source's (none when the lab file names no source)."""
     source = lab.mesh.ca.source if lab.mesh.ca else None
     if not source:
         return []
     src = ctx.kube(source).get("Secret", "cilium-ca", NAMESPACE)
     if src is None:
         raise RuntimeError(f"{source} has no cilium-ca Secret to share (is Cilium installed there?)")
+    return [c for c in lab.mesh.clusters if c != source
+            and ((ctx.kube(c).get("Secret", "cilium-ca", NAMESPACE) or {}).get("data") != src.get("data"))]
+
+
+def share_ca(lab, ctx: MeshContext) -> list[str]:
+    """Copy the source cluster's cilium-ca to the other members whose CA differs: the clusters changed."""
+    differ = ca_differs(lab, ctx)
+    if not differ:
+        return []
+    src = ctx.kube(lab.mesh.ca.source).get("Secret", "cilium-ca", NAMESPACE)
     changed = []
-    for cluster in lab.mesh.clusters:
-        if cluster == source:
-            continue
+    for cluster in differ:
         kube = ctx.kube(cluster)
         cur = kube.get("Secret", "cilium-ca", NAMESPACE)
-        if cur is not None and cur.get("data") == src.get("data"):
-            continue
         body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": src["data"],
                 "metadata": {"name": "cilium-ca", "namespace": NAMESPACE,
                              "labels": (cur or {}).get("metadata", {}).get("labels") or {},

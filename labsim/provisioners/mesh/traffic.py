@@ -1,6 +1,6 @@
 """Running traffic probes on a member cluster and reading what they saw, through the Kubernetes API only.
 
-    p = start(ctx, "talos-east", "echo", "mesh-demo", requests=1000)   # a Job: returns at once
+    p = start(lab, ctx, cluster, "echo", "mesh-demo", requests=1000)  # a Job: returns at once
     until(ctx, p, 20.0)                                                # the probe has run 20 s (read from its log)
     result = finish(ctx, p)                                            # Job done: its log parsed
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from labsim.provisioners.clock import wait_for
+from labsim.provisioners.vocabulary import wait_for
 from labsim.provisioners.mesh import demo
 from labsim.provisioners.mesh import probe as P
 from labsim.provisioners.mesh.context import MeshContext
@@ -37,8 +37,8 @@ class Probe:
 
 def start(lab, ctx: MeshContext, cluster: str, service: str, namespace: str, *, requests: int | None = None,
           interval: float = INTERVAL, timeout: float = TIMEOUT) -> Probe:
-    n = requests or (lab.mesh.probe.requests if lab.mesh.probe else 100)
-    image = lab.mesh.probe.image if lab.mesh.probe else "curlimages/curl:8.10.1"
+    n = requests or lab.mesh.probe.requests
+    image = lab.mesh.probe.image
     name = f"probe-{service}-{next(_seq)}"
     job = P.job(name, namespace, image, demo.url(service, namespace), n, interval=interval, timeout=timeout)
     ctx.kube(cluster).apply(job)

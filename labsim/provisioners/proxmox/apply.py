@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from proxmoxer import ResourceException
 
-from labsim.provisioners.clock import Clock, WaitTimeout
+from labsim.provisioners.vocabulary import Clock, Result, WaitTimeout
 from labsim.provisioners.proxmox.plan import PHASES, Plan, Step
 from labsim.provisioners.proxmox.tasks import last_log_line, succeeded, wait_tasks
 
@@ -82,3 +82,17 @@ def apply(plan: Plan, api, clock: Clock, *, timeout: float = TASK_TIMEOUT,
             raise ProxmoxApplyError(step, str(status.get("exitstatus")), last_log_line(api, step.vm.node, upid),
                                     done - len(failed))
     return report
+
+
+def stopped_at(exc: ProxmoxApplyError | None, name: str, status: str) -> list[Result]:
+    """A run stopped at VM `name` with the task's exit status `status`, and its message carries the task log's last
+    line."""
+    if exc is None:
+        return [Result("run-stopped", name, False, "the run did not stop")]
+    return [Result("run-stopped-at", name, exc.step.vm.name == name,
+                   f"the run stopped at {exc.step.vm.name}" + ("" if exc.step.vm.name == name else f", expected {name}")),
+            Result("exit-status", name, exc.message == status, f"exit status {exc.message!r}" +
+                   ("" if exc.message == status else f", expected {status!r}")),
+            Result("last-log-line", name, bool(exc.last_log) and exc.last_log in str(exc),
+                   f"the failure carries the task log's last line {exc.last_log!r}" if exc.last_log
+                   else f"no last log line in: {exc}")]

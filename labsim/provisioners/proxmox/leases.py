@@ -15,10 +15,10 @@ from typing import Any, Callable
 
 from proxmoxer import ResourceException
 
-from labsim.provisioners.clock import Clock, WaitTimeout, wait_for
+from labsim.provisioners.vocabulary import Clock, Result, WaitTimeout, wait_for
 from labsim.provisioners.fabric.client import read
 from labsim.provisioners.fabric.desired import vlan_interface
-from labsim.provisioners.fabric.verify import Result, observe_all, vlans_carried
+from labsim.provisioners.fabric.verify import observe_all, vlans_carried
 from labsim.provisioners.proxmox.config import Nic
 from labsim.provisioners.proxmox.desired import DesiredVm
 from labsim.provisioners.proxmox.observed import Observed, ObservedVm
@@ -187,4 +187,18 @@ def leases_of(lab, api, connect: Callable[[str], Any], clock: Clock, desired: li
             out.append(Result("vm-lease", subject(vm), not problems,
                               "; ".join(problems) or f"{addr}/{prefix} leased by {vlan.dhcp.server} to {view.mac}",
                               ev))
+    return out
+
+
+def without_address(lease_results: list[Result], hop: str) -> list[Result]:
+    """From `vm-lease` results: each VM holds no address, and the report names `hop` ("device port") as where its
+    VLAN stops on the way to its node."""
+    out = []
+    for r in lease_results:
+        held = r.evidence.get("agent") or []
+        where = r.evidence.get("stopped_at")
+        problems = ([f"holds {', '.join(f'{a}/{p}' for a, p in held)}"] if held else []) + \
+                   ([f"the report names {where!r}, not {hop!r}: {r.message}"] if where != hop else [])
+        out.append(Result("vm-without-address", r.subject, not problems,
+                          f"no address; {hop} named" if not problems else "; ".join(problems), r.evidence))
     return out

@@ -1,7 +1,7 @@
 """Waiting for PVE tasks (UPIDs) by polling their status through the target's clock, never time.sleep."""
 from __future__ import annotations
 
-from labsim.provisioners.clock import Clock, wait_for
+from labsim.provisioners.vocabulary import Clock, wait_for
 
 OK_PREFIXES = ("OK", "WARNINGS")   # `WARNINGS: n` is a task that finished with warnings, not a failure
 

@@ -6,7 +6,7 @@ only at the next start) is a failure too. `vm-running`: the VM runs. Addresses: 
 """
 from __future__ import annotations
 
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 from labsim.provisioners.proxmox.compare import differences, needs_restart
 from labsim.provisioners.proxmox.desired import DesiredVm, desired_vms
 from labsim.provisioners.proxmox.observed import Observed, observe
@@ -64,3 +64,14 @@ def observe_lab(lab, api) -> tuple[list[DesiredVm], Observed]:
 def verify_config(lab, api) -> list[Result]:
     desired, observed = observe_lab(lab, api)
     return vm_config(desired, observed) + vm_running(desired, observed)
+
+
+def reported(results: list[Result], name: str, pattern: str, check: str) -> list[Result]:
+    """Verification reports something about VM `name`: its result fails with a message matching `pattern`."""
+    import re
+
+    found = [r for r in results if r.subject.endswith(f" {name}")]
+    if not found:
+        return [Result(check, name, False, f"no result for VM {name!r}")]
+    return [Result(check, r.subject, not r.ok and re.search(pattern, r.message) is not None,
+                   r.message, {"differences": r.evidence.get("differences")}) for r in found]

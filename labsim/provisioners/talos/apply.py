@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from labsim.provisioners.clock import WaitTimeout, wait_for
+from labsim.provisioners.vocabulary import WaitTimeout, wait_for
 from labsim.provisioners.talos.context import TalosContext
 from labsim.provisioners.talos.nodes import Machine
 
@@ -91,20 +91,29 @@ def states(ctx: TalosContext, talosconfig: Path, machines: list[Machine]) -> dic
     return out
 
 
-def apply(ctx: TalosContext, talosconfig: Path, m: Machine, st: NodeState, file: Path) -> str | None:
-    """Apply `file` to `m` if needed: returns what was done ("installed", "updated") or None."""
+def change_for(st: NodeState, file: Path) -> str | None:
+    """What a machine in state `st` needs for its config `file`: "installed" (maintenance mode), "updated" (its
+    running config differs), None (it matches), or "unreachable"."""
     if st.stage == "maintenance":
-        ctx.tools.run(["talosctl", "apply-config", "--insecure", "-n", m.address, "-e", m.address,
-                       "--file", str(file)])
         return "installed"
     if st.stage == "configured":
-        if st.config == yaml.load(file.read_text(), Loader=LOADER):
-            return None
+        return None if st.config == yaml.load(file.read_text(), Loader=LOADER) else "updated"
+    return "unreachable"
+
+
+def apply(ctx: TalosContext, talosconfig: Path, m: Machine, st: NodeState, file: Path) -> str | None:
+    """Apply `file` to `m` if needed: returns what was done ("installed", "updated") or None."""
+    change = change_for(st, file)
+    if change == "installed":
+        ctx.tools.run(["talosctl", "apply-config", "--insecure", "-n", m.address, "-e", m.address,
+                       "--file", str(file)])
+    elif change == "updated":
         ctx.tools.run(["talosctl", "--talosconfig", str(talosconfig), "-n", m.address, "-e", m.address,
                        "apply-config", "--file", str(file)])
-        return "updated"
-    raise RuntimeError(f"{m.name} ({m.address}) answers neither the maintenance API nor with its config: "
-                       f"{st.detail}")
+    elif change == "unreachable":
+        raise RuntimeError(f"{m.name} ({m.address}) answers neither the maintenance API nor with its config: "
+                           f"{st.detail}")
+    return change
 
 
 def wait_configured(ctx: TalosContext, talosconfig: Path, machines: list[Machine]) -> None:

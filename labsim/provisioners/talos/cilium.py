@@ -1,7 +1,7 @@
 """Cilium as the CNI, installed with helm like the Talos guide and the Aggrik8s owners do it.
 
 Values (siderolabs/docs deploying-cilium.mdx; aggrik8s-lab.md): IPAM from Kubernetes, kube-proxy replacement
-when the cluster runs without kube-proxy, the API server through KubePrism (localhost:7445), the agent's
+as the lab file says (`cilium.kube_proxy_replacement`, by default when the cluster runs without kube-proxy), the API server through KubePrism (localhost:7445), the agent's
 capabilities without SYS_MODULE (Talos forbids loading modules), cgroup v2 as Talos mounts it, the mesh
 identity (cluster.name / cluster.id) and the clustermesh-apiserver Service the lab file asks for.
 A second run that finds the release at the same chart version holding every one of these values changes nothing;
@@ -32,7 +32,7 @@ def values(lab, cluster: str) -> dict[str, Any]:
     cil = c.cilium
     v: dict[str, Any] = {
         "ipam": {"mode": "kubernetes"},
-        "kubeProxyReplacement": not c.kube_proxy,
+        "kubeProxyReplacement": c.replaces_kube_proxy,
         "k8sServiceHost": KUBEPRISM[0], "k8sServicePort": KUBEPRISM[1],
         "securityContext": {"capabilities": {"ciliumAgent": AGENT_CAPS, "cleanCiliumState": CLEAN_STATE_CAPS}},
         "cgroup": {"autoMount": {"enabled": False}, "hostRoot": "/sys/fs/cgroup"},
@@ -74,14 +74,8 @@ def install(lab, cluster: str, ctx: TalosContext, kubeconfig: Path,
     clustermesh.config, cacheTTL, envoyConfig, ...). The Talos values are merged over them (`--reuse-values`),
     and a release that already holds every Talos value at this chart version is left alone."""
     version = str(lab.cluster(cluster).cilium.version)
-    want = values(lab, cluster)
-    if overrides:
-        want = _merge(want, overrides)
-    want = json.loads(json.dumps(want))
-    chart, have = deployed(ctx, kubeconfig)
-    if have is not None and have.get("encryption", {}).get("enabled") and "encryption" not in want:
-        want["encryption"] = {"enabled": False}      # the lab file turned encryption off: say so, do not keep it
-    if chart == f"cilium-{version}" and have is not None and _merge(have, want) == have:
+    chart, want, change = _compare(lab, cluster, ctx, kubeconfig, overrides)
+    if change is None:
         return None
     path = ctx.cluster_dir(cluster) / "cilium-values.yaml"
     path.write_text(yaml.safe_dump(want, sort_keys=False))
@@ -91,6 +85,27 @@ def install(lab, cluster: str, ctx: TalosContext, kubeconfig: Path,
         args.append("--reuse-values")
     _helm(ctx, kubeconfig, *args)
     return "installed" if chart is None else "upgraded"
+
+
+def change_for(lab, cluster: str, ctx: TalosContext, kubeconfig: Path) -> str | None:
+    """What the cilium release needs: "installed", "upgraded" or None (it holds every Talos value already)."""
+    return _compare(lab, cluster, ctx, kubeconfig, None)[2]
+
+
+def _compare(lab, cluster: str, ctx: TalosContext, kubeconfig: Path,
+             overrides: dict[str, Any] | None) -> tuple[str | None, dict[str, Any], str | None]:
+    """(deployed chart, the values to install, "installed" | "upgraded" | None)."""
+    version = str(lab.cluster(cluster).cilium.version)
+    want = values(lab, cluster)
+    if overrides:
+        want = _merge(want, overrides)
+    want = json.loads(json.dumps(want))
+    chart, have = deployed(ctx, kubeconfig)
+    if have is not None and have.get("encryption", {}).get("enabled") and "encryption" not in want:
+        want["encryption"] = {"enabled": False}      # the lab file turned encryption off: say so, do not keep it
+    if chart == f"cilium-{version}" and have is not None and _merge(have, want) == have:
+        return chart, want, None
+    return chart, want, "installed" if chart is None else "upgraded"
 
 
 def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

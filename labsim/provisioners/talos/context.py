@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labsim.provisioners.clock import Clock
+from labsim.provisioners.vocabulary import Clock
 from labsim.provisioners.talos.cli import Tools
 
 

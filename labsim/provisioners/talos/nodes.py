@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from labsim.provisioners.clock import WaitTimeout, wait_for
+from labsim.provisioners.vocabulary import WaitTimeout, wait_for
 from labsim.provisioners.proxmox.leases import agent_view
 from labsim.provisioners.proxmox.observed import observe
 from labsim.provisioners.talos.context import TalosContext

@@ -1,5 +1,7 @@
 """A Talos cluster from maintenance mode to a healthy cluster with Cilium, and its read-only verification.
 
+    plan:      what the machines, etcd and the cilium release say they still need (one line per change)
+    apply:     provision the plan's cluster (each step again decides from what the cluster reports)
     provision: machines and addresses -> configs (gen secrets once, gen config, one file per machine)
                -> apply where needed -> wait for every node -> bootstrap once -> kubeconfig
                -> wait for the API and every Node -> Cilium (helm, when it differs) -> wait for Ready
@@ -13,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from labsim.provisioners.clock import wait_for
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Actions, Result, wait_for
 from labsim.provisioners.talos import apply as A
 from labsim.provisioners.talos import bootstrap as B
 from labsim.provisioners.talos import cilium as C
@@ -63,6 +64,36 @@ def prepare(lab, cluster: str, ctx: TalosContext) -> Prepared:
     return Prepared(machines, files)
 
 
+@dataclass
+class TalosPlan(Actions):
+    lab: Any = None
+    cluster: str = ""
+
+
+def plan(lab, cluster: str, ctx: TalosContext) -> TalosPlan:
+    """What the cluster needs, from what its machines, etcd and its cilium release report (nothing is written to
+    the lab; the configs are generated into the working directory)."""
+    p = prepare(lab, cluster, ctx)
+    tc = p.files.talosconfig
+    seen = A.states(ctx, tc, p.machines)
+    actions = [f"{m.name}: config {change}" for m in p.machines
+               if (change := A.change_for(seen[m.name], configs.machine_file(p.files, m)))]
+    booted = B.etcd_running(ctx, tc, p.control_planes) if tc.exists() else False
+    if not booted:
+        actions.append(f"{cluster}: etcd bootstrapped on {p.control_planes[0].name}")
+    if lab.cluster(cluster).cilium is not None:
+        kc = p.files.kubeconfig
+        change = C.change_for(lab, cluster, ctx, kc) if booted and kc.exists() else "installed"
+        if change:
+            actions.append(f"{cluster}: cilium {change}")
+    return TalosPlan(f"talos {cluster}", actions, lab=lab, cluster=cluster)
+
+
+def apply(plan: TalosPlan, ctx: TalosContext, **kw) -> Report:
+    """Provision the planned cluster; an empty plan changes nothing (each step finds nothing to do)."""
+    return provision(plan.lab, plan.cluster, ctx, **kw)
+
+
 def provision(lab, cluster: str, ctx: TalosContext, *, cilium_overrides: dict[str, Any] | None = None,
               wait_ready: bool = True) -> Report:
     p = prepare(lab, cluster, ctx)
@@ -97,7 +128,13 @@ def wait_nodes_ready(kube: Kube, cluster: str, ctx: TalosContext, timeout: float
 
 
 def verify(lab, cluster: str, ctx: TalosContext, *, wait: str = "10m",
-           machines: list[nodes.Machine] | None = None) -> tuple[list[Result], health.Health]:
+           machines: list[nodes.Machine] | None = None) -> list[Result]:
+    """Read-only: every `talosctl health` check, the Kubernetes reads and the VIP, as results."""
+    return verify_with_health(lab, cluster, ctx, wait=wait, machines=machines)[0]
+
+
+def verify_with_health(lab, cluster: str, ctx: TalosContext, *, wait: str = "10m",
+                       machines: list[nodes.Machine] | None = None) -> tuple[list[Result], health.Health]:
     """`machines`: the addresses provisioning found (a machine down since keeps its address and is checked);
     else the guest agents' answers now, and a machine without one fails `talos-address`."""
     p = prepare_readonly(lab, cluster, ctx, machines)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labsim.provisioners.fabric.verify import Result
+from labsim.provisioners.vocabulary import Result
 from labsim.provisioners.talos import cilium as C
 from labsim.provisioners.talos import health as H
 from labsim.provisioners.talos.apply import json_stream, talos

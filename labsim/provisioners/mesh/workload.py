@@ -1,0 +1,105 @@
+"""The services the mesh features send traffic to: the lab file's own, or the suite's probe services.
+
+When the lab file names `mesh.global_services`, those are what is deployed and tested (the Aggrik8s lab names
+its echo demo). When it names none, the suite brings its own probe workload, as `cilium connectivity test` brings
+its own namespace: echo backends and global services in `mesh.probe.namespace`, created by the scenario that needs
+them and removed when it ends, shaped by the lab file's `mesh.probe` ratios:
+
+- an affinity-none service with `probe.backends.first` / `.second` backends in the first two members (the L4
+  construction of the canary: 1 and 3 backends answer 25% and 75%);
+- an affinity-local and an affinity-remote service with two backends in each of the first two members;
+- the Envoy canary over those two, `probe.canary.local` / `.remote` percent.
+
+"The first two members" are the first two connected ones in `mesh.clusters` order: for a hub-and-spoke mesh,
+the hub and the first spoke (spokes do not see each other's services).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from labsim.provisioners.lab.model import Canary, GlobalService, Lab
+
+AFFINITY_BACKENDS = 2    # backends per member of the suite's local- and remote-affinity services
+PREFIX = "labsim-echo"   # the suite's services: labsim-echo, labsim-echo-local, -remote, -canary
+
+
+def pairs(lab: Lab) -> list[tuple[str, str]]:
+    """The member pairs that are connected: every pair of a full mesh, hub and spoke for hub-and-spoke."""
+    mesh = lab.mesh
+    if mesh is None:
+        return []
+    if mesh.topology == "hub-and-spoke":
+        hub = mesh.hub or mesh.clusters[0]
+        return [(hub, c) for c in mesh.clusters if c != hub]
+    return [(a, b) for i, a in enumerate(mesh.clusters) for b in mesh.clusters[i + 1:]]
+
+
+def first_two(lab: Lab) -> tuple[str, str] | None:
+    connected = pairs(lab)
+    return connected[0] if connected else None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What traffic goes to: `namespace` is the suite's own (created and removed by the scenario), or None when
+    these are the lab file's services (deployed by the mesh provisioner, never removed)."""
+
+    services: tuple[GlobalService, ...]
+    canary: Canary | None
+    namespace: str | None = None
+
+    @property
+    def owned(self) -> bool:
+        return self.namespace is not None
+
+    def namespaces(self) -> list[str]:
+        return sorted({g.namespace for g in self.services} | ({self.canary.namespace} if self.canary else set()))
+
+    def with_affinity(self, affinity: str) -> GlobalService | None:
+        return next((g for g in self.services if g.affinity == affinity), None)
+
+    def service(self, name: str) -> GlobalService | None:
+        return next((g for g in self.services if g.name == name), None)
+
+    def namespace_of(self, name: str) -> str:
+        if self.canary is not None and self.canary.name == name:
+            return self.canary.namespace
+        g = self.service(name)
+        if g is None:
+            raise KeyError(f"no service {name!r} among the mesh's services under test "
+                           f"({', '.join(s.name for s in self.services)})")
+        return g.namespace
+
+    def share(self, name: str, member: str, client: str, lab: Lab) -> int:
+        """Percent of an affinity-none service's requests from `client` that `member`'s backends answer: its
+        backends over all the backends `client` sees (its own and those of the members it is connected to)."""
+        g = self.service(name)
+        if g is None:
+            return 0
+        seen = {client} | {b if a == client else a for a, b in pairs(lab) if client in (a, b)}
+        total = sum(int(g.replicas.get(c, 0)) for c in seen)
+        return round(100 * int(g.replicas.get(member, 0)) / total) if total else 0
+
+
+def workload(lab: Lab) -> Workload:
+    mesh = lab.mesh
+    if mesh is None:
+        return Workload((), None)
+    if mesh.global_services:
+        return Workload(tuple(mesh.global_services), mesh.canary)
+    two = first_two(lab)
+    if two is None:
+        return Workload((), None)
+    a, b = two
+    probe, ns = mesh.probe, mesh.probe.namespace
+    local, remote = f"{PREFIX}-local", f"{PREFIX}-remote"
+    services = (
+        GlobalService(name=PREFIX, namespace=ns, affinity="none",
+                      replicas={a: probe.backends.first, b: probe.backends.second}),
+        GlobalService(name=local, namespace=ns, affinity="local", replicas={a: AFFINITY_BACKENDS, b: AFFINITY_BACKENDS}),
+        GlobalService(name=remote, namespace=ns, affinity="remote",
+                      replicas={a: AFFINITY_BACKENDS, b: AFFINITY_BACKENDS}),
+    )
+    canary = Canary(name=f"{PREFIX}-canary", namespace=ns,
+                    weights={local: probe.canary.local, remote: probe.canary.remote})
+    return Workload(services, canary, namespace=ns)
