@@ -10,6 +10,8 @@ from typing import Callable
 
 from labsim.fakes.routeros.api import Trap
 from labsim.steps.ceph_breakages import CEPH_BREAKAGES
+from labsim.steps.cloud_breakages import CLOUD_BREAKAGES
+from labsim.steps.cloud_breakages import breaks_after as cloud_breaks_after
 from labsim.steps.ceph_breakages import breaks_after as ceph_breaks_after
 from labsim.steps.mesh_breakages import MESH_BREAKAGES
 from labsim.steps.mesh_breakages import breaks_after as mesh_breaks_after
@@ -194,6 +196,8 @@ def breaks_after(name: str) -> str:
         return talos_breaks_after(name)
     if name in CEPH_BREAKAGES:
         return ceph_breaks_after(name)
+    if name in CLOUD_BREAKAGES:
+        return cloud_breaks_after(name)
     return "the VMs are provisioned" if name in VM_BREAKAGES else "the fabric is provisioned"
 
 
@@ -213,4 +217,5 @@ BREAKAGES: dict[str, Callable] = {
     **TALOS_BREAKAGES,
     **CEPH_BREAKAGES,
     **MESH_BREAKAGES,
+    **CLOUD_BREAKAGES,
 }

@@ -45,6 +45,14 @@ def _tune(**values) -> Callable:
     return breakage
 
 
+def _set_ratio(target, which: str, value: float) -> None:
+    """`ceph osd set-<which>-ratio VALUE`, some time before the scenario goes on: the OSDs pick the new osdmap up
+    in their next heartbeats (seconds)."""
+    with target.clock.lock:
+        _ceph(target, EAST).set_ratio(which, value)
+    target.clock.sleep(15)
+
+
 def pools_min_size_1(target, monkeypatch) -> None:
     with target.clock.lock:
         for pool in _ceph(target, EAST).pools.values():
@@ -63,7 +71,7 @@ CEPH_BREAKAGES: dict[str, Callable] = {
     "ceph-min-down-reporters-3": _tune(min_down_reporters=3),
     "ceph-pools-min-size-1": pools_min_size_1,
     "ceph-clock-drift-allowed": _tune(clock_drift_allowed=0.5),
-    "ceph-nearfull-ratio-raised": _tune(nearfull_ratio=0.9),
+    "ceph-nearfull-ratio-raised": lambda target, monkeypatch: _set_ratio(target, "nearfull", 0.9),
     "ceph-crash-collector-off": crash_collector_off,
 }
 

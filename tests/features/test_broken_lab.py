@@ -41,10 +41,12 @@ CASES = [
 ]
 
 
-def run_feature(tmp_path: Path, scenario: str, breakage: str | None) -> dict[str, str | None]:
+def run_feature(tmp_path: Path, scenario: str, breakage: str | None, lab: str | None = None) -> dict[str, str | None]:
     junit = tmp_path / "junit.xml"
     cmd = [sys.executable, "-m", "pytest", "features/", "-q",
            "-p", "no:cacheprovider", "-k", _k(scenario), f"--junitxml={junit}"]
+    if lab:
+        cmd.append(f"--lab={lab}")
     if breakage:
         cmd.append(f"--sim-break={breakage}")
     subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -73,9 +75,9 @@ def scenario_names(feature: Path) -> list[str]:
     return re.findall(r"^\s*Scenario(?: Outline)?: (.+?)\s*$", feature.read_text(), re.MULTILINE)
 
 
-def assert_scenario_fails(tmp_path: Path, scenario: str, breakage: str, expected: str) -> None:
+def assert_scenario_fails(tmp_path: Path, scenario: str, breakage: str, expected: str, lab: str | None = None) -> None:
     """The scenario ran and failed on the lab broken by `breakage`, with `expected` in its failure."""
-    results = run_feature(tmp_path, scenario, breakage)
+    results = run_feature(tmp_path, scenario, breakage, lab)
     assert results, f"no test matched scenario {scenario!r}"
     failures = [msg for msg in results.values() if msg]
     assert failures, f"{scenario!r} passed although the lab was broken by {breakage}"
