@@ -40,8 +40,8 @@ from tests.contract.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "aggrik8s.yaml"
-TIME_SCALE = "50"           # virtual seconds per real second: the provisioners wait in real time, and under load
-                            # a cluster must still get its CNI within the boot window (600 virtual s)
+TIME_SCALE = "20"           # virtual seconds per real second: the provisioners wait in real time, and under load
+                            # a cluster must still get its CNI within the boot window (600 virtual s: 30 real s)
 SELECTION = "every_member_reports or (rookceph_on_cluster and talos-east)"
 SCRUB = ("ROUTEROS_PASSWORD", "PVE_TOKEN_SECRET", "KUBECONFIG", "LABSIM_WORKDIR", "LABSIM_CONTROL_URL",
          "LABSIM_CONTROL_TOKEN", "LABSIM_ZYGOTE", "HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME")
