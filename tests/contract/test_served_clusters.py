@@ -40,8 +40,11 @@ from tests.contract.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "aggrik8s.yaml"
-TIME_SCALE = "20"           # virtual seconds per real second: the provisioners wait in real time, and under load
-                            # a cluster must still get its CNI within the boot window (600 virtual s: 30 real s)
+# virtual seconds per real second: the provisioners wait in real time. At 200 a loaded machine's pause between two
+# provisioning steps was minutes of lab time, enough for etcd to lose quorum under helm (`etcdserver: request timed
+# out`); at 50 the build passed where it failed at 200 on the same machine, and failed again under a load of 20
+# (Talos's 600 s CNI window is 12 real seconds at 50, 30 at 20)
+TIME_SCALE = "20"
 SELECTION = "every_member_reports or (rookceph_on_cluster and talos-east)"
 SCRUB = ("ROUTEROS_PASSWORD", "PVE_TOKEN_SECRET", "KUBECONFIG", "LABSIM_WORKDIR", "LABSIM_CONTROL_URL",
          "LABSIM_CONTROL_TOKEN", "LABSIM_ZYGOTE", "HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME")
