@@ -4,23 +4,40 @@ Nothing in the simulated lab waits in real time: `sleep(dt)` advances virtual ti
 that falls due on the way, in time order. The same clock object is what the target hands provisioners
 in sim, so a provisioner's `wait_for(..., timeout=900)` costs milliseconds and gives the same answer on
 every run.
+
+One clock for everything a client sees: virtual second 0 is the clock's `epoch`, by default the wall-clock
+time (to the second) at which the lab starts, so object timestamps, `Date` headers, leases, events and
+certificates' validity agree with the client's own clock. What the simulation decides (names, uids,
+addresses, the order and timing of events) depends on the seed and on virtual seconds only, never on the
+epoch: two runs with one seed differ only by the constant shift of their printed instants. For byte-identical
+output, pin the epoch: `LABSIM_EPOCH=2026-01-01T00:00:00Z` (or `VirtualClock(epoch=...)`).
 """
 from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-# The simulated lab's epoch: a fixed instant, so every run of a seed prints the same timestamps.
+# The instant `LABSIM_EPOCH` pins the clocks to when a run must print the same timestamps as the last one.
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def default_epoch() -> datetime:
+    """`LABSIM_EPOCH` (RFC 3339) if set, else now, to the whole second."""
+    pinned = os.environ.get("LABSIM_EPOCH")
+    if pinned:
+        return datetime.fromisoformat(pinned.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 class VirtualClock:
     """Monotonic virtual seconds since the lab booted, plus a timeline of scheduled callbacks."""
 
-    def __init__(self, start: float = 0.0):
+    def __init__(self, start: float = 0.0, *, epoch: datetime | None = None):
+        self.epoch = epoch or default_epoch()
         self._now = float(start)
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
@@ -36,7 +53,7 @@ class VirtualClock:
         return self._now
 
     def utcnow(self) -> datetime:
-        return EPOCH + timedelta(seconds=self._now)
+        return self.epoch + timedelta(seconds=self._now)
 
     def call_at(self, when: float, fn: Callable[[], None]) -> None:
         with self._lock:

@@ -12,9 +12,12 @@ binary message starts with a channel byte: 0 stdin, 1 stdout, 2 stderr, 3 error,
 SPDY/3.1 is not spoken: kubectl only falls back to it when the WebSocket upgrade fails, and then gets the same
 error the upgrade got (a deviation only for `KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false`).
 
-What runs: the world registers, per namespace, pod labels and container, the executables that container has
-(`registry(cluster).register(...)`); a program it lacks fails as containerd fails it
-(`exec: "x": executable file not found in $PATH`). One route in the kube server calls `serve`.
+What runs: the container's image (labsim/fakes/kube/images.py) says which files, user, environment and shell it
+has, and labsim/fakes/kube/shell.py runs the command over it (`sh -c` scripts, echo, cat, id, env, ls, ...);
+the world adds, per namespace, pod labels and container, programs of its own (`registry(cluster).register(...)`,
+`ceph` in the Rook toolbox). A program the container lacks fails as containerd fails it
+(`exec: "x": executable file not found in $PATH`). The WebSocket is framed by wsproto
+(labsim/fakes/kube/websocket.py). One route in the kube server calls `serve`.
 
 Output waits for the client's streams. kubectl up to 1.33 (client-go before kubernetes/kubernetes#131203)
 starts reading the WebSocket in one goroutine while another still creates the streams; a message for a stream
@@ -29,11 +32,8 @@ for the client to close stdin, which it does only after it has created every str
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
-import shlex
-import struct
 import time
 import uuid
 import weakref
@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+from labsim.fakes.kube.websocket import WebSocket
+
 BINARY = {"v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io"}
 BASE64 = {"v5.base64.channel.k8s.io", "v4.base64.channel.k8s.io", "base64.channel.k8s.io"}
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
@@ -108,33 +109,20 @@ def registry(cluster: Any) -> ExecRegistry:
     return _REGISTRIES[cluster]
 
 
-# --- programs every container has (a busybox-ish minimum) ---------------------------------------------------------
-def _echo(req: ExecRequest) -> ExecResult:
-    return ExecResult(" ".join(req.command[1:]).encode() + b"\n")
-
-
-BUILTINS: dict[str, Program] = {
-    "echo": _echo, "true": lambda req: ExecResult(), "false": lambda req: ExecResult(exit_code=1),
-    "cat": lambda req: ExecResult(req.stdin),
-    "hostname": lambda req: ExecResult((req.pod["metadata"]["name"] + "\n").encode()),
-}
-
-
-def run(req: ExecRequest, image: Image | None) -> ExecResult | str:
+def run(req: ExecRequest, image: Image | None, cluster_ip: str = "") -> ExecResult | str:
     """Run a command in a container: its result, or the runtime's error text when it cannot start."""
-    programs = {**BUILTINS, **(image.programs if image else {})}
-    argv = req.command
-    prog = argv[0].rsplit("/", 1)[-1] if argv else ""
-    if prog in ("sh", "bash") and len(argv) >= 3 and argv[1] == "-c" and prog not in (image.programs if image else {}):
-        inner = shlex.split(argv[2])
-        if inner and inner[0].rsplit("/", 1)[-1] in programs:
-            return run(ExecRequest(req.namespace, req.pod, req.container, inner, req.stdin, req.tty), image)
-        return ExecResult(stderr=f"{prog}: {inner[0] if inner else ''}: command not found\n".encode(), exit_code=127)
-    if prog not in programs:
+    from labsim.fakes.kube import shell
+    from labsim.fakes.kube.images import container_of, image_of
+    img = image_of(req.pod, req.container)
+    env = shell.environment(req.pod, container_of(req.pod, req.container), img, cluster_ip)
+    ctx = shell.Context(req.pod, req.container, img, env, programs=dict(image.programs) if image else {},
+                        stdin=req.stdin, request=req)
+    try:
+        r = shell.run(ctx, list(req.command))
+    except shell.RuntimeError_ as exc:
         return (f'failed to exec in container: failed to start exec "{uuid.uuid4().hex}{uuid.uuid4().hex}": '
-                f"OCI runtime exec failed: exec failed: unable to start container process: exec: \"{argv[0]}\": "
-                "executable file not found in $PATH: unknown")
-    return programs[prog](req)
+                f"OCI runtime exec failed: exec failed: unable to start container process: {exc}: unknown")
+    return ExecResult(r.stdout, r.stderr, r.exit_code)
 
 
 # --- HTTP side ---------------------------------------------------------------------------------------------------
@@ -207,26 +195,19 @@ def serve(h, cluster: Any) -> None:
                                                          "(v5.channel.k8s.io) only, not SPDY/3.1"))
     if upgrade != "websocket":
         return _http_error(h, _status(400, "BadRequest", "Upgrade request required"))
-    offered = [p.strip() for p in (h.headers.get("Sec-WebSocket-Protocol") or "").split(",") if p.strip()]
-    proto = next((p for p in offered if p in BINARY | BASE64), None)
-    if offered and proto is None:
-        return _http_error(h, _status(403, "Forbidden", f"requested protocol(s) are not supported: {offered}; "
-                                                        f"supports {sorted(BINARY | BASE64)}"))
-    key = h.headers.get("Sec-WebSocket-Key") or ""
-    accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
-    h.send_response(101, "Switching Protocols")
-    h.send_header("Upgrade", "websocket")
-    h.send_header("Connection", "Upgrade")
-    h.send_header("Sec-WebSocket-Accept", accept)
-    if proto:
-        h.send_header("Sec-WebSocket-Protocol", proto)
-    h.end_headers()
-    h.wfile.flush()
+    ws = WebSocket.accept(h, BINARY | BASE64, choose=lambda offered: next((p for p in offered
+                                                                           if p in BINARY | BASE64), None))
+    if ws is None:
+        return None
     upgraded = time.monotonic()
-    ws = _Socket(h, b64=proto in BASE64, v5=bool(proto and proto.startswith("v5.")))
-    stdin = ws.read_stdin() if _flag(q, "stdin") else b""
+    proto = ws.protocol
+    chan = _Channels(ws, b64=proto in BASE64, v5=bool(proto and proto.startswith("v5.")))
+    stdin = chan.read_stdin() if _flag(q, "stdin") else b""
     req = ExecRequest(ns, pod, container, command, stdin, _flag(q, "tty"))
-    result = run(req, registry(cluster).image(pod, container))
+    with cluster.lock:
+        svc = cluster.live("services", "kubernetes", "default")
+    cluster_ip = ((svc or {}).get("spec") or {}).get("clusterIP", "")
+    result = run(req, registry(cluster).image(pod, container), cluster_ip)
     _wait_for_streams(upgraded, _flag(q, "stdin"))
     if isinstance(result, str):
         msg = f"error executing command in container: {result}"
@@ -237,9 +218,9 @@ def serve(h, cluster: Any) -> None:
         if req.tty:
             out, errb = out + errb, b""
         if _flag(q, "stdout") and out:
-            ws.send(STDOUT, out)
+            chan.send(STDOUT, out)
         if _flag(q, "stderr") and errb:
-            ws.send(STDERR, errb)
+            chan.send(STDERR, errb)
         if result.exit_code == 0:
             status = {"metadata": {}, "status": "Success"}
         else:
@@ -248,7 +229,7 @@ def serve(h, cluster: Any) -> None:
                                  f"[{' '.join(command)}], exit code {result.exit_code}",
                       "reason": "NonZeroExitCode",
                       "details": {"causes": [{"reason": "ExitCode", "message": str(result.exit_code)}]}}
-    ws.send(ERROR, json.dumps(status, separators=(",", ":")).encode())
+    chan.send(ERROR, json.dumps(status, separators=(",", ":")).encode())
     ws.close()
 
 
@@ -258,84 +239,30 @@ def _wait_for_streams(upgraded: float, stdin: bool) -> None:
         time.sleep(max(0.0, upgraded + START_LATENCY - time.monotonic()))
 
 
-class _Socket:
-    """Server side of RFC 6455 on the handler's buffered streams: unmasked frames out, masked frames in."""
+class _Channels:
+    """The channel.k8s.io framing over a WebSocket: a channel byte (or digit, base64) before each message."""
 
-    def __init__(self, h, *, b64: bool, v5: bool):
-        self.rfile, self.wfile, self.conn = h.rfile, h.wfile, h.connection
-        self.b64, self.v5 = b64, v5
-
-    def _frame(self, opcode: int, payload: bytes) -> None:
-        n = len(payload)
-        head = bytes([0x80 | opcode])
-        if n < 126:
-            head += bytes([n])
-        elif n < 1 << 16:
-            head += bytes([126]) + struct.pack("!H", n)
-        else:
-            head += bytes([127]) + struct.pack("!Q", n)
-        self.wfile.write(head + payload)
-        self.wfile.flush()
+    def __init__(self, ws: WebSocket, *, b64: bool, v5: bool):
+        self.ws, self.b64, self.v5 = ws, b64, v5
 
     def send(self, channel: int, data: bytes) -> None:
         if self.b64:
-            self._frame(0x1, (str(channel) + base64.b64encode(data).decode()).encode())
+            self.ws.send(str(channel) + base64.b64encode(data).decode())
         else:
-            self._frame(0x2, bytes([channel]) + data)
-
-    def recv(self) -> tuple[int, bytes] | None:
-        """One message (opcode, payload), pings answered on the way; None when the peer is gone."""
-        data, first_op = b"", None
-        while True:
-            head = self.rfile.read(2)
-            if len(head) < 2:
-                return None
-            fin, op, masked, n = head[0] & 0x80, head[0] & 0x0F, head[1] & 0x80, head[1] & 0x7F
-            if n == 126:
-                n = struct.unpack("!H", self.rfile.read(2))[0]
-            elif n == 127:
-                n = struct.unpack("!Q", self.rfile.read(8))[0]
-            mask = self.rfile.read(4) if masked else b"\0\0\0\0"
-            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(n)))
-            if op == 0x9:                 # ping
-                self._frame(0xA, payload)
-                continue
-            if op == 0xA:                 # pong
-                continue
-            if op == 0x8:
-                return 0x8, payload
-            first_op = first_op if op == 0 else op
-            data += payload
-            if fin:
-                return first_op or 0x2, data
+            self.ws.send(bytes([channel]) + data)
 
     def read_stdin(self) -> bytes:
         """Collect stdin until the client half-closes it (v5), closes the socket, or goes quiet."""
         buf = b""
-        self.conn.settimeout(STDIN_TIMEOUT)
-        try:
-            while True:
-                msg = self.recv()
-                if msg is None or msg[0] == 0x8:
-                    break
-                data = msg[1]
-                if self.b64 and data:
-                    data = bytes([data[0] - ord("0")]) + base64.b64decode(data[1:])
-                if self.v5 and data[:1] == bytes([CLOSE]) and data[1:2] == bytes([STDIN]):
-                    break
-                if data[:1] == bytes([STDIN]):
-                    buf += data[1:]
-        except (TimeoutError, OSError):
-            pass
-        return buf
-
-    def close(self) -> None:
-        try:
-            self._frame(0x8, struct.pack("!H", 1000))
-            self.conn.settimeout(2.0)
-            while True:                    # wait for the client's close (or its hang-up)
-                msg = self.recv()
-                if msg is None or msg[0] == 0x8:
-                    break
-        except (TimeoutError, OSError, ValueError):
-            pass
+        deadline = time.monotonic() + STDIN_TIMEOUT
+        while True:
+            msg = self.ws.recv(timeout=max(0.0, deadline - time.monotonic()))
+            if msg is None:
+                return buf
+            data = msg.encode() if isinstance(msg, str) else msg
+            if self.b64 and data:
+                data = bytes([data[0] - ord("0")]) + base64.b64decode(data[1:])
+            if self.v5 and data[:1] == bytes([CLOSE]) and data[1:2] == bytes([STDIN]):
+                return buf
+            if data[:1] == bytes([STDIN]):
+                buf += data[1:]

@@ -1,7 +1,8 @@
 """A small certificate authority for the simulated lab.
 
-Every TLS face of the simulator (the Proxmox VE API, the Kubernetes API servers) presents a certificate
-issued by one CA generated when the lab starts, so clients verify the chain exactly as they would in a
+Every TLS face of the simulator presents a certificate issued by a CA generated for it: the lab's CA for the
+Proxmox VE API, and each Kubernetes cluster's own CA for its API server (a Talos cluster's is the `cluster.ca`
+of its machine configuration, as in a real lab), so clients verify the chain exactly as they would in a
 real lab: nothing turns verification off. The CA certificate is written to a PEM file that clients are
 pointed at (`verify=CA_PATH` for `requests`/`proxmoxer`, `REQUESTS_CA_BUNDLE`, `certificate-authority`
 in a kubeconfig).
@@ -133,6 +134,14 @@ class CA:
                                critical=False)
                 .sign(key, hashes.SHA256()))
         return cls(key, cert, directory)
+
+    @classmethod
+    def from_pem(cls, cert_pem: bytes, key_pem: bytes, *, directory: str | Path | None = None) -> CA:
+        """A CA whose certificate and key someone else generated (a Talos cluster's `cluster.ca`)."""
+        key = serialization.load_pem_private_key(key_pem, None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError("the simulated lab's CAs sign with ECDSA keys")
+        return cls(key, x509.load_pem_x509_certificate(cert_pem), directory)
 
     def cleanup(self) -> None:
         """Remove the files this CA wrote, when it chose the directory itself."""

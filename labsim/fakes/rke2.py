@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from labsim.fakes.kube import KubeCluster, KubeServer
+from labsim.fakes.pki import CA
 
 GRACE = 50.0   # node-monitor-grace-period (Kubernetes >= 1.32)
 TICK = 10.0    # how often the world looks at the hosts' units (virtual seconds)
@@ -92,12 +93,16 @@ class Rke2Face:
 
     def start(self) -> "Rke2Face":
         for name, kube in self.clusters.items():
-            self.servers[name] = KubeServer(kube, ca=self.ca).start()
+            # each cluster its own CA, as RKE2 generates one per cluster (rke2-server-ca@<time>)
+            ca = CA.generate(f"rke2-server-ca@{int(self.clock.utcnow().timestamp())}",
+                             directory=self.workdir / f"ca-{name}")
+            self.servers[name] = KubeServer(kube, ca=ca).start()
         return self
 
     def stop(self) -> None:
         for srv in self.servers.values():
             srv.stop()
+            srv.ca.cleanup()
 
     def endpoints(self) -> dict[str, dict[str, Any]]:
         """Per RKE2 cluster: the API server and a kubeconfig for it (client certificate from the lab CA)."""
@@ -105,5 +110,5 @@ class Rke2Face:
         for name, srv in self.servers.items():
             path = srv.kubeconfig(self.workdir / f"kubeconfig-{name}")
             out[name] = {"host": "127.0.0.1", "port": int(srv.url.rsplit(":", 1)[1]), "url": srv.url,
-                         "kubeconfig": str(path), "ca": self.ca.cert_path}
+                         "kubeconfig": str(path), "ca": srv.ca.cert_path}
         return out

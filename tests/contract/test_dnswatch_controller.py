@@ -23,6 +23,8 @@ from labsim.fakes.cloud.testing import start_clouds
 from labsim.fakes.kube import KubeCluster, KubeServer
 from labsim.fakes.pki import CA
 
+ROOT = Path(__file__).resolve().parents[2]
+
 ZONE = "example.dev"
 RAW = {"dns": {"provider": "cloudflare", "zone": ZONE, "api_token": "env:CF"}}
 WORKERS = {"w1": "203.0.113.1", "w2": "203.0.113.2"}
@@ -79,6 +81,10 @@ def running_watcher(tmp_path: Path, *, dry_run: bool = False):
             for n in WORKERS:
                 kube.register_node(n, addresses=[("InternalIP", f"100.64.0.{n[1]}0")], ready=True)
             kube.create("namespaces", {"metadata": {"name": "app"}})
+            # the RBAC the watcher ships with, and no more: the simulated API evaluates it as a cluster does
+            for obj in yaml.safe_load_all((ROOT / "dnswatch" / "deploy" / "rbac.yaml").read_text()):
+                kube.create({"ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings"}[obj["kind"]],
+                            obj)
             kube.create("ingresses.networking.k8s.io", {"metadata": {"name": "web", "namespace": "app"}, "spec": {
                 "rules": [{"host": f"lb.{ZONE}", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
                     "service": {"name": "web", "port": {"number": 80}}}}]}}]}}, "app")

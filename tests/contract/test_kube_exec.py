@@ -162,3 +162,60 @@ def test_the_python_client_negotiates_v5_and_closes_stdin(lab):
     resp.close_channel(0)
     resp.run_forever(timeout=10)
     assert (resp.returncode, resp.read_stdout()) == (0, "lab\n")
+
+
+def _upgraded(lab, query: str):
+    """A raw TLS socket after a WebSocket upgrade of an exec with stdin: we write the frames ourselves."""
+    import base64
+    import os
+    import socket
+    server = lab.server
+    crt, key = server.client_cert()
+    ctx = ssl.create_default_context(cafile=server.ca.cert_path)
+    ctx.load_cert_chain(str(crt), str(key))
+    sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", server.port), timeout=10),
+                           server_hostname="127.0.0.1")
+    path = f"/api/v1/namespaces/{NS}/pods/{lab.pod}/exec?{query}"
+    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                  "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101 ")
+    return sock
+
+
+def _close_code(sock) -> int:
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise AssertionError(f"no close frame in {data!r}")
+        data += chunk
+        i = 0
+        while i + 2 <= len(data):
+            op, n = data[i] & 0x0F, data[i + 1] & 0x7F
+            if op == 0x8 and i + 4 <= len(data):
+                return int.from_bytes(data[i + 2:i + 4], "big")
+            i += 2 + n
+
+
+def test_an_unmasked_client_frame_closes_with_a_protocol_error(lab):
+    sock = _upgraded(lab, "command=cat&stdin=true&stdout=true")
+    sock.sendall(b"\x82\x04\x00lab")             # a binary frame from a client, without a mask
+    assert _close_code(sock) == 1002
+    sock.close()
+
+
+def test_a_message_over_the_limit_closes_with_1009(lab):
+    import os
+    import struct
+    from labsim.fakes.kube.websocket import MAX_MESSAGE
+    sock = _upgraded(lab, "command=cat&stdin=true&stdout=true")
+    payload = b"\x00" + b"x" * MAX_MESSAGE
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    sock.sendall(b"\x82\xff" + struct.pack("!Q", len(payload)) + mask + masked)
+    assert _close_code(sock) == 1009
+    sock.close()

@@ -121,9 +121,10 @@ class TalosLab:
                             version="1.18.5", ca=ca, issue=helm_certs.issuer(ca, "mesh.cilium.io"))
         kube = self.kube(cluster)
         plural = {"ServiceAccount": "serviceaccounts", "Secret": "secrets", "ConfigMap": "configmaps",
-                  "Service": "services", "DaemonSet": "daemonsets", "Deployment": "deployments"}
+                  "Service": "services", "DaemonSet": "daemonsets", "Deployment": "deployments",
+                  "ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings"}
         for obj in objs:
-            kube.create(plural[obj["kind"]], obj, "kube-system")
+            kube.create(plural[obj["kind"]], obj, obj["metadata"].get("namespace"))
         self.clock.sleep(60)
 
     def up(self, cluster: str = "talos-east", **over: Any) -> None:

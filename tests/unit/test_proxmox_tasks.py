@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from proxmoxer.tools import Tasks
 
-from labsim.fakes.clock import VirtualClock
+from labsim.fakes.clock import EPOCH, VirtualClock
 from labsim.fakes.proxmox import errors as E
 from labsim.fakes.proxmox.auth import Auth, extract_auth_value
 from labsim.fakes.proxmox.tasks import TaskError, TaskManager, decode_upid, encode_upid
@@ -57,7 +57,7 @@ def test_pids_increase_and_are_seeded() -> None:
 
 
 def test_ticket_lives_two_hours_of_virtual_time() -> None:
-    clock = VirtualClock()
+    clock = VirtualClock(epoch=EPOCH)       # the ticket carries the clock's instant in hex
     auth = Auth(clock, {"root@pam": "pw"}, {})
     login = auth.login("root@pam", "pw")
     ticket = login["ticket"]

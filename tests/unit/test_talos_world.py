@@ -145,6 +145,33 @@ def _events(kube) -> list[str]:
     return [e["message"] for e in kube.list("events", "kube-system")]
 
 
+def test_the_agents_run_as_their_service_account_under_rbac(lab):
+    """The chart's ClusterRoleBinding is what lets the agents start: deleted by hand, a restarted agent is refused by
+    the API, its node loses its network and the pod says why; put back, the agent runs again."""
+    lab.up()
+    kube = lab.kube()
+    assert kube.try_get("clusterroles", "cilium") is not None
+    kube.delete("clusterrolebindings", "cilium")
+    for pod in kube.list("pods", "kube-system", labels="k8s-app=cilium"):
+        kube.delete("pods", pod["metadata"]["name"], "kube-system")
+    lab.clock.sleep(90)
+    agents = kube.list("pods", "kube-system", labels="k8s-app=cilium")
+    assert agents and not any(c.get("ready") for p in agents for c in p["status"].get("containerStatuses") or [])
+    assert not any(node_ready(n) for n in kube.list("nodes"))
+    key = ("kube-system", agents[0]["metadata"]["name"], "cilium-agent")
+    log = "\n".join(line for _, line in kube.logs.get(key, []))
+    assert ('Failed to watch *v1.Node: failed to list *v1.Node: nodes is forbidden: User \\"system:serviceaccount:'
+            'kube-system:cilium\\" cannot list resource \\"nodes\\" in API group \\"\\" at the cluster scope') in log
+    kube.create("clusterrolebindings", {
+        "metadata": {"name": "cilium"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                                    "name": "cilium"},
+        "subjects": [{"kind": "ServiceAccount", "name": "cilium", "namespace": "kube-system"}]})
+    lab.clock.sleep(90)
+    assert all(node_ready(n) for n in kube.list("nodes"))
+    agents = kube.list("pods", "kube-system", labels="k8s-app=cilium")
+    assert all(c.get("ready") for p in agents for c in p["status"]["containerStatuses"])
+
+
 def test_sys_module_in_the_agent_capabilities_fails_as_on_talos(lab):
     lab.install()
     lab.bootstrap()

@@ -10,14 +10,22 @@ The kubelets run the agent pods once their node is Ready; until then the agent's
 (Kubernetes shows the node NotReady, the pod Pending). Hooks on the cluster make the pods behave the same
 way once they do run: a failing container crash-loops with its message, and CoreDNS never gets ready when
 no one implements Services (kube-proxy disabled and no kube-proxy replacement).
+
+An agent also asks the API for what it needs at start (the chart's data/rbac.yaml `needs`) as its pod's
+ServiceAccount, under the cluster's RBAC: while one of those is forbidden (the ClusterRoleBinding deleted, the
+ClusterRole edited) the agent does not run, its pod is not ready and its log holds the API server's answer, in
+the shape of client-go's reflector error (`Failed to watch *v1.Node: failed to list *v1.Node: nodes is
+forbidden: User "system:serviceaccount:kube-system:cilium" cannot list ...`; the words around the API's text
+are [unv]). Once the permission is back, the next sync starts it, as the agent's informers retry.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from labsim.fakes.cilium import onhost
-from labsim.fakes.kube import PodBehaviour
+from labsim.fakes.cilium import chart, onhost
+from labsim.fakes.kube import PodBehaviour, rbac
+from labsim.fakes.kube.auth import UserInfo
 
 if TYPE_CHECKING:
     from labsim.fakes.talos.cluster import TalosCluster
@@ -34,6 +42,7 @@ class ClusterAgents:
     failures: dict[str, onhost.Failure] = field(default_factory=dict)   # node name -> why its agent fails
     services_ok: bool = True
     reported: set[str] = field(default_factory=set)                # pod uids whose failure was reported
+    denied: dict[str, str] = field(default_factory=dict)           # pod uid -> the forbidden line it last logged
 
 
 class CiliumWorld:
@@ -85,8 +94,17 @@ class CiliumWorld:
                 failures[node_name] = failure
                 self._report(kube, pod, node_name, failure, state)
             elif now - first >= AGENT_START:
-                running.add(node_name)
+                why = denied(kube, pod)
+                if why is None:
+                    running.add(node_name)
+                    state.denied.pop(uid, None)
+                elif state.denied.get(uid) != why:
+                    state.denied[uid] = why
+                    stamp = self.talos.clock.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+                    kube.append_log(NS, pod["metadata"]["name"], "cilium-agent",
+                                    f'time="{stamp}" level=error msg="{why}" subsys=k8s-client')
         state.seen = {u: t for u, t in state.seen.items() if u in live}
+        state.denied = {u: t for u, t in state.denied.items() if u in live}
         state.running, state.failures = running, failures
         any_host = next((h for h in (self._host(cluster, n, kube_proxy, service_ip) for n in running) if h), None)
         state.services_ok = any_host is None or onhost.services_work(config, any_host)
@@ -118,8 +136,27 @@ class CiliumWorld:
             if failure is not None:
                 return PodBehaviour(start_delay=2.0, run_for=1.0, exit_code=failure.exit_code,
                                     logs=failure.message + "\n", ready=False)
+            kube = cluster.kube.cluster if cluster.kube else None
+            return PodBehaviour(ready=lambda p: kube is not None and denied(kube, p) is None)
         if labels.get("k8s-app") == "kube-dns" and not state.services_ok:
             ip = (cluster.kube.cluster.try_get("services", "kubernetes", "default") or {}) \
                 .get("spec", {}).get("clusterIP", "") if cluster.kube else ""
             return PodBehaviour(logs=onhost.COREDNS_ERROR.format(ip=ip) + "\n", ready=False)
         return None
+
+
+def denied(kube, pod: dict[str, Any]) -> str | None:
+    """What the agent logs when its ServiceAccount may not do something it needs at start; None: it may do all."""
+    spec = pod.get("spec") or {}
+    ns = pod["metadata"].get("namespace") or NS
+    sa = spec.get("serviceAccountName") or "default"
+    user = UserInfo.of(f"system:serviceaccount:{ns}:{sa}", ("system:serviceaccounts", f"system:serviceaccounts:{ns}"))
+    for verb, group, resource, typ in chart.rbac_data()["cilium"]["needs"]:
+        a = rbac.Attributes(verb, True, group, "", resource)
+        allowed, reason = rbac.authorize(kube, user, a)
+        if not allowed:
+            text = rbac.forbidden(user, a, reason).message.replace('"', '\\"')
+            if verb == "list":
+                return f"Failed to watch {typ}: failed to list {typ}: {text}"
+            return f"Unable to {verb} {typ}: {text}"
+    return None

@@ -8,13 +8,18 @@ DaemonSet `cilium` (k8s-app=cilium; init containers with the capabilities from
 /PORT from k8sServiceHost/k8sServicePort), the `cilium-operator` Deployment (operator.replicas), the
 `cilium-ca` Secret (the chart's `tls.ca` when Hubble or the clustermesh-apiserver uses Helm-generated
 certificates) and, with clustermesh.useAPIServer, the clustermesh-apiserver Deployment, Service (type and
-nodePort from values) and its certificates. Left out: RBAC, Envoy, Hubble relay/UI.
+nodePort from values) and its certificates, and each component's ClusterRole and ClusterRoleBinding
+(data/rbac.yaml). Left out: the namespaced Roles, Envoy, Hubble relay/UI.
 """
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 REPO_URL = "https://helm.cilium.io/"
 VERSIONS = ["1.16.0", "1.16.5", "1.16.9", "1.17.0", "1.17.5", "1.17.9", "1.18.0", "1.18.3", "1.18.4", "1.18.5"]
@@ -224,9 +229,33 @@ def clustermesh(values: dict[str, Any], ns: str, release: str, version: str,
     return out
 
 
+@functools.cache
+def rbac_data() -> dict[str, Any]:
+    """data/rbac.yaml: per component, the chart's ClusterRole rules and what the component needs at start."""
+    return yaml.safe_load((Path(__file__).with_name("data") / "rbac.yaml").read_text())["components"]
+
+
+def rbac(values: dict[str, Any], ns: str, release: str) -> list[dict[str, Any]]:
+    """Each rendered component's ClusterRole and the ClusterRoleBinding to its ServiceAccount."""
+    out: list[dict[str, Any]] = []
+    for name, comp in rbac_data().items():
+        if comp["when"] != "always" and not get(values, comp["when"]):
+            continue
+        meta = _meta(name, ns, {}, release)
+        del meta["namespace"]
+        out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                    "metadata": copy.deepcopy(meta), "rules": copy.deepcopy(comp["rules"])})
+        out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": copy.deepcopy(meta),
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                    "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}]})
+    return out
+
+
 def render(values: dict[str, Any], *, release: str, namespace: str, version: str,
            ca: dict[str, str], issue: Callable[[str], dict[str, str]]) -> list[dict[str, Any]]:
-    """The manifests, in helm's install order (ServiceAccount, Secret, ConfigMap, Service, DaemonSet, Deployment).
+    """The manifests, in helm's install order (ServiceAccount, Secret, ConfigMap, ClusterRole, ClusterRoleBinding,
+    Service, DaemonSet, Deployment: helm's releaseutil.InstallOrder).
     `ca`: the cilium-ca data (ca.crt, ca.key; an existing one is reused on upgrade); `issue(name)`: a leaf
     certificate signed by it, as tls.crt/tls.key/ca.crt."""
     validate(values)
@@ -238,6 +267,7 @@ def render(values: dict[str, Any], *, release: str, namespace: str, version: str
     if get(values, "clustermesh.useAPIServer") or get(values, "hubble.tls.enabled"):
         objs.append(_secret("cilium-ca", ns, release, ca))
     objs.append(config_map(values, ns, release))
+    objs += rbac(values, ns, release)
     if get(values, "clustermesh.useAPIServer"):
         objs += clustermesh(values, ns, release, version, issue)
     objs.append(agent_daemonset(values, ns, release, version))
@@ -245,5 +275,6 @@ def render(values: dict[str, Any], *, release: str, namespace: str, version: str
     # clustermesh.config (what `cilium clustermesh connect` writes) and the mesh keys of cilium-config
     from labsim.fakes.cilium import chart_mesh
     objs = chart_mesh.apply(objs, values, ns)
-    order = {"ServiceAccount": 0, "Secret": 1, "ConfigMap": 2, "Service": 3, "DaemonSet": 4, "Deployment": 5}
+    order = {"ServiceAccount": 0, "Secret": 1, "ConfigMap": 2, "ClusterRole": 3, "ClusterRoleBinding": 4,
+             "Service": 5, "DaemonSet": 6, "Deployment": 7}
     return sorted(objs, key=lambda o: order.get(o["kind"], 9))

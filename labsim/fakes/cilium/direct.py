@@ -22,7 +22,8 @@ from labsim.fakes.kube import KubeCluster
 from labsim.fakes.l3 import Flat
 
 PLURALS = {"ServiceAccount": "serviceaccounts", "Secret": "secrets", "ConfigMap": "configmaps",
-           "Service": "services", "DaemonSet": "daemonsets", "Deployment": "deployments"}
+           "Service": "services", "DaemonSet": "daemonsets", "Deployment": "deployments",
+           "ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings"}
 VERSION = "1.18.5"
 
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import yaml
 
-from labsim import yamlbounds
-from labsim.fakes.kube import discovery, tables, watch
+from labsim.fakes.kube import decode, discovery, health, rbac, reviews, tables, watch
+from labsim.fakes.kube.auth import UserInfo
 from labsim.fakes.kube import errors as E
+from labsim.fakes.kube import protobuf as P
 from labsim.fakes.kube.logs import pod_log
 from labsim.fakes.kube.resources import ResourceType
 from labsim.fakes.kube.selectors import parse_fields, parse_labels
@@ -28,6 +28,11 @@ TABLE_CT = "application/json;as=Table;v=v1;g=meta.k8s.io"
 PUBLIC = ("/version", "/healthz", "/livez", "/readyz")
 
 
+def public(path: str) -> bool:
+    """What system:public-info-viewer lets anyone read (the health endpoints' own checks included)."""
+    return path in PUBLIC or path.startswith(("/healthz/", "/livez/", "/readyz/"))
+
+
 @dataclass
 class Request:
     method: str
@@ -36,6 +41,7 @@ class Request:
     headers: dict[str, str]          # lower-case names
     body: bytes = b""
     user: str = ""
+    info: UserInfo | None = None     # who asks; None: an in-process caller, not authorized (tests, tools)
 
 
 @dataclass
@@ -78,6 +84,8 @@ def negotiate(header: str | None, allowed: tuple[str, ...]) -> str:
     if not choices:
         return "json"
     for mt, params in choices:
+        if mt == P.CONTENT_TYPE and "protobuf" in allowed and params.get("as") is None:
+            return "protobuf"
         if mt not in ("application/json", "*/*", "application/*"):
             continue
         as_ = params.get("as")
@@ -103,16 +111,61 @@ class Target:
     watch_path: bool = False
 
 
+def impersonate(cluster: KubeCluster, req: Request) -> None:
+    """`Impersonate-User` / `-Group` / `-Uid` (kubectl --as, --as-group): the requester must be allowed the
+    `impersonate` verb on users, groups or serviceaccounts (staging/src/k8s.io/apiserver/pkg/endpoints/filters/
+    impersonation.go); then the request is the impersonated user's. Raises the 403 otherwise."""
+    user = req.headers.pop("impersonate-user", None)     # once: the request is then the impersonated user's
+    if not user or req.info is None:
+        return
+    groups = [v.strip() for k, v in req.headers.items() if k == "impersonate-group" for v in v.split(",")]
+    checks = []
+    if user.startswith("system:serviceaccount:") and user.count(":") == 3:
+        _, _, ns, name = user.split(":")
+        checks.append(rbac.Attributes("impersonate", True, "", "v1", "serviceaccounts", "", ns, name))
+        groups = groups or ["system:serviceaccounts", f"system:serviceaccounts:{ns}"]
+    else:
+        checks.append(rbac.Attributes("impersonate", True, "", "v1", "users", "", "", user))
+    checks += [rbac.Attributes("impersonate", True, "", "v1", "groups", "", "", g) for g in groups]
+    for a in checks:
+        allowed, reason = rbac.authorize(cluster, req.info, a)
+        if not allowed:
+            raise rbac.forbidden(req.info, a, reason)
+    req.info = UserInfo.of(user, tuple(groups), req.headers.get("impersonate-uid", ""))
+    req.user = user
+
+
+def authorization_error(cluster: KubeCluster, req: Request) -> E.KubeError | None:
+    """The 403 for a request its user may not make (RBAC, impersonation included), or None."""
+    path = req.path.rstrip("/") or "/"
+    if req.info is None or public(path):
+        return None
+    try:
+        impersonate(cluster, req)
+    except E.KubeError as err:
+        return err
+    attrs = rbac.attributes(req.method, path, req.query)
+    allowed, reason = rbac.authorize(cluster, req.info, attrs)
+    return None if allowed else rbac.forbidden(req.info, attrs, reason)
+
+
 def handle(cluster: KubeCluster, req: Request, *, server_address: str = "127.0.0.1:6443",
            stopping: Callable[[], bool] = lambda: False) -> Response:
     path = req.path.rstrip("/") or "/"
     try:
-        if path in ("/healthz", "/livez", "/readyz"):
-            return Response(200, b"ok", "text/plain; charset=utf-8")
+        denied = authorization_error(cluster, req)
+        if denied is not None:
+            raise denied
+        got = health.check(path, req.query)
+        if got is not None:
+            return Response(got[0], got[1].encode(), "text/plain; charset=utf-8")
+        if path == "/metrics":
+            return Response(200, health.metrics(cluster, cluster.request_counts).encode(),
+                            "text/plain; version=0.0.4; charset=utf-8")
         if path == "/version":
             return json_response(discovery.version(cluster))
         if path.startswith("/openapi/"):
-            return _openapi(cluster, path)
+            return _openapi(cluster, path, req)
         if path == "/api":
             if negotiate(req.headers.get("accept"), ("discovery",)) == "discovery":
                 return json_response(discovery.aggregated(cluster, True), content_type=discovery.AGGREGATED_V2)
@@ -167,15 +220,22 @@ def _target(cluster: KubeCluster, group: str, version: str, rest: list[str]) -> 
     return Target(rt, ns, name, sub, watch_path)
 
 
-def _openapi(cluster: KubeCluster, path: str) -> Response:
+def _openapi(cluster: KubeCluster, path: str, req: Request | None = None) -> Response:
+    from labsim.fakes.kube import openapi
+    if path == "/openapi/v2":
+        accept = (req.headers.get("accept") if req else None) or ""
+        if accept and "json" not in accept and "*/*" not in accept:
+            # the protobuf (gnostic) form of v2 is not served: clients that accept only it get the 406
+            raise E.not_acceptable(["application/json"])
+        return json_response(openapi.v2_doc(cluster))
     if path == "/openapi/v3":
-        return json_response(discovery.openapi_index(cluster))
+        return json_response(openapi.v3_index(cluster))
     if path.startswith("/openapi/v3/"):
         rel = path[len("/openapi/v3/"):].split("/")
         if rel[0] == "api" and len(rel) == 2:
-            doc = discovery.openapi_doc(cluster, "", rel[1])
+            doc = openapi.v3_doc(cluster, "", rel[1])
         elif rel[0] == "apis" and len(rel) == 3:
-            doc = discovery.openapi_doc(cluster, rel[1], rel[2])
+            doc = openapi.v3_doc(cluster, rel[1], rel[2])
         else:
             doc = None
         if doc is not None:
@@ -183,24 +243,21 @@ def _openapi(cluster: KubeCluster, path: str) -> Response:
     return Response(404, b"404 page not found\n", "text/plain; charset=utf-8")
 
 
-BODY_TYPES = ["application/json", "application/yaml"]
+BODY_TYPES = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]
 
 
 def _body(req: Request) -> Any:
     if not req.body:
         return {}
     ct = (req.headers.get("content-type") or JSON).split(";")[0].strip().lower()
-    if ct in ("application/vnd.kubernetes.protobuf", "application/cbor"):
-        # The protobuf/CBOR encodings are not spoken: client-go (>= 1.32) answers a 415 by switching to JSON.
+    if ct == P.CONTENT_TYPE:     # DeleteOptions, Eviction, ...: the envelope names the type
+        try:
+            return P.decode(req.body)[0]
+        except P.ProtobufError as exc:
+            raise E.bad_request(str(exc)) from None
+    if ct == "application/cbor":
         raise E.unsupported_media_type(ct, BODY_TYPES)
-    try:
-        if ct.endswith("yaml"):   # aliases within a budget (a YamlLimitError is a ValueError)
-            return yamlbounds.safe_load(req.body.decode()) or {}
-        return json.loads(req.body.decode())
-    except RecursionError:   # nesting deeper than Python's stack: Go's decoder stops at depth 10000 too
-        raise E.bad_request("error decoding request body: exceeded max depth") from None
-    except (ValueError, yaml.YAMLError) as exc:
-        raise E.bad_request(f"error decoding request body: {exc}") from None
+    return decode.raw(req.body, ct)
 
 
 def _flag(q: dict[str, str], key: str) -> bool:
@@ -216,8 +273,14 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
             if _flag(q, "watch") or t.watch_path:
                 return _watch(cluster, req, t, stopping)
             return _list(cluster, req, t)
+        if m == "POST" and rt.plural in reviews.REVIEW_KINDS and rt.group in (reviews.AUTHZ, reviews.AUTHN):
+            dec = decode.body(rt, req.headers, req.body, q, cluster=cluster)
+            info = req.info or UserInfo.of(req.user or "system:anonymous")
+            return object_response(req, rt, reviews.review(cluster, rt, dec.obj, info, t.namespace), 201)
         if m == "POST":
-            return json_response(cluster.create(rt, _body(req), t.namespace, dry_run=dry, field_manager=manager), 201)
+            dec = decode.body(rt, req.headers, req.body, q, cluster=cluster)
+            out = cluster.create(rt, dec.obj, t.namespace, dry_run=dry, field_manager=manager)
+            return object_response(req, rt, out, 201, dec.warnings)
         if m == "DELETE":
             opts = _delete_options(req)
             deleted = cluster.delete_collection(rt, t.namespace, labels=q.get("labelSelector"),
@@ -237,6 +300,13 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
         if m != "GET":
             raise E.method_not_allowed()
         return pod_log(cluster, t.namespace or "", t.name, q, stopping)
+    if t.sub == "token" and rt.kind == "ServiceAccount":
+        if m != "POST":
+            raise E.method_not_allowed()
+        dec = decode.body(rt, req.headers, req.body, q, msg="authentication/v1.TokenRequest")
+        token_rt = cluster.rtype("serviceaccounts")
+        out = reviews.token_request(cluster, t.namespace or "default", t.name, dec.obj)
+        return object_response(req, token_rt, out, 201, msg="authentication/v1.TokenRequest")
     if t.sub == "binding" or t.sub == "eviction":
         if m != "POST":
             raise E.method_not_allowed()
@@ -248,20 +318,33 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
                 return json_response(cluster.scale_of(rt, cluster.live(rt, t.name, t.namespace or "")))
         return _single(cluster, req, rt, obj)
     if m == "PUT":
-        body = _body(req)
+        dec = decode.body(rt, req.headers, req.body, q, sub=t.sub, cluster=cluster)
         if t.sub == "scale":
-            return json_response(cluster.update(rt, body, t.namespace, name=t.name, subresource="scale", dry_run=dry))
-        return json_response(cluster.update(rt, body, t.namespace, name=t.name, subresource=t.sub, dry_run=dry,
-                                            field_manager=manager))
+            out = cluster.update(rt, dec.obj, t.namespace, name=t.name, subresource="scale", dry_run=dry)
+            return object_response(req, rt, out, 200, dec.warnings, msg="autoscaling/v1.Scale")
+        out = cluster.update(rt, dec.obj, t.namespace, name=t.name, subresource=t.sub, dry_run=dry,
+                             field_manager=manager)
+        return object_response(req, rt, out, 200, dec.warnings)
     if m == "PATCH":
         ct = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
         if not ct:
             raise E.unsupported_media_type("", cluster.patch_types(rt))
         existed = cluster.try_get(rt, t.name, t.namespace) is not None
-        out = cluster.patch(rt, t.name, _body(req), t.namespace, patch_type=ct, subresource=t.sub,
+        body, warnings = _body(req), []
+        msg = decode.message(rt) if t.sub in (None, "status") else None
+        canonical = None
+        if msg and "apply" in ct:
+            body = decode.applied(msg, rt, body, t.namespace, t.name, decode.validation_mode(q))
+        elif msg:
+            def canonical(obj: dict[str, Any], mode: str = decode.validation_mode(q)) -> dict[str, Any]:
+                dec = decode.patched(msg, obj, mode)
+                warnings.extend(dec.warnings)
+                return dec.obj
+        out = cluster.patch(rt, t.name, body, t.namespace, patch_type=ct, subresource=t.sub,
                             field_manager=q.get("fieldManager") or (None if "apply" in ct else manager),
-                            force=_flag(q, "force"), dry_run=dry)
-        return json_response(out, 200 if existed or t.sub else 201)
+                            force=_flag(q, "force"), dry_run=dry, canonical=canonical)
+        return object_response(req, rt, out, 200 if existed or t.sub else 201, warnings,
+                               msg="autoscaling/v1.Scale" if t.sub == "scale" else None)
     if m == "DELETE":
         if t.sub:
             raise E.method_not_allowed()
@@ -270,7 +353,7 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
         out = cluster.delete(rt, t.name, t.namespace, propagation=opts.get("propagationPolicy"),
                              grace_period=opts.get("gracePeriodSeconds"), preconditions=pre,
                              dry_run=dry or opts.get("dryRun") == ["All"])
-        return json_response(out)
+        return object_response(req, rt, out, 200)
     raise E.method_not_allowed()
 
 
@@ -334,7 +417,24 @@ def _single(cluster: KubeCluster, req: Request, rt: ResourceType, obj: dict[str,
                                           include=req.query.get("includeObject", "Metadata")), content_type=TABLE_CT)
     if kind == "pom":
         return json_response(_pom(obj), content_type="application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1")
-    return json_response(obj)
+    return object_response(req, rt, obj, 200)
+
+
+def object_response(req: Request, rt: ResourceType, obj: dict[str, Any], status: int = 200,
+                    warnings: list[str] | None = None, msg: str | None = None) -> Response:
+    """An object in the encoding the client asked for first: protobuf (built-in types) or JSON."""
+    msg = msg or decode.message(rt)
+    allowed = ("protobuf",) if msg else ()
+    try:
+        kind = negotiate(req.headers.get("accept"), allowed + ("table", "pom"))
+    except E.KubeError:
+        kind = "json"
+    if kind == "protobuf" and msg and obj.get("kind") != "Status":
+        resp = Response(status, P.encode(obj, msg), P.CONTENT_TYPE)
+    else:
+        resp = json_response(obj, status)
+    resp.headers.extend(decode.warning_headers(warnings or []))
+    return resp
 
 
 def _list(cluster: KubeCluster, req: Request, t: Target) -> Response:
@@ -362,7 +462,11 @@ def _list(cluster: KubeCluster, req: Request, t: Target) -> Response:
         items = items[:limit]
         meta["continue"] = base64.b64encode(json.dumps({"v": "meta.k8s.io/v1", "rv": int(rv),
                                                         "start": _key(items[-1])}).encode()).decode()
-        meta["remainingItemCount"] = rest
+        if not q.get("labelSelector") and not q.get("fieldSelector"):
+            # the etcd3 store counts every key: with a selector that count would be wrong, so it is left out
+            # (staging/src/k8s.io/apiserver/pkg/storage/etcd3/store.go, "Only set remainingItemCount if the
+            # predicate is empty")
+            meta["remainingItemCount"] = rest
     if kind == "table":
         return json_response(tables.table(cluster, rt, items, rv=rv, include=q.get("includeObject", "Metadata"),
                                           extra_meta={k: v for k, v in meta.items() if k != "resourceVersion"}),
@@ -375,7 +479,11 @@ def _list(cluster: KubeCluster, req: Request, t: Target) -> Response:
         for o in items:
             o.pop("kind", None)
             o.pop("apiVersion", None)
-    return json_response({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta, "items": items})
+    body = {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta, "items": items}
+    msg = decode.message(rt)
+    if msg and kind == "json" and negotiate(req.headers.get("accept"), ("protobuf",)) == "protobuf":
+        return Response(200, P.encode(body, msg + "List"), P.CONTENT_TYPE)
+    return json_response(body)
 
 
 def _key(o: dict[str, Any]) -> str:

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from labsim.fakes.clock import VirtualClock
 from labsim.fakes.kube import crd as crds
-from labsim.fakes.kube import defaults, validation
+from labsim.fakes.kube import defaults, managed, rbac, validation
+from labsim.fakes.kube import gotypes as G
+from labsim.fakes.kube.auth import ServiceAccountKeys
 from labsim.fakes.kube import errors as E
 from labsim.fakes.kube import patch as P
 from labsim.fakes.kube.ipam import IPAM
@@ -50,7 +53,8 @@ PATCH_TYPES = {
 class KubeCluster:
     def __init__(self, name: str, clock: VirtualClock, *, version: str = "v1.34.1", seed: int = 0,
                  service_subnet: str = "10.96.0.0/12", pod_subnet: str = "10.244.0.0/16",
-                 cluster_domain: str = "cluster.local", history: int = 10000, controllers: bool = True):
+                 cluster_domain: str = "cluster.local", history: int = 10000, controllers: bool = True,
+                 sa_keys: ServiceAccountKeys | None = None):
         from labsim.fakes.kube.controllers import Controllers
         from labsim.fakes.kube.faults import Faults
         self.name = name
@@ -62,6 +66,8 @@ class KubeCluster:
         self.store = Store(history=history)
         self.ipam = IPAM(service_subnet, pod_subnet, self.random)
         self.cluster_domain = cluster_domain
+        # signs and checks ServiceAccount tokens (Talos: the cluster's cluster.serviceAccount.key)
+        self.sa_keys = sa_keys or ServiceAccountKeys(issuer=f"https://kubernetes.default.svc.{cluster_domain}")
         self.logs: dict[tuple[str, str, str], list[tuple[float, str]]] = {}
         # Hooks the world installs. pod_admission: fn(pod, node) -> PodBlocked | None (may the kubelet start
         # this pod's sandbox?). pod_behaviour: fn(pod) -> PodBehaviour | None (how its containers run).
@@ -71,6 +77,7 @@ class KubeCluster:
         self.admission: list[Callable[[Any, dict], None]] = []
         self.faults = Faults(self)
         self._applied: dict[tuple, dict] = {}
+        self.request_counts: Counter = Counter()     # (verb, group, version, resource, code): /metrics
         self._event_index: dict[tuple, str] = {}
         self._event_seq = 0
         self.controllers = Controllers(self, enabled=controllers)
@@ -90,6 +97,12 @@ class KubeCluster:
                 "spec": {"clusterIP": self.ipam.service_ip(1),
                          "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}},
                 "default")
+            rbac.bootstrap(self)
+
+    def count_request(self, method: str, path: str, query: dict[str, str], code: int) -> None:
+        a = rbac.attributes(method, path, query)
+        if a.resource_request:
+            self.request_counts[(a.verb.upper(), a.group, a.version, a.resource, code)] += 1
 
     # --- time and identity ------------------------------------------------------------------------------
     def now(self) -> str:
@@ -230,7 +243,7 @@ class KubeCluster:
             if rt.kind == "Pod":
                 for key in [k for k in self.logs if k[:2] == (ns, md["name"])]:
                     del self.logs[key]
-            self._manage(rt, obj, field_manager, "Update", None)
+            self._manage(rt, None, obj, field_manager, "Update", None)
             if dry_run:
                 return self._out(rt, obj)
             self.store.put(rt.store_key, obj)
@@ -294,7 +307,7 @@ class KubeCluster:
             new = deep(cur)
             new.setdefault("spec", {})["finalizers"] = (obj.get("spec") or {}).get("finalizers") or []
         elif subresource == "scale":
-            return self._update_scale(rt, cur, obj, dry_run)
+            return self._update_scale(rt, cur, obj, dry_run, field_manager)
         elif subresource:
             raise E.method_not_allowed()
         else:
@@ -324,7 +337,7 @@ class KubeCluster:
                 new["status"]["conditions"] = cur.get("status", {}).get("conditions", new["status"]["conditions"])
         if rt.generation and subresource is None and _spec_changed(cur, new):
             md["generation"] = int(cmd.get("generation", 1)) + 1
-        self._manage(rt, new, field_manager, operation, subresource)
+        self._manage(rt, cur, new, field_manager, operation, subresource)
         if _same(cur, new):
             return self._out(rt, cur)
         if dry_run:
@@ -361,7 +374,8 @@ class KubeCluster:
             elif ns_.get("type") in ("NodePort", "LoadBalancer") and not p.get("nodePort"):
                 p["nodePort"] = self.ipam.allocate_node_port()
 
-    def _update_scale(self, rt: ResourceType, cur: dict[str, Any], scale: dict[str, Any], dry_run: bool) -> dict:
+    def _update_scale(self, rt: ResourceType, cur: dict[str, Any], scale: dict[str, Any], dry_run: bool,
+                      manager: str | None = None) -> dict:
         reps = (scale.get("spec") or {}).get("replicas")
         if not isinstance(reps, int) or reps < 0:
             raise E.invalid("Scale", "autoscaling", cur["metadata"]["name"],
@@ -371,6 +385,9 @@ class KubeCluster:
             raise E.conflict(rt.plural, cur["metadata"]["name"], rt.group)
         new = deep(cur)
         new.setdefault("spec", {})["replicas"] = reps
+        if manager:     # the scale subresource's manager owns .spec.replicas, "with subresource "scale""
+            new["metadata"]["managedFields"] = managed.updated(cur, new, self._schema(rt), manager,
+                                                               rt.api_version, self.now(), "scale")
         self._commit(rt, cur, new, None, dry_run, None, "Update")
         return self.scale_of(rt, self.store.get(rt.store_key, cur["metadata"].get("namespace", ""),
                                                 cur["metadata"]["name"]) if not dry_run else new)
@@ -390,8 +407,10 @@ class KubeCluster:
     # --- patch -------------------------------------------------------------------------------------------------
     def patch(self, resource: str | ResourceType, name: str, body: Any, namespace: str | None = None, *,
               patch_type: str = "merge", subresource: str | None = None, field_manager: str | None = None,
-              force: bool = False, dry_run: bool = False) -> dict[str, Any]:
-        """`patch_type`: merge, strategic, json or apply (or their Content-Type strings)."""
+              force: bool = False, dry_run: bool = False,
+              canonical: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
+        """`patch_type`: merge, strategic, json or apply (or their Content-Type strings); `canonical`: what the
+        API layer makes of the patched object (decoding it into the Go type, field validation)."""
         rt = self.rtype(resource)
         kind = {v: k for k, v in PATCH_TYPES.items()}.get(patch_type, patch_type)
         if kind == "apply" and patch_type.startswith("application/apply-patch+cbor"):
@@ -420,6 +439,8 @@ class KubeCluster:
                 new = P.json_patch(base, body)
             if not isinstance(new, dict):
                 raise E.bad_request("the patched object is not a JSON object")
+            if canonical is not None:
+                new = canonical(new)
             md = new.setdefault("metadata", {})
             if md.get("name", name) != name:
                 raise E.bad_request(f"the name of the object ({md.get('name')}) does not match the name on the URL "
@@ -428,7 +449,7 @@ class KubeCluster:
                 raise E.conflict(rt.plural, name, rt.group)
             md["name"] = name
             if subresource == "scale":
-                return self._update_scale(rt, cur, new, dry_run)
+                return self._update_scale(rt, cur, new, dry_run, field_manager)
             return self._commit(rt, cur, new, subresource, dry_run, field_manager, "Update")
 
     def patch_types(self, rt: ResourceType) -> list[str]:
@@ -454,15 +475,17 @@ class KubeCluster:
         if rt.namespaced:
             amd["namespace"] = ns
         key = (rt.store_key, ns, name, manager, subresource or "")
+        schema = self._schema(rt)
         if cur is None:
             if subresource:
                 raise E.not_found(rt.plural, name, rt.group)
             out = self.create(rt, applied, ns or None, dry_run=dry_run, keep_status=False)
+            mfs = managed.applied(None, out, applied, schema, manager, rt.api_version, self.now(), None, force)
             if not dry_run:
                 self._applied[key] = applied
                 stored = self.store.get(rt.store_key, ns, name)
-                stored["metadata"]["managedFields"] = [self._mf_entry(rt, manager, "Apply", None, applied)]
-                out["metadata"]["managedFields"] = deep(stored["metadata"]["managedFields"])
+                stored["metadata"]["managedFields"] = mfs
+            out["metadata"]["managedFields"] = deep(mfs)
             return out
         base = self._out(rt, cur)
         if subresource == "status":
@@ -472,40 +495,39 @@ class KubeCluster:
         else:
             merged = P.apply_merge(base, applied, self._applied.get(key), rt.kind, rt.strategic)
         merged["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
+        mfs = managed.applied(base, merged, applied, schema, manager, rt.api_version, self.now(), subresource, force)
+        merged["metadata"]["managedFields"] = mfs
         out = self._commit(rt, cur, merged, subresource, dry_run, None, "Apply")
         if not dry_run:
             self._applied[key] = applied
             stored = self.store.get(rt.store_key, ns, name)
             if stored is not None:
-                mfs = [m for m in stored["metadata"].get("managedFields") or []
-                       if not (m.get("manager") == manager and m.get("operation") == "Apply")]
-                mfs.append(self._mf_entry(rt, manager, "Apply", subresource, applied))
                 stored["metadata"]["managedFields"] = mfs
-                out["metadata"]["managedFields"] = deep(mfs)
+        out["metadata"]["managedFields"] = deep(mfs)
         return out
 
-    def _mf_entry(self, rt: ResourceType, manager: str, op: str, sub: str | None, obj: dict) -> dict[str, Any]:
-        fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
-        md = dict(fields.get("metadata") or {})
-        for k in ("name", "namespace", "resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"):
-            md.pop(k, None)
-        fields["metadata"] = md
-        if not md:
-            fields.pop("metadata")
-        entry = {"manager": manager, "operation": op, "apiVersion": rt.api_version, "time": self.now(),
-                 "fieldsType": "FieldsV1", "fieldsV1": P.fields_v1(fields, rt.kind)}
-        if sub:
-            entry["subresource"] = sub
-        return entry
+    def _schema(self, rt: ResourceType) -> managed.Schema:
+        """What says which lists are maps or sets: the Go type table, or the CRD's schema."""
+        if rt.crd is None:
+            return managed.Schema(G.message_for(rt.group, rt.version, rt.kind))
+        from labsim.fakes.kube.crdschema import schema_of
+        return managed.Schema(openapi=schema_of(self, rt))
 
-    def _manage(self, rt: ResourceType, obj: dict, manager: str | None, op: str, sub: str | None) -> None:
-        if not manager or op == "Apply":
+    def _manage(self, rt: ResourceType, old: dict | None, obj: dict, manager: str | None, op: str,
+                sub: str | None) -> None:
+        """managedFields after an update (or create, `old` None); an apply sets its own (`_apply`)."""
+        if op == "Apply":
             return
-        part = {"status": obj.get("status")} if sub == "status" else {k: v for k, v in obj.items() if k != "status"}
-        mfs = [m for m in obj["metadata"].get("managedFields") or []
-               if not (m.get("manager") == manager and m.get("operation") == op and m.get("subresource") == sub)]
-        mfs.append(self._mf_entry(rt, manager, op, sub, part))
-        obj["metadata"]["managedFields"] = mfs
+        if not manager:
+            if old is not None and old["metadata"].get("managedFields") and \
+                    old["metadata"]["managedFields"] != obj["metadata"].get("managedFields"):
+                obj["metadata"].setdefault("managedFields", deep(old["metadata"]["managedFields"]))
+            return
+        mfs = managed.updated(old, obj, self._schema(rt), manager, rt.api_version, self.now(), sub)
+        if mfs:
+            obj["metadata"]["managedFields"] = mfs
+        else:
+            obj["metadata"].pop("managedFields", None)
 
     # --- delete ------------------------------------------------------------------------------------------------
     def delete(self, resource: str | ResourceType, name: str, namespace: str | None = None, *,

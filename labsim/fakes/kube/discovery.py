@@ -4,17 +4,11 @@
   APIGroupList, APIGroup, APIResourceList with subresources as `pods/status`, `deployments/scale`);
 - aggregated discovery (`Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`, what
   kubectl >= 1.30 asks first; staging/src/k8s.io/api/apidiscovery/v2/types.go);
-- OpenAPI v3: `/openapi/v3` lists one document per group-version, each carrying a PATCH operation per kind
-  with `x-kubernetes-group-version-kind`, the `fieldValidation` query parameter and the patch content types.
-  That is what kubectl reads to decide that the server validates fields (so it skips client-side schema
-  validation, which needs the protobuf /openapi/v2) and which patch type `kubectl apply` may send
-  (staging/src/k8s.io/cli-runtime/pkg/resource/query_param_verifier_v3.go, kubectl/pkg/cmd/apply/patcher.go).
-  Schemas are left empty: `kubectl explain` is not supported.
+- OpenAPI v2 and v3 are generated in openapi.py.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.resources import SUBRESOURCES, ResourceType
@@ -126,44 +120,3 @@ def aggregated(cluster: KubeCluster, legacy: bool) -> dict[str, Any]:
             vlist.append({"version": v, "resources": res, "freshness": "Current"})
         items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": vlist})
     return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}
-
-
-# --- OpenAPI v3 -----------------------------------------------------------------------------------------------
-
-def _gv_path(group: str, version: str) -> str:
-    return f"apis/{group}/{version}" if group else f"api/{version}"
-
-
-def openapi_index(cluster: KubeCluster) -> dict[str, Any]:
-    paths = {}
-    for group, versions in cluster.registry.groups().items():
-        for v in versions:
-            p = _gv_path(group, v)
-            doc = json.dumps(openapi_doc(cluster, group, v), sort_keys=True)
-            paths[p] = {"serverRelativeURL": f"/openapi/v3/{p}?hash={_hash(doc).upper()}"}
-    return {"paths": paths}
-
-
-def openapi_doc(cluster: KubeCluster, group: str, version: str) -> dict[str, Any] | None:
-    types = cluster.registry.in_group_version(group, version)
-    if not types:
-        return None
-    paths: dict[str, Any] = {}
-    for t in types:
-        base = f"/{_gv_path(group, version)}"
-        item = f"{base}/namespaces/{{namespace}}/{t.plural}/{{name}}" if t.namespaced else f"{base}/{t.plural}/{{name}}"
-        gvk = {"group": t.group, "kind": t.kind, "version": t.version}
-        content = {ct: {"schema": {"type": "object"}} for ct in cluster.patch_types(t)}
-        params = [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
-                  for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
-        paths[item] = {
-            "get": {"operationId": f"read{t.kind}", "x-kubernetes-action": "get",
-                    "x-kubernetes-group-version-kind": gvk, "responses": {"200": {"description": "OK"}}},
-            "patch": {"operationId": f"patch{t.kind}", "parameters": params,
-                      "requestBody": {"content": content, "required": True},
-                      "responses": {"200": {"description": "OK"}, "201": {"description": "Created"}},
-                      "x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk},
-            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
-        }
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": cluster.version}, "paths": paths,
-            "components": {"schemas": {}}}

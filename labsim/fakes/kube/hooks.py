@@ -32,7 +32,11 @@ class PodBehaviour:
     exit_code: int = 0
     logs: str | Callable[[dict], str] | None = None   # written to every container's log at start
     ready_delay: float | None = None             # None: the readiness probe's initialDelaySeconds (or 0)
-    ready: bool = True                           # False: runs but never passes its readiness probe
+    ready: bool | Callable[[dict], bool] = True  # False: runs but never passes its readiness probe; a function
+                                                 # of the pod: asked on every kubelet sync (a probe that recovers)
+
+    def ready_now(self, pod: dict[str, Any]) -> bool:
+        return self.ready(pod) if callable(self.ready) else self.ready
 
 
 def no_cni_admission(pod: dict[str, Any], node: dict[str, Any]) -> PodBlocked | None:

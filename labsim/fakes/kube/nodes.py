@@ -69,6 +69,7 @@ def register_node(cluster: KubeCluster, name: str, addresses: list | None, label
         ann = {"node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"}
         ann.update(annotations or {})
         if existing is None:
+            _start_lease_renewal(cluster)
             node = cluster.create("nodes", {"metadata": {"name": name, "labels": lab, "annotations": ann},
                                             "spec": spec, "status": status}, keep_status=True)
             cluster.create("leases", {"metadata": {"name": name, "namespace": "kube-node-lease",
@@ -84,6 +85,33 @@ def register_node(cluster: KubeCluster, name: str, addresses: list | None, label
             cluster.put("nodes", node)
         cluster.controllers.nodes.observe(name)
         return cluster.get("nodes", name)
+
+
+LEASE_RENEW = 10.0     # the kubelet renews its node lease every leaseDurationSeconds (40) * 0.25
+
+
+def _start_lease_renewal(cluster: KubeCluster) -> None:
+    """Every LEASE_RENEW virtual seconds each live kubelet renews its Lease in kube-node-lease (renewTime), as
+    pkg/kubelet/nodelease does; a silent kubelet's lease goes stale."""
+    if getattr(cluster, "_lease_renewal", False) or not cluster.controllers.enabled:
+        return
+    cluster._lease_renewal = True
+
+    def renew() -> None:
+        with cluster.lock:
+            now = cluster.now_micro()
+            for node in cluster.store.items(("", "nodes")):
+                if not kubelet_alive(node):
+                    continue
+                lease = cluster.store.get(("coordination.k8s.io", "leases"), "kube-node-lease",
+                                          node["metadata"]["name"])
+                if lease is None:
+                    continue
+                new = deep(lease)
+                new["spec"]["renewTime"] = now
+                cluster.store.put(("coordination.k8s.io", "leases"), new)   # no controller cares: no kick
+        cluster.clock.call_later(LEASE_RENEW, renew)
+    cluster.clock.call_later(LEASE_RENEW, renew)
 
 
 def _heartbeat(status: dict[str, Any], typ: str, now: str) -> None:

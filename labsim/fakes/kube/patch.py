@@ -6,9 +6,9 @@ deletes, lists with a `patchMergeKey` merge element by element (`$patch: delete|
 the `patchMergeKey` tags of staging/src/k8s.io/api/core/v1/types.go and apps/v1/types.go, looked up by field
 name (plus the one place where a name means two things: `ports`).
 
-Server-side apply is approximated: the applied configuration is merged like a strategic patch, and fields
-that the same manager applied before but left out now are removed (the part of structured-merge-diff that
-`kubectl apply --server-side` users notice). Conflicts between managers are not detected.
+Server-side apply merges the applied configuration like a strategic patch, and removes fields that the same
+manager applied before but left out now; who owns which field, and the conflicts between managers, are
+managed.py's.
 """
 from __future__ import annotations
 
@@ -288,24 +288,3 @@ def _prune(live: Any, old: Any, new: Any, kind: str, path: tuple[str, ...], keye
                     for x in live[k]:
                         if isinstance(x, dict) and x.get(key) == item.get(key):
                             _prune(x, item, match_new, kind, path + (k,), keyed)
-
-
-def fields_v1(obj: Any, kind: str = "", path: tuple[str, ...] = ()) -> dict:
-    """The FieldsV1 set of a configuration (`f:` fields, `k:` keyed list elements), for managedFields."""
-    out: dict[str, Any] = {}
-    if not isinstance(obj, dict):
-        return out
-    for k, v in obj.items():
-        if isinstance(v, dict):
-            out[f"f:{k}"] = fields_v1(v, kind, path + (k,))
-        elif isinstance(v, list):
-            key = merge_key(path, k, kind)
-            if key and all(isinstance(x, dict) and key in x for x in v):
-                out[f"f:{k}"] = {
-                    "k:" + json.dumps({key: x[key]}, separators=(",", ":")): {".": {}, **fields_v1(x, kind, path + (k,))}
-                    for x in v}
-            else:
-                out[f"f:{k}"] = {}
-        else:
-            out[f"f:{k}"] = {}
-    return out

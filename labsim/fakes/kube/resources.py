@@ -21,6 +21,7 @@ SUBRESOURCES = {
     "binding": ("", "v1", "Binding", ("create",)),
     "eviction": ("policy", "v1", "Eviction", ("create",)),
     "finalize": ("", "", "", ("update",)),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest", ("create",)),
 }
 
 
@@ -88,7 +89,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t("", "v1", "endpoints", "Endpoints", short_names=["ep"], generation=False),
     _t("", "v1", "configmaps", "ConfigMap", short_names=["cm"], generation=False),
     _t("", "v1", "secrets", "Secret", generation=False),
-    _t("", "v1", "serviceaccounts", "ServiceAccount", short_names=["sa"], generation=False),
+    _t("", "v1", "serviceaccounts", "ServiceAccount", short_names=["sa"], subresources=["token"], generation=False),
     _t("", "v1", "events", "Event", short_names=["ev"], generation=False),
     _t("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=["pvc"], subresources=["status"]),
     _t("", "v1", "persistentvolumes", "PersistentVolume", namespaced=False, short_names=["pv"],
@@ -126,7 +127,8 @@ BUILTINS: tuple[ResourceType, ...] = (
 
 # Preferred order of groups in discovery (what `kubectl api-resources` prints first).
 GROUP_ORDER = ("", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io", "apiextensions.k8s.io",
-               "rbac.authorization.k8s.io", "policy", "storage.k8s.io", "scheduling.k8s.io", "networking.k8s.io")
+               "authentication.k8s.io", "authorization.k8s.io", "rbac.authorization.k8s.io", "policy",
+               "storage.k8s.io", "scheduling.k8s.io", "networking.k8s.io")
 
 
 @dataclass
@@ -134,24 +136,28 @@ class Registry:
     """Every served type; custom resources come and go with their CRDs."""
 
     types: dict[tuple[str, str, str], ResourceType] = field(default_factory=dict)
+    generation: int = 0              # bumps whenever the served types change (OpenAPI documents are cached on it)
     # name -> type, as `resolve` found it: every store call resolves its resource name (cleared when types change)
     _resolved: dict[str, ResourceType] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def builtin(cls) -> Registry:
+        from labsim.fakes.kube.reviews import REVIEW_TYPES
         reg = cls()
-        for t in BUILTINS:
+        for t in BUILTINS + REVIEW_TYPES:
             reg.add(t)
         return reg
 
     def add(self, t: ResourceType) -> None:
         self.types[(t.group, t.version, t.plural)] = t
         self._resolved.clear()
+        self.generation += 1
 
     def remove_crd(self, crd_name: str) -> None:
         for key in [k for k, t in self.types.items() if t.crd == crd_name]:
             del self.types[key]
         self._resolved.clear()
+        self.generation += 1
 
     def get(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self.types.get((group, version, plural))

@@ -5,7 +5,9 @@ Transport: TLS with a certificate from the lab CA (SANs 127.0.0.1, localhost, ku
 HTTP/1.1 keep-alive, chunked streams for watches and followed logs. Authentication, as the apiserver does it:
 a client certificate issued by the CA (user = CN, groups = O) or a bearer token registered with `add_token`;
 anything else is `401 Unauthorized`, except /version, /healthz, /livez, /readyz, which anonymous users may read
-(system:public-info-viewer). Every authenticated user may do everything (no RBAC evaluation).
+(system:public-info-viewer), or a ServiceAccount token (labsim/fakes/kube/auth.py). Requests are authorized
+as kube-apiserver does (labsim/fakes/kube/rbac.py): system:masters may do anything, everyone else what RBAC
+grants.
 
     server = KubeServer(cluster, ca=ca).start()
     server.kubeconfig(tmp / "kubeconfig")                  # client cert CN=admin, O=system:masters
@@ -14,6 +16,7 @@ anything else is `401 Unauthorized`, except /version, /healthz, /livez, /readyz,
 """
 from __future__ import annotations
 
+import email.utils
 import json
 import ssl
 import time
@@ -27,8 +30,9 @@ import yaml
 
 from labsim.fakes import kube_exec
 from labsim.fakes.face import BadRequest, HttpFace, HttpHandler, Limits
-from labsim.fakes.kube import api
+from labsim.fakes.kube import api, auth, portforward
 from labsim.fakes.kube import errors as E
+from labsim.fakes.kube.auth import ANONYMOUS_USER, UserInfo
 from labsim.fakes.kube.cluster import KubeCluster
 from labsim.fakes.kube.faults import Faults
 from labsim.fakes.pki import CA
@@ -52,21 +56,16 @@ class _Handler(HttpHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
-    def _user(self) -> str | None:
-        owner = self.face
-        authz = self.headers.get("Authorization") or ""
-        if authz.lower().startswith("bearer "):
-            return owner.tokens.get(authz[7:].strip(), (None,))[0]
+    def _user(self) -> UserInfo | None:
         try:
             cert = self.connection.getpeercert()
         except (AttributeError, ValueError):
             cert = None
-        if cert:
-            for rdn in cert.get("subject", ()):
-                for k, v in rdn:
-                    if k == "commonName":
-                        return v
-        return None
+        return self.face.identify(self.headers.get("Authorization") or "", cert)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """`Date` follows the cluster's clock, like every timestamp the client sees."""
+        return email.utils.format_datetime(self.face.cluster.clock.utcnow(), usegmt=True)
 
     def _handle(self) -> None:
         owner = self.face
@@ -88,7 +87,7 @@ class _Handler(HttpHandler):
         path = parts.path
         # Authentication comes before the body is read, as in the apiserver's filter chain: a client that is
         # not let in never gets to make us read (or wait for) its body.
-        if user is None and path.rstrip("/") not in api.PUBLIC:
+        if user is None and not api.public(path.rstrip("/")):
             self._send(api.error_response(E.unauthorized()))
             owner._log(method, self.path, 401)
             return
@@ -110,11 +109,21 @@ class _Handler(HttpHandler):
             self._send(api.error_response(fault))
             owner._log(method, self.path, fault.code)
             return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        req = api.Request(method, path, query, headers, body, user.name if user else "system:anonymous",
+                          user or ANONYMOUS_USER)
+        streaming = kube_exec.is_exec(path) or portforward.is_portforward(path)
+        denied = api.authorization_error(cluster, req) if streaming else None
+        if denied is not None:
+            self._send(api.error_response(denied))
+            owner._log(method, self.path, denied.code)
+            return
         if kube_exec.is_exec(path):   # pods/exec: a WebSocket upgrade, served by labsim/fakes/kube_exec.py
             owner._log(method, self.path, 101)
             return kube_exec.serve(self, cluster)
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        req = api.Request(method, path, query, headers, body, user or "system:anonymous")
+        if portforward.is_portforward(path):   # pods/portforward: labsim/fakes/kube/portforward.py
+            owner._log(method, self.path, 101)
+            return portforward.serve(self, cluster)
         try:
             resp = api.handle(cluster, req, server_address=f"{owner.host}:{owner.port}", stopping=self.client_gone)
         except Exception as exc:  # noqa: BLE001 - a bug in the fake answers 500 like the apiserver, trace kept
@@ -123,6 +132,7 @@ class _Handler(HttpHandler):
         if "/endpoints" in path and path.startswith("/api/v1") and cluster.version >= "v1.33":
             resp.headers.append(("Warning", ENDPOINTS_WARNING))
         owner._log(method, self.path, resp.status)
+        cluster.count_request(method, path, query, resp.status)
         self._send(resp, head=method == "HEAD")
 
     def _send(self, resp: api.Response, head: bool = False) -> None:
@@ -179,6 +189,28 @@ class KubeServer(HttpFace):
 
     def _log(self, method: str, path: str, status: int) -> None:
         self.access_log.append((method, path, status))
+
+    def identify(self, authorization: str, cert: dict | None) -> UserInfo | None:
+        """The user of a request, in kube-apiserver's authenticator order: the client certificate (already
+        verified against this cluster's CA by the TLS handshake; it wins when a token is sent too), then a
+        bearer token (static, or a ServiceAccount's JWT); None: not authenticated."""
+        if cert:
+            cn, orgs = None, []
+            for rdn in cert.get("subject", ()):
+                for k, v in rdn:
+                    if k == "commonName":
+                        cn = v
+                    elif k == "organizationName":
+                        orgs.append(v)
+            if cn:
+                return UserInfo.of(cn, tuple(orgs))
+        if authorization.lower().startswith("bearer "):
+            token = authorization[7:].strip()
+            if token in self.tokens:
+                name, groups = self.tokens[token]
+                return UserInfo.of(name, groups)
+            return auth.service_account_user(self.cluster, token)
+        return None
 
     def add_token(self, user: str = "admin", groups: tuple[str, ...] = ("system:masters",), token: str | None = None) \
             -> str:

@@ -209,7 +209,8 @@ class TalosCluster:
         cfg = self.config_of()
         self.kube = KubeLink(self.name, self.talos.clock, version=cfg.kubernetes_version or "1.34.1",
                              seed=self.talos.seed, pod_subnet=cfg.pod_subnets[0],
-                             service_subnet=cfg.service_subnets[0], ca=self.talos.ca(),
+                             service_subnet=cfg.service_subnets[0], ca=KubeLink.cluster_ca(cfg, self.name),
+                             sa_key=cfg.service_account_key,
                              cni_ready=lambda name: self.talos.cni_ready(self, name))
         self.kube.start()
         for fn in list(self.talos.on_kube_started):

@@ -14,6 +14,8 @@ import yaml
 
 from labsim.fakes.clock import VirtualClock
 from labsim.fakes.kube import KubeCluster, PodBlocked, no_cni_admission
+from labsim.fakes.kube.auth import ServiceAccountKeys
+from labsim.fakes.pki import CA
 from labsim.fakes.kube.faults import HttpFault
 
 NO_QUORUM = (500, "etcdserver: request timed out")
@@ -21,15 +23,27 @@ NO_QUORUM = (500, "etcdserver: request timed out")
 
 class KubeLink:
     def __init__(self, name: str, clock: VirtualClock, *, version: str, seed: int, pod_subnet: str,
-                 service_subnet: str, ca, cni_ready):
+                 service_subnet: str, ca, cni_ready, sa_key: str = ""):
+        keys = ServiceAccountKeys.from_pem(base64.b64decode(sa_key)) if sa_key else None
         self.cluster = KubeCluster(name, clock, version=f"v{version.lstrip('v')}", seed=seed,
-                                   pod_subnet=pod_subnet, service_subnet=service_subnet)
+                                   pod_subnet=pod_subnet, service_subnet=service_subnet, sa_keys=keys)
         self.ca = ca
         self.server = None
         self._outage: HttpFault | None = None
         self._cni_ready = cni_ready
         self._boots: dict[str, int] = {}      # node name -> the Talos boot its kubelet last reported from
         self.cluster.pod_admission.append(self._admission)
+
+    @staticmethod
+    def cluster_ca(cfg, name: str) -> CA:
+        """The cluster's own Kubernetes CA: its machine configuration's `cluster.ca` (what `talosctl gen
+        secrets` made), so only that cluster's kubeconfigs are trusted by, and trust, its API server."""
+        if cfg is not None and cfg.kube_ca and cfg.kube_ca_key:
+            try:
+                return CA.from_pem(base64.b64decode(cfg.kube_ca), base64.b64decode(cfg.kube_ca_key))
+            except ValueError:
+                pass
+        return CA.generate(f"kubernetes {name}")
 
     def start(self) -> None:
         from labsim.fakes.kube import KubeServer
@@ -38,6 +52,7 @@ class KubeLink:
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+        self.ca.cleanup()
 
     @property
     def url(self) -> str:

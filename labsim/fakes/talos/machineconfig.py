@@ -98,6 +98,9 @@ class MachineConfig:
     node_labels: dict[str, str] = field(default_factory=dict)
     node_taints: dict[str, str] = field(default_factory=dict)
     allow_scheduling_on_control_planes: bool = False
+    kube_ca: str = ""                # cluster.ca (base64 PEM): the Kubernetes API's CA
+    kube_ca_key: str = ""            # its key (control planes only)
+    service_account_key: str = ""    # cluster.serviceAccount.key (base64 PEM): signs ServiceAccount tokens
 
     @property
     def control_plane(self) -> bool:
@@ -146,6 +149,9 @@ class MachineConfig:
             node_labels={str(k): str(v) for k, v in (machine.get("nodeLabels") or {}).items()},
             node_taints={str(k): str(v) for k, v in (machine.get("nodeTaints") or {}).items()},
             allow_scheduling_on_control_planes=bool(cluster.get("allowSchedulingOnControlPlanes", False)),
+            kube_ca=str(_get(cluster, "ca", "crt", default="") or ""),
+            kube_ca_key=str(_get(cluster, "ca", "key", default="") or ""),
+            service_account_key=str(_get(cluster, "serviceAccount", "key", default="") or ""),
         )
 
 

@@ -15,6 +15,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.hooks import PodBehaviour, PodBlocked, default_behaviour
+from labsim.fakes.kube.images import start_lines
 from labsim.fakes.kube.meta import deep, set_condition
 from labsim.fakes.kube.nodes import internal_ip, kubelet_alive
 
@@ -95,7 +96,7 @@ class Kubelets:
             if plan.get("exit_at") is not None and now + EPS >= plan["exit_at"]:
                 self._exit(pod, node, plan, now)
                 continue
-            want_ready = plan["b"].ready and now + EPS >= plan["ready_at"]
+            want_ready = plan["b"].ready_now(pod) and now + EPS >= plan["ready_at"]
             for t in (plan["ready_at"], plan.get("exit_at")):
                 if t is not None and now + EPS < t:
                     self.controllers.wake_at(t)
@@ -138,8 +139,12 @@ class Kubelets:
             c.record_event(pod, "Normal", "Started", f"Started container {ct['name']}", "kubelet", host, path)
             if b.logs:
                 text = b.logs(pod) if callable(b.logs) else b.logs
+            else:   # what the image's own entrypoint writes (labsim/fakes/kube/images.py)
+                text = start_lines(pod, ct, c.clock.utcnow())
+            if text:
                 c.append_log(pod["metadata"]["namespace"], pod["metadata"]["name"], ct["name"], text)
-        self._write(pod, self._status(pod, node, "running", ready=b.ready and now + EPS >= plan["ready_at"], plan=plan))
+        ready = b.ready_now(pod) and now + EPS >= plan["ready_at"]
+        self._write(pod, self._status(pod, node, "running", ready=ready, plan=plan))
         for t in (plan["ready_at"], plan["exit_at"]):
             if t is not None and t > now:
                 self.controllers.wake_at(t)
@@ -152,7 +157,7 @@ class Kubelets:
             plan["last_exit"] = (b.exit_code, plan["started_at"], self.cluster.now())
             plan["started_at"] = self.cluster.now()
             plan["exit_at"] = now + (b.run_for or 0) + 10   # a restart after the back-off
-            self._write(pod, self._status(pod, node, "running", ready=b.ready, plan=plan))
+            self._write(pod, self._status(pod, node, "running", ready=b.ready_now(pod), plan=plan))
             self.controllers.wake_at(plan["exit_at"])
             return
         self._write(pod, self._status(pod, node, "exited", plan=plan))
