@@ -76,7 +76,7 @@ def built(tmp_path_factory):
                                     f"SIGNOFF={shlex.quote(str(d / 'reports'))} PYTEST_ARGS={shlex.quote(args)}")
         wall = time.monotonic() - started
         assert r.returncode == 0, f"make lab-apply failed:\n{r.stdout[-5000:]}\n{r.stderr[-2000:]}"
-        assert re.search(r"\b2 passed\b", r.stdout) and "Sign-off: ACCEPTED" in r.stdout, r.stdout[-3000:]
+        assert re.search(r"\b2 passed\b", r.stdout) and "Sign-off: PARTIAL" in r.stdout, r.stdout[-3000:]
         print(f"\nmake lab-apply: {wall:.0f} s wall")
         endpoints = json.loads(files["endpoints"].read_text())
         yield {**files, "endpoints_doc": endpoints, "env": _served_env(files), "lab_model": load_lab(LAB),
