@@ -12,13 +12,24 @@ Feature: Rook-Ceph on the workers is healthy, and says what is wrong in Ceph's o
     And the fabric is provisioned
     And the VMs are provisioned
 
-  @writes
+  @as_found
   Scenario Outline: Rook-Ceph on <cluster> reaches HEALTH_OK with its mons in quorum and one OSD per planned disk
     Given the Talos cluster "<cluster>" is provisioned
     When Rook-Ceph is provisioned on "<cluster>"
     Then the CephCluster of "<cluster>" is Ready and Created with HEALTH_OK
     And Ceph on "<cluster>" has every mon in quorum, one OSD up and in per planned disk and every placement group active+clean
     And a second plan of Rook-Ceph on "<cluster>" has nothing to do
+
+    Examples:
+      | cluster                     |
+      | each cluster with Rook-Ceph |
+
+  @as_found
+  Scenario Outline: Rook-Ceph on <cluster> runs the mgrs and pools the lab file plans
+    Given the Talos cluster "<cluster>" is provisioned
+    And Rook-Ceph is provisioned on "<cluster>"
+    Then Ceph on "<cluster>" has one active mgr and the standbys the lab file plans
+    And Ceph on "<cluster>" has every pool the lab file plans
 
     Examples:
       | cluster                     |

@@ -10,7 +10,7 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
     Given the lab file passes its intent checks
     And the fabric is provisioned
 
-  @writes
+  @as_found
   Scenario Outline: <cluster> goes from maintenance mode to a healthy cluster with Cilium
     Given the VMs are provisioned
     And the Talos cluster "<cluster>" is provisioned
@@ -22,7 +22,7 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
       | cluster                                  |
       | each Talos cluster on Proxmox with Cilium |
 
-  @writes
+  @as_found
   Scenario Outline: The VIP of <cluster> is held by exactly one control plane
     Given the VMs are provisioned
     And the Talos cluster "<cluster>" is provisioned
@@ -31,6 +31,17 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
     Examples:
       | cluster                                            |
       | each Talos cluster on Proxmox with Cilium and a VIP |
+
+  @as_found
+  Scenario Outline: <cluster> runs the members, versions and machine configs the lab file plans
+    Given the VMs are provisioned
+    And the Talos cluster "<cluster>" is provisioned
+    Then talosctl get members of "<cluster>" lists every machine of the lab file with its planned role and Talos version
+    And a plan of "<cluster>" has nothing to do: every machine config, etcd and the Cilium release as the lab file plans
+
+    Examples:
+      | cluster                                   |
+      | each Talos cluster on Proxmox with Cilium |
 
   @idempotence @writes
   Scenario Outline: A second run changes nothing on the cluster

@@ -140,6 +140,24 @@ def daemons_clean(target, ceph, evidence, cluster):
     holds(evidence, f"ceph-{cluster}-daemons", [r for r in results if r.check in ("mon-quorum", "osds-up-in", "pgs-clean")])
 
 
+@then(parsers.parse('Ceph on "{cluster}" has one active mgr and the standbys the lab file plans'))
+def mgrs_as_planned(target, ceph, evidence, cluster):
+    try:
+        status = access(target, ceph, cluster).ceph("status")
+    except ToolError as exc:
+        status = {"error": str(exc)}
+    holds(evidence, f"ceph-{cluster}-mgrs", [V.mgrs_result(target.lab.cluster(cluster), status)])
+
+
+@then(parsers.parse('Ceph on "{cluster}" has every pool the lab file plans'))
+def pools_as_planned(target, ceph, evidence, cluster):
+    try:
+        names = access(target, ceph, cluster).ceph("osd", "pool", "ls")
+    except ToolError as exc:
+        names = {"error": str(exc)}
+    holds(evidence, f"ceph-{cluster}-pools", [V.pools_result(target.lab.cluster(cluster), names)])
+
+
 @then(parsers.parse('a second plan of Rook-Ceph on "{cluster}" has nothing to do'))
 def second_plan_empty(target, ceph, evidence, cluster):
     try:

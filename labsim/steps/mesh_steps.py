@@ -283,6 +283,16 @@ def services_present(target, talos, mesh, evidence):
     holds(evidence, "mesh-global-services", M.verify_services(mesh.lab, _ctx(target, talos, mesh), _services(mesh)))
 
 
+@then("the Cilium agents of every mesh member are ready with the cluster name, id and values the lab file asks for")
+def agents_as_planned(target, talos, mesh, evidence):
+    holds(evidence, "mesh-cilium", M.verify_agents(mesh.lab, _ctx(target, talos, mesh)))
+
+
+@then("the clustermesh-apiserver of every mesh member is available")
+def apiservers_available(target, talos, mesh, evidence):
+    holds(evidence, "mesh-apiservers", M.verify_apiservers(mesh.lab, _ctx(target, talos, mesh)))
+
+
 @then(parsers.parse("cilium clustermesh status of {cluster} reports its nodes not connected to {remote} within "
                     "{seconds:d} seconds"))
 def not_connected(target, talos, mesh, evidence, cluster, remote, seconds):

@@ -219,6 +219,29 @@ def vip_held(target, talos, evidence, cluster):
     holds(evidence, f"talos-{cluster}-vip", [_vip(target, talos, cluster)])
 
 
+@then(parsers.parse('talosctl get members of "{cluster}" lists every machine of the lab file with its planned role '
+                    'and Talos version'))
+def members_as_planned(target, talos, evidence, cluster):
+    ctx = context(target, talos)
+    specs = V.members(ctx, ctx.cluster_dir(cluster) / "talosconfig", _machines(target, talos, cluster))
+    transcript(evidence, talos, f"talos-{cluster}-members")
+    evidence.attach(f"talos-{cluster}-members", specs)
+    holds(evidence, f"talos-{cluster}-members", V.members_results(talos.lab, cluster, specs))
+
+
+@then(parsers.parse('a plan of "{cluster}" has nothing to do: every machine config, etcd and the Cilium release '
+                    'as the lab file plans'))
+def plan_as_planned(target, talos, evidence, cluster):
+    """The provisioner's own plan, read-only: each node's running config against the one the lab file generates."""
+    ctx = context(target, talos)
+    try:
+        p = T.plan(talos.lab, cluster, ctx)
+    finally:
+        transcript(evidence, talos, f"talos-{cluster}-plan")
+    evidence.attach(f"talos-{cluster}-plan", p.describe() or ["nothing to do"])
+    holds(evidence, f"talos-{cluster}-plan", [plan_empty(f"talos {cluster}", p)])
+
+
 @then(parsers.parse('talosctl health of "{cluster}" fails at "{check}" with "{message}"'))
 def health_fails_at(target, talos, evidence, cluster, check, message):
     ctx = context(target, talos)
