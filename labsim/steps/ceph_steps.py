@@ -55,7 +55,8 @@ def ceph(target, request) -> CephRun:
 
 def access(target, ceph: CephRun, cluster: str) -> CephAccess:
     if cluster not in ceph.access:
-        kubeconfig = Path(target.workdir) / "talos" / cluster / "kubeconfig"
+        # the target's (kind), else the one the Talos provisioner keeps
+        kubeconfig = target.cluster_kubeconfig(cluster) or Path(target.workdir) / "talos" / cluster / "kubeconfig"
         ceph.access[cluster] = CephAccess(ceph.tools, kubeconfig, target.lab.cluster(cluster).ceph.namespace)
     return ceph.access[cluster]
 

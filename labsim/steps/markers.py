@@ -29,4 +29,5 @@ MARKERS: dict[str, str] = {
 SKIPS: dict[tuple[str, str], str] = {
     ("lab_only", "sim"): "needs real hardware; declared deviation in the simulator",
     ("sim_only", "lab"): "uses the simulator's fault injection; not available against a real lab",
+    ("talos", "kind"): "kind clusters are not Talos: talosctl has no machine to reach (the mesh and Ceph run in kind)",
 }

@@ -106,14 +106,21 @@ def _machines(target, talos: TalosRun, cluster: str) -> list[Machine]:
     return talos.machines.get(cluster) or T.prepare_readonly(talos.lab, cluster, context(target, talos)).machines
 
 
+def kubeconfig(target, talos: TalosRun, cluster: str) -> Path:
+    """The cluster's kubeconfig: the target's when it hands one out (kind), else the one talosctl wrote."""
+    return target.cluster_kubeconfig(cluster) or context(target, talos).cluster_dir(cluster) / "kubeconfig"
+
+
 def _kube(target, talos: TalosRun, cluster: str) -> Kube:
-    return Kube(context(target, talos).cluster_dir(cluster) / "kubeconfig")
+    return Kube(kubeconfig(target, talos, cluster))
 
 
 # --- provisioning ---------------------------------------------------------------------------------------------
 @given(parsers.parse('the Talos cluster "{cluster}" is provisioned'), target_fixture="talos")
 def cluster_provisioned(target, talos, evidence, cluster) -> TalosRun:
-    if not target.writes_allowed:
+    if target.clusters_given:
+        evidence.attach(f"talos-{cluster}", f"the {target.name} target hands the cluster out: used as found")
+    elif not target.writes_allowed:
         evidence.attach(f"talos-{cluster}", "read-only run: the cluster is verified as found (no --apply)")
     else:
         _provision(target, talos, evidence, cluster)
