@@ -117,7 +117,65 @@ def static_route_between_vlans(target, monkeypatch) -> None:
                                                              "gateway": "192.168.15.3"})
 
 
+# --- policy (features/mesh_policy.feature): an engineer's hand on the CiliumNetworkPolicies ----------------------------
+def _policy_subjects(target):
+    """The first two members and the frontend application's services, as the policy scenarios take them."""
+    from labsim.steps.subjects import SELECTORS
+    pair = SELECTORS["the first two mesh members"].resolve(target.lab)[0].attrs
+    app = SELECTORS["the mesh's frontend application"].resolve(target.lab)[0]
+    ns = next(g.namespace for g in target.lab.mesh.global_services if g.name == app.attrs["remote"])
+    return pair, app, ns
+
+
+def _cnp(target, cluster: str, name: str, ns: str, spec: dict) -> None:
+    _kube(target, cluster).apply({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+                                  "metadata": {"name": name, "namespace": ns}, "spec": spec})
+    target.clock.sleep(SETTLE)
+
+
+def policy_allow_all_by_hand(target, monkeypatch) -> None:
+    """Someone "fixes" a client by hand in the second member: every endpoint of the namespace takes ingress from all."""
+    pair, _, ns = _policy_subjects(target)
+    _cnp(target, pair["b"], "allow-all-debug", ns, {"endpointSelector": {}, "ingress": [{"fromEntities": ["all"]}]})
+
+
+def policy_deleted_by_hand(target, monkeypatch) -> None:
+    """The remote-affinity service's access policy deleted by hand in the second member (kubectl delete cnp)."""
+    from labsim.provisioners.mesh.demo import POLICY_PREFIX
+    pair, app, ns = _policy_subjects(target)
+    _kube(target, pair["b"]).delete("CiliumNetworkPolicy", POLICY_PREFIX + app.attrs["remote"], ns)
+    _kube(target, pair["b"]).delete("CiliumNetworkPolicy", POLICY_PREFIX + app.attrs["local"], ns)
+    target.clock.sleep(SETTLE)
+
+
+def policy_deny_first_member_by_hand(target, monkeypatch) -> None:
+    """A deny rule applied by hand in the second member: nothing from the first member's cluster reaches its
+    local-affinity backends (so a failover from the first member lands on a wall)."""
+    pair, app, ns = _policy_subjects(target)
+    _cnp(target, pair["b"], "deny-first-member", ns, {
+        "endpointSelector": {"matchLabels": {"app": app.attrs["local"]}},
+        "ingressDeny": [{"fromEndpoints": [{"matchLabels": {"io.cilium.k8s.policy.cluster": pair["a cilium"],
+                                                            "io.kubernetes.pod.namespace": ns}}]}]})
+
+
+def clusterwide_deny_first_member_by_hand(target, monkeypatch) -> None:
+    """A CiliumClusterwideNetworkPolicy applied by hand in the second member: no pod of the first member's cluster
+    reaches any of its endpoints (cilium-cli's test workloads included)."""
+    pair, _, _ = _policy_subjects(target)
+    _kube(target, pair["b"]).custom.create_cluster_custom_object(
+        "cilium.io", "v2", "ciliumclusterwidenetworkpolicies",
+        {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy",
+         "metadata": {"name": "deny-first-member"},
+         "spec": {"endpointSelector": {}, "ingressDeny": [{"fromEndpoints": [
+             {"matchLabels": {"io.cilium.k8s.policy.cluster": pair["a cilium"]}}]}]}})
+    target.clock.sleep(SETTLE)
+
+
 MESH_BREAKAGES: dict[str, Callable] = {
+    "mesh-clusterwide-deny-first-member-by-hand": clusterwide_deny_first_member_by_hand,
+    "mesh-policy-allow-all-by-hand": policy_allow_all_by_hand,
+    "mesh-policy-deleted-by-hand": policy_deleted_by_hand,
+    "mesh-policy-deny-first-member-by-hand": policy_deny_first_member_by_hand,
     "mesh-plan-checks-skipped": plan_checks_skipped,
     "mesh-west-ca-shared-early": west_ca_shared_early,
     "mesh-routing-removed": routing_removed,

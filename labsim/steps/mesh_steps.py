@@ -60,6 +60,7 @@ class MeshRun:
     status: C.Status | None = None
     last: Traffic | None = None
     second_plan: M.MeshPlan | None = None
+    drops_before: dict[str, float] = field(default_factory=dict)     # member -> policy drops before a probe
 
 
 @pytest.fixture
@@ -555,3 +556,87 @@ def address_disabled(target, device, vlan):
     api = target.routeros(device)
     row = next(r for r in api.path("ip", "address") if r.get("interface") == vlan)
     api.path("ip", "address").update(**{".id": row[".id"], "disabled": True})
+
+
+# --- policy: who may reach whom (features/mesh_policy.feature) ---------------------------------------------------------
+def _app(lab, name: str):
+    return next(a for a in lab.mesh.applications if a.name == name)
+
+
+def _drops_before(target, talos, mesh: MeshRun) -> None:
+    """Every member's policy drops before a probe, to tell the probe's own drops apart."""
+    from labsim.provisioners.mesh import drops
+    ctx = _ctx(target, talos, mesh)
+    mesh.drops_before = {c: drops.read(ctx, c).reason("Policy denied") for c in mesh.lab.mesh.clusters}
+
+
+@then("every member has the access policies of the lab file's applications")
+def policies_present(target, talos, mesh, evidence):
+    holds(evidence, "mesh-policies", M.verify_policies(mesh.lab, _ctx(target, talos, mesh), _services(mesh)))
+
+
+@when(parsers.re(r'(?P<n>\d+) requests go from (?P<app>\S+) in (?P<cluster>\S+) to "(?P<service>[^"]+)"$'),
+      converters={"n": int})
+def requests_as_app(target, talos, mesh, evidence, n, app, cluster, service):
+    from labsim.provisioners.mesh.workload import Client
+    a = _app(mesh.lab, app)
+    _probe_as(target, talos, mesh, evidence, n, cluster, service, Client(a.namespace, a.pod_labels, a.name))
+
+
+@when(parsers.re(r'(?P<n>\d+) requests go from a pod without (?P<app>\S+)\'s labels in (?P<cluster>\S+) to '
+                 r'"(?P<service>[^"]+)"$'), converters={"n": int})
+def requests_unlabelled(target, talos, mesh, evidence, n, app, cluster, service):
+    from labsim.provisioners.mesh.workload import without_labels
+    _probe_as(target, talos, mesh, evidence, n, cluster, service, without_labels(_app(mesh.lab, app)))
+
+
+def _probe_as(target, talos, mesh: MeshRun, evidence, n: int, cluster: str, service: str, client) -> None:
+    _drops_before(target, talos, mesh)
+    ctx = _ctx(target, talos, mesh)
+    p, result = traffic.run(mesh.lab, ctx, _member(mesh.lab, cluster), service, _services(mesh).namespace_of(service),
+                            requests=n, client=client)
+    assert result.requests, f"probe {p.name} wrote no request lines"
+    _record(evidence, mesh, f"{p.name}-from-{cluster}", result, f"{service} from {client.name} in {cluster}")
+
+
+@then(parsers.parse("every request failed, and {cluster}'s Cilium agents count them as \"{reason}\""))
+def denied_and_counted(target, talos, mesh, evidence, cluster, reason):
+    from labsim.provisioners.mesh import drops
+    member = _member(mesh.lab, cluster)
+    after = drops.read(_ctx(target, talos, mesh), member)
+    evidence.attach(f"cilium-drops-{member}", after.text, "text/plain")
+    _transcript(evidence, mesh, "cilium-drops-tools")
+    counted = after.reason(reason) - mesh.drops_before.get(member, 0.0)
+    holds(evidence, "policy-denied", K.all_failed(mesh.last) + K.drops_counted(
+        member, reason, counted, len(mesh.last.requests)))
+
+
+@when(parsers.parse('the access policy of "{service}" is deleted by hand in {cluster}'))
+def policy_deleted(target, talos, mesh, service, cluster):
+    from labsim.provisioners.mesh.demo import POLICY_PREFIX
+    ctx = _ctx(target, talos, mesh)
+    ctx.kube(_member(mesh.lab, cluster)).delete("CiliumNetworkPolicy", POLICY_PREFIX + service,
+                                                _services(mesh).namespace_of(service))
+    target.clock.sleep(5)
+
+
+@then(parsers.parse('the mesh verification finds the access policy of "{service}" missing in {cluster}'))
+def policy_found_missing(target, talos, mesh, evidence, service, cluster):
+    from labsim.provisioners.mesh.demo import POLICY_PREFIX
+    results = M.verify_policies(mesh.lab, _ctx(target, talos, mesh), _services(mesh))
+    evidence.attach("mesh-policies", [str(r) for r in results])
+    member = _member(mesh.lab, cluster)
+    holds(evidence, "policy-missing", K.found_missing(results, f"{member} ", POLICY_PREFIX + service))
+
+
+# --- the owners' verification: cilium connectivity test --------------------------------------------------------------
+@then(parsers.parse("cilium connectivity test from {a} with --multi-cluster {b} passes every test it runs, its junit "
+                    "in the evidence"))
+def connectivity_test(target, talos, mesh, evidence, a, b):
+    ctx = _ctx(target, talos, mesh)
+    results, junit, output = M.connectivity_test(mesh.lab, ctx, _member(mesh.lab, a), _member(mesh.lab, b))
+    evidence.attach("cilium-connectivity-test", output, "text/plain")
+    if junit:
+        evidence.attach("cilium-connectivity-test-junit", junit, "application/xml")
+    _transcript(evidence, mesh, "cilium-connectivity-test-tools")
+    holds(evidence, "cilium-connectivity-test", results)

@@ -379,6 +379,25 @@ def _canary(lab: Lab) -> list[Subject]:
                              "b share": str(c.weights[remote])})]
 
 
+@selector("the mesh's frontend application",
+          "mesh.applications: an application reaching a local- and a remote-affinity global service")
+def _frontend(lab: Lab) -> list[Subject]:
+    """The first application that reaches a remote-affinity service (for traffic across the mesh) and a
+    local-affinity one (for failover), with the local service's backends in the first member."""
+    if not mesh_buildable(lab):
+        return []
+    wl = workload(lab)
+    a, _ = first_two(lab)  # type: ignore[misc]
+    for app in lab.mesh.applications:  # type: ignore[union-attr]
+        reached = [g for g in wl.services if g.name in app.reaches]
+        remote = next((g for g in reached if g.affinity == "remote"), None)
+        local = next((g for g in reached if g.affinity == "local"), None)
+        if remote and local:
+            return [Subject(app.name, {"remote": remote.name, "local": local.name,
+                                       "local a replicas": str(local.replicas.get(a, 0))})]
+    return []
+
+
 # --- Rook-Ceph -------------------------------------------------------------------------------------------------------------
 @selector("each cluster with Rook-Ceph", "clusters[].ceph on a Talos cluster on Proxmox with cilium:", "each")
 def _each_ceph(lab: Lab) -> list[Subject]:

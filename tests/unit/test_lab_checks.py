@@ -315,6 +315,12 @@ REMAINING = [
     (AGGRIK8S, 'talosctl: "1.11"',
      'talosctl: "1.10.4"',
      'tools-talosctl-minor', 'talosctl 1.10.4 is pinned but cluster talos-east runs Talos 1.11.3: pin talosctl 1.11'),
+    (AGGRIK8S, 'reaches: [echo, echo-local, echo-remote, echo-canary]', 'reaches: [echo, backend]',
+     'application-service-unknown', 'application frontend reaches backend, which is not a global service'),
+    (AGGRIK8S, 'cilium: {version: 1.18.5, cluster_id: 2,', 'cilium: {version: 1.18.5, kube_proxy_replacement: false, cluster_id: 2,',
+     'mesh-kpr-mixed', 'mesh members talos-east replace kube-proxy, talos-west do not'),
+    (AGGRIK8S, 'cilium: {version: 1.18.5, cluster_id: 2,', 'cilium: {version: 1.16.5, cluster_id: 2,',
+     'mesh-cilium-versions', 'mesh members run Cilium 1.16 (talos-west) and 1.18 (talos-east): more than one minor'),
 ]
 
 

@@ -69,6 +69,9 @@ def apply(objs: list[dict[str, Any]], values: dict[str, Any], ns: str) -> list[d
             o["data"] = dict(o["data"])
             o["data"]["clustermesh-cache-ttl"] = str(_get(values, "clustermesh.cacheTTL") or "0s")
             o["data"]["enable-envoy-config"] = "true" if _get(values, "envoyConfig.enabled") else "false"
+            local = _get(values, "clustermesh.policyDefaultLocalCluster")
+            if local is not None:     # rendered only when set: the agent's own default depends on its version
+                o["data"]["policy-default-local-cluster"] = "true" if local in (True, "true") else "false"
         aliases = _host_aliases(entries, domain)
         target = ("Deployment", "clustermesh-apiserver") if kvstoremesh else ("DaemonSet", "cilium")
         if aliases and (o["kind"], o["metadata"]["name"]) == target:

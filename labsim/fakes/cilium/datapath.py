@@ -9,8 +9,10 @@ otherwise healthy = Active or Terminating and not Unhealthy, and
 One backend per connection, uniformly at random from the selected Active ones (Terminating only when no Active
 is left), seeded: with affinity none a 1:3 replica split gives about 25%/75% of connections.
 
-Then the packet has to arrive: the backend pod still runs, its machine is up, the fabric routes between the two
-clusters' VLANs and the pod CIDRs do not overlap. A backend the agent still believes in but that is gone (a
+Then the packet has to arrive: the client's egress policy allows it (labsim/fakes/cilium/policy.py), the backend pod
+still runs, its machine is up, the fabric routes between the two clusters' VLANs, the pod CIDRs do not overlap,
+and the backend's ingress policy in its own cluster allows the client's identity. A policy drop is silent to the
+client (its SYN is dropped: a timeout) and counted on the dropping node as `Policy denied`. A backend the agent still believes in but that is gone (a
 remote cluster lost, its last state cached) times out; a Service with no backend at all refuses at once.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from labsim.fakes.cilium import envoy, services
+from labsim.fakes.cilium import envoy, policy, services
 from labsim.fakes.cilium.mesh import MeshWorld
 from labsim.fakes.cilium.services import ACTIVE, TERMINATING, Backend, Flags
 
@@ -38,6 +40,7 @@ class Outcome:
     body: str = ""
     backend: Backend | None = None
     via: str | None = None             # the CiliumEnvoyConfig that routed it
+    dropped: policy.Verdict | None = None   # dropped by policy (where and why)
 
 
 def select_backends(f: Flags, backends: list[Backend]) -> list[Backend]:
@@ -83,6 +86,37 @@ class Datapath:
     def __init__(self, mesh: MeshWorld, *, seed: int = 0):
         self.mesh = mesh
         self.rng = random.Random(f"datapath:{seed}")
+        self.drops: dict[tuple[str, str, str, str], int] = {}     # (member, node, direction, reason) -> packets
+        self._policies: dict[str, tuple[int, list[policy.Policy]]] = {}
+
+    # --- policy -----------------------------------------------------------------------------------------------
+    def policies(self, member: str) -> list[policy.Policy]:
+        m = self.mesh.member(member)
+        if m is None or m.kube is None:
+            return []
+        hit = self._policies.get(member)
+        if hit is None or hit[0] != m.kube.store.rv:
+            v = self.mesh.view(m)
+            local = policy.default_local_cluster(v.config, v.version)
+            hit = (m.kube.store.rv, policy.policies(m.kube, v.name, local))
+            self._policies[member] = hit
+        return hit[1]
+
+    def endpoint(self, member: str, pod: dict[str, Any]) -> policy.Endpoint:
+        m = self.mesh.member(member)
+        return policy.endpoint(m.kube, self.mesh.view(m).name, pod)
+
+    def _drop(self, member: str, pod: dict[str, Any], verdict: policy.Verdict) -> None:
+        key = (member, (pod.get("spec") or {}).get("nodeName", ""), verdict.direction, verdict.reason)
+        self.drops[key] = self.drops.get(key, 0) + 1
+
+    def drop_counts(self, member: str, node: str | None = None) -> dict[tuple[str, str], int]:
+        """(direction, reason) -> drops on one node of `member` (every node when None)."""
+        out: dict[tuple[str, str], int] = {}
+        for (m, n, d, r), c in self.drops.items():
+            if m == member and (node is None or n == node):
+                out[(d, r)] = out.get((d, r), 0) + c
+        return out
 
     # --- the load balancer ------------------------------------------------------------------------------------
     def backends(self, member: str, namespace: str, name: str) -> tuple[Flags, list[Backend]]:
@@ -118,7 +152,7 @@ class Datapath:
             chosen = pick(selected, self.rng)
             if chosen is None:
                 return Outcome("answered", 503, "no healthy upstream", via=route.config)
-            out = self._deliver(member, client, chosen)
+            out = self._deliver(member, client_pod, client, chosen)
             if out.kind != "answered":
                 return Outcome("answered", 503, "upstream connect error or disconnect/reset before headers. "
                                "reset reason: connection timeout", chosen, route.config)
@@ -127,18 +161,46 @@ class Datapath:
         chosen = pick(selected, self.rng)
         if chosen is None:
             return Outcome("refused")
-        return self._deliver(member, client, chosen)
+        return self._deliver(member, client_pod, client, chosen)
+
+    def connect_ip(self, member: str, client_pod: dict[str, Any], ip: str, port: int) -> Outcome:
+        """One connection to a pod IP: of the client's own cluster, or of a remote one once this cluster's agents
+        have synced it (its nodes and pod CIDRs come through the mesh; before that the IP routes nowhere)."""
+        m = self.mesh.member(member)
+        if m is None or m.kube is None:
+            return Outcome("timeout")
+        for owner in self.mesh.members():
+            if owner.kube is None:
+                continue
+            pod = next((p for p in owner.kube.store.items(PODS) if (p.get("status") or {}).get("podIP") == ip
+                        and not (p.get("spec") or {}).get("hostNetwork")), None)
+            if pod is None:
+                continue
+            if owner.name != member and (member, self.mesh.view(owner).name) not in self.mesh.cache:
+                return Outcome("timeout")
+            md = pod["metadata"]
+            b = Backend(owner.name, md.get("namespace", "default"), md["name"], ip, port,
+                        (pod.get("spec") or {}).get("nodeName", ""), remote=owner.name != member)
+            return self._deliver(member, client_pod, self._client_address(m, client_pod), b)
+        return Outcome("timeout")
 
     # --- the packet ---------------------------------------------------------------------------------------------
     def _client_address(self, m, pod: dict[str, Any]) -> str | None:
         host = self.mesh.hosts(m).get((pod.get("spec") or {}).get("nodeName", ""))
         return host.address if host is not None and host.up else None
 
-    def _deliver(self, member: str, client: str | None, b: Backend) -> Outcome:
+    def _deliver(self, member: str, client_pod: dict[str, Any], client: str | None, b: Backend) -> Outcome:
         owner = self.mesh.member(b.cluster)
         if owner is None or owner.kube is None or client is None:
             return Outcome("timeout", backend=b)
         pod = owner.kube.store.get(PODS, b.namespace, b.pod)
+        if pod is None:
+            return Outcome("timeout", backend=b)
+        src, dst = self.endpoint(member, client_pod), self.endpoint(b.cluster, pod)
+        out = policy.decide(self.policies(member), src, dst, b.port, policy.named_ports(pod), "EGRESS", src.cluster)
+        if not out.allowed:      # dropped on the client's node before it leaves
+            self._drop(member, client_pod, out)
+            return Outcome("timeout", backend=b, dropped=out)
         if pod is None or (pod.get("status") or {}).get("phase") != "Running" \
                 or (pod.get("status") or {}).get("podIP") != b.ip:
             return Outcome("timeout", backend=b)
@@ -152,6 +214,11 @@ class Datapath:
                 return Outcome("timeout", backend=b)     # the remote pod IP looks local: it never leaves
             if self.mesh.network.reach(client, host.address) is not None:
                 return Outcome("timeout", backend=b)
+        out = policy.decide(self.policies(b.cluster), dst, src, b.port, policy.named_ports(pod), "INGRESS",
+                             dst.cluster)
+        if not out.allowed:      # dropped on the backend's node, in the backend's cluster
+            self._drop(b.cluster, pod, out)
+            return Outcome("timeout", backend=b, dropped=out)
         body = answer(pod, b.port)
         if body is None:
             return Outcome("refused", backend=b)
@@ -175,8 +242,14 @@ def _env(container: dict[str, Any], pod: dict[str, Any]) -> dict[str, str]:
 
 def answer(pod: dict[str, Any], port: int) -> str | None:
     """What an echo server in `pod` answers on `port` (hashicorp/http-echo: `-listen=:PORT -text=TEXT`, with
-    Kubernetes' `$(VAR)` expansion of the container's env), or None if nothing listens there."""
+    Kubernetes' `$(VAR)` expansion of the container's env; cilium-cli's json-mock echo: its `PORT` env), or None
+    if nothing listens there."""
     for c in (pod.get("spec") or {}).get("containers") or []:
+        if "json-mock" in str(c.get("image", "")):
+            env = _env(c, pod)
+            if int(env.get("PORT", "80") or 80) == port:
+                return '{"headers": {}, "method": "GET", "path": "/"}'
+            continue
         args = [str(a) for a in (c.get("args") or [])]
         listen = next((a.split("=", 1)[1] for a in args if a.startswith("-listen=")), ":5678")
         if int(listen.rsplit(":", 1)[1]) != port:

@@ -39,8 +39,13 @@ class Route:
 
 
 def ensure_crds(kube: KubeCluster) -> None:
-    """What cilium-operator registers at start (only the Envoy config kinds matter here)."""
-    for plural, kind, scope, short in CRDS:
+    """What cilium-operator registers at start (the Envoy config kinds; policy.py adds the policy kinds)."""
+    register_crds(kube, CRDS)
+
+
+def register_crds(kube: KubeCluster, crds) -> None:
+    """cilium.io/v2 CRDs, each (plural, kind, scope, short names), as cilium-operator registers them."""
+    for plural, kind, scope, short in crds:
         name = f"{plural}.cilium.io"
         if kube.store.get(("apiextensions.k8s.io", "customresourcedefinitions"), "", name) is not None:
             continue

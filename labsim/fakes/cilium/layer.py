@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from labsim.fakes.cilium import envoy
+from labsim.fakes import kube_exec as X
+from labsim.fakes.cilium import envoy, policy
 from labsim.fakes.cilium.datapath import Datapath
 from labsim.fakes.cilium.members import Member, talos_members
 from labsim.fakes.cilium.mesh import MeshWorld
@@ -40,20 +41,66 @@ class MeshLayer:
 
     def _hook(self, m: Member) -> None:
         m.kube.pod_behaviour.append(Probes(m.name, m.kube, self.datapath))
+        dbg = lambda req, name=m.name: self._dbg(name, req)    # noqa: E731
+        X.registry(m.kube).register("kube-system", {"k8s-app": "cilium"}, "cilium-agent",
+                                    {"cilium-dbg": dbg, "cilium": dbg})
 
     @staticmethod
     def _operator(m: Member, v: View) -> None:
         if m.kube.store.get(OPERATOR, "kube-system", "cilium-operator") is not None:
             envoy.ensure_crds(m.kube)
+            policy.ensure_crds(m.kube)
+
+    def _dbg(self, member: str, req: X.ExecRequest) -> X.ExecResult:
+        """`cilium-dbg metrics list [-p PATTERN]` in an agent pod: the drop counters of that agent's node, as the
+        table cilium-dbg prints (`Metric  Labels  Value`, labels as key="value"); other subcommands are not
+        simulated and say so."""
+        args = req.command[1:]
+        if args[:2] != ["metrics", "list"]:
+            return X.ExecResult(stderr=f"{req.command[0]} {' '.join(args)}: not part of the simulated lab's "
+                                f"cilium-dbg (metrics list is)\n".encode(), exit_code=1)
+        pattern = ""
+        for i, a in enumerate(args):
+            if a in ("-p", "--match-pattern") and i + 1 < len(args):
+                pattern = args[i + 1]
+            elif a.startswith("--match-pattern="):
+                pattern = a.split("=", 1)[1]
+        with self.clock.lock:
+            counts = self.datapath.drop_counts(member, (req.pod.get("spec") or {}).get("nodeName", ""))
+        rows = [("cilium_drop_count_total", f'direction="{d}" reason="{r}"', f"{c:.6f}")
+                for (d, r), c in sorted(counts.items())]
+        rows = [r for r in rows if pattern in r[0]]
+        width = [max(len(x[i]) for x in rows + [("Metric", "Labels", "Value")]) for i in range(2)]
+        lines = [f"{a:<{width[0]}}   {b:<{width[1]}}   {c}" for a, b, c in [("Metric", "Labels", "Value")] + rows]
+        return X.ExecResult(("\n".join(lines) + "\n").encode())
 
     # --- the control API (service "cilium") ----------------------------------------------------------------------
     def handle(self, method: str, body: dict[str, Any]) -> Any:
         from labsim.fakes.control import ControlError
-        if method != "status":
+        if method not in ("status", "curl", "backends"):
             raise ControlError("Unimplemented", f"unknown method cilium/{method}")
         server = str(body.get("server", "")).rstrip("/")
         with self.clock.lock:
             m = next((x for x in self.mesh.members() if x.url and x.url.rstrip("/") == server), None)
             if m is None:
                 raise ControlError("NotFound", f"no simulated cluster serves {server}")
+            if method == "curl":
+                return self._curl(m, body)
+            if method == "backends":     # what `cilium-dbg service list` of the cluster's agents holds for a Service
+                _, bes = self.datapath.backends(m.name, str(body.get("namespace", "")), str(body.get("name", "")))
+                return {"backends": [{"ip": b.ip, "cluster": b.cluster, "state": b.state} for b in bes]}
             return {"member": m.name, "pods": {p: self.mesh.pod_status(m.name, p) for p in body.get("pods") or []}}
+
+    def _curl(self, m: Member, body: dict[str, Any]) -> dict[str, Any]:
+        """One `curl` from a pod (what `kubectl exec POD -- curl ...` does in cilium-cli's connectivity test): to a
+        pod IP or a Service name, through the datapath."""
+        from labsim.fakes.control import ControlError
+        pod = m.kube.store.get(("", "pods"), str(body.get("namespace", "")), str(body.get("pod", "")))
+        if pod is None or (pod.get("status") or {}).get("phase") != "Running":
+            raise ControlError("NotFound", f'pods "{body.get("pod")}" not found')
+        host, port = str(body.get("host", "")), int(body.get("port") or 80)
+        is_ip = host.replace(".", "").isdigit()
+        out = (self.datapath.connect_ip(m.name, pod, host, port) if is_ip
+               else self.datapath.connect(m.name, pod, host, port, float(body.get("timeout") or 2.0)))
+        return {"kind": out.kind, "status": out.status, "ip": out.backend.ip if out.backend else None,
+                "dropped": out.dropped.reason if out.dropped else None}

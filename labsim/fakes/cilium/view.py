@@ -63,6 +63,8 @@ class View:
     apiservers: list[Pod] = field(default_factory=list)
     pod_cidr: ipaddress.IPv4Network | None = None
     configured: bool = False                                          # cilium-config exists
+    version: str | None = None                                        # the agent image's tag (1.18.5)
+    config: dict[str, str] = field(default_factory=dict)              # cilium-config's data
 
 
 def _pem(b64: str | None) -> str | None:
@@ -132,6 +134,7 @@ def read(kube: KubeCluster) -> View:
         return v
     d = cm.get("data") or {}
     v.configured = True
+    v.config = dict(d)
     v.name = d.get("cluster-name") or "default"
     v.id = d.get("cluster-id") or "0"
     v.max_clusters = int(d.get("max-connected-clusters") or 255)
@@ -158,6 +161,9 @@ def read(kube: KubeCluster) -> View:
     containers = ((((deploy or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
     v.kvstoremesh = any(c.get("name") == "kvstoremesh" for c in containers)
     ds = kube.store.get(DAEMONSETS, NS, "cilium")
+    image = next((c.get("image", "") for c in ((((ds or {}).get("spec") or {}).get("template") or {}).get("spec")
+                                                 or {}).get("containers") or [] if c.get("name") == "cilium-agent"), "")
+    v.version = image.rsplit(":", 1)[-1].lstrip("v").split("@")[0] if ":" in image else None
     v.remotes = _remotes(kube, "cilium-clustermesh", _aliases(ds))
     v.kvs_remotes = _remotes(kube, "cilium-kvstoremesh", _aliases(deploy)) if v.kvstoremesh else {}
     v.agent_pods = _pods(kube, "k8s-app", "cilium")

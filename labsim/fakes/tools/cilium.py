@@ -7,6 +7,7 @@
     cilium clustermesh disconnect --destination-context B
     cilium clustermesh status [--wait] [--wait-duration 15m] [-o json|summary]
     cilium version [--client]
+    cilium connectivity test [--multi-cluster CTX] [--test RE,!RE] [--junit-file F] [--test-concurrency N]
 
 The command line is parsed as cobra/pflag do (labsim/fakes/tools/cobra.py): flags anywhere after the command, the
 root's persistent flags (--context, --kubeconfig, -n/--namespace, ...) on every command, and cobra's own errors for
@@ -342,6 +343,46 @@ def _disconnect(a, g) -> None:
         log(T.DISCONNECTED.format(local=lctx.cluster, remote=rctx.cluster))
 
 
+# --- connectivity test ---------------------------------------------------------------------------------------------
+def cmd_connectivity_test(a, g) -> int:
+    """cilium connectivity test (labsim/fakes/tools/cilium_connectivity.py): deploy, run, report; exit 1 naming how
+    many tests failed."""
+    from labsim.fakes.tools import cilium_connectivity as CT
+    if a.single_node and a.multi_cluster:
+        raise Fatal("single-node test can not be enabled with multi-cluster test")
+    src = _client(g)
+    dst = _client(g, a.multi_cluster) if a.multi_cluster else None
+    tests = list(CT.SUITE)
+    patterns = [p for item in a.test for p in item.split(",") if p]
+    chosen = CT.selected([t.name for t in tests], patterns)
+    if patterns and not any(chosen.values()):
+        raise Fatal(f"test filter {','.join(patterns)} matches no test")
+    version = ""
+    ds = src[1].get("DaemonSet", "cilium", A.NS)
+    if ds:
+        version = ds["spec"]["template"]["spec"]["containers"][0]["image"].rsplit(":", 1)[-1].lstrip("v")
+    suites, failed = [], 0
+    for n in range(1, max(int(a.test_concurrency), 1) + 1):
+        ns = f"{a.test_namespace}-{n}"
+        run = CT.Run(log, _now, _sleep, Fatal, src, dst, ns, parse_duration(a.connect_timeout),
+                     parse_duration(a.request_timeout))
+        run.deploy()
+        if n == 1:
+            log("🔭 Enabling Hubble telescope...")
+            log('⚠️  Unable to contact Hubble Relay, disabling Hubble telescope and flow validation: rpc error: code '
+                '= Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp [::1]:4245: '
+                'connect: connection refused"')
+            log("ℹ️  Expose Relay locally with:\n   cilium hubble enable\n   cilium hubble port-forward&")
+            log(f"ℹ️  Cilium version: {version or 'unknown'}")
+        results = run.run(tests, chosen)
+        suites.append((ns, results))
+        failed += CT.report(log, ns, results)
+    if a.junit_file:
+        with open(a.junit_file, "w", encoding="utf-8") as fh:
+            fh.write(CT.junit(suites, sys.argv[3:] if len(sys.argv) > 3 else []))
+    return 1 if failed else 0
+
+
 # --- cilium status / version ------------------------------------------------------------------------------------------
 def cmd_cilium_status(a, g) -> int:
     from labsim.fakes.tools import cilium_summary
@@ -373,7 +414,7 @@ MODES = ("bidirectional", "mesh", "unicast")
 # default completion command): they exist, print their help like the real ones, and say that they are not simulated.
 NOT_SIMULATED = {
     "bgp": "Access to BGP control plane", "config": "Manage Configuration",
-    "connectivity": "Connectivity troubleshooting", "context": "Display the configuration context",
+    "context": "Display the configuration context",
     "encryption": "Cilium encryption", "features": "Report which features are enabled in Cilium agents",
     "hubble": "Hubble observability", "install": "Install Cilium in a Kubernetes cluster using Helm",
     "multicast": "Manage multicast groups",
@@ -455,8 +496,21 @@ def commands() -> C.Command:
                    "adding the remote CAs to the CA bundle")]),
         C.Command("disconnect", "Disconnect from a remote cluster", run=cmd_disconnect, flags=[mode, dest]),
     )
+    conn = C.Command("connectivity", "Connectivity troubleshooting")
+    conn.add(C.Command("test", "Validate connectivity in cluster", run=cmd_connectivity_test, flags=[
+        C.Flag("multi-cluster", "string", "", "Test across clusters to given context"),
+        C.Flag("test", "stringSlice", [], "Run tests that match one of the given regular expressions, skip tests by "
+               "starting the expression with '!', target Scenarios with e.g. '/pod-to-cidr'"),
+        C.Flag("junit-file", "string", "", "Generate junit report and write to file"),
+        C.Flag("test-concurrency", "int", 1, "Count of namespaces to perform the connectivity tests in parallel "
+               "(value <= 0 will be treated as 1)"),
+        C.Flag("test-namespace", "string", "cilium-test", "Namespace to perform the connectivity in (always "
+               "suffixed with a sequence number to be compliant with test-concurrency param, e.g.: cilium-test-1)"),
+        C.Flag("single-node", "bool", False, "Limit to tests able to run on a single node"),
+        C.Flag("connect-timeout", "duration", "2s", "Maximum time to allow initiation of the connection to take"),
+        C.Flag("request-timeout", "duration", "10s", "Maximum time to allow a request to take")]))
     root.add(
-        mesh,
+        mesh, conn,
         C.Command("status", "Display status", run=cmd_cilium_status, flags=[
             C.Flag("wait", "bool", False, "Wait for status to report success (no errors and warnings)"),
             C.Flag("wait-duration", "duration", "5m0s", "Maximum time to wait for status"),

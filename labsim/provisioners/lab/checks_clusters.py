@@ -147,6 +147,9 @@ def cluster_network(ctx: Context) -> Iterator[Hit]:
     ("nodeport-out-of-range", "error", "Is every clustermesh NodePort within 30000-32767?"),
     ("canary-service-unknown", "error", "Does the canary weigh global services that exist?"),
     ("canary-weights-not-100", "warning", "Do the canary weights add up to 100?"),
+    ("application-service-unknown", "error", "Does every mesh application reach global services that exist?"),
+    ("mesh-kpr-mixed", "error", "Do all mesh members replace kube-proxy, or none (a hybrid Talos/RKE2 mesh too)?"),
+    ("mesh-cilium-versions", "error", "Are the mesh members' Cilium versions at most one minor version apart?"),
 )
 def mesh(ctx: Context) -> Iterator[Hit]:
     m = ctx.lab.mesh
@@ -250,6 +253,36 @@ def mesh(ctx: Context) -> Iterator[Hit]:
         if total != 100:
             yield Hit("canary-weights-not-100", "mesh.canary.weights",
                       f"canary {m.canary.name}'s weights add up to {total}, not 100", {"total": total})
+    # Hybrid meshes (Talos and RKE2 members): global NodePort and host clients reach remote backends only with
+    # kube-proxy replacement (domain.md 1.3 Limits), so a mesh mixing KPR and kube-proxy members behaves differently
+    # per member; and Cilium supports clusters one minor version apart (Documentation/operations/upgrade.rst: an
+    # upgrade goes one minor at a time, the mesh keeps working while members run versions N and N+1).
+    kpr = {c.name: c.replaces_kube_proxy for c in mem if c.cilium is not None}
+    if len(set(kpr.values())) > 1:
+        off = [n for n, v in kpr.items() if not v]
+        yield Hit("mesh-kpr-mixed", f"{ctx.cluster_path(off[0])}.cilium.kube_proxy_replacement",
+                  f"mesh members {', '.join(n for n, v in kpr.items() if v)} replace kube-proxy, "
+                  f"{', '.join(off)} do not; give every member the same kube-proxy replacement", kpr)
+    minors = {}
+    for c in mem:
+        if c.cilium is not None:
+            mm = re.match(r"v?(\d+)\.(\d+)", str(c.cilium.version))
+            if mm:
+                minors[c.name] = (int(mm.group(1)), int(mm.group(2)))
+    if minors and max(minors.values())[0] == min(minors.values())[0] \
+            and max(minors.values())[1] - min(minors.values())[1] > 1 or len({v[0] for v in minors.values()}) > 1:
+        lo = min(minors, key=minors.get)
+        hi = max(minors, key=minors.get)
+        yield Hit("mesh-cilium-versions", f"{ctx.cluster_path(hi)}.cilium.version",
+                  f"mesh members run Cilium {'.'.join(map(str, minors[lo]))} ({lo}) and "
+                  f"{'.'.join(map(str, minors[hi]))} ({hi}): more than one minor version apart", minors)
+    reachable = {s.name for s in m.global_services} | ({m.canary.name} if m.canary else set())
+    for app in m.applications:
+        for k, svc in enumerate(app.reaches):
+            if svc not in reachable:
+                yield Hit("application-service-unknown", f"mesh.applications[{app.name}].reaches[{k}]",
+                          f"application {app.name} reaches {svc}, which is not a global service or the canary "
+                          f"({', '.join(sorted(reachable)) or 'none'})", {"service": svc})
 
 
 @producer(

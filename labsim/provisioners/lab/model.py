@@ -945,6 +945,20 @@ class Probe(_Strict):
     canary: ProbeCanary = Field(default_factory=ProbeCanary)
 
 
+class Application(_Strict):
+    """A workload of the mesh and the global services it may reach, from any member: the mesh provisioner allows
+    exactly that with CiliumNetworkPolicies (and nothing else reaches a global service's backends)."""
+
+    name: str
+    namespace: str = "default"
+    labels: dict[str, str] = Field({}, description="the pods' labels (default: app: <name>)")
+    reaches: list[str] = Field(description="names of mesh.global_services (or the canary) it may reach")
+
+    @property
+    def pod_labels(self) -> dict[str, str]:
+        return dict(self.labels) or {"app": self.name}
+
+
 class Mesh(_Strict):
     clusters: list[str]
     topology: Literal["full", "hub-and-spoke"] = "full"
@@ -954,6 +968,10 @@ class Mesh(_Strict):
     cache_ttl: str = Field("0s", pattern=_DURATION)
     global_services: list[GlobalService] = []
     canary: Canary | None = None
+    applications: list[Application] = Field(
+        [], description="who may reach which global service across the mesh; none: no policy is applied")
+    policy_default_local_cluster: bool | None = Field(
+        None, description="Helm clustermesh.policyDefaultLocalCluster (unset: the Cilium version's default)")
     probe: Probe = Field(default_factory=Probe)
 
 

@@ -126,3 +126,21 @@ def refused_with(results: list[Result] | None, message: str, error: str | None) 
     hit = next((r for r in results if message in r.message), None)
     return [Result("mesh-refused", message, hit is not None, hit.message if hit
                    else f"expected {message!r} in: {[r.message for r in results]}")]
+
+
+def drops_counted(cluster: str, reason: str, counted: float, requests: int) -> list[Result]:
+    """The cluster's agents counted (at least) one drop with `reason` per denied request."""
+    ok = requests > 0 and counted >= requests
+    return [Result("drops-counted", f"{cluster} {reason}", ok,
+                   f"{cluster}'s Cilium agents counted {counted:g} drops as {reason!r} for {requests} requests" if ok
+                   else f"{cluster}'s Cilium agents counted {counted:g} drops as {reason!r}, "
+                        f"not one per each of the {requests} requests")]
+
+
+def found_missing(results: list[Result], cluster_prefix: str, policy: str) -> list[Result]:
+    """The verification said that `policy` is missing in the cluster (and so failed on it)."""
+    hit = next((r for r in results if r.subject.startswith(cluster_prefix) and r.subject.endswith("/" + policy)), None)
+    ok = hit is not None and not hit.ok and "missing" in hit.message
+    return [Result("policy-found-missing", policy, ok, hit.message if ok else
+                   (f"the verification did not find {policy} missing: {hit.message}" if hit
+                    else f"the verification does not look at {policy}"))]

@@ -86,10 +86,51 @@ def envoy_config(name: str, ns: str, weights: dict[str, int]) -> dict[str, Any]:
                                    route, *[_cluster(ns, svc) for svc in weights]]}}
 
 
+CLUSTER_LABEL = "io.cilium.k8s.policy.cluster"
+NS_LABEL = "io.kubernetes.pod.namespace"
+POLICY_PREFIX = "labsim-allow-"
+
+
+def reached_by(lab, service: str) -> list:
+    """The lab file's applications that may reach a global service: directly, or through the canary that weighs it
+    (the canary's Envoy sends their requests on to its weighted services)."""
+    mesh = lab.mesh
+    canary = mesh.canary.name if mesh.canary and service in mesh.canary.weights else None
+    return [a for a in mesh.applications if service in a.reaches or (canary and canary in a.reaches)]
+
+
+def access_policy(lab, g) -> dict[str, Any]:
+    """The CiliumNetworkPolicy in front of one global service's backends: ingress on its port only from the
+    applications that reach it, in whichever member they run (the cluster label names every member, so the rule is
+    the same whether policy-default-local-cluster is on or off: Documentation/network/clustermesh/policy.rst).
+    Reached by none: `ingress: [{}]`, every connection denied."""
+    members = sorted(lab.cluster(c).cilium_name for c in lab.mesh.clusters)
+    peers = [{"matchLabels": {**a.pod_labels, NS_LABEL: a.namespace},
+              "matchExpressions": [{"key": CLUSTER_LABEL, "operator": "In", "values": members}]}
+             for a in reached_by(lab, g.name)]
+    ingress = [{"fromEndpoints": peers, "toPorts": [{"ports": [{"port": str(PORT), "protocol": "TCP"}]}]}] \
+        if peers else [{}]
+    return {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+            "metadata": {"name": POLICY_PREFIX + g.name, "namespace": g.namespace, "labels": dict(MANAGED)},
+            "spec": {"description": f"{g.name}: only {', '.join(a.name for a in reached_by(lab, g.name)) or 'nobody'}"
+                                    f" (mesh.applications of the lab file)",
+                     "endpointSelector": {"matchLabels": {"app": g.name}}, "ingress": ingress}}
+
+
+def policies(wl, lab) -> list[dict[str, Any]]:
+    """The access policies of the lab file's services (none when it declares no applications, or for the suite's
+    own probe services)."""
+    if wl.owned or lab.mesh is None or not lab.mesh.applications:
+        return []
+    return [access_policy(lab, g) for g in wl.services]
+
+
 def manifests(wl, lab, cluster: str) -> list[dict[str, Any]]:
     """Everything a workload (labsim/provisioners/mesh/workload.py) puts into one member cluster, in apply order."""
     cname = lab.cluster(cluster).cilium_name
-    out = [namespace(ns) for ns in wl.namespaces()]
+    apps = {a.namespace for a in lab.mesh.applications} if lab.mesh and not wl.owned else set()
+    out = [namespace(ns) for ns in sorted(set(wl.namespaces()) | apps)]
+    out += policies(wl, lab)      # before the backends: they never serve a moment without their policy
     for g in wl.services:
         out.append(echo_deployment(g.name, g.namespace, int(g.replicas.get(cluster, 0)), cname))
         out.append(global_service(g.name, g.namespace, g.affinity, g.shared))

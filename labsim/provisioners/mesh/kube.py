@@ -13,6 +13,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 CEC = ("cilium.io", "v2", "ciliumenvoyconfigs")
+CUSTOM = {"CiliumEnvoyConfig": CEC, "CiliumNetworkPolicy": ("cilium.io", "v2", "ciliumnetworkpolicies")}
 
 
 class MeshKube:
@@ -30,8 +31,8 @@ class MeshKube:
         if kind == "Namespace":
             return (c.read_namespace, lambda body: c.create_namespace(body),
                     lambda n, body: c.replace_namespace(n, body), c.delete_namespace)
-        if kind == "CiliumEnvoyConfig":
-            g, v, p = CEC
+        if kind in CUSTOM:
+            g, v, p = CUSTOM[kind]
             return (lambda n: x.get_namespaced_custom_object(g, v, ns, p, n),
                     lambda body: x.create_namespaced_custom_object(g, v, ns, p, body),
                     lambda n, body: x.replace_namespaced_custom_object(g, v, ns, p, n, body),

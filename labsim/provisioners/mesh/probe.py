@@ -41,7 +41,9 @@ NAME = "mesh-probe"
 
 
 def job(name: str, namespace: str, image: str, url: str, requests: int, *, interval: float = 0.1,
-        timeout: float = 2.0, node_selector: dict[str, str] | None = None) -> dict[str, Any]:
+        timeout: float = 2.0, node_selector: dict[str, str] | None = None,
+        pod_labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """`pod_labels`: the identity the probe's pod takes (an application's labels, for the network policy)."""
     spec: dict[str, Any] = {"restartPolicy": "Never", "containers": [{
         "name": "probe", "image": image, "command": ["sh", "-c", SCRIPT],
         "env": [{"name": "URL", "value": url}, {"name": "REQUESTS", "value": str(requests)},
@@ -51,7 +53,8 @@ def job(name: str, namespace: str, image: str, url: str, requests: int, *, inter
     labels = {LABEL: NAME, "probe": name}
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": namespace,
                                                                     "labels": labels},
-            "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": labels}, "spec": spec}}}
+            "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": {**(pod_labels or {}), **labels}},
+                                                     "spec": spec}}}
 
 
 @dataclass

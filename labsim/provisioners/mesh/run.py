@@ -26,6 +26,7 @@ from labsim.provisioners.vocabulary import Actions, Result, WaitTimeout, wait_fo
 from labsim.provisioners.mesh import connect as C
 from labsim.provisioners.mesh import demo, settings
 from labsim.provisioners.mesh.context import MeshContext
+from labsim.provisioners.mesh.kube import CUSTOM
 from labsim.provisioners.mesh.workload import Workload, workload
 from labsim.provisioners.mesh_plan import mesh_plan
 
@@ -164,26 +165,27 @@ def _deploy(wl: Workload, lab, ctx: MeshContext, cluster: str) -> list[str]:
     kube = ctx.kube(cluster)
     before = len(kube.writes)
     for obj in demo.manifests(wl, lab, cluster):
-        if obj["kind"] == "CiliumEnvoyConfig":
+        if obj["kind"] in CUSTOM:
             _wait_crd(ctx, cluster, obj)
         kube.apply(obj)
     return kube.writes[before:]
 
 
 def _wait_crd(ctx: MeshContext, cluster: str, obj) -> None:
-    """cilium-operator registers the CiliumEnvoyConfig CRD when it starts: wait for the kind to be served."""
+    """Cilium registers its CRDs (CiliumEnvoyConfig, CiliumNetworkPolicy) when it starts: wait for the kind."""
     kube = ctx.kube(cluster)
+    group, version, plural = CUSTOM[obj["kind"]]
 
     def served() -> bool:
         try:
-            kube.custom.list_namespaced_custom_object("cilium.io", "v2", obj["metadata"]["namespace"],
-                                                      "ciliumenvoyconfigs", _request_timeout=30)
+            kube.custom.list_namespaced_custom_object(group, version, obj["metadata"]["namespace"],
+                                                      plural, _request_timeout=30)
             return True
         except ApiException as exc:
             if exc.status == 404:
                 return False
             raise
-    wait_for(served, CRD_TIMEOUT, INTERVAL, ctx.clock, what=f"the CiliumEnvoyConfig CRD in {cluster}")
+    wait_for(served, CRD_TIMEOUT, INTERVAL, ctx.clock, what=f"the {obj['kind']} CRD in {cluster}")
 
 
 def wait_workload_ready(wl: Workload, ctx: MeshContext, cluster: str) -> None:
@@ -265,9 +267,27 @@ def verify_apiservers(lab, ctx: MeshContext) -> list[Result]:
     return out
 
 
+def verify_policies(lab, ctx: MeshContext, wl: Workload | None = None) -> list[Result]:
+    """Every access policy of the lab file's applications in every member, as the provisioner writes it."""
+    wl = wl or workload(lab)
+    out = []
+    for cluster in lab.mesh.clusters:
+        kube = ctx.kube(cluster)
+        for want in demo.policies(wl, lab):
+            md = want["metadata"]
+            have = kube.get("CiliumNetworkPolicy", md["name"], md["namespace"])
+            ok = have is not None and not kube.differs(want)
+            out.append(Result("mesh-policy", f"{cluster} {md['namespace']}/{md['name']}", ok,
+                              f"CiliumNetworkPolicy {md['namespace']}/{md['name']} in {cluster}: {want['spec']['description']}"
+                              if ok else f"CiliumNetworkPolicy {md['namespace']}/{md['name']} in {cluster} is "
+                              + ("missing" if have is None else f"not as the lab file says: {have.get('spec')}"),
+                              {"want": want["spec"], "have": (have or {}).get("spec")}))
+    return out
+
+
 def verify(lab, ctx: MeshContext, wl: Workload | None = None) -> list[Result]:
     results, _ = verify_status(lab, ctx)
-    return results + verify_services(lab, ctx, wl)
+    return results + verify_services(lab, ctx, wl) + verify_policies(lab, ctx, wl)
 
 
 def wait_connected(lab, ctx: MeshContext, timeout: float = 300.0) -> dict[str, C.Status]:
@@ -282,3 +302,31 @@ def wait_connected(lab, ctx: MeshContext, timeout: float = 300.0) -> dict[str, C
     except WaitTimeout:
         pass
     return seen
+
+
+# --- the owners' sign-off: cilium connectivity test --multi-cluster -----------------------------------------------------
+def connectivity_test(lab, ctx: MeshContext, a: str, b: str, tests: str = "") -> tuple[list[Result], str, str]:
+    """`cilium --context A connectivity test --multi-cluster B --junit-file ...`, the owners' one verification step:
+    its results by named test from the junit file, the junit itself (evidence) and the CLI's output."""
+    import xml.etree.ElementTree as ET
+    junit = ctx.workdir / f"connectivity-{a}-{b}.xml"
+    junit.unlink(missing_ok=True)
+    args = ["connectivity", "test", "--multi-cluster", ctx.context(b), "--junit-file", str(junit)]
+    if tests:
+        args += ["--test", tests]
+    ran = ctx.cilium(a, *args, check=False)
+    text = junit.read_text() if junit.exists() else ""
+    out = []
+    if text:
+        for case in ET.fromstring(text).iter("testcase"):
+            status = case.get("status")
+            if status == "skipped":
+                continue       # listed in the junit evidence with the reason, never counted as passed
+            fail = case.find("failure")
+            out.append(Result("connectivity-test", case.get("name", ""), status == "passed",
+                              f"{case.get('name')} passed" if status == "passed" else
+                              f"{case.get('name')} failed: {(fail.text or '').strip()[:600] if fail is not None else ''}"))
+    out.append(Result("connectivity-test-exit", f"{a} -> {b}", ran.rc == 0 and bool(text),
+                      "cilium connectivity test passed" if ran.rc == 0 and text else
+                      f"cilium connectivity test exited {ran.rc}: {ran.output.strip().splitlines()[-1] if ran.output.strip() else ''}"))
+    return out, text, ran.output

@@ -29,7 +29,10 @@ def wanted(lab, cluster: str) -> dict[str, Any]:
     return {"cluster": {"name": c.cilium_name, "id": c.cilium.cluster_id},
             "clustermesh": {"useAPIServer": True, "maxConnectedClusters": mesh.max_connected_clusters,
                             "cacheTTL": mesh.cache_ttl, "apiserver": {"service": svc}},
-            "envoyConfig": {"enabled": True}}
+            "envoyConfig": {"enabled": True}} | ({} if mesh.policy_default_local_cluster is None else {
+                "clustermesh": {"useAPIServer": True, "maxConnectedClusters": mesh.max_connected_clusters,
+                                "cacheTTL": mesh.cache_ttl, "apiserver": {"service": svc},
+                                "policyDefaultLocalCluster": mesh.policy_default_local_cluster}})
 
 
 def subset(want: Any, have: Any) -> bool:

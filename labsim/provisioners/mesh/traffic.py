@@ -13,6 +13,7 @@ from labsim.provisioners.vocabulary import wait_for
 from labsim.provisioners.mesh import demo
 from labsim.provisioners.mesh import probe as P
 from labsim.provisioners.mesh.context import MeshContext
+from labsim.provisioners.mesh.workload import Client, client_for
 
 INTERVAL = 0.1            # seconds between requests: ten a second, for a second-by-second timeline
 TIMEOUT = 2.0             # curl -m: a backend that does not answer
@@ -36,13 +37,17 @@ class Probe:
 
 
 def start(lab, ctx: MeshContext, cluster: str, service: str, namespace: str, *, requests: int | None = None,
-          interval: float = INTERVAL, timeout: float = TIMEOUT) -> Probe:
+          interval: float = INTERVAL, timeout: float = TIMEOUT, client: Client | None = None) -> Probe:
+    """A probe Job in `cluster` against `service`: as `client` (a namespace and pod labels), by default as the
+    lab file's application that may reach the service (labsim/provisioners/mesh/workload.py client_for)."""
     n = requests or lab.mesh.probe.requests
     image = lab.mesh.probe.image
     name = f"probe-{service}-{next(_seq)}"
-    job = P.job(name, namespace, image, demo.url(service, namespace), n, interval=interval, timeout=timeout)
+    client = client or client_for(lab, service, namespace)
+    job = P.job(name, client.namespace, image, demo.url(service, namespace), n, interval=interval, timeout=timeout,
+                pod_labels=client.labels)
     ctx.kube(cluster).apply(job)
-    return Probe(cluster, name, namespace, n, interval, timeout, f"{namespace}/{service}")
+    return Probe(cluster, name, client.namespace, n, interval, timeout, f"{namespace}/{service}")
 
 
 def _pod(ctx: MeshContext, p: Probe):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labsim.provisioners.lab.model import Canary, GlobalService, Lab
+from labsim.provisioners.lab.model import Application, Canary, GlobalService, Lab
 
 AFFINITY_BACKENDS = 2    # backends per member of the suite's local- and remote-affinity services
 PREFIX = "labsim-echo"   # the suite's services: labsim-echo, labsim-echo-local, -remote, -canary
@@ -79,6 +79,32 @@ class Workload:
         seen = {client} | {b if a == client else a for a, b in pairs(lab) if client in (a, b)}
         total = sum(int(g.replicas.get(c, 0)) for c in seen)
         return round(100 * int(g.replicas.get(member, 0)) / total) if total else 0
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who a probe runs as: its namespace and its pod's labels (its identity for Cilium's policies)."""
+
+    namespace: str
+    labels: dict[str, str]
+    name: str
+
+
+def client_for(lab: Lab, service: str, namespace: str) -> Client:
+    """The lab file's first application that may reach `service` (when it declares applications), else a plain
+    probe pod in the service's namespace."""
+    mesh = lab.mesh
+    canary = mesh.canary.name if mesh and mesh.canary else None
+    weighed = set(mesh.canary.weights) if mesh and mesh.canary else set()
+    for app in (mesh.applications if mesh else []):
+        if service in app.reaches or (canary in app.reaches and service in weighed | {canary}):
+            return Client(app.namespace, app.pod_labels, app.name)
+    return Client(namespace, {}, "a probe pod")
+
+
+def without_labels(app: Application) -> Client:
+    """A pod in the application's namespace without its labels: what its policy must keep out."""
+    return Client(app.namespace, {}, f"a pod without {app.name}'s labels")
 
 
 def workload(lab: Lab) -> Workload:
