@@ -49,6 +49,7 @@ class MeshRun:
     deployed: bool = False            # the suite's probe services are in the members: removed when the scenario ends
     refused: list | None = None
     error: str | None = None
+    copy: Path | None = None          # a lab file copy the scenario is about
     revisions: dict[str, str] = field(default_factory=dict)
     probe: traffic.Probe | None = None
     probe_from: str = ""
@@ -204,12 +205,14 @@ def mesh_lab_copy(target, mesh, tmp_path, change) -> MeshRun:
             data["mesh"]["cache_ttl"] = m[1]
         else:
             raise AssertionError(f"no such change to the lab file: {change}")
-    mesh.lab = load_lab(lab_copy(target, tmp_path, edit))
+    mesh.copy = lab_copy(target, tmp_path, edit)
+    mesh.lab = load_lab(mesh.copy)
     return mesh
 
 
 @when("the mesh is provisioned from that copy")
 def provisioned_from_copy(mesh, evidence):
+    mesh.lab = load_lab(mesh.copy)      # the file as it is when the run starts (as `labsim` would read it)
     try:
         M.provision(mesh.lab, None)      # refused before it needs any client
     except M.MeshRefused as exc:
