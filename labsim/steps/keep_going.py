@@ -17,7 +17,9 @@ _FAILED = pytest.StashKey[list]()
 
 
 def install(config: pytest.Config, log: str) -> None:
-    from pytest_bdd import scenario as S
+    import importlib
+
+    S = importlib.import_module("pytest_bdd.scenario")   # the module (the package exports a function of that name)
 
     run_step, run_scenario = S._execute_step_function, S._execute_scenario
     path = Path(log)
