@@ -93,6 +93,7 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
       | worker                                              |
       | a worker of a Talos cluster with two or more workers |
 
+  # sim_only: rebuilds a cluster's workers below Talos's minimums from a lab file copy, replacing the lab's own workers
   @destructive @writes @sim_only
   Scenario Outline: A machine below the Talos minimums is reported as talosctl health reports it
     Given a copy of the lab file where the workers of "<cluster>" have <memory> MiB of memory and a <disk> GiB system disk
@@ -105,6 +106,7 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
       | the first Talos cluster with workers | 768    | 24   | all nodes memory sizes | does not meet memory requirements: expected at least 874 MiB, actual 744 MiB |
       | the first Talos cluster with workers | 8192   | 5    | all nodes disk sizes   | is too small, expected at least 4.6 GiB, actual 3.8 GiB                |
 
+  # sim_only: rebuilds a cluster without a CNI and lets Talos reboot its nodes, replacing the lab's own cluster
   @destructive @writes @sim_only
   Scenario Outline: Without a CNI the nodes stay NotReady, talosctl health names the check it waits at, and Talos reboots them
     Given a copy of the lab file where "<cluster>" has no CNI

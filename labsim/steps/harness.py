@@ -117,9 +117,34 @@ def skip_reason(config: pytest.Config, tags: set[str]) -> str | None:
     return None
 
 
+def sim_only_reason(item: pytest.Item) -> str | None:
+    """Why a @sim_only scenario cannot run against a real lab, as its feature says in a comment right above its tags:
+    `# sim_only: <why>` (tests/unit/test_sim_only_reasons.py requires one on every @sim_only scenario)."""
+    from pytest_bdd.scenario import scenario_wrapper_template_registry as registry
+
+    template = registry.get(getattr(item, "obj", None)) if getattr(item, "obj", None) is not None else None
+    if template is None:
+        return None
+    return sim_only_comment(template.feature.filename, template.line_number)
+
+
+def sim_only_comment(path: str, line: int) -> str | None:
+    """The `# sim_only: ...` comment above the tag lines of the scenario at `line` of a feature file."""
+    from pathlib import Path
+
+    lines = Path(path).read_text().splitlines()
+    n = line - 2
+    while n >= 0 and lines[n].strip().startswith("@"):
+        n -= 1
+    text = lines[n].strip() if n >= 0 else ""
+    return text.split(":", 1)[1].strip() if text.startswith("# sim_only:") else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         reason = skip_reason(config, {m.name for m in item.iter_markers()})
+        if reason and reason.startswith("@sim_only") and (why := sim_only_reason(item)):
+            reason = f"@sim_only: {why}"
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
 
