@@ -222,9 +222,10 @@ def pveproxy_stopped(target, at: Strike) -> None:
 @breakage("pve-bridge-vids-narrowed", before=PVE_BRIDGES)
 def pve_bridge_vids_narrowed(target, at: Strike) -> None:
     """Someone edits /etc/network/interfaces on the first Proxmox node: its bridges stop short of the lowest VLAN
-    its clusters use."""
+    its VMs use."""
     node = names(at.args["nodes"])[0]
-    lowest = min(target.lab.vlan(c.vlan).id for c in target.lab.clusters if c.vlan and not target.lab.vlan(c.vlan).native)
+    lowest = min(target.lab.vlan(vm.vlan).id for c in target.lab.clusters for vm in c.vms()
+                 if vm.node == node and vm.vlan and not target.lab.vlan(vm.vlan).native)
     pve = target.sim.hosts.machines[node]
     text = pve.node("/etc/network/interfaces").data().decode().replace("bridge-vids 2-4094",
                                                                          f"bridge-vids 2-{lowest - 1}")

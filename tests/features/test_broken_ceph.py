@@ -19,7 +19,11 @@ CASES = [
     ("A stopped worker degrades the cluster, stays degraded with nowhere to backfill, and recovers when it returns",
      "ceph-min-down-reporters-3", "[talos-east OSD_DOWN]",
      'within 30 seconds Ceph on "<ceph>" reports OSD_DOWN, OSD_HOST_DOWN and PG_DEGRADED, and MON_DOWN as a mon ran on '
-     '"<ceph.second worker>"'),
+     '"<ceph.second worker>"', None,
+     (('within 90 seconds Ceph on "<ceph>" reports PG_DEGRADED with "pgs undersized"',
+       "PG_DEGRADED with 'pgs undersized' in HEALTH_WARN"),
+      ('the OSD of "<ceph.second worker>" on "<ceph>" is down and out, and placement groups stay undersized and '
+       'degraded', "OSDs of wrk-e-2: [('osd.1', 'up', 1.0)]"))),
     ("Losing the OSDs of two of three workers makes placement groups inactive", "ceph-pools-min-size-1",
      "[talos-east PG_AVAILABILITY]", 'within 3 minutes Ceph on "<ceph>" reports PG_AVAILABILITY with "pgs inactive"'),
     ("A worker whose extra disk is not blank gets no OSD, and health says so", "ceph-disk-wiped",
