@@ -57,6 +57,8 @@ CASES = [
     (ROUTING, "mesh-static-route-between-vlans", "still reports talos-west connected",
      "cilium clustermesh status of <router.a> reports its nodes not connected to <router.b> within 60 seconds"),
     (AS_FOUND, "mesh-routing-removed", "is not connected to cluster talos-west", STATUS_CONNECTED),
+    (AS_FOUND, "mesh-local-affinity-none", "annotations",
+     "every global service under test exists in every member with its annotations and ready backends"),
     (VALUES, "mesh-cilium-config-edited-by-hand", "max-connected-clusters='511'", "the Cilium agents of every mesh member are ready with the cluster name, id and values the lab file asks for"),
     (VALUES, "mesh-apiserver-unschedulable", "clustermesh-apiserver", "the clustermesh-apiserver of every mesh member is available"),
 ]
