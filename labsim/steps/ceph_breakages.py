@@ -40,7 +40,7 @@ def _sim_vm(target, name: str):
 def namespace_label_removed(target, at: Strike) -> None:
     """An engineer removes `pod-security.kubernetes.io/enforce=privileged` from the Rook namespace (kubectl label
     ns rook-ceph pod-security.kubernetes.io/enforce-): the next pod Rook makes would be refused."""
-    from labsim.provisioners.ceph.verify import NAMESPACE_LABEL
+    from labsim.provisioners.ceph.values import NAMESPACE_LABEL
     a = _access(target, at)
     a.kubectl("label", "namespace", a.namespace, f"{NAMESPACE_LABEL[0]}-")
 

@@ -27,7 +27,9 @@ CASES = [
        "[talos-east wrk-e-2]: no address in 192.168.15.0/24: its NIC is on vmbr0 VLAN 2000"),)),
     ("A second apply of the VMs changes nothing", "vm-stopped", "the second plan is not empty", "no VM was changed"),
     ("A failed create task is reported and a rerun converges", "proxmox-refuses-creates",
-     "unable to create VM - lvcreate 'pve/vm-disk' failed: insufficient free space"),
+     "exit status \"unable to create VM - lvcreate 'pve/vm-disk' failed: insufficient free space\", expected",
+     'the run stops at "<vm>" with the task\'s exit status "unable to create VM <vm.vmid> - lvcreate '
+     '\'pve/vm-<vm.vmid>-disk-0\' failed: insufficient free space" and its last log line'),
     ("VMs changed by hand are found and repaired", "proxmox-refuses-starts",
      "cp-w-2 (VM 2002 on pve) start failed: start failed: QEMU exited with code 1"),
 ]
