@@ -214,6 +214,20 @@ def policy_deleted_by_hand(target, at: Strike) -> None:
     target.clock.sleep(SETTLE)
 
 
+@breakage("mesh-policy-put-back-by-hand", after='the access policy of "<service>" is deleted by hand in <cluster>')
+def policy_put_back_by_hand(target, at: Strike) -> None:
+    """A second engineer `kubectl apply`s the deleted access policy back at once, as the lab file's applications
+    have it: there is nothing missing for the verification to find."""
+    from labsim.provisioners.mesh import demo
+    from labsim.provisioners.mesh.workload import workload
+    from labsim.steps.mesh_steps import _member
+    kube = _kube(target, _member(target.lab, at.args["cluster"]))
+    for doc in demo.policies(workload(target.lab), target.lab):
+        if doc["metadata"]["name"] == demo.POLICY_PREFIX + at.args["service"]:
+            kube.apply(doc)
+    target.clock.sleep(SETTLE)
+
+
 @breakage("mesh-policy-deny-first-member-by-hand", after=BUILT)
 def policy_deny_first_member_by_hand(target, at: Strike) -> None:
     """A deny rule applied by hand in the second member: nothing from the first member's cluster reaches its

@@ -25,6 +25,9 @@ CASES = [
     (FAILOVER, "mesh-policy-deny-first-member-by-hand", "not every request was answered by talos-west",
      "every request was answered by <pair.b>"),
     (BY_HAND, "mesh-policy-allow-all-by-hand", "requests were still answered", DENIED_B),
+    (BY_HAND, "mesh-policy-put-back-by-hand", "talos-west",
+     'the mesh verification finds the access policy of "<app.remote>" missing in <pair.b>'),
+    (BY_HAND, "mesh-policy-deleted-by-hand", "is missing", HAS_POLICIES, HAS_POLICIES),
     (CONNECTIVITY, "mesh-clusterwide-deny-first-member-by-hand", "no-policies failed",
      "cilium connectivity test from <pair.a> with --multi-cluster <pair.b> passes every test it runs, its junit in the "
      "evidence"),

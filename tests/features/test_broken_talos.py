@@ -22,11 +22,11 @@ CASES = [
        "k8s-node-ready [talos-east wrk-e-2]: NotReady"),
       ('kubectl with the kubeconfig talosctl wrote lists every node of "<cluster>" Ready',
        "kubectl-node-ready [wrk-e-2]: NotReady"))),
-    (MEMBERS, "talos-worker-powered-off", "wrk-e-2",
+    (MEMBERS, "talos-worker-powered-off", "talos-member [talos-east wrk-e-2]: not a member",
      'talosctl get members of "<cluster>" lists every machine of the lab file with its planned role and Talos '
      'version', None,
      (('a plan of "<cluster>" has nothing to do: every machine config, etcd and the Cilium release as the lab file '
-       'plans', "wrk-e-2"),)),
+       'plans', "waiting for an address for every machine of talos-east"),)),
     ("The VIP of <cluster> is held by exactly one control plane", "talos-vip-holder-powered-off",
      "held by no control plane", 'the VIP of "<cluster>" is held by exactly one control plane'),
     ("A second run changes nothing on the cluster", "talos-config-changed-by-hand", "cp-e-2: config updated",
