@@ -45,6 +45,14 @@ def namespace_label_removed(target, at: Strike) -> None:
     a.kubectl("label", "namespace", a.namespace, f"{NAMESPACE_LABEL[0]}-")
 
 
+@breakage("ceph-osd-host-powered-off", before='the CephCluster of "<cluster>" is Ready and Created with HEALTH_OK')
+def osd_host_powered_off(target, at: Strike) -> None:
+    """The first OSD host's VM is powered off (Proxmox stop) a minute before the cluster's health is read."""
+    from labsim.steps import proxmox_hands
+    proxmox_hands.stop(target, _osd_vms(target, at.args["cluster"])[0].name)
+    target.clock.sleep(90)
+
+
 @breakage("ceph-osd-disk-not-blank", after=TALOS)
 def osd_disk_not_blank(target, at: Strike) -> None:
     """The first OSD host's Ceph disk holds an ext4 filesystem before Rook looks at it."""

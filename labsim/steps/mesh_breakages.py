@@ -91,6 +91,17 @@ def routing_removed(target, at: Strike) -> None:
     target.clock.sleep(SETTLE)
 
 
+@breakage("mesh-lost-member-powered-on", before="cilium clustermesh status of <a> names <b> as not connected")
+def lost_member_powered_on(target, at: Strike) -> None:
+    """Someone powers every machine of the lost member back on (Proxmox start) before its status is judged."""
+    from labsim.steps import proxmox_hands
+    from labsim.steps.mesh_steps import _member
+    lost = _member(target.lab, _pair(target)["b"])
+    for vm in target.lab.cluster(lost).vms():
+        proxmox_hands.start(target, vm.name)
+    target.clock.sleep(180)
+
+
 @breakage("mesh-settings-drift", after=BUILT)
 def settings_drift(target, at: Strike) -> None:
     _set(target, _pair(target)["a"], "clustermesh.cacheTTL=5m")

@@ -75,6 +75,14 @@ def control_plane_lost(target, at: Strike) -> None:
     proxmox_hands.stop(target, _cluster(target, at).control_planes()[-1].name)
 
 
+@breakage("talos-lost-control-plane-powered-on", before='the Kubernetes API of "<cluster>" no longer answers')
+def lost_control_plane_powered_on(target, at: Strike) -> None:
+    """Someone powers the first control plane the drill lost back on (Proxmox start) before the second loss is
+    judged: two of three are up again, so the API and the VIP should be back."""
+    proxmox_hands.start(target, at.request.getfixturevalue("talos").lost[0])
+    target.clock.sleep(120)
+
+
 @breakage("talos-vip-holder-powered-off", after=PROVISIONED)
 def vip_holder_powered_off(target, at: Strike) -> None:
     """The control plane holding the VIP (as talosctl reports it) loses power: until the etcd election lease

@@ -19,6 +19,9 @@ CASES = [
     (READY, "ceph-namespace-label-removed-by-hand", "namespace",
      'a second plan of Rook-Ceph on "<cluster>" has nothing to do'),
     (READY, "ceph-osd-disk-not-blank", "OSD count 2 < osd_pool_default_size 3"),
+    (READY, "ceph-osd-host-powered-off", "HEALTH_WARN", 'the CephCluster of "<cluster>" is Ready and Created with HEALTH_OK',
+     None, (('Ceph on "<cluster>" has every mon in quorum, one OSD up and in per planned disk and every placement group '
+             'active+clean', "wrk-e-1"),)),
     ("A stopped worker degrades the cluster, stays degraded with nowhere to backfill, and recovers when it returns",
      "ceph-min-down-reporters-3", "[talos-east OSD_DOWN]",
      'within 30 seconds Ceph on "<ceph>" reports OSD_DOWN, OSD_HOST_DOWN and PG_DEGRADED, and MON_DOWN as a mon ran on '

@@ -55,6 +55,8 @@ CASES = [
      "cilium clustermesh status --wait of every member reports all nodes connected"),
     (TTL_UNSET, "mesh-cache-ttl-set-by-hand", "is not about 75%",
      "about <any.b share>% of the requests after the loss fail, until the end of the probe"),
+    (TTL_UNSET, "mesh-lost-member-powered-on", "talos-west",
+     "cilium clustermesh status of <pair.a> names <pair.b> as not connected"),
     (TTL_15M, "mesh-cache-ttl-reset", "not every request was answered by talos-east",
      "every request was answered by <pair.a>"),
     (ROUTING, "mesh-static-route-between-vlans", "still reports talos-west connected",
