@@ -10,13 +10,17 @@ SEED   ?= 0
 PYTEST_ARGS ?=
 # make test spreads whole test files over this many pytest-xdist workers (0: one process, as before)
 TEST_WORKERS ?= auto
+# The simulated runs execute in a network namespace with only loopback where the OS allows it
+# (labsim/steps/netns.py); NETNS=require refuses to run without one (CI), ISOLATE= runs without it.
+ISOLATE ?= $(BIN)/python -m labsim.steps.netns $(if $(filter require,$(NETNS)),--require) --
 # Optional: WAIVERS=waivers.yaml (accepted deviations with expiry), SIGNING_KEY=~/.ssh/id_ed25519 (sign the bundle)
 RUN_ARGS = --signoff $(SIGNOFF) $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
 # make verify-labs: the other lab files kept green (each ACCEPTED, scenarios they cannot run "not in this lab")
-VERIFY_LABS ?= labs/example.yaml labs/single-router.yaml labs/one-node.yaml labs/tri-mesh.yaml labs/hub-spoke-ceph.yaml
+VERIFY_LABS ?= labs/example.yaml labs/single-router.yaml labs/one-node.yaml labs/tri-mesh.yaml labs/hub-spoke-ceph.yaml \
+               labs/bouquet2.yaml labs/hetzner-trio.yaml
 
-.PHONY: help install collections verify verify-labs test lab-verify lab-apply kind-verify serve bench check schema clean
+.PHONY: help install collections verify verify-labs test lab-verify lab-apply kind-verify serve bench check schema clean ceph-real
 
 help:
 	@echo "make verify      acceptance features against the simulated lab ($(LAB)), sign-off bundle in $(SIGNOFF)/"
@@ -28,11 +32,12 @@ help:
 	@echo "make serve       run the simulated lab in the foreground; endpoints in endpoints.json"
 	@echo "make check       intent checks of LAB;  make schema: the lab file JSON Schema"
 	@echo "make bench       speed and memory benchmarks"
+	@echo "make ceph-real   the simulated Ceph against a real micro cluster (Debian's ceph packages, ~5 min)"
 	@echo "make clean       remove .venv, bundles and caches"
 
 # The set-up prints one line per phase with its time, on stderr: `make schema > x.json` stays the schema alone.
 DEPS = $$($(BIN)/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(" ".join(d["dependencies"] + d["optional-dependencies"]["dev"]))')
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml dnswatch/pyproject.toml
 	@echo "setup: .venv: installing labsim's dependencies from PyPI (about 2 min the first time; pip's cache helps)" >&2
 	@t=$$(date +%s); { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } && $(BIN)/python -m pip install -q --upgrade pip >&2 \
 	  && echo "setup:   venv and pip ready  $$(( $$(date +%s) - t )) s" >&2
@@ -41,6 +46,9 @@ $(STAMP): pyproject.toml
 	@# labsim itself, editable: the labsim command, and the pytest11 entry point that registers steps, targets, sign-off
 	@t=$$(date +%s); PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q --no-deps -e . >&2 \
 	  && echo "setup:   labsim installed (editable)  $$(( $$(date +%s) - t )) s" >&2
+	@# the round-robin DNS failover watcher (dnswatch/, its own package): the simulated lab runs its code in a pod
+	@t=$$(date +%s); PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q --no-deps -e dnswatch >&2 \
+	  && echo "setup:   labsim-dnswatch installed (editable)  $$(( $$(date +%s) - t )) s" >&2
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -59,16 +67,25 @@ $(COLLECTIONS): $(STAMP)
 
 collections: $(COLLECTIONS)
 
+# The wheels `pip install <checkout>` needs (tests/package/test_install.py: labsim's dependencies and its build
+# backend), fetched here while the registry is reachable: make test runs in a network namespace with loopback only.
+WHEELS := $(VENV)/wheelhouse/.complete
+WHEEL_DEPS = $$($(BIN)/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb")); print(" ".join(d["project"]["dependencies"] + d["build-system"]["requires"] + ["wheel"]))')
+$(WHEELS): $(STAMP)
+	@t=$$(date +%s); $(BIN)/python -m pip download -q -d $(VENV)/wheelhouse $(WHEEL_DEPS) >&2 \
+	  && echo "setup:   wheels for the install test downloaded  $$(( $$(date +%s) - t )) s" >&2
+	@touch $(WHEELS)
+
 verify: $(STAMP)
-	$(BIN)/labsim verify --lab $(LAB) --seed $(SEED) $(RUN_ARGS) $(PYTEST_ARGS)
+	$(ISOLATE) $(BIN)/labsim verify --lab $(LAB) --seed $(SEED) $(RUN_ARGS) $(PYTEST_ARGS)
 
 verify-labs: $(STAMP)
 	@set -e; for lab in $(VERIFY_LABS); do echo "== make verify LAB=$$lab"; $(MAKE) --no-print-directory verify LAB=$$lab; done
 
 # The lint step first (a second or two: ruff, rules in pyproject.toml), then the suite.
-test: $(STAMP) $(COLLECTIONS)
+test: $(STAMP) $(COLLECTIONS) $(WHEELS)
 	$(BIN)/ruff check --quiet labsim tests
-	$(BIN)/python -m pytest tests/ features/ -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(ISOLATE) $(BIN)/python -m pytest tests/ features/ -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The preflight (labsim/steps/preflight.py) stops lab-verify/lab-apply before any scenario when an endpoint, a
 # secret or a tool is missing (exit 2, the bundle REJECTED with the list).
@@ -93,6 +110,19 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# The differential tier (tests/ceph_real): Debian's ceph packages run a micro cluster on 127.0.0.1 and the
+# simulator, set to the same release, goes through the same timeline; every fact is compared. Installs the
+# packages when it can (root, apt); without them it prints one SKIPPED line and runs nothing. Not part of
+# `make test` (it takes minutes); `.ci/run` runs it. CEPH_REAL_ARGS: e.g. --record FILE, --keep.
+CEPH_REAL_ARGS ?=
+ceph-real: $(STAMP)
+	@command -v ceph-osd >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "ceph-real: installing Debian's ceph packages (apt-get install ceph)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	   ceph >/dev/null) || echo "ceph-real: apt-get install ceph failed"; \
+	  else echo "ceph-real: cannot install Debian's ceph packages here (needs root and apt-get)"; fi; }
+	$(BIN)/python -m tests.ceph_real $(CEPH_REAL_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SIGNOFF) endpoints.json .pytest_cache .hypothesis tests/artifacts

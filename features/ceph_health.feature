@@ -40,7 +40,7 @@ Feature: Rook-Ceph on the workers is healthy, and says what is wrong in Ceph's o
     Given the Talos cluster "<ceph>" is provisioned
     And Rook-Ceph is provisioned on "<ceph>"
     When the worker VM "<ceph.second worker>" of "<ceph>" is stopped
-    Then within 30 seconds Ceph on "<ceph>" reports OSD_DOWN, OSD_HOST_DOWN and PG_DEGRADED, and MON_DOWN as a mon ran on "<ceph.second worker>"
+    Then within 45 seconds Ceph on "<ceph>" reports OSD_DOWN, OSD_HOST_DOWN and PG_DEGRADED, and MON_DOWN as a mon ran on "<ceph.second worker>"
     And within 90 seconds Ceph on "<ceph>" reports PG_DEGRADED with "pgs undersized"
     When the down-out interval of 10 minutes has passed
     Then the OSD of "<ceph.second worker>" on "<ceph>" is down and out, and placement groups stay undersized and degraded
@@ -113,7 +113,7 @@ Feature: Rook-Ceph on the workers is healthy, and says what is wrong in Ceph's o
     Given the Talos cluster "<ceph>" is provisioned
     And Rook-Ceph is provisioned on "<ceph>"
     When the OSD of "<ceph.first worker>" on "<ceph>" crashes
-    Then Ceph on "<ceph>" reports RECENT_CRASH with "1 daemons have recently crashed"
+    Then within 11 minutes Ceph on "<ceph>" reports RECENT_CRASH with "1 daemons have recently crashed"
     When an engineer archives the crash reports of "<ceph>"
     Then Ceph on "<ceph>" returns to HEALTH_OK within 5 minutes
 

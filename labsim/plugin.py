@@ -24,8 +24,10 @@ pytest_plugins = [
     "labsim.steps.ceph_steps",
     "labsim.steps.ceph_hands",
     "labsim.steps.host_steps",
+    "labsim.steps.cloud_steps",
     "labsim.steps.preflight",
     "labsim.signoff.plugin",
+    "labsim.signoff.secret_filter",
 ]
 
 

@@ -6,16 +6,17 @@
 `serve` keeps the endpoints file current: when a Talos cluster's Kubernetes API comes up (the provisioner
 bootstrapped it), the file gains `kubernetes.<cluster>` with an admin kubeconfig for it (and the `--lab-out`
 copy its `reach`), rewritten atomically, readable by its owner only.
+
+Every secret file of the served lab lives in one folder (labsim/fakes/run_folder.py) that `serve` removes, with
+the endpoints file, on every way out; a new `serve` first removes what a killed one left.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,10 @@ import yaml
 from labsim.fakes import served_lab
 from labsim.fakes.lab import SimulatedLab, sim_secrets, write_private
 from labsim.fakes.inventory import InventoryError, load_inventory
+from labsim.fakes.run_folder import RunFolder
 from labsim.labfile import find_lab
 from labsim.resources import DEFAULT_LAB as DEFAULT_LAB_FILE
+from labsim.yamlbounds import load_file
 
 DEFAULT_LAB = DEFAULT_LAB_FILE
 
@@ -39,13 +42,44 @@ def serve(args: argparse.Namespace) -> int:
     except (OSError, InventoryError) as exc:
         print(f"error: {args.labfile}: {exc}", file=sys.stderr)
         return 2
-    secrets = sim_secrets(inventory.secret_refs(), os.environ)
-    lab = SimulatedLab(args.labfile, seed=args.seed, secrets=secrets)
+    for folder in RunFolder.sweep():   # left by a served lab that was killed (SIGKILL cannot be caught)
+        print(f"removed the files of a served lab that was killed: {folder}", flush=True)
+    # Every secret this lab writes (keys, kubeconfigs, CA, Talos secrets) goes in one folder, removed on the way out
+    run = RunFolder()
+    run.adopt()
+    done = threading.Event()
+
+    def stop(signum: int, _frame: Any) -> None:   # the first signal stops the lab; a second one stops waiting
+        if done.is_set():
+            raise SystemExit(128 + signum)
+        done.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop)
+    lab: SimulatedLab | None = None
+    try:
+        lab = SimulatedLab(args.labfile, seed=args.seed, secrets=sim_secrets(inventory.secret_refs(), os.environ))
+        _serve(args, inventory, lab, run, done)
+    except OSError as exc:   # an endpoints or lab-out path that cannot be written, a port that cannot be bound
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        try:
+            if lab is not None:
+                lab.stop()
+        finally:
+            run.remove()
+    print("simulated lab stopped", flush=True)
+    return 0
+
+
+def _serve(args: argparse.Namespace, inventory: Any, lab: SimulatedLab, run: RunFolder, done: threading.Event) -> None:
     path = Path(args.endpoints_file)
     for out in filter(None, (path, args.lab_out and Path(args.lab_out))):
         out.parent.mkdir(parents=True, exist_ok=True)
+    run.own_endpoints(path)
     # This served lab's own workdir and helm homes (`python -m labsim.fakes env`): a new lab, new Talos secrets.
-    state = Path(tempfile.mkdtemp(prefix="labsim-served-"))
+    state = run.path / "session"
     lock = threading.Lock()
     current: dict[str, Any] = {}
 
@@ -68,7 +102,8 @@ def serve(args: argparse.Namespace) -> int:
     endpoints = lab.endpoints()
     endpoints["session"] = {"labfile": str(Path(args.labfile).resolve()),
                             "lab_out": str(Path(args.lab_out).resolve()) if args.lab_out else None,
-                            "workdir": str(state / "work"), "helm": str(state / "helm")}
+                            "workdir": str(state / "work"), "helm": str(state / "helm"),
+                            "run_folder": str(run.path)}
     with lock:
         endpoints["kubernetes"].update(lab.talos_kubernetes())
         current.update(endpoints)
@@ -83,18 +118,12 @@ def serve(args: argparse.Namespace) -> int:
     if args.lab_out:   # a lab file whose endpoints are these, for `pytest features/ --target lab --lab ...`
         print(f"lab file pointing at the served lab written to {args.lab_out}", flush=True)
     print(f"environment for it: eval \"$(python -m labsim.fakes env {path})\"", flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
+    print(f"this served lab's keys and credentials: {run.path} (removed when it stops)", flush=True)
     if args.writes_file:   # SIGUSR1: a snapshot of the counters now (e.g. between an apply and a verify)
         signal.signal(signal.SIGUSR1, lambda *_: served_lab.write_counters(lab, args.writes_file))
     done.wait()
     if args.writes_file:   # what the run did to the served lab: writes per face (0 after a read-only run)
         served_lab.write_counters(lab, args.writes_file)
-    lab.stop()
-    shutil.rmtree(state, ignore_errors=True)
-    print("simulated lab stopped", flush=True)
-    return 0
 
 
 def env(args: argparse.Namespace) -> int:
@@ -105,7 +134,7 @@ def env(args: argparse.Namespace) -> int:
         labfile = args.lab or (endpoints.get("session") or {}).get("labfile")
         if not labfile:
             raise ValueError("it names no lab file (written by an older `serve`?): pass --lab LABFILE")
-        raw = yaml.safe_load(Path(labfile).read_text()) or {}
+        raw = load_file(labfile) or {}
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"error: {args.endpoints_file}: {exc}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from labsim.resources import HARDWARE_CATALOGUE
+from labsim.yamlbounds import YamlLimitError, load_file
 
 HARDWARE = HARDWARE_CATALOGUE
 SECRET_REF = re.compile(r"^(env|file):(.+)$")
@@ -74,7 +75,12 @@ def _endpoint(text: str) -> tuple[str, str]:
 
 
 def load_inventory(path: str | Path, hardware_path: Path = HARDWARE) -> Inventory:
-    raw = yaml.safe_load(Path(path).read_text()) or {}
+    try:   # aliases expanded within a budget, size and depth bounded (a "billion laughs" file is refused)
+        raw = load_file(path) or {}
+    except YamlLimitError as exc:
+        raise InventoryError(f"refused: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InventoryError("a lab file is a mapping with lab:, routeros:, ...")
     catalog = yaml.safe_load(hardware_path.read_text())["models"]
     ros = raw.get("routeros") or {}
     defaults = ros.get("defaults") or {}

@@ -16,6 +16,9 @@ from typing import Any, Mapping
 
 from labsim.fakes.ceph.world import CephWorld
 from labsim.fakes.cilium.layer import MeshLayer
+from labsim.fakes.cloud import talos_link
+from labsim.fakes.cloud.faces import CloudFaces, s3_shaped
+from labsim.fakes.cloud.world import CloudWorld, raw_cloud
 from labsim.fakes.hosts import HostsFace, start_hosts
 from labsim.fakes.rke2 import Rke2Face
 from labsim.fakes.inventory import Inventory, load_inventory
@@ -61,6 +64,7 @@ class SimulatedLab:
         self.labfile = Path(labfile)
         self.inventory: Inventory = load_inventory(self.labfile)
         self.secrets = dict(secrets) if secrets is not None else sim_secrets(self.inventory.secret_refs(), {})
+        self._shape_cloud_secrets()
         self.world = World(self.inventory, seed=seed, secret=self.secret)
         self.clock = self.world.clock
         self.routeros: dict[str, RouterOSServer] = {}
@@ -70,7 +74,8 @@ class SimulatedLab:
                 password=self.secret(spec.password_ref), login=spec.login, version=spec.version,
                 host=LOOPBACK, name=spec.identity)
         # One HTTPS API answers for every Proxmox node (as any node of a PVE cluster does), under a lab CA.
-        self.ca: CA | None = CA.generate("labsim simulated lab CA") if self.world.proxmox else None
+        has_cloud = raw_cloud(self.inventory.raw)
+        self.ca: CA | None = CA.generate("labsim simulated lab CA") if self.world.proxmox or has_cloud else None
         self.proxmox: ProxmoxServer | None = (ProxmoxServer(self.world.proxmox, ca=self.ca, host=LOOPBACK)
                                               if self.world.proxmox and self.ca else None)
         self.hosts: HostsFace | None = None   # SSH servers of the Proxmox nodes and hosts, started with the lab
@@ -88,8 +93,32 @@ class SimulatedLab:
         self._talos_kube: dict[str, dict[str, Any]] = {}
         self.on_kube_api: list[Callable[[str, dict[str, Any]], None]] = []
         self.talos.on_kube_started(self._talos_kube_started)
+        # The clouds (labsim/fakes/cloud): servers at Hetzner and Oracle booting Talos, the tailnet, the zone at
+        # Cloudflare, the S3 endpoint, each server's public HTTPS
+        self.cloud: CloudWorld | None = None
+        self.cloud_faces: CloudFaces | None = None
+        if has_cloud:
+            self.cloud = CloudWorld(self.inventory.raw, self.clock, seed=seed, secret=self.secret)
+            talos_link.attach(self.talos.talos, self.cloud)
+            self.cloud_faces = CloudFaces(self.cloud, self.ca, talos_link.locate(self.talos.talos))
+        # Real programs behind simulated pods (the failover watcher): labsim/fakes/cloud/pods.py
+        self.pod_runtimes: list = []
+        talos_link.run_pods(self.talos.talos, self._pod_network, self.pod_runtimes)
         self._driver: threading.Thread | None = None
         self._stop = threading.Event()
+
+    def _pod_network(self) -> dict[str, Any]:
+        """What the simulated network gives a pod's process in place of the real one."""
+        ep = self.cloud_faces.endpoints() if self.cloud_faces else {}
+        return {"cloudflare": (ep.get("cloudflare") or {}).get("url", ""), "ca": self.ca.cert_path if self.ca else "",
+                "internet": dict(self.cloud_faces.ingress.listeners()) if self.cloud_faces else {}}
+
+    def _shape_cloud_secrets(self) -> None:
+        s3 = self.inventory.raw.get("object_storage") or {}
+        for kind, key in (("access", "access_key"), ("secret", "secret_key")):
+            ref = s3.get(key)
+            if isinstance(ref, str) and ref in self.secrets:
+                self.secrets[ref] = s3_shaped(kind, self.secrets[ref], not self.secrets[ref].startswith("sim-"))
 
     def secret(self, ref: str) -> str:
         if ref not in self.secrets:
@@ -107,6 +136,8 @@ class SimulatedLab:
         self._kube_dir = Path(tempfile.mkdtemp(prefix="labsim-kube-"))
         self._kube_ca = self.ca or CA.generate("labsim simulated lab CA")
         self.rke2 = Rke2Face(self.inventory.raw, self.hosts.machines, self.clock, self._kube_ca, self._kube_dir).start()
+        if self.cloud_faces is not None:
+            self.cloud_faces.start()
         self.zygote = Zygote().start()
         self.talos.control.extra_env.update(self.zygote.env())
         self.talos.start()
@@ -127,7 +158,11 @@ class SimulatedLab:
             shutil.rmtree(self._kube_dir, ignore_errors=True)
             if self._kube_ca is not self.ca:
                 self._kube_ca.cleanup()
+        for rt in self.pod_runtimes:
+            rt.stop()
         self.talos.stop()
+        if self.cloud_faces is not None:
+            self.cloud_faces.stop()
         if self.zygote:
             self.zygote.stop()
         if self.ca:
@@ -164,6 +199,7 @@ class SimulatedLab:
             "hosts": self.hosts.endpoints() if self.hosts else {},
             "kubernetes": {**(self.rke2.endpoints() if getattr(self, "rke2", None) else {}), **self.talos_kubernetes()},
             "tools": self.talos.endpoints(),   # PATH entry and environment for the fake talosctl / helm
+            "cloud": self.cloud_faces.endpoints() if self.cloud_faces else {},
         }
 
     def talos_kubernetes(self) -> dict[str, dict[str, Any]]:
@@ -195,6 +231,8 @@ class SimulatedLab:
         """Configuration changes each device has accepted since the lab started (`proxmox:NODE`: API
         writes under that node's path)."""
         out = {ident: dev.writes for ident, dev in self.world.devices.items()}
+        if self.cloud_faces is not None:
+            out.update({f"cloud:{name}": n for name, n in self.cloud_faces.writes().items()})
         if self.world.proxmox:
             log = list(self.world.proxmox.write_log)
             for node in self.world.proxmox.nodes:

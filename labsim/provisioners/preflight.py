@@ -14,6 +14,7 @@ import os
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from labsim.provisioners.hosts.endpoints import from_lab as ssh_endpoints
 from labsim.provisioners.lab.model import Lab, TalosCluster
@@ -31,6 +32,9 @@ TAG_SYSTEMS: dict[str, set[str]] = {
     "hosts": {"ssh"},
     "picluster": {"ssh"},
     "kube_api": {"kubernetes"},
+    "cloud": {"cloud", "talos", "kubernetes"},
+    "failover": {"cloud", "kubernetes"},
+    "backup": {"cloud", "object_storage", "kubernetes"},
     "workstation": {"tools"},
 }
 ALL_SYSTEMS = set().union(*TAG_SYSTEMS.values())
@@ -127,6 +131,30 @@ def probes(lab: Lab, systems: set[str], building: frozenset[str] | set[str] = fr
     if "ssh" in systems:
         for name, ep in ssh_endpoints(lab).items():
             out.append(Probe(f"ssh {name}", ep.host, ep.port))
+    out += _cloud_probes(lab, systems)
+    return out
+
+
+def _cloud_probes(lab: Lab, systems: set[str]) -> list[Probe]:
+    """The providers' APIs the cloud scenarios talk to (a TLS handshake each), and the object storage."""
+    from labsim.provisioners.cloud.context import CLOUDFLARE_API, HETZNER_API, TAILSCALE_API
+
+    urls: list[tuple[str, str]] = []
+    if "cloud" in systems:
+        if lab.cloud is not None:
+            urls += [(f"hetzner-cloud {p.name} API", p.api or HETZNER_API) for p in lab.cloud.providers
+                     if p.kind == "hetzner-cloud" and p.managed]
+        if lab.tailnet is not None:
+            urls.append(("tailscale API", lab.tailnet.api or TAILSCALE_API))
+        if lab.dns is not None:
+            urls.append((f"{lab.dns.provider} API (zone {lab.dns.zone})", lab.dns.api or CLOUDFLARE_API))
+    if "object_storage" in systems and lab.object_storage is not None:
+        urls.append((f"object storage {lab.object_storage.bucket}", lab.object_storage.endpoint))
+    out = []
+    for what, url in urls:
+        u = urlsplit(url)
+        tls = u.scheme == "https"
+        out.append(Probe(what, u.hostname or "", u.port or (443 if tls else 80), tls))
     return out
 
 
@@ -156,7 +184,9 @@ def probe(p: Probe, timeout: float) -> str | None:
 def secret_system(path: str) -> str:
     if ".ssh." in path:
         return "ssh"
-    for prefix, system in (("routeros", "routeros"), ("proxmox", "proxmox"), ("clusters", "kubernetes")):
+    for prefix, system in (("routeros", "routeros"), ("proxmox", "proxmox"), ("clusters", "kubernetes"),
+                           ("cloud.", "cloud"), ("tailnet.", "cloud"), ("dns.", "cloud"),
+                           ("object_storage.", "object_storage")):
         if path.startswith(prefix):
             return system
     return "other"

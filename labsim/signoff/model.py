@@ -153,7 +153,10 @@ class ScenarioRecord:
         if not self.example:
             return self.name
         template = self.template_name or self.name
-        rest = [f"{k}={v}" for k, v in self.example.items() if f"<{k}>" not in template]
+        # A lab subject's derived values ("pair.a id", "trunk.port") follow from the subject itself: showing the
+        # subject keeps the titles apart, and the derived ones would bury it.
+        rest = [f"{k}={v}" for k, v in self.example.items()
+                if f"<{k}>" not in template and not ("." in k and k.split(".", 1)[0] in self.example)]
         return f"{self.name} ({', '.join(rest)})" if rest else self.name
 
     @property

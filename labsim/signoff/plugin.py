@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from labsim import yamlbounds
+
 from . import hookspecs
 from .evidence import Evidence
 from .model import (
@@ -234,11 +236,11 @@ class Collector:
             try:
                 raw = lab.read_bytes()
                 run.lab_sha256 = hashlib.sha256(raw).hexdigest()
-                run.lab_data = yaml.safe_load(raw.decode("utf-8"))
+                run.lab_data = yamlbounds.safe_load(raw.decode("utf-8"))   # a "billion laughs" file: None
                 if isinstance(run.lab_data, dict) and isinstance(run.lab_data.get("lab"), dict):
                     name = run.lab_data["lab"].get("name")
                     run.lab_name = None if name is None else str(name)
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            except (OSError, UnicodeDecodeError, yaml.YAMLError, yamlbounds.YamlLimitError):
                 run.lab_data = None
 
     def refresh_secrets(self) -> None:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import re
-from collections.abc import Iterable
+import traceback
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import yaml
+
+from labsim import yamlbounds
 
 REDACTED = "[REDACTED]"
 MIN_SECRET_LEN = 4  # shorter values would shred ordinary text; such secrets are not secrets
@@ -107,8 +111,8 @@ def lab_secret_values(lab_path: Path | None) -> list[str]:
     if lab_path is None:
         return []
     try:
-        data = yaml.safe_load(lab_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = yamlbounds.load_file(lab_path)   # aliases within a budget: the walk below follows them
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, yamlbounds.YamlLimitError):
         return []
     return resolve_refs(secret_refs(data), base_dir=lab_path.parent)
 
@@ -185,3 +189,51 @@ class Redactor:
         if isinstance(o, (list, tuple)):
             return [self.obj(v) for v in o]
         return o
+
+
+class LogRedaction:
+    """The secret filter for logs: every record of every logger (librouteros, paramiko, urllib3, kubernetes,
+    proxmoxer, ours, and any created later) is redacted with a `Redactor` when it is made, so no handler,
+    pytest's captured log and live log included, ever sees a secret value or a credential pattern.
+
+    A filter on named loggers would miss records of their child loggers (`urllib3.connectionpool`), which
+    pass only their own and their handlers' filters; the record factory sees every record once.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self._previous: Callable[..., logging.LogRecord] | None = None
+
+    def install(self) -> None:
+        if self._previous is not None:
+            return
+        previous = self._previous = logging.getLogRecordFactory()
+
+        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+            return self.filter(previous(*args, **kwargs))
+
+        self._factory = factory
+        logging.setLogRecordFactory(factory)
+
+    def uninstall(self) -> None:
+        if self._previous is None:
+            return
+        if logging.getLogRecordFactory() is self._factory:
+            logging.setLogRecordFactory(self._previous)
+        self._previous = None
+
+    def filter(self, record: logging.LogRecord) -> logging.LogRecord:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed call: logging reports it when a handler formats it
+            return record
+        clean = self.redactor.text(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        if record.exc_info and not record.exc_text:   # formatters use exc_text when it is set
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        if record.exc_text:
+            record.exc_text = self.redactor.text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor.text(record.stack_info)
+        return record

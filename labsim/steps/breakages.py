@@ -10,6 +10,8 @@ import yaml
 
 from labsim.fakes.routeros.api import Trap
 from labsim.steps import ceph_breakages, mesh_breakages, talos_breakages  # noqa: F401  (they register theirs)
+from labsim.steps.cloud_breakages import CLOUD_BREAKAGES
+from labsim.steps.cloud_breakages import breaks_after as cloud_breaks_after
 from labsim.steps.breaking import BREAKAGES, Breakage, Strike, breakage, matches, strikes_after, strikes_before
 from labsim.steps.subjects import SELECTORS, names
 
@@ -269,3 +271,10 @@ def proxmox_refuses_creates(target, at: Strike) -> None:
 def proxmox_refuses_starts(target, at: Strike) -> None:
     """Every VM start fails from now on (QEMU dies at once, e.g. the host ran out of hugepages)."""
     target.sim.world.proxmox.faults.fail_next_task("qmstart", "start failed: QEMU exited with code 1", times=None)
+
+
+# The cloud breakages (labsim/steps/cloud_breakages.py, issue 20) keep their own (target, monkeypatch) form and
+# AFTER table; they are registered here with the step each strikes after.
+for _name, _act in CLOUD_BREAKAGES.items():
+    breakage(_name, after=cloud_breaks_after(_name))(
+        lambda target, at, _act=_act: _act(target, at.request.getfixturevalue("monkeypatch")))

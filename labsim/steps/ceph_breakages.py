@@ -21,10 +21,12 @@ def _access(target, at: Strike):
     return access(target, at.request.getfixturevalue("ceph"), at.args["cluster"])
 
 
-def _toolbox(*args: str):
-    """An engineer's command in the Rook toolbox (`kubectl exec deploy/rook-ceph-tools -- ceph ...`)."""
+def _toolbox(*args: str, settle: float = 0.0):
+    """An engineer's command in the Rook toolbox (`kubectl exec deploy/rook-ceph-tools -- ceph ...`), and `settle`
+    seconds before the scenario goes on (the OSDs pick a new osdmap up in their next heartbeats)."""
     def act(target, at: Strike) -> None:
         _access(target, at).ceph_text(*args)
+        target.clock.sleep(settle)
     return act
 
 
@@ -73,7 +75,7 @@ def disk_wiped(target, at: Strike) -> None:
 
 breakage("ceph-min-down-reporters-3", after=ROOK)(_toolbox("config", "set", "mon", "mon_osd_min_down_reporters", "3"))
 breakage("ceph-clock-drift-allowed", after=ROOK)(_toolbox("config", "set", "mon", "mon_clock_drift_allowed", "0.5"))
-breakage("ceph-nearfull-ratio-raised", after=ROOK)(_toolbox("osd", "set-nearfull-ratio", "0.9"))
+breakage("ceph-nearfull-ratio-raised", after=ROOK)(_toolbox("osd", "set-nearfull-ratio", "0.9", settle=15.0))
 
 
 @breakage("ceph-pools-min-size-1", after=ROOK)

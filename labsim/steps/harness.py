@@ -50,6 +50,13 @@ def pytest_configure(config: pytest.Config) -> None:
         keep_going.install(config, config.getoption("--sim-then-log"))
 
 
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not guard.installed():
+        return None
+    how = "a network namespace with loopback only" if guard.isolated() else "the in-process guard only (no namespace)"
+    return f"network: kept on 127.0.0.0/8 by {how}"
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_signoff_deviations(config: pytest.Config) -> dict[str, str]:
     """Skips by tag on this target are declared deviations, not silent gaps (read by the sign-off)."""

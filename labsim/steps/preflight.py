@@ -85,10 +85,11 @@ def _will_run(item: pytest.Item) -> bool:
 
 def _built_here(config: pytest.Config, lab, tag_sets: list[set[str]]) -> set[str]:
     """The Talos clusters this run provisions: with --apply, when a selected @writes scenario builds clusters
-    (the Talos, mesh and Ceph features all start from provisioned Talos clusters)."""
+    (the Talos, mesh, Ceph and cloud features all start from provisioned Talos clusters)."""
     from labsim.provisioners.lab.model import TalosCluster
 
-    if not config.getoption("--apply") or not any("writes" in t and t & {"talos", "mesh", "ceph"} for t in tag_sets):
+    builders = {"talos", "mesh", "ceph", "cloud", "failover", "backup"}
+    if not config.getoption("--apply") or not any("writes" in t and t & builders for t in tag_sets):
         return set()
     return {c.name for c in lab.clusters if isinstance(c, TalosCluster)}
 

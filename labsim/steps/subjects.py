@@ -33,6 +33,7 @@ from typing import Literal
 from labsim.provisioners.fabric.intent import trace_need, vlan_needs
 from labsim.provisioners.lab.checks_proxmox import disk_device
 from labsim.provisioners.lab.model import Lab, Rke2Cluster, TalosCluster
+from labsim.provisioners.cloud.talos import cloud_clusters
 from labsim.provisioners.mesh.workload import first_two, pairs, workload
 
 Mode = Literal["each", "one", "all"]
@@ -115,6 +116,11 @@ TAG_NEEDS: dict[str, tuple[str, Callable[[Lab], bool]]] = {
     "mesh": ("mesh: two or more members, Talos clusters on Proxmox with Cilium", mesh_buildable),
     "ceph": ("clusters[].ceph on a Talos cluster on Proxmox with Cilium",
              lambda lab: any(c.ceph is not None for c in talos_with_cilium(lab))),
+    "cloud": ("clusters[]: a Talos cluster whose hosts are cloud.servers", lambda lab: bool(cloud_clusters(lab))),
+    "failover": ("dns.failover: a round-robin record over the workers of a Talos cluster on cloud servers",
+                 lambda lab: bool(_failover(lab))),
+    "backup": ("object_storage with a Talos cluster on cloud servers",
+               lambda lab: lab.object_storage is not None and bool(cloud_clusters(lab))),
 }
 
 
@@ -445,3 +451,39 @@ def _planned(lab: Lab) -> list[Subject]:
 @selector("the tools the lab file pins", "tools", "all")
 def _tools(lab: Lab) -> list[Subject]:
     return [Subject(t) for t in lab.tools]
+
+
+# --- cloud labs (bouquet2) -------------------------------------------------------------------------------------------
+@selector("each Talos cluster on cloud servers", "clusters[]: a Talos cluster whose hosts are cloud.servers", "each")
+def _each_cloud(lab: Lab) -> list[Subject]:
+    return [Subject(c.name) for c in cloud_clusters(lab)]
+
+
+@selector("the first Talos cluster on cloud servers with object storage",
+          "object_storage with a Talos cluster whose hosts are cloud.servers")
+def _cloud_backup(lab: Lab) -> list[Subject]:
+    return [Subject(c.name) for c in cloud_clusters(lab)] if lab.object_storage is not None else []
+
+
+def _failover(lab: Lab) -> list[Subject]:
+    """The round-robin name with its cluster, a worker the suite can power off through its provider's API (one of a
+    managed provider, else any), and the watcher's settings the scenarios quote."""
+    if lab.dns is None or lab.dns.failover is None or lab.cloud is None:
+        return []
+    fo = lab.dns.failover
+    rec = lab.dns.record(fo.record)
+    if rec is None:
+        return []
+    for c in cloud_clusters(lab):
+        workers = [m.name for m in c.workers() if m.name in rec.nodes]
+        if not workers:
+            continue
+        managed = [w for w in workers if lab.cloud.managed(lab.cloud.server(w))]
+        worker = (managed or workers)[0]
+        return [Subject(lab.dns.fqdn(fo.record), {"cluster": c.name, "worker": worker,
+                                                  "recover after": str(fo.recover_after)})]
+    return []
+
+
+selector("the round-robin name of a cloud cluster",
+         "dns.failover: a round-robin record over the workers of a Talos cluster on cloud servers")(_failover)

@@ -78,8 +78,6 @@ def cases(table) -> list:
     return [pytest.param(Case(*c), id=f"{c[1]}-{i}") for i, c in enumerate(table)]
 
 
-
-
 # Lab file edits an engineer might make by hand, for scenarios about the lab file itself (@intent): the feature runs
 # on the edited copy (`--lab`), as `labsim verify` would on that engineer's file.
 LAB_EDITS = {
@@ -88,10 +86,12 @@ LAB_EDITS = {
 
 
 def run_feature(tmp_path: Path, scenario: str, breakage: str | None, at: str | None = None,
-                then_log: Path | None = None) -> dict[str, str | None]:
+                then_log: Path | None = None, lab: str | None = None) -> dict[str, str | None]:
     junit = tmp_path / "junit.xml"
     cmd = [sys.executable, "-m", "pytest", "features/", "-q",
            "-p", "no:cacheprovider", "-k", _k(scenario), f"--junitxml={junit}"]
+    if lab:
+        cmd.append(f"--lab={lab}")
     if breakage in LAB_EDITS:
         old, new = LAB_EDITS[breakage]
         text = (ROOT / "labs" / "aggrik8s.yaml").read_text()
@@ -153,13 +153,14 @@ def step_line(scenario: str, step: str) -> tuple[str, int]:
 
 
 def assert_scenario_fails(tmp_path: Path, scenario: str, breakage: str, expected: str, step: str | None = None,
-                          at: str | None = None, also: tuple[tuple[str, str], ...] = ()) -> None:
+                          at: str | None = None, also: tuple[tuple[str, str], ...] = (), lab: str | None = None) -> None:
     """The scenario ran and failed on the lab broken by `breakage`, with `expected` in its failure. With `step` (a
     Then step's text as the feature writes it, `<x>` for its subjects), the scenario's Then steps keep going after a
     failure (`--sim-then-log`) and that very step must be among those that failed, with `expected` in its message;
-    `at` strikes right before that step of the scenario instead of where the breakage usually strikes."""
+    `at` strikes right before that step of the scenario instead of where the breakage usually strikes; `lab` runs the
+    feature on another lab file."""
     log = tmp_path / "then.jsonl" if step else None
-    results = run_feature(tmp_path, scenario, breakage, at=at, then_log=log)
+    results = run_feature(tmp_path, scenario, breakage, at=at, then_log=log, lab=lab)
     assert results, f"no test matched scenario {scenario!r}"
     failures = [msg for msg in results.values() if msg]
     assert failures, f"{scenario!r} passed although the lab was broken by {breakage}"

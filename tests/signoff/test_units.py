@@ -128,3 +128,12 @@ def test_package_does_not_need_the_lab_packages():
     for mod in ("librouteros", "proxmoxer", "kubernetes"):
         assert f"import {mod}" not in src
     assert Path(REPO / "labsim" / "signoff" / "__init__.py").exists()
+
+
+def test_an_outline_title_shows_the_lab_subject_not_the_values_derived_from_it():
+    from labsim.signoff.model import ScenarioRecord
+    rec = ScenarioRecord(nodeid="n", kind="scenario", name="Routed", feature="Fabric", feature_file="f.feature",
+                         template_name="Routed",
+                         example={"pair": "alpha and bravo", "pair.a": "alpha", "pair.a id": "11", "speed": "1G",
+                                  "orphan.x": "kept"})
+    assert rec.title == "Routed (pair=alpha and bravo, speed=1G, orphan.x=kept)"

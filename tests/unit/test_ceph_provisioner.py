@@ -105,3 +105,14 @@ def test_an_empty_answer_without_kubectls_word_is_an_error():
     with pytest.raises(ToolError, match="not JSON"):
         CephAccess(tools, "kc").ceph("status")
     assert len(tools.calls) == 1
+
+
+def test_the_lab_files_ceph_image_reaches_the_cephcluster():
+    from types import SimpleNamespace
+
+    from labsim.provisioners.ceph import values as V
+    ceph = SimpleNamespace(namespace="rook-ceph", mons=3, mgrs=2, allow_multiple_per_node=False, use_all_devices=True,
+                           devices=[], pools=[], storage_classes=[], image="quay.io/ceph/ceph:v16.2.15")
+    assert V.cluster_values(ceph)["cephClusterSpec"]["cephVersion"] == {"image": "quay.io/ceph/ceph:v16.2.15"}
+    ceph.image = None
+    assert "cephVersion" not in V.cluster_values(ceph)["cephClusterSpec"]

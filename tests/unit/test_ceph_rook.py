@@ -227,3 +227,29 @@ def test_the_toolbox_answers_the_kubernetes_clients_stream(rook):
                   stdin=False, stdout=True, tty=False, _preload_content=False)
     resp.run_forever(timeout=10)
     assert resp.returncode == 22 and resp.read_stderr().endswith("Error EINVAL: invalid command\n")
+
+
+def test_the_cluster_runs_the_release_of_its_ceph_image(rook):
+    """Rook's `cephVersion.image` sets the simulated release (labsim/fakes/ceph/versions.py): its version line,
+    its mgr pool; a release the simulator does not model stops the CephCluster with a clear message."""
+    _install(rook.cluster, {"toolbox": {"enabled": True},
+                            "cephClusterSpec": {"cephVersion": {"image": "quay.io/ceph/ceph:v16.2.15"}}})
+    for _ in range(120):
+        rook.clock.sleep(5)
+        if _status(rook).get("phase") == "Ready" and rook.op.ceph().active_mgr:
+            break
+    c = rook.op.ceph()
+    assert _status(rook)["version"] == {"image": "quay.io/ceph/ceph:v16.2.15", "version": "16.2.15-0"}
+    assert c.release.line.startswith("ceph version 16.2.15 ") and c.release.name == "pacific"
+    assert "device_health_metrics" in {p.name for p in c.pools.values()}
+
+
+def test_an_unmodelled_ceph_release_fails_the_cephcluster_in_words(tmp_path):
+    with start_kube_lab(tmp_path, workers=3) as lab:
+        lab.cluster.create("namespaces", {"metadata": {"name": NS, "labels": {podsecurity.LABEL: "privileged"}}})
+        op = RookOperator(lab.cluster, disks=lambda n: []).start()
+        _install(lab.cluster, {"cephClusterSpec": {"cephVersion": {"image": "quay.io/ceph/ceph:v12.2.13"}}})
+        lab.clock.sleep(60)
+        st = _status(lab)
+        assert st["phase"] == "Failure" and "unsupported Ceph version '12.2.13'" in st["message"]
+        assert op.ceph() is None

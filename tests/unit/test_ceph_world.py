@@ -45,10 +45,12 @@ def test_one_osd_per_worker_disk_and_health_ok(lab):
     assert H.evaluate(c) == {} and len(c.quorum()) == 3
 
 
-def test_a_stopped_worker_vm_is_reported_within_thirty_seconds_and_recovers(lab):
+def test_a_stopped_worker_vm_is_reported_within_45_seconds_and_recovers(lab):
+    """The heartbeat grace and the reports (20-26 s), then peering, the OSDs' PG report and the mgr's digest
+    (up to 5 s each) before PG_DEGRADED."""
     lab.power_off("wrk-e-2")                             # PVE stop: the plug is pulled (5 s of it already slept)
-    took = 5 + _until(lab, lambda r: {"OSD_DOWN", "OSD_HOST_DOWN", "PG_DEGRADED"} <= set(r), 30)
-    assert took <= 30
+    took = 5 + _until(lab, lambda r: {"OSD_DOWN", "OSD_HOST_DOWN", "PG_DEGRADED"} <= set(r), 45)
+    assert took <= 45
     got = H.evaluate(lab.ceph)
     assert got["OSD_HOST_DOWN"].detail == ["host wrk-e-2 (root=default) (1 osds) is down"]
     vm = lab.vm("wrk-e-2")

@@ -16,7 +16,7 @@ from labsim.provisioners.__main__ import main
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = sorted((ROOT / "tests" / "labs" / "invalid").glob("*.yaml"))
 VALID = sorted((ROOT / "tests" / "labs" / "valid").glob("*.yaml"))
-LOAD_CHECKS = {"yaml-syntax", "yaml-duplicate-key", "unknown-key", "missing-key", "wrong-type", "invalid-value",
+LOAD_CHECKS = {"yaml-syntax", "yaml-limit", "yaml-duplicate-key", "unknown-key", "missing-key", "wrong-type", "invalid-value",
                "file-unreadable", "not-a-lab-file"}
 
 

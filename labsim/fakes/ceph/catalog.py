@@ -27,6 +27,7 @@ CHECKS: dict[str, Check] = {c.code: c for c in (
     Check("OSD_HOST_DOWN", HEALTH_WARN, "{n} host{s} ({osds} osds) down",
           "host {name} ({location}) ({osds} osds) is down"),
     Check("OSD_ROOT_DOWN", HEALTH_WARN, "{n} root{s} ({osds} osds) down", "root {name} ({osds} osds) is down"),
+    Check("OSD_OUT_OF_ORDER_FULL", HEALTH_ERR, "full ratio(s) out of order", "{detail}"),
     Check("OSD_FULL", HEALTH_ERR, "{n} full osd(s)", "osd.{id} is full"),
     Check("OSD_BACKFILLFULL", HEALTH_WARN, "{n} backfillfull osd(s)", "osd.{id} is backfill full"),
     Check("OSD_NEARFULL", HEALTH_WARN, "{n} nearfull osd(s)", "osd.{id} is near full"),
@@ -48,6 +49,22 @@ CHECKS: dict[str, Check] = {c.code: c for c in (
     Check("RECENT_CRASH", HEALTH_WARN, "{n} daemons have recently crashed",
           "{entity} crashed on host {host} at {when}"),
 )}
+
+# The cluster log's lines for the mons' decisions about OSDs (src/mon/OSDMonitor.cc: prepare_failure and
+# force_failure, check_failure, handle_osd_timeouts, prepare_mark_me_dead, tick; prepare_boot's "boot").
+LOG = {
+    "immediately": "osd.{id} reported immediately failed by osd.{by}",
+    "refused": "osd.{id} failed ({loc}) (connection refused reported by osd.{by})",
+    "reporters": "osd.{id} failed ({loc}) ({n} reporters from different host after {failed:.6f} >= grace {grace:.6f})",
+    "no_beacon": "osd.{id} marked down after no beacon for {age} seconds",
+    "marked_dead": "osd.{id} marked itself down and dead",
+    "out": "Marking osd.{id} out (has been down for {secs} seconds)",
+    "boot": "osd.{id} [{addr}] boot",
+}
+# OSDMap::check_full_osd_health / check_health: the ratios must be nearfull <= backfillfull <= full (the OSDs
+# use the larger one where they are not).
+OUT_OF_ORDER = (("backfillfull", "nearfull", "backfillfull_ratio ({b:g}) < nearfull_ratio ({a:g}), increased"),
+                ("full", "backfillfull", "full_ratio ({b:g}) < backfillfull_ratio ({a:g}), increased"))
 
 # PGMap::get_health_checks: which PG state raises which check, whether it must be stuck (the `last_*` stamp
 # older than mon_pg_stuck_threshold) and the word the summary uses. Ordered by the state's bit value, which is

@@ -1,11 +1,15 @@
 """The `ceph` command of the Rook toolbox: argv in, (exit code, stdout, stderr) out, against one CephCluster.
 
     ceph status | -s        ceph health [detail]        ceph health mute CODE [TTL] [--sticky] | unmute CODE
-    ceph osd tree | df | stat | pool ls     ceph pg stat     ceph df     ceph crash ls | ls-new | archive-all
+    ceph osd tree | df | stat | pool ls     ceph pg stat     ceph df
+    ceph osd set-nearfull-ratio | set-backfillfull-ratio | set-full-ratio RATIO
+    ceph crash ls | ls-new | info ID | archive ID | archive-all     ceph progress [json]
     ceph versions | version | --version     ceph mon stat    ceph quorum_status
 with `-f/--format json|json-pretty|plain` and `--connect-timeout SECONDS`. Without a mon quorum every command
 waits for the client's mount timeout (virtual time) and fails as the real client does. `sh -c "ceph ..."` and
-`bash -c` run one ceph command line, the way engineers wrap it.
+`bash -c` run one ceph command line, the way engineers wrap it. JSON from the daemons' C++ formatter prints a
+float with no fraction as an integer ("reweight": 1); the mgr's Python modules (crash, progress) answer with
+their own `json.dumps` (indented, whatever the format asked).
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from labsim.fakes.ceph import crash as K
 from labsim.fakes.ceph import report as R
 from labsim.fakes.ceph import text as T
 from labsim.fakes.ceph.catalog import CHECKS
@@ -25,9 +30,13 @@ if TYPE_CHECKING:
 EINVAL, ENOENT = 22, 2
 COMMANDS = ["status", "health", "health detail", "health mute <code> [<ttl>] [--sticky]", "health unmute <code>",
             "osd tree", "osd df", "osd stat", "osd pool ls", "pg stat", "df", "crash ls", "crash ls-new",
-            "crash archive-all", "versions", "version", "mon stat", "quorum_status",
-            "config set <who> <name> <value> [--force]", "osd pool set <pool> min_size <val>",
-            "osd set-nearfull-ratio <ratio:float>"]
+            "crash info <id>", "crash archive <id>", "crash archive-all", "versions", "version", "mon stat",
+            "quorum_status", "progress", "progress json",
+            "config set <who> <name> <value> [--force]", "osd pool set <pool> min_size <val>"]
+# The mons' command table (src/mon/MonCommands.h) for the ratio setters: signature and help.
+RATIO_HELP = {"nearfull": "set usage ratio at which OSDs are marked near-full",
+              "backfillfull": "set usage ratio at which OSDs are marked too full to backfill",
+              "full": "set usage ratio at which OSDs are marked full"}
 # `ceph config set` options the simulated cluster obeys: option -> (Tunables attribute, type)
 CONFIG_OPTIONS = {"mon_osd_min_down_reporters": ("min_down_reporters", int),
                   "mon_clock_drift_allowed": ("clock_drift_allowed", float),
@@ -46,7 +55,7 @@ def run(cluster: CephCluster, argv: list[str], sleep: Callable[[float], None] | 
     if err:
         return EINVAL, "", err
     if opts.get("version"):
-        return 0, R.VERSION_LINE + "\n", ""
+        return 0, cluster.release.line + "\n", ""
     if not words:
         return EINVAL, "", "no valid command found\nError EINVAL: invalid command\n"
     if not cluster.has_quorum():
@@ -90,12 +99,30 @@ def _parse(args: list[str]) -> tuple[dict[str, Any], list[str], str]:
     return opts, words, ""
 
 
+def integral(doc: Any) -> Any:
+    """Ceph's JSONFormatter: a float with no fraction prints as an integer (1.0 -> 1, 0.0 -> 0)."""
+    if isinstance(doc, float) and doc.is_integer():
+        return int(doc)
+    if isinstance(doc, dict):
+        return {k: integral(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [integral(v) for v in doc]
+    return doc
+
+
 def _out(doc: Any, opts: dict[str, Any], plain: Callable[[], str]) -> Result:
     fmt = opts["format"]
     if fmt == "json":
-        return 0, json.dumps(doc, separators=(",", ":")) + "\n", ""
+        return 0, json.dumps(integral(doc), separators=(",", ":")) + "\n", ""
     if fmt == "json-pretty":
-        return 0, json.dumps(doc, indent=4) + "\n", ""
+        return 0, json.dumps(integral(doc), indent=4) + "\n", ""
+    return 0, plain(), ""
+
+
+def _module(doc: Any, opts: dict[str, Any], plain: Callable[[], str]) -> Result:
+    """A mgr Python module's answer: json.dumps(indent=4, sort_keys=True) for either JSON format."""
+    if opts["format"] in ("json", "json-pretty"):
+        return 0, json.dumps(doc, indent=4, sort_keys=True) + "\n", ""
     return 0, plain(), ""
 
 
@@ -110,9 +137,10 @@ def _dispatch(c: CephCluster, w: list[str], opts: dict[str, Any]) -> Result:
     if w == ["osd", "df"]:
         return _out(R.osd_df_doc(c), opts, lambda: T.osd_df(c))
     if w == ["osd", "stat"]:
-        sd = R.status_doc(c)["osdmap"]
-        return _out(sd, opts, lambda: f"{sd['num_osds']} osds: {sd['num_up_osds']} up, {sd['num_in_osds']} in; "
-                                      f"epoch: e{sd['epoch']}\n")
+        return _out(R.status_doc(c)["osdmap"], opts, lambda: T.osd_stat(c))
+    if len(w) in (2, 3) and w[0] == "osd" and w[1] in ("set-nearfull-ratio", "set-backfillfull-ratio",
+                                                          "set-full-ratio"):
+        return _set_ratio(c, w)
     if w[:3] == ["osd", "pool", "ls"]:
         names = [p.name for p in c.pools.values()]
         return _out(names, opts, lambda: "".join(n + "\n" for n in names))
@@ -122,26 +150,35 @@ def _dispatch(c: CephCluster, w: list[str], opts: dict[str, Any]) -> Result:
         return _out(R.df_doc(c), opts, lambda: T.df(c))
     if cmd in ("crash ls", "crash ls-new") and len(w) == 2:
         new = w[1] == "ls-new"
-        doc = [{"crash_id": x.crash_id, "entity_name": x.entity, "timestamp": x.crash_id.split("_")[0]}
-               for x in c.crashes if not (new and x.archived)]
-        return _out(doc, opts, lambda: T.crash_ls(c, new))
+        doc = K.ls_doc([x for x in c.crashes if not (new and x.archived)])
+        return _module(doc, opts, lambda: T.crash_ls(c, new))
+    if cmd in ("crash info", "crash archive") and len(w) == 3:
+        found = next((x for x in c.crashes if x.crash_id == w[2]), None)
+        if found is None:
+            return EINVAL, "", f"Error EINVAL: crash {w[1]}: {w[2]} not found\n"
+        if w[1] == "archive":
+            c.archive_crashes([found])
+            return 0, "", ""
+        return 0, json.dumps(K.ls_doc([found])[0], indent=4, sort_keys=True) + "\n", ""
     if w == ["crash", "archive-all"]:
         c.archive_crashes()
         return 0, "", ""
+    if w == ["progress"]:
+        out, err = c.progress.ls_text()
+        return 0, out, err
+    if w == ["progress", "json"]:
+        return 0, json.dumps(c.progress.json_doc(), indent=4, sort_keys=True) + "\n", ""
     if w == ["versions"]:
         doc = R.versions_doc(c)
         return 0, json.dumps(doc, indent=4) + "\n" if opts["format"] != "json" else json.dumps(doc) + "\n", ""
     if w == ["version"]:
-        return _out({"version": R.VERSION_LINE}, opts, lambda: R.VERSION_LINE + "\n")
+        return _out({"version": c.release.line}, opts, lambda: c.release.line + "\n")
     if w == ["mon", "stat"]:
         return _mon_stat(c, opts)
     if w[:2] == ["config", "set"] and len(w) == 5:
         return _config_set(c, *w[2:])
     if w[:3] == ["osd", "pool", "set"] and len(w) == 6:
         return _pool_set(c, *w[3:])
-    if w[:2] == ["osd", "set-nearfull-ratio"] and len(w) == 3:
-        c.tun.nearfull_ratio = float(w[2])
-        return 0, "", f"osd set-nearfull-ratio {w[2]}\n"       # OSDMonitor::prepare_command: ss << prefix << " " << n
     if w == ["quorum_status"]:
         q = c.quorum()
         doc = {"election_epoch": c.epochs["election"], "quorum": [m.rank for m in q],
@@ -210,6 +247,22 @@ def _health(c: CephCluster, w: list[str], opts: dict[str, Any]) -> Result:
     return _invalid(["health", *w])
 
 
+def _set_ratio(c: CephCluster, w: list[str]) -> Result:
+    """`ceph osd set-<kind>-ratio R`: the mons' argument check (a float in [0.0, 1.0]) and reply."""
+    kind = w[1][len("set-"):-len("-ratio")]
+    usage = f"osd {w[1]} <ratio:float> :  {RATIO_HELP[kind]}\nError EINVAL: invalid command\n"
+    if len(w) < 3:
+        return EINVAL, "", f"Invalid command: missing required parameter ratio(<float>)\n{usage}"
+    try:
+        value = float(w[2])
+    except ValueError:
+        return EINVAL, "", f"Invalid command: {w[2]} doesn't represent a float\n{usage}"
+    if not 0.0 <= value <= 1.0:
+        return EINVAL, "", f"Invalid command: {w[2]} not in range [0.0, 1.0]\n{usage}"
+    c.set_ratio(kind, value)
+    return 0, "", f"osd {w[1]} {value:g}\n"
+
+
 def parse_ttl(text: str) -> float | None:
     """Ceph's parse_timespan: `300`, `30s`, `10m`, `1h`, `2d`, `1w` (also the long unit names)."""
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text.strip())
@@ -227,7 +280,7 @@ def _mon_stat(c: CephCluster, opts: dict[str, Any]) -> Result:
     q = c.quorum()
     mons = sorted(c.mons.values(), key=lambda m: m.rank)
     leader = q[0] if q else None
-    doc = {"epoch": c.epochs["monmap"], "min_mon_release_name": R.RELEASE, "num_mons": len(mons),
+    doc = {"epoch": c.epochs["monmap"], "min_mon_release_name": c.release.name, "num_mons": len(mons),
            "leader": leader.name if leader else "", "quorum": [{"rank": m.rank, "name": m.name} for m in q]}
     plain = (f"e{c.epochs['monmap']}: {len(mons)} mons at {{" + ",".join(f"{m.name}={m.addr}" for m in mons)
              + f"}} removed_ranks: {{}} disallowed_leaders: {{}}, election epoch {c.epochs['election']}, leader "

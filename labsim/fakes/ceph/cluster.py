@@ -1,12 +1,18 @@
 """One Ceph cluster in virtual time: its daemons, and the monitors' decisions about them.
 
 Daemons run where their host is up and their pod runs (`set_enabled`, driven by the Rook face). What the
-monitors decide follows Ceph's rules and timings (tunables.py):
-- an OSD whose process stops is marked down once peers on `min_down_reporters` other hosts report it: a killed
-  process in ~1-2 s (connection refused), a host that vanished after the heartbeat grace (20 s plus the time
-  since the last ping), a graceful stop at once; with too few reporters only after `report_timeout`;
-- a down OSD is marked out after `down_out_interval` (in the mon tick), unless fewer than `min_in_ratio` of
-  the OSDs would stay in; it is marked in again when it boots;
+monitors decide follows Ceph's rules and timings (tunables.py; src/mon/OSDMonitor.cc, src/osd/OSD.cc):
+- an OSD whose process is killed is marked down within a second, whatever the number of hosts: its peers'
+  reconnects are refused and they report it as failed immediately (osd_fast_fail_on_connection_refused;
+  OSDMonitor::prepare_failure force_failure: "osd.N failed (...) (connection refused reported by osd.M)");
+  a graceful stop marks itself down and dead (osd_fast_shutdown_notify_mon); a host that vanished is marked
+  down after the heartbeat grace (20 s plus the time since the last ping) once peers on `min_down_reporters`
+  other hosts report it (check_failure); with too few reporters, or none left, after `report_timeout`;
+- a down OSD is marked out after `down_out_interval` (in the mon tick) while at least `min_in_ratio` of the
+  OSDs are still in (OSDMonitor::can_mark_out, counting the outs of the same tick); it is marked in again
+  when it boots;
+- `ceph osd set-nearfull-ratio` and friends change the osdmap's ratios; each OSD compares its usage with them
+  in its next heartbeat and the mons flag it (seconds later, not at once);
 - mons form a quorum of a majority; without one nothing is decided and clients time out;
 - the active mgr fails over to a standby after `mgr_beacon_grace`;
 - the leader's timecheck measures each mon's clock against its own every `timecheck_interval`.
@@ -14,25 +20,34 @@ Everything runs under the clock's lock (the world's events and the faces take it
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from collections.abc import Callable, Iterable
 
+from labsim.fakes.ceph import crash as K
+from labsim.fakes.ceph import versions
+from labsim.fakes.ceph.catalog import LOG
 from labsim.fakes.ceph.crush import Domain
+from labsim.fakes.ceph.mgrview import MgrView
 from labsim.fakes.ceph.model import Crash, Disk, Host, Mgr, Mon, Mute, Osd, Pool
 from labsim.fakes.ceph.pgs import PgMap
+from labsim.fakes.ceph.progress import ProgressModule
 from labsim.fakes.ceph.tunables import Tunables
-from labsim.fakes.ceph.units import stamp
 from labsim.fakes.clock import VirtualClock
 
 
 class CephCluster:
     def __init__(self, name: str, clock: VirtualClock, *, seed: int = 0, tunables: Tunables | None = None,
-                 salt: str = ""):
+                 salt: str = "", version: str | None = None):
         self.name = name
         self.clock = clock
         self.seed = seed
-        self.tun = tunables or Tunables()
+        self.release = versions.release(version)
+        tun = dataclasses.replace(tunables) if tunables else Tunables()
+        if tun.recovery_objects_per_sec is None:
+            tun.recovery_objects_per_sec = self.release.recovery_objects_per_sec
+        self.tun = tun
         self.random = random.Random(f"ceph:{salt}{name}:{seed}")   # salt: which Kubernetes cluster it is in
         self.fsid = str(uuid.UUID(int=self.random.getrandbits(128), version=4))
         self.hosts: dict[str, Host] = {}
@@ -42,8 +57,13 @@ class CephCluster:
         self.active_mgr: str | None = None
         self.pools: dict[int, Pool] = {}
         self.pgmap = PgMap(self)
-        self.crashes: list[Crash] = []
+        self.crashes: list[Crash] = []                     # posted to the mgr's crash module
         self.collect_crashes = True                        # Rook's crash collector (crashCollector.disable)
+        self.collector = K.CrashCollector(self)
+        self.node_info: dict[str, str] = dict(K.ROOK_NODE)  # uname and os-release the daemons see
+        self.view = MgrView(self)
+        self.mgr_modules = ["iostat", "nfs", "restful"]    # enabled by default (MgrMap always-on modules aside)
+        self.progress = ProgressModule(self)
         self.mutes: dict[str, Mute] = {}
         self.skews: dict[str, tuple[float, float]] = {}    # mon -> (skew, latency) at the last timecheck
         self.enabled: dict[str, bool] = {}                 # daemon -> its pod runs
@@ -62,6 +82,7 @@ class CephCluster:
         self._map_event = False
         self._ticking = False
         self._timecheck_gen = 0
+        self.progress.start()
 
     # --- building -----------------------------------------------------------------------------------------
     def add_host(self, name: str, address: str = "", disks: Iterable[Disk] = (), up: bool = True) -> Host:
@@ -85,7 +106,8 @@ class CephCluster:
         return mgr
 
     def add_osd(self, host: str, dev: str, size: int) -> Osd:
-        osd = Osd(len(self.osds), host, dev, size, uuid=str(uuid.UUID(int=self.random.getrandbits(128), version=4)))
+        osd = Osd(len(self.osds), host, dev, size, uuid=str(uuid.UUID(int=self.random.getrandbits(128), version=4)),
+                  ratios=self.ratios())
         self.osds[osd.id] = osd
         self._buckets.setdefault(host, -3 - 2 * len(self._buckets))
         self._domains.clear()
@@ -155,27 +177,50 @@ class CephCluster:
     def set_clock_offset(self, host: str, seconds: float) -> None:
         self.hosts[host].clock_offset = seconds
 
-    def crash(self, entity: str, host: str | None = None) -> Crash:
-        """A daemon crashes: the crash module records it (RECENT_CRASH) and its pod restarts it."""
-        now = self.clock.now()
-        when = self.clock.utcnow()
-        c = Crash(f"{stamp(when)}_{uuid.UUID(int=self.random.getrandbits(128), version=4)}", entity,
-                  host or entity, now, timestamp=stamp(when))
-        if self.collect_crashes:
-            self.crashes.append(c)
+    def crash(self, entity: str, host: str | None = None, restart: bool = True) -> Crash:
+        """A daemon crashes: it writes its crash report on its node (which the crash collector posts on its next
+        scan: RECENT_CRASH from then on), and its pod restarts it (`restart`; a bare daemon stays down)."""
+        c = K.record(self, entity, host or self._host_of(entity))
+        self.collector.dumped(c)
         if entity.startswith("osd."):
             self.enabled[entity] = False
             self._reconcile(entity, "killed")
-            self.clock.call_later(self.tun.osd_boot, lambda: self.set_enabled(entity, True))
+            if restart:
+                self.clock.call_later(self.tun.osd_boot, lambda: self.set_enabled(entity, True))
         return c
 
-    def write(self, pool_name: str, nbytes: int) -> int:
-        """Client writes of `nbytes` to a pool; they stop where an OSD of the pool would pass the full ratio
-        (Ceph blocks writes to a full pool). Returns the bytes written."""
+    # --- the osdmap's full ratios (`ceph osd set-nearfull-ratio` ...) ------------------------------------------
+    def ratios(self) -> tuple[float, float, float]:
+        return self.tun.nearfull_ratio, self.tun.backfillfull_ratio, self.tun.full_ratio
+
+    def set_ratio(self, which: str, value: float) -> None:
+        """A new osdmap with the ratio; each running OSD checks its usage against it in its next heartbeat and
+        tells the mons (osd_heartbeat_interval, then MOSDFull): seconds later, OSD by OSD."""
+        setattr(self.tun, f"{which}_ratio", value)
+        self.epochs["osdmap"] += 1
+        ratios = self.ratios()
+        for o in self.osds.values():
+            if o.running:
+                wait = 0.5 + stable_fraction(self.seed, o.name, self.clock.now()) * self.tun.heartbeat_interval
+                self._later(o.name, wait + self.tun.full_report_delay, lambda o=o: self._saw_ratios(o, ratios))
+
+    def _saw_ratios(self, osd: Osd, ratios: tuple[float, float, float]) -> None:
+        if osd.running:
+            osd.ratios = ratios
+
+    def add_mgr_pool(self, failure_domain: str = "host") -> Pool:
+        """The pool the active mgr creates for itself once OSDs are up (devicehealth / MgrMonitor)."""
+        return self.add_pool(self.release.mgr_pool, size=self.tun.pool_default_size, pg_num=1,
+                             application=self.release.mgr_pool_app, failure_domain=failure_domain)
+
+    def write(self, pool_name: str, nbytes: int, object_size: int | None = None) -> int:
+        """Client writes of `nbytes` to a pool, in objects of `object_size` (the pool's, 4 MiB, by default); they
+        stop where an OSD of the pool would pass the full ratio (Ceph blocks writes to a full pool). Returns the
+        bytes written."""
         pool = self.pool(pool_name)
         room = self._room(pool)
         n = int(max(0, min(nbytes, room)))
-        objects = -(-n // pool.object_size) if n else 0
+        objects = -(-n // (object_size or pool.object_size)) if n else 0
         pool.objects += objects
         pool.stored += n
         self.pgmap.spread(pool, objects, n)
@@ -198,8 +243,14 @@ class CephCluster:
         return room if share else 0.0
 
     # --- queries ------------------------------------------------------------------------------------------
+    def overhead(self, osd: int) -> int:
+        """What a BlueStore OSD reports used with no data (its BlueFS/RocksDB allocation)."""
+        if self.tun.osd_overhead_bytes is not None:
+            return self.tun.osd_overhead_bytes
+        return self.release.osd_overhead(self.osds[osd].size)
+
     def osd_used(self, osd: int) -> int:
-        return self.tun.osd_overhead_bytes + self.pgmap.used.get(osd, 0)
+        return self.overhead(osd) + self.pgmap.used.get(osd, 0)
 
     def osd_ratio(self, osd: int) -> float:
         return self.osd_used(osd) / self.osds[osd].size
@@ -329,9 +380,15 @@ class CephCluster:
             self.epochs["mgrmap"] += 1
 
     # --- OSDs -------------------------------------------------------------------------------------------------
+    def _mark(self, osd: Osd) -> None:
+        osd.marks.append((self.clock.now(), osd.up, osd.in_))
+
     def _osd_started(self, osd: Osd) -> None:
         osd.running = True
         osd.stop_at = None
+        osd.started_at = self.clock.now()
+        osd.runs.append([osd.started_at, None])
+        osd.ratios = self.ratios()               # it reads the osdmap's ratios as it boots
         self._osd_boot(osd)
 
     def _osd_boot(self, osd: Osd) -> None:
@@ -345,20 +402,28 @@ class CephCluster:
             osd.in_, osd.autoout = True, False
             self.in_changed = now
             self._domains.clear()
-        self.log.append((now, f"osd.{osd.id} [{self._addr(osd)}] boot"))
+        self._mark(osd)
+        self.log.append((now, LOG["boot"].format(id=osd.id, addr=self._addr(osd))))
         self._changed(osd.id, moved_in)
 
     def _osd_stopped(self, osd: Osd, how: str) -> None:
         osd.running = False
         osd.stop_at = self.clock.now()
-        if how == "graceful":        # SIGTERM: the OSD tells the mons it is going down
-            self._later(osd.name, 0.5, lambda: self._mark_down(osd, "marked itself down"))
+        if osd.runs:
+            osd.runs[-1][1] = osd.stop_at
+        if how == "graceful":        # SIGTERM: osd_fast_shutdown_notify_mon, the mons mark it at once
+            self._later(osd.name, 0.01, lambda: self._mark_down(osd, LOG["marked_dead"].format(id=osd.id)))
         else:
             self._report_failure(osd, how)
 
+    def _peers(self, osd: Osd) -> list[Osd]:
+        """The OSDs that would notice: up and running (a killed OSD's heartbeat peers get connection refused)."""
+        return [o for o in self.osds.values() if o.up and o.running and o.id != osd.id]
+
     def _report_failure(self, osd: Osd, how: str) -> None:
         """Peers report the OSD: at once when its port refuses them, after the heartbeat grace when it is
-        silent. The mons need reports from `min_down_reporters` hosts; failing that, the report timeout."""
+        silent. A refused connection is an immediate failure (one reporter suffices); silence needs reports
+        from `min_down_reporters` hosts; failing both, the report timeout."""
         if how == "killed":
             delay = self.tun.refused_detect
         else:   # silence: the grace, then the reports reach the mon; a lab saw 20-25 s (seeded per host)
@@ -367,15 +432,21 @@ class CephCluster:
         def check() -> None:
             if osd.running or not osd.up or not self.has_quorum():
                 return
-            reporters = {o.host for o in self.osds.values() if o.up and o.running and o.host != osd.host}
-            if len(reporters) >= self.tun.min_down_reporters:
-                self._mark_down(osd, f"failed ({len(reporters)} reporters from different host after "
-                                     f"{delay:.6f} >= grace {self.tun.heartbeat_grace:.6f})")
+            peers = self._peers(osd)
+            reporters = {o.host for o in peers if o.host != osd.host}
+            loc = self.location(osd.id)
+            if how == "killed" and peers:
+                by = min(peers, key=lambda o: (o.host == osd.host, o.id)).id
+                self.log.append((self.clock.now(), LOG["immediately"].format(id=osd.id, by=by)))
+                self._mark_down(osd, LOG["refused"].format(id=osd.id, loc=loc, by=by))
+            elif how != "killed" and len(reporters) >= self.tun.min_down_reporters:
+                self._mark_down(osd, LOG["reporters"].format(id=osd.id, loc=loc, n=len(reporters),
+                                                             failed=delay, grace=self.tun.heartbeat_grace))
             else:
                 stop = osd.stop_at if osd.stop_at is not None else self.clock.now()
-                self._later(osd.name, max(0.0, stop + self.tun.report_timeout - self.clock.now()),
-                            lambda: self._mark_down(osd, "marked down after no beacon for "
-                                                         f"{self.tun.report_timeout:.6f} seconds"))
+                timeout = self.tun.report_timeout
+                self._later(osd.name, max(0.0, stop + timeout - self.clock.now()),
+                            lambda: self._mark_down(osd, LOG["no_beacon"].format(id=osd.id, age=f"{timeout:g}")))
         self._later(osd.name, delay, check)
 
     def _mark_down(self, osd: Osd, why: str) -> None:
@@ -384,35 +455,44 @@ class CephCluster:
         now = self.clock.now()
         osd.up, osd.down_at = False, now
         self.up_changed = now
-        self.log.append((now, f"osd.{osd.id} {why}"))
+        self._mark(osd)
+        self.log.append((now, why))
         self.pgmap.osd_down(osd.id)
         self._changed(osd.id, False)
         self._tick_start()
 
+    def location(self, osd_id: int) -> str:
+        """CrushWrapper::get_full_location_ordered_string: `root=default,host=node1`."""
+        return f"root=default,host={self.osds[osd_id].host}"
+
     def _tick_start(self) -> None:
+        """The mon ticks every `mon_tick` from its start; ticks only matter while an OSD is down and in."""
         if not self._ticking and any(o.in_ and not o.up for o in self.osds.values()):
             self._ticking = True
-            self.clock.call_later(self.tun.mon_tick, self._tick)
+            now, step = self.clock.now(), self.tun.mon_tick
+            self.clock.call_at(self.created_at + ((now - self.created_at) // step + 1) * step, self._tick)
 
     def _tick(self) -> None:
-        """OSDMonitor::tick: mark out OSDs down for longer than the down-out interval."""
+        """OSDMonitor::tick: mark out OSDs down for longer than the down-out interval, while can_mark_out: the
+        share of OSDs in (less those marked out in this tick) is at least mon_osd_min_in_ratio."""
         self._ticking = False
         if not self.has_quorum():
             return
         now = self.clock.now()
+        n = len(self.osds)
+        num_in = sum(1 for o in self.osds.values() if o.in_)
         for osd in self.osds.values():
             if osd.in_ and not osd.up and osd.down_at is not None \
-                    and now - osd.down_at >= self.tun.down_out_interval and self._can_mark_out():
+                    and now - osd.down_at >= self.tun.down_out_interval:
+                if not n or num_in / n < self.tun.min_in_ratio:
+                    break
+                num_in -= 1
                 osd.in_, osd.autoout = False, True
                 self.in_changed = now
-                self.log.append((now, (f"Marking osd.{osd.id} out (has been down for {int(now - osd.down_at)} "
-                                      "seconds)")))
+                self._mark(osd)
+                self.log.append((now, LOG["out"].format(id=osd.id, secs=int(now - osd.down_at))))
                 self._changed(osd.id, True)
         self._tick_start()
-
-    def _can_mark_out(self) -> bool:
-        n = len(self.osds)
-        return n > 0 and sum(1 for o in self.osds.values() if o.in_) / n >= self.tun.min_in_ratio
 
     def _changed(self, osd: int, moved: bool) -> None:
         """Batch osdmap changes made at one instant into one new epoch, then re-peer the PGs they touch."""
@@ -437,6 +517,8 @@ class CephCluster:
                                         if pg.rejected or len(pg.target) < self.pools[pg.pool].size}
         else:
             again = set()
+        if moved:
+            self.progress.before_remap(again)
         pm.retarget(sorted(again))
         for key in sorted(pm.pgs_of(dirty) - again):
             pm.repeer(key)
@@ -453,9 +535,12 @@ class CephCluster:
     def unmute(self, code: str) -> None:
         self.mutes.pop(code, None)
 
-    def archive_crashes(self) -> None:
-        for c in self.crashes:
-            c.archived = True
+    def archive_crashes(self, which: list[Crash] | None = None) -> None:
+        """`ceph crash archive[-all]`: the module stamps `archived` with str(datetime.utcnow())."""
+        stamp = str(self.clock.utcnow().replace(tzinfo=None))
+        for c in self.crashes if which is None else which:
+            if not c.archived:
+                c.archived, c.archived_at, c.archived_t = True, stamp, self.clock.now()
 
 
 def stable_fraction(seed: int, host: str, t: float) -> float:

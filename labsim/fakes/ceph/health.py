@@ -2,19 +2,22 @@
 
 `evaluate(cluster)` returns the raised checks by code (sorted, as Ceph's health map is); `overall` is the
 worst severity among the checks that are not muted. Mutes follow `ceph health mute`: a TTL, and a non-sticky
-mute lapses when its check clears or its count grows.
+mute lapses when its check clears or its count grows. The mons' own checks (OSD_*, MON_*, MGR_DOWN, fullness
+from the osdmap's flags) are current; the mgr's (PG_* from PGMap::get_health_checks, RECENT_CRASH from the crash
+module) are those of its last digest (mgrview.py), computed at the digest's time.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from labsim.fakes.ceph.catalog import CHECKS, HEALTH_OK, PG_RULES, worst
+from labsim.fakes.ceph.catalog import CHECKS, HEALTH_OK, OUT_OF_ORDER, PG_RULES, pg_state_string, worst
 from labsim.fakes.ceph.units import timespan
 
 if TYPE_CHECKING:
     from labsim.fakes.ceph.cluster import CephCluster
 
+UNKNOWN_PG = frozenset({"unknown"})
 MON_DOWN_MKFS_GRACE = 60.0     # mon_down_mkfs_grace: no MON_DOWN while a new monmap forms
 MGR_MKFS_GRACE = 120.0         # mon_mgr_mkfs_grace: no MGR_DOWN right after creation
 
@@ -40,14 +43,18 @@ def _plural(n: int) -> str:
 
 def evaluate(c: CephCluster, now: float | None = None) -> dict[str, Result]:
     now = c.clock.now() if now is None else now
+    td, digest = c.view.digest(now)
     out: dict[str, Result] = {}
     _osd_checks(c, out)
     _fullness(c, out)
-    _pg_checks(c, out, now)
+    pg_out: dict[str, Result] = {}
+    for code, r in c.view.memo("pg_checks", td, lambda: _pg_checks(c, pg_out, td, digest) or pg_out).items():
+        out[code] = Result(r.code, r.severity, r.summary, r.count, list(r.detail))
     _mon_checks(c, out, now)
     if not c.active_mgr and now >= c.created_at + MGR_MKFS_GRACE:
         _add(out, "MGR_DOWN", 1, [])
-    recent = [x for x in c.crashes if not x.archived and now - x.when < c.tun.crash_recent]
+    recent = [x for x in c.crashes if x.posted_at is not None and x.posted_at <= td
+              and (not x.archived or x.archived_t > td) and td - x.when < c.tun.crash_recent]
     if recent:
         _add(out, "RECENT_CRASH", len(recent),
              [CHECKS["RECENT_CRASH"].detail.format(entity=x.entity, host=x.host, when=x.timestamp)
@@ -61,7 +68,7 @@ def overall(results: dict[str, Result]) -> str:
 
 
 def location(c: CephCluster, osd_id: int) -> str:
-    return f"root=default,host={c.osds[osd_id].host}"
+    return c.location(osd_id)
 
 
 def _osd_checks(c: CephCluster, out: dict[str, Result]) -> None:
@@ -87,22 +94,36 @@ def _osd_checks(c: CephCluster, out: dict[str, Result]) -> None:
         _add(out, "TOO_FEW_OSDS", len(c.osds), [], size=c.tun.pool_default_size)
 
 
+def effective(ratios: tuple[float, float, float]) -> tuple[float, float, float]:
+    """The ratios an OSD applies: backfillfull at least nearfull, full at least backfillfull."""
+    near, back, full = ratios
+    back = max(back, near)
+    return near, back, max(full, back)
+
+
 def osd_fullness(c: CephCluster) -> dict[int, str]:
-    """full / backfillfull / nearfull per OSD: one flag each, the worst it has reached."""
-    t = c.tun
+    """full / backfillfull / nearfull per in OSD: one flag each, the worst it has reached, by the ratios it
+    last checked against (OSDService::check_full_status; a new ratio reaches each OSD in its next heartbeat)."""
     flags = {}
     for o in c.osds.values():
         if not o.in_:
             continue
+        near, back, full = effective(o.ratios)
         r = c.osd_ratio(o.id)
-        flag = "full" if r >= t.full_ratio else "backfillfull" if r >= t.backfillfull_ratio else \
-            "nearfull" if r >= t.nearfull_ratio else ""
+        flag = "full" if r >= full else "backfillfull" if r >= back else "nearfull" if r >= near else ""
         if flag:
             flags[o.id] = flag
     return flags
 
 
 def _fullness(c: CephCluster, out: dict[str, Result]) -> None:
+    near, back, full = c.ratios()
+    disorder = []
+    for (hi, lo, text), (a, b) in zip(OUT_OF_ORDER, ((near, back), (max(back, near), full))):
+        if b < a:
+            disorder.append(text.format(a=a, b=b))
+    if disorder:
+        _add(out, "OSD_OUT_OF_ORDER_FULL", len(disorder), disorder)
     flags = osd_fullness(c)
     for flag, code in (("full", "OSD_FULL"), ("backfillfull", "OSD_BACKFILLFULL"), ("nearfull", "OSD_NEARFULL")):
         ids = sorted(i for i, f in flags.items() if f == flag)
@@ -124,7 +145,9 @@ def _fullness(c: CephCluster, out: dict[str, Result]) -> None:
             _add(out, code, len(names), [CHECKS[code].detail.format(name=n) for n in names])
 
 
-def _pg_checks(c: CephCluster, out: dict[str, Result], now: float) -> None:
+def _pg_checks(c: CephCluster, out: dict[str, Result], now: float, digest: dict) -> None:
+    """PGMap::get_health_checks on the mgr's PGs at the digest's time `now`: stuck states count once their
+    reported `last_*` stamp is older than mon_pg_stuck_threshold."""
     pm = c.pgmap
     cutoff = now - c.tun.stuck_threshold
     last_of = {"active": "active", "peering": "peered", "stale": "unstale", "undersized": "fullsized"}
@@ -132,11 +155,15 @@ def _pg_checks(c: CephCluster, out: dict[str, Result], now: float) -> None:
     messages: dict[str, dict[tuple[int, int], str]] = {}
     for key in sorted(pm.pgs):
         pg = pm.pgs[key]
+        rep = digest[key]
+        if rep.flags == UNKNOWN_PG:
+            continue
         for state, code, stuck, word in PG_RULES:
-            has = state in pg.state
+            has = state in rep.flags
             if has == (state == "active"):     # `active` is inverted: PGs without it count
                 continue
-            if stuck and pm.last(pg, last_of[state], now) >= cutoff:
+            last = c.view.last(pg, rep, last_of[state]) if stuck else now
+            if stuck and last >= cutoff:
                 continue
             counts = found.setdefault(code, {})
             counts[word] = counts.get(word, 0) + 1
@@ -144,27 +171,31 @@ def _pg_checks(c: CephCluster, out: dict[str, Result], now: float) -> None:
             if len(msgs) > c.tun.health_max_detail:
                 continue
             acting = "[" + ",".join(map(str, pg.acting)) + "]"
+            name = pg_state_string(set(rep.flags))
             if stuck:
-                msgs[key] = (f"pg {pg.pgid} is stuck {word} for {timespan(now - pm.last(pg, last_of[state], now))}, "
-                             f"current state {pm.state_name(pg)}, last acting {acting}")
+                msgs[key] = (f"pg {pg.pgid} is stuck {word} for {timespan(now - last)}, "
+                             f"current state {name}, last acting {acting}")
             else:
-                msgs[key] = f"pg {pg.pgid} is {pm.state_name(pg)}, acting {acting}"
+                msgs[key] = f"pg {pg.pgid} is {name}, acting {acting}"
     order = [word for _, _, _, word in PG_RULES]
     for code, counts in found.items():
         ranked = sorted(counts.items(), key=lambda i: order.index(i[0]))
         parts = [f"{n} {'pgs' if n > 1 else 'pg'} {w}" for w, n in ranked]
         if code == "PG_DEGRADED":
-            degraded, copies = degraded_totals(c, now)
+            degraded, copies = degraded_totals(c, now, digest)
             if degraded and copies:
                 parts.insert(0, f"{degraded}/{copies} objects degraded ({degraded / copies * 100:.3f}%)")
         _add(out, code, sum(counts.values()), [messages[code][k] for k in sorted(messages[code])],
              parts=", ".join(parts))
 
 
-def degraded_totals(c: CephCluster, now: float) -> tuple[int, int]:
-    """(degraded object copies, all object copies): the numbers of `X/Y objects degraded`."""
+def degraded_totals(c: CephCluster, now: float, digest: dict | None = None) -> tuple[int, int]:
+    """(degraded object copies, all object copies): the numbers of `X/Y objects degraded`, over the PGs whose
+    reported state says degraded."""
     pm = c.pgmap
-    degraded = sum(pm.degraded_objects(pg, now) for pg in pm.pgs.values() if pg.objects)
+    if digest is None:
+        now, digest = c.view.digest(now)
+    degraded = sum(digest[key].degraded for key in pm.pgs if "degraded" in digest[key].flags)
     copies = sum(p.objects * p.size for p in c.pools.values())
     return degraded, copies
 

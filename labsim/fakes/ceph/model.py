@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 TIB = 1024 ** 4
+FIXED = 0x10000              # CRUSH keeps weights in 16.16 fixed point (src/crush/CrushWrapper.h)
 
 
 @dataclass
@@ -39,12 +40,27 @@ class Osd:
     in_: bool = False
     down_at: float | None = None      # when the mons marked it down (the down-out interval runs from here)
     stop_at: float | None = None      # when the process died (detection runs from here)
+    started_at: float = 0.0           # when the process last started (it reports from then on)
+    runs: list[list] = field(default_factory=list)   # [start, stop or None] of each time its process ran
     autoout: bool = False             # marked out by the mon (auto-marked in again when it boots)
+    marks: list[tuple[float, bool, bool]] = field(default_factory=list)   # osdmap history: (t, up, in)
+    ratios: tuple[float, float, float] = (0.85, 0.90, 0.95)   # (nearfull, backfillfull, full) as it last checked
 
     @property
     def weight(self) -> float:
-        """CRUSH weight: the device size in TiB, as ceph-volume sets it (5 decimals in `ceph osd tree`)."""
-        return round(self.size / TIB, 5)
+        """CRUSH weight as the OSD registers it on its first start (src/osd/OSD.cc update_crush_location: the
+        device size in TiB printed "%.4f", then `osd crush create-or-move` stores it in 16.16 fixed point):
+        10 GiB -> 0.0098 -> 642/65536 = 0.009796142578125."""
+        return int(float(f"{self.size / TIB:.4f}") * FIXED) / FIXED
+
+    def marked(self, t: float) -> tuple[bool, bool]:
+        """(up, in) in the osdmap as of time t."""
+        up, in_ = False, False
+        for when, u, i in self.marks:
+            if when > t:
+                break
+            up, in_ = u, i
+        return up, in_
 
     @property
     def name(self) -> str:
@@ -106,11 +122,19 @@ class Pg:
     primary: int = -1
     peered_at: float = 0.0            # when the current acting set finished peering
     changed_at: float = 0.0           # last acting change (peering starts)
+    peering_for: float = 1.0          # how long this interval's peering takes
     recovering: bool = False          # holds its recovery/backfill reservations
     recovery_started: float = 0.0
     recovery_total: int = 0           # objects this recovery pass moves
     created: bool = False             # has had OSDs (its objects were written on its first OSDs)
-    since: dict[str, float] = field(default_factory=dict)   # flag -> when the PG last had it (last_active...)
+    since: dict[str, float] = field(default_factory=dict)   # flag -> last_active... as its primary reports it
+    activated: dict[str, float] = field(default_factory=dict)  # the same as the replicas learnt it at activation
+    have: dict[int, int] = field(default_factory=dict)      # OSD -> raw bytes of this PG it holds (and reports)
+    written_at: float = -1.0          # the last client write (the primary publishes its stats then)
+    published: float = 0.0            # the last publish of its stats (a state change or a write)
+    inherit: bool = False             # its primary died: the next state change reports the replica's last_*
+    reported_epoch: int = 0           # osdmap epoch of the last publish
+    hist: list = field(default_factory=list)               # (t, state, primary, since) at each change
     state: frozenset = frozenset()
 
     @property
@@ -126,6 +150,10 @@ class Crash:
     when: float
     archived: bool = False
     timestamp: str = ""               # as the crash module records it (and the crash id begins with)
+    meta: dict = field(default_factory=dict)   # the report's fields (`ceph crash info`)
+    posted_at: float | None = None    # when ceph-crash posted it to the mgr (None: still on the node's disk)
+    archived_at: str = ""             # `ceph crash archive`: str(datetime.utcnow()) as the module stores it
+    archived_t: float | None = None   # ... and when, in the cluster's time
 
 
 @dataclass

@@ -7,11 +7,16 @@ A PG's life, as a Ceph PG's:
       stale while no OSD of it is up; down when only OSDs without its data are)
   the OSD is marked out -> CRUSH picks another OSD if a failure domain is free: that one must backfill
       (remapped+backfill_wait -> backfilling); with no free domain nothing changes (three hosts, size 3)
-  the OSD comes back -> peering -> recovery_wait -> recovering -> active+clean; where another OSD holds a
-      complete copy outside the CRUSH set, that copy keeps serving (pg_temp, remapped, misplaced) until the
-      CRUSH set is filled.
-Simplification (ours): an OSD that was down is treated as having missed every object of its PGs (as if each
-was written during the outage), so recovery always moves data and its length scales with the data.
+  the OSD comes back -> peering -> recovery_wait -> recovering -> active+clean when it missed writes (its PG log
+      names the objects: only those are recovered), straight to active+clean when it missed none; where another
+      OSD holds a complete copy outside the CRUSH set, that copy keeps serving (pg_temp, remapped, misplaced)
+      until the CRUSH set is filled.
+Each OSD holds (and reports) the bytes of the copies it has: a down OSD's figures stay as it last reported them.
+What the primary reports of a PG (src/osd/PeeringState.cc prepare_stats_for_publish): `last_active`,
+`last_fullsized`... are the time of the last publish at which the PG had the property. A surviving primary
+publishes at the map change that takes the property away; a replica that becomes primary because the old one
+died only knows what it learnt at the last activation, so its `last_*` are older (a PG can be "stuck inactive"
+the moment it goes inactive). The states the mgr and the mons see of all this lag behind: mgrview.py.
 """
 from __future__ import annotations
 
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
 TRACKED = {"active": lambda f: "active" in f, "fullsized": lambda f: "undersized" not in f,
            "peered": lambda f: "active" in f or "peered" in f, "unstale": lambda f: "stale" not in f,
            "clean": lambda f: "clean" in f}
+HISTORY = 60.0        # seconds of state history kept per PG (the mgr view looks back at most two report periods)
+CLEAN = frozenset({"active", "clean"})
 
 
 class PgMap:
@@ -39,6 +46,7 @@ class PgMap:
         self.waiting: dict[int, list[tuple[int, int]]] = {}     # OSD -> PGs queued for it, in order
         self.queued: set[tuple[int, int]] = set()
         self.used: dict[int, int] = {}                           # OSD -> raw bytes of the copies it holds
+        self.clean_count = 0                                     # PGs active+clean now
         self._peer_event: float | None = None
 
     # --- index -------------------------------------------------------------------------------------------
@@ -52,22 +60,32 @@ class PgMap:
         for o in after - before:
             self.by_osd.setdefault(o, set()).add(key)
 
+    def _set_have(self, pg: Pg, osd: int, nbytes: int) -> None:
+        self.used[osd] = self.used.get(osd, 0) + nbytes - pg.have.get(osd, 0)
+        pg.have[osd] = nbytes
+
     def _hold(self, pg: Pg, osd: int, behind: int | None = None) -> None:
-        """`osd` now holds a copy of `pg`: complete, or `behind` objects short."""
-        if osd not in pg.complete and osd not in pg.behind:
-            self.used[osd] = self.used.get(osd, 0) + self.c.pools[pg.pool].shard_bytes(pg.bytes)
+        """`osd` now holds a copy of `pg`: complete (all its bytes), or `behind` objects short (what it has)."""
         if behind is None:
             pg.complete.add(osd)
             pg.behind.pop(osd, None)
+            self._set_have(pg, osd, self.c.pools[pg.pool].shard_bytes(pg.bytes))
         else:
             pg.complete.discard(osd)
             pg.behind[osd] = behind
+            self._set_have(pg, osd, pg.have.get(osd, 0))
 
     def _drop(self, pg: Pg, osd: int) -> None:
-        if osd in pg.complete or osd in pg.behind:
-            self.used[osd] = self.used.get(osd, 0) - self.c.pools[pg.pool].shard_bytes(pg.bytes)
+        self._set_have(pg, osd, 0)
+        pg.have.pop(osd, None)
         pg.complete.discard(osd)
         pg.behind.pop(osd, None)
+
+    def missing(self, pg: Pg, osd: int) -> int:
+        """Objects `osd` must receive to hold a complete copy: its PG log's gap, or everything (a backfill)."""
+        if osd in pg.complete:
+            return 0
+        return pg.behind.get(osd, pg.objects)
 
     def pgs_of(self, osds: Iterable[int]) -> set[tuple[int, int]]:
         out: set[tuple[int, int]] = set()
@@ -79,23 +97,34 @@ class PgMap:
     def add_pool(self, pool: Pool) -> None:
         now = self.c.clock.now()
         for ps in range(pool.pg_num):
-            pg = Pg(pool.id, ps, changed_at=now, since={k: now for k in TRACKED})
+            pg = Pg(pool.id, ps, changed_at=now, since={k: now for k in TRACKED}, activated={k: now for k in TRACKED})
             self.pgs[(pool.id, ps)] = pg
         self.spread(pool, pool.objects, pool.stored)
         self.retarget([(pool.id, ps) for ps in range(pool.pg_num)])
 
     def spread(self, pool: Pool, objects: int, stored: int) -> None:
-        """Hand `objects` new objects and `stored` bytes to the pool's PGs, as the object hash spreads them."""
+        """Hand `objects` new objects and `stored` bytes to the pool's PGs, as the object hash spreads them. The
+        acting OSDs write them; a copy outside the acting set (a down OSD) misses them: its PG log gap grows."""
         n = pool.pg_num
+        now = self.c.clock.now()
         for ps in range(n):
             pg = self.pgs[(pool.id, ps)]
             share = objects // n + (1 if ps < objects % n else 0)
             add = stored // n + (1 if ps < stored % n else 0)
+            if not share and not add:
+                continue
             grow = pool.shard_bytes(pg.bytes + add) - pool.shard_bytes(pg.bytes)
-            for o in pg.complete | set(pg.behind):
-                self.used[o] = self.used.get(o, 0) + grow
+            for o in list(pg.complete | set(pg.behind)):
+                if o in pg.acting:
+                    self._set_have(pg, o, pg.have.get(o, 0) + grow)
+                elif share:
+                    pg.complete.discard(o)
+                    pg.behind[o] = pg.behind.get(o, 0) + share
             pg.objects += share
             pg.bytes += add
+            if pg.acting:
+                pg.written_at = now
+                self._publish(pg, now)
 
     # --- mapping ------------------------------------------------------------------------------------------
     def retarget(self, keys: Iterable[tuple[int, int]]) -> None:
@@ -120,13 +149,8 @@ class PgMap:
 
     # --- peering ------------------------------------------------------------------------------------------
     def osd_down(self, osd: int) -> None:
-        """An OSD left the osdmap's up set: PGs it holds a copy of keep serving from the others, and it falls
-        behind on every object they hold (our worst case), unless it held the last up copy."""
-        c = self.c
-        for key in list(self.by_osd.get(osd, ())):
-            pg = self.pgs[key]
-            if osd in pg.complete and pg.objects and any(c.osds[o].up for o in pg.complete if o != osd):
-                self._hold(pg, osd, behind=pg.objects)
+        """An OSD left the osdmap's up set. Its copies stay as they are: it falls behind on the writes it misses
+        from now on (spread), and recovers only those when it returns."""
 
     def repeer(self, key: tuple[int, int]) -> None:
         c = self.c
@@ -151,11 +175,16 @@ class PgMap:
             for o in spares:                      # clean: copies outside the CRUSH set are removed
                 self._drop(pg, o)
         if acting != pg.acting:
+            joined = bool(set(acting) - set(pg.acting)) and bool(pg.acting)
+            pg.peering_for = c.tun.peering_join if joined else c.tun.peering
             pg.acting = acting
             pg.changed_at = now
             self._release(key, pg)
-            self._schedule_peering(now + c.tun.peering)
-        pg.primary = acting[0] if acting else -1
+            self._schedule_peering(now + pg.peering_for)
+        primary = acting[0] if acting else -1
+        if primary >= 0 and pg.primary >= 0 and primary != pg.primary and not c.osds[pg.primary].running:
+            pg.inherit = True             # the new primary reports what it learnt as a replica
+        pg.primary = primary
         self._reindex(key, before, pg)
         self.refresh(key, now)
 
@@ -167,10 +196,9 @@ class PgMap:
     def _peering_done(self) -> None:
         self._peer_event = None
         now = self.c.clock.now()
-        later = [pg.changed_at + self.c.tun.peering for pg in self.pgs.values()
-                 if pg.changed_at + self.c.tun.peering > now]
+        later = [pg.changed_at + pg.peering_for for pg in self.pgs.values() if pg.changed_at + pg.peering_for > now]
         for key, pg in self.pgs.items():
-            if "peering" in pg.state and pg.changed_at + self.c.tun.peering <= now:
+            if "peering" in pg.state and pg.changed_at + pg.peering_for <= now:
                 self.refresh(key, now)
         if later:
             self._schedule_peering(min(later))
@@ -193,12 +221,10 @@ class PgMap:
                 flags.add("down")
             else:                                 # no OSD of it reports: the last known state, stale
                 flags |= (set(pg.state) - {"peering", "unknown", "down"}) | {"stale"}
-        elif now < pg.changed_at + c.tun.peering:
-            flags.add("peering")
+        elif now < pg.changed_at + pg.peering_for:
+            flags.add("peering")                  # a new interval clears the other flags (start_peering_interval)
             if pg.acting != up:
                 flags.add("remapped")
-            if self.degraded_objects(pg, now) > 0:     # the last stats reported still count them
-                flags.add("degraded")
         else:
             flags.add("active" if len(pg.acting) >= pool.min_size else "peered")
             if len(pg.acting) < pool.size:
@@ -206,7 +232,7 @@ class PgMap:
             if pg.acting != up:
                 flags.add("remapped")
             todo = self.targets(pg)
-            if todo and pg.objects:
+            if todo and any(self.missing(pg, o) for o in todo):
                 kind = "recover" if all(o in pg.behind for o in todo) and not (flags & {"remapped"}) \
                     else "backfill"
                 if pg.recovering:
@@ -216,7 +242,7 @@ class PgMap:
                 else:
                     flags.add("recovery_wait" if kind == "recover" else "backfill_wait")
                     self._enqueue(key, pg)
-            elif todo:                            # nothing to copy: the targets are complete at once
+            elif todo:                            # nothing to copy (no write missed): the targets are complete at once
                 for o in todo:
                     self._hold(pg, o)
                 self.c.clock.call_later(0, lambda k=key: self.repeer(k))
@@ -228,17 +254,43 @@ class PgMap:
 
     def _set_state(self, pg: Pg, flags: frozenset, now: float) -> None:
         old = pg.state
+        if flags == old and not pg.inherit:
+            return
+        interval = pg.changed_at == now       # a new acting set: the primary publishes the old state first
         for name, has in TRACKED.items():
             if has(old) and not has(flags):
-                pg.since[name] = now
+                pg.since[name] = pg.activated.get(name, now) if pg.inherit else now if interval else pg.published
+        if ({"active", "peered"} & flags) and not ({"active", "peered"} & old):
+            pg.activated = {name: now if has(flags) else pg.since.get(name, now) for name, has in TRACKED.items()}
+        pg.inherit = False
+        if (old == CLEAN) != (flags == CLEAN):
+            self.clean_count += 1 if flags == CLEAN else -1
+            self.c.progress.pg_clean((pg.pool, pg.ps), flags == CLEAN)
         pg.state = flags
+        self._publish(pg, now)
+
+    def _publish(self, pg: Pg, now: float) -> None:
+        """The primary publishes the PG's stats (a state change, a write): an entry of its history, which the
+        mgr's view reads (mgrview.py). Degraded objects are kept with the rate recovery lowers them at."""
+        pg.published = now
+        pg.reported_epoch = self.c.epochs["osdmap"]
+        degraded = self.degraded_objects(pg, now) if pg.objects else 0
+        rate = self.c.tun.recovery_objects_per_sec if pg.recovering else 0.0
+        hist = pg.hist
+        hist.append((now, pg.state, pg.primary if pg.acting else self._up_primary(pg), dict(pg.since), degraded, rate))
+        if len(hist) > 4 and hist[1][0] < now - HISTORY:
+            del hist[:next(i for i in range(1, len(hist)) if hist[i][0] >= now - HISTORY) - 1]
+
+    def _up_primary(self, pg: Pg) -> int:
+        """Who reports a PG with no acting set: the first up OSD of its CRUSH set (a `down` PG), or nobody."""
+        return next((o for o in pg.target if self.c.osds[o].up), -1)
+
+    @staticmethod
+    def is_clean(pg: Pg) -> bool:
+        return pg.state == CLEAN
 
     def state_name(self, pg: Pg) -> str:
         return pg_state_string(set(pg.state))
-
-    def last(self, pg: Pg, name: str, now: float) -> float:
-        """Ceph's last_active / last_fullsized / ...: now while the PG has the property, else when it lost it."""
-        return now if TRACKED[name](pg.state) else pg.since.get(name, 0.0)
 
     # --- objects ------------------------------------------------------------------------------------------
     def progress(self, pg: Pg, now: float) -> float:
@@ -313,7 +365,7 @@ class PgMap:
         pg.__dict__["_held"] = held
         pg.recovering = True
         pg.recovery_started = now
-        pg.recovery_total = max(1, pg.objects * len(self.targets(pg)))
+        pg.recovery_total = max(1, sum(self.missing(pg, o) for o in self.targets(pg)))
         interval = pg.changed_at
         self.c.clock.call_later(pg.recovery_total / self.c.tun.recovery_objects_per_sec,
                                 lambda: self._finish(key, interval))

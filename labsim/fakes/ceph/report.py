@@ -1,21 +1,20 @@
-"""What the toolbox's `ceph ... -f json` prints, as documents built from the cluster (Ceph 19.2 Squid field
-names: MgrStatMonitor/PGMap::print_summary, OSDMap::print_tree, PGMap::dump_pool_stats_full, OSDMap
-print_osd_utilization). Plain text (text.py) is rendered from the same numbers."""
+"""What the toolbox's `ceph ... -f json` prints, as documents built from the cluster (field names of
+MgrStatMonitor/PGMap::print_summary, OSDMap::print_tree, PGMap::dump_pool_stats_full and dump_object_stat_sum,
+OSDMonitor print_utilization; the same in Pacific and Squid). Plain text (text.py) is rendered from the same
+numbers. Capacity is PGMap's osd_sum: each in OSD's last report (a down OSD keeps its figures until it is out;
+an out OSD's are zeroed, PGMapUpdater::check_osd_map), as of the mgr's last digest."""
 from __future__ import annotations
 
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.ceph import health as H
-from labsim.fakes.ceph.units import stamp
+from labsim.fakes.ceph.catalog import pg_state_string
+from labsim.fakes.ceph.units import utime
 
 if TYPE_CHECKING:
     from labsim.fakes.ceph.cluster import CephCluster
 
-VERSION = "19.2.3"
-RELEASE = "squid"
-VERSION_LINE = "ceph version 19.2.3 (c92aebb279828e9c3c1f5d24613efca272649e62) squid (stable)"
-MGR_MODULES = ["iostat", "nfs", "prometheus", "restful"]
 KB = 1024
 
 
@@ -28,7 +27,7 @@ def health_doc(c: CephCluster, detail: bool = False) -> dict[str, Any]:
             entry["detail"] = [{"message": m} for m in r.detail]
         entry["muted"] = r.muted
         checks[code] = entry
-    mutes = [{"code": m.code, "ttl": stamp(_utc(c, m.until)) if m.until else None, "summary": m.summary,
+    mutes = [{"code": m.code, "ttl": utime(_utc(c, m.until)) if m.until else None, "summary": m.summary,
               "sticky": m.sticky, "count": m.count} for m in c.mutes.values()]
     for m in mutes:
         if m["ttl"] is None:
@@ -45,16 +44,24 @@ def epoch_seconds(c: CephCluster, t: float) -> int:
     return int(_utc(c, t).timestamp())
 
 
+def reporting(c: CephCluster, at: float | None = None) -> list:
+    """The OSDs whose stats count in osd_sum at time `at` (the digest's): those in, and reported once."""
+    at = c.view.digest_time(c.clock.now()) if at is None else at
+    return [o for o in c.osds.values() if o.marked(at)[1] and o.marks and o.marks[0][0] <= at]
+
+
 def capacity(c: CephCluster) -> dict[str, int]:
-    """Raw bytes over the OSDs that report (up): total, used, available."""
-    up = [o for o in c.osds.values() if o.up]
-    total = sum(o.size for o in up)
-    used = sum(c.osd_used(o.id) for o in up)
+    """Raw bytes over the OSDs that count: total, used, available."""
+    osds = reporting(c)
+    total = sum(o.size for o in osds)
+    used = sum(c.osd_used(o.id) for o in osds)
     return {"bytes_total": total, "bytes_used": used, "bytes_avail": max(0, total - used)}
 
 
-def pg_counts(c: CephCluster) -> list[tuple[str, int]]:
-    counts = Counter(c.pgmap.state_name(pg) for pg in c.pgmap.pgs.values())
+def pg_counts(c: CephCluster, digest: dict | None = None) -> list[tuple[str, int]]:
+    if digest is None:
+        _, digest = c.view.digest()
+    counts = Counter(pg_state_string(set(r.flags)) for r in digest.values())
     return sorted(counts.items(), key=lambda i: (-i[1], i[0]))
 
 
@@ -70,9 +77,9 @@ def recovery(c: CephCluster) -> tuple[int, int]:
 
 
 def pgmap_doc(c: CephCluster) -> dict[str, Any]:
-    now = c.clock.now()
+    now, digest = c.view.digest()
     pm = c.pgmap
-    by_state = pg_counts(c)
+    by_state = pg_counts(c, digest)
     num = len(pm.pgs)
     doc: dict[str, Any] = {
         "pgs_by_state": [{"state_name": s, "count": n} for s, n in by_state],
@@ -86,7 +93,7 @@ def pgmap_doc(c: CephCluster) -> dict[str, Any]:
         doc["unknown_pgs_ratio"] = unknown / num
     if inactive - unknown > 0:
         doc["inactive_pgs_ratio"] = (inactive - unknown) / num
-    degraded, copies = H.degraded_totals(c, now)
+    degraded, copies = H.degraded_totals(c, now, digest)
     if degraded:
         doc.update(degraded_objects=degraded, degraded_total=copies, degraded_ratio=degraded / copies)
     misplaced = sum(pm.misplaced_objects(pg, now) for pg in pm.pgs.values() if pg.objects)
@@ -102,6 +109,7 @@ def pgmap_doc(c: CephCluster) -> dict[str, Any]:
 def status_doc(c: CephCluster) -> dict[str, Any]:
     q = c.quorum()
     now = c.clock.now()
+    td = c.view.digest_time(now)
     osds = list(c.osds.values())
     remapped = sum(1 for pg in c.pgmap.pgs.values() if "remapped" in pg.state)
     standbys = [m for m in c.mgrs.values() if m.running and m.name != c.active_mgr]
@@ -111,16 +119,16 @@ def status_doc(c: CephCluster) -> dict[str, Any]:
         "election_epoch": c.epochs["election"],
         "quorum": [m.rank for m in q], "quorum_names": [m.name for m in q],
         "quorum_age": int(now - c.quorum_since),
-        "monmap": {"epoch": c.epochs["monmap"], "min_mon_release_name": RELEASE, "num_mons": len(c.mons)},
+        "monmap": {"epoch": c.epochs["monmap"], "min_mon_release_name": c.release.name, "num_mons": len(c.mons)},
         "osdmap": {"epoch": c.epochs["osdmap"], "num_osds": len(osds), "num_up_osds": sum(o.up for o in osds),
                    "osd_up_since": epoch_seconds(c, c.up_changed), "num_in_osds": sum(o.in_ for o in osds),
                    "osd_in_since": epoch_seconds(c, c.in_changed), "num_remapped_pgs": remapped},
         "pgmap": pgmap_doc(c),
         "fsmap": {"epoch": 1, "by_rank": [], "up:standby": 0},
         "mgrmap": {"available": c.active_mgr is not None, "num_standbys": len(standbys),
-                   "modules": MGR_MODULES, "services": {}},
-        "servicemap": {"epoch": 1, "modified": stamp(_utc(c, c.created_at)), "services": {}},
-        "progress_events": {},
+                   "modules": list(c.mgr_modules), "services": {}},
+        "servicemap": {"epoch": 1, "modified": utime(_utc(c, c.created_at)), "services": {}},
+        "progress_events": c.progress.status_events(td),
     }
 
 
@@ -143,26 +151,52 @@ def osd_tree_doc(c: CephCluster) -> dict[str, Any]:
     return {"nodes": nodes, "stray": []}
 
 
-def pool_stats(c: CephCluster) -> list[dict[str, Any]]:
+def pool_stats(c: CephCluster, at: float | None = None) -> list[dict[str, Any]]:
+    """PGMap::dump_object_stat_sum per pool. USED is what the OSDs report holding for the pool (a down or out
+    OSD's last report included); the raw-used rate (size, or (k+m)/k) is scaled by the share of object copies
+    that exist, so STORED and MAX AVAIL grow while the pool is degraded; %USED is USED over USED plus the raw
+    space the pool's rule can still fill (not MAX AVAIL)."""
+    if at is None:
+        at, digest = c.view.digest()
+    else:
+        _, digest = c.view.digest(at)
+    pm = c.pgmap
     out = []
     for p in c.pools.values():
-        used = int(p.stored * p.raw_factor)
-        avail = max_avail(c, p)
-        pct = used / (used + avail) if used + avail else 0.0
-        out.append({"name": p.name, "id": p.id, "pg_num": p.pg_num,
-                    "stats": {"stored": p.stored, "objects": p.objects, "kb_used": -(-used // KB),
-                              "bytes_used": used, "percent_used": pct, "max_avail": avail}})
+        keys = [(p.id, ps) for ps in range(p.pg_num)]
+        used = sum(sum(pm.pgs[k].have.values()) for k in keys)
+        copies = p.objects * p.size
+        degraded = sum(digest[k].degraded for k in keys if "degraded" in digest[k].flags)
+        rate = p.raw_factor * ((copies - degraded) / copies if copies else 1.0)
+        raw_avail = rule_avail(c, p)
+        pct = used / (used + raw_avail) if raw_avail else (1.0 if used else 0.0)
+        out.append({"name": p.name, "id": p.id,
+                    "stats": {"stored": int(used / rate) if rate else 0, "objects": p.objects,
+                              "kb_used": -(-used // KB), "bytes_used": used, "percent_used": pct,
+                              "max_avail": int(raw_avail / rate) if rate else 0}})
     return out
 
 
-def max_avail(c: CephCluster, pool) -> int:
-    """PGMap::get_rule_avail: the OSD that fills first bounds what the pool can still take."""
-    osds = [c.osds[o] for o in {o for ps in range(pool.pg_num) for o in c.pgmap.pgs[(pool.id, ps)].target}]
-    if not osds:
+def rule_avail(c: CephCluster, pool) -> int:
+    """PGMap::get_rule_avail: raw bytes the rule can take before its first OSD reaches the full ratio, each
+    OSD's room scaled by its share of the rule's CRUSH weight (an out OSD, its stats zeroed, is skipped but
+    keeps its weight in the total)."""
+    osds = [o for o in c.osds.values() if o.weight > 0]
+    total_w = sum(o.weight for o in osds)
+    if not total_w:
         return 0
-    total_w = sum(o.weight for o in osds) or 1.0
-    proj = min(max(0.0, c.tun.full_ratio * o.size - c.osd_used(o.id)) * total_w / (o.weight or 1e-9) for o in osds)
-    return int(proj / pool.raw_factor)
+    counted = {o.id for o in reporting(c)}
+    full = c.tun.full_ratio
+    best = None
+    for o in osds:
+        if o.id not in counted:
+            continue
+        kb = o.size // KB
+        kb_avail = (o.size - c.osd_used(o.id)) // KB
+        avail = max(0.0, kb_avail - kb * (1.0 - full)) * 1024.0
+        proj = int(avail / (o.weight / total_w))
+        best = proj if best is None else min(best, proj)
+    return best or 0
 
 
 def df_doc(c: CephCluster) -> dict[str, Any]:
@@ -177,40 +211,57 @@ def df_doc(c: CephCluster) -> dict[str, Any]:
 
 
 def osd_df_doc(c: CephCluster) -> dict[str, Any]:
-    rows = []
+    """OSDUtilizationDumper (src/osd/OSDMap.cc): an out OSD's row is zeroed (its stats are) and TOTAL counts
+    the OSDs that report; utilization is 100 * used / size; VAR its ratio to the average (the TOTAL's
+    utilization); MIN/MAX VAR and STDDEV over the in OSDs, weighted by their reweight."""
+    osds = {o.id for o in reporting(c)}
     pgs = Counter(o for pg in c.pgmap.pgs.values() for o in pg.acting)
-    util = {o.id: c.osd_ratio(o.id) * 100 for o in c.osds.values()}
-    avg = sum(util.values()) / len(util) if util else 0.0
+    cap = capacity(c)
+    avg = cap["bytes_used"] / cap["bytes_total"] * 100 if cap["bytes_total"] else 0.0
+    rows = []
+    min_var = max_var = -1.0
+    dev = weight = 0.0
+    total_meta = 0
     for o in sorted(c.osds.values(), key=lambda o: o.id):
-        used = c.osd_used(o.id)
+        counts = o.id in osds
+        used = c.osd_used(o.id) if counts else 0
+        size = o.size if counts else 0
+        meta = c.overhead(o.id) if counts else 0
+        total_meta += meta
+        util = used / size * 100 if size else 0.0
+        var = util / avg if avg else 1.0
+        reweight = 1.0 if o.in_ else 0.0
         rows.append({"id": o.id, "device_class": "hdd", "name": o.name, "type": "osd", "type_id": 0,
-                     "crush_weight": o.weight, "depth": 2, "pool_weights": {}, "reweight": 1.0 if o.in_ else 0.0,
-                     "kb": o.size // KB, "kb_used": used // KB, "kb_used_data": (used - c.tun.osd_overhead_bytes) // KB,
-                     "kb_used_omap": 0, "kb_used_meta": c.tun.osd_overhead_bytes // KB,
-                     "kb_avail": (o.size - used) // KB, "utilization": util[o.id],
-                     "var": util[o.id] / avg if avg else 0.0, "pgs": pgs.get(o.id, 0),
+                     "crush_weight": o.weight, "depth": 2, "pool_weights": {}, "reweight": reweight,
+                     "kb": size // KB, "kb_used": used // KB, "kb_used_data": (used - meta) // KB,
+                     "kb_used_omap": 0, "kb_used_meta": meta // KB, "kb_avail": (size - used) // KB,
+                     "utilization": util, "var": var, "pgs": pgs.get(o.id, 0) if o.up else 0,
                      "status": "up" if o.up else "down"})
-    total = sum(o.size for o in c.osds.values())
-    used = sum(c.osd_used(o) for o in c.osds)
-    varis = [r["var"] for r in rows] or [0.0]
-    dev = (sum((u - avg) ** 2 for u in util.values()) / len(util)) ** 0.5 if util else 0.0
+        if reweight > 0:
+            min_var = var if min_var < 0 else min(min_var, var)
+            max_var = var if max_var < 0 else max(max_var, var)
+            dev += reweight * (util - avg) ** 2
+            weight += reweight
+    total, used = cap["bytes_total"], cap["bytes_used"]
     return {"nodes": rows, "stray": [],
             "summary": {"total_kb": total // KB, "total_kb_used": used // KB,
-                        "total_kb_used_data": (used - c.tun.osd_overhead_bytes * len(c.osds)) // KB,
-                        "total_kb_used_omap": 0, "total_kb_used_meta": c.tun.osd_overhead_bytes * len(c.osds) // KB,
-                        "total_kb_avail": (total - used) // KB, "average_utilization": avg,
-                        "min_var": min(varis), "max_var": max(varis), "dev": dev}}
+                        "total_kb_used_data": (used - total_meta) // KB, "total_kb_used_omap": 0,
+                        "total_kb_used_meta": total_meta // KB, "total_kb_avail": (total - used) // KB,
+                        "average_utilization": avg, "min_var": min_var, "max_var": max_var,
+                        "dev": (dev / weight) ** 0.5 if weight else 0.0}}
 
 
 def pg_stat_doc(c: CephCluster) -> dict[str, Any]:
+    """`ceph pg stat -f json` (PGMap::dump_pg_summary... print_summary's pg_summary; no raw_bytes* since
+    Nautilus)."""
     pm = pgmap_doc(c)
     summary = {"num_pg_by_state": [{"name": s["state_name"], "num": s["count"]} for s in pm["pgs_by_state"]],
                "num_pgs": pm["num_pgs"], "num_bytes": pm["data_bytes"], "total_bytes": pm["bytes_total"],
                "total_avail_bytes": pm["bytes_avail"], "total_used_bytes": pm["bytes_used"],
-               "total_used_raw_bytes": pm["bytes_used"], "raw_bytes_used": pm["bytes_used"],
-               "raw_bytes_avail": pm["bytes_avail"], "raw_bytes": pm["bytes_total"]}
+               "total_used_raw_bytes": pm["bytes_used"]}
     for k in ("degraded_objects", "degraded_total", "degraded_ratio", "misplaced_objects", "misplaced_total",
-              "misplaced_ratio", "recovering_objects_per_sec", "recovering_bytes_per_sec"):
+              "misplaced_ratio", "recovering_objects_per_sec", "recovering_bytes_per_sec",
+              "recovering_keys_per_sec", "num_objects_recovered", "num_bytes_recovered", "num_keys_recovered"):
         if k in pm:
             summary[k] = pm[k]
     return {"pg_ready": True, "pg_summary": summary}
@@ -218,8 +269,9 @@ def pg_stat_doc(c: CephCluster) -> dict[str, Any]:
 
 def versions_doc(c: CephCluster) -> dict[str, Any]:
     kinds = {"mon": sum(m.running for m in c.mons.values()), "mgr": sum(m.running for m in c.mgrs.values()),
-             "osd": sum(o.running for o in c.osds.values())}
-    doc = {k: ({VERSION_LINE: n} if n else {}) for k, n in kinds.items()}
+             "osd": sum(o.running for o in c.osds.values()), "mds": 0}
+    line = c.release.line
+    doc = {k: ({line: n} if n else {}) for k, n in kinds.items()}
     total = sum(kinds.values())
-    doc["overall"] = {VERSION_LINE: total} if total else {}
+    doc["overall"] = {line: total} if total else {}
     return doc

@@ -19,6 +19,7 @@ from typing import Any
 
 from labsim.fakes.ceph import rook_objects as O
 from labsim.fakes.ceph import rook_status as S
+from labsim.fakes.ceph import versions
 from labsim.fakes.ceph.cluster import CephCluster
 from labsim.fakes.ceph.disks import prepare_log
 from labsim.fakes.ceph.model import Disk
@@ -175,12 +176,19 @@ class RookCluster:
             self.detect_at = now + DETECT
             self.step = "detect"
         if self.step == "detect" and now >= self.detect_at:
+            image = (spec.get("cephVersion") or {}).get("image", "")
+            try:
+                release = versions.from_image(image or self._image(spec))
+            except ValueError as exc:           # a release the simulator does not model: it stops here, saying so
+                self._phase("Failure", f"failed to detect the ceph version of image {image!r}: {exc}", ok=False)
+                self.step = "unsupported"
+                return
             self.ceph = CephCluster(self.ns, self.kube.clock, seed=self.op.seed, tunables=self.op.tunables,
-                                    salt=f"{self.kube.name}/")
+                                    salt=f"{self.kube.name}/", version=release.version)
+            self.ceph.mgr_modules = ["iostat", "nfs", "prometheus", "restful"]   # Rook enables prometheus
             for node in self.nodes():
                 self.ceph.add_host(node, self._address(node), self.op.disks(node), up=node not in self.op.down)
-            image = (spec.get("cephVersion") or {}).get("image", "")
-            self._status(lambda st: st.update(version={"image": image, "version": "19.2.3-0"}))
+            self._status(lambda st: st.update(version={"image": image, "version": f"{release.version}-0"}))
             self._phase("Progressing", "Configuring Ceph Mons")
             self.step = "mons"
         if self.ceph is None:
@@ -238,9 +246,10 @@ class RookCluster:
             self._ensure("deployments.apps", O.mgr(self.ns, name, node, self._image(spec)))
             if name not in ceph.mgrs and self._pod_runs(f"app=rook-ceph-mgr,mgr={name}"):
                 ceph.add_mgr(node)
-        if ceph.active_mgr and ".mgr" not in {p.name for p in ceph.pools.values()}:
+        if ceph.active_mgr and ceph.release.mgr_pool not in {p.name for p in ceph.pools.values()}:
             objects, stored = SEED_DATA[".mgr"]
-            ceph.add_pool(".mgr", pg_num=1, application="mgr", objects=objects, stored=stored)
+            ceph.add_pool(ceph.release.mgr_pool, pg_num=1, application=ceph.release.mgr_pool_app, objects=objects,
+                          stored=stored)
         return ceph.active_mgr is not None
 
     def _osds(self, spec: dict[str, Any]) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from labsim.fakes.ceph import crash as K
 from labsim.fakes.ceph import report as R
 from labsim.fakes.ceph.catalog import TAG
 from labsim.fakes.ceph.units import byte_u, percentify, si_u, table, timespan
@@ -82,6 +83,11 @@ def status(c: CephCluster) -> str:
     if "recovering_objects_per_sec" in pm:
         lines += [SEP, "  io:", (f"    recovery: {byte_u(pm['recovering_bytes_per_sec'])}/s, "
                                 f"{si_u(pm['recovering_objects_per_sec'])} objects/s")]
+    shown = [ev for ev in doc["progress_events"].values() if ev["add_to_ceph_s"]]
+    if shown:                       # the mgr's progress events (MgrStatMonitor::print_summary, "progress:")
+        lines += [SEP, "  progress:"]
+        for ev in shown:            # the module renders the bar line indented already (twoline_progress(6))
+            lines.append("    " + ev["message"])
     return "\n".join(lines) + "\n" + SEP + "\n"
 
 
@@ -130,8 +136,8 @@ def osd_tree(c: CephCluster) -> str:
             weight = sum(o.weight for o in c.osds.values() if o.host == n["name"])
             rows.append([str(n["id"]), "", f"{weight:.5f}", f"    host {n['name']}", "", "", ""])
         else:
-            rows.append([str(n["id"]), n["device_class"], f"{n['crush_weight']:.5f}", f"        {n['name']}",
-                         n["status"], f"{n['reweight']:.5f}", f"{n['primary_affinity']:.5f}"])
+            rows.append([str(n["id"]), n["device_class"], weightf(n["crush_weight"]), f"        {n['name']}",
+                         n["status"], weightf(n["reweight"]), weightf(n["primary_affinity"])])
     return "\n".join(table(["ID", "CLASS", "WEIGHT", "TYPE NAME", "STATUS", "REWEIGHT", "PRI-AFF"], rows,
                            left=(3,), headers_left=True)) + "\n"
 
@@ -144,34 +150,55 @@ def df(c: CephCluster) -> str:
            for cls, v in doc["stats_by_class"].items()]
     raw.append(["TOTAL", byte_u(s["total_bytes"]), byte_u(s["total_avail_bytes"]), byte_u(s["total_used_bytes"]),
                 byte_u(s["total_used_raw_bytes"]), percentify(s['total_used_raw_ratio'] * 100)])
-    pools = [[p["name"], p["id"], p["pg_num"], byte_u(p["stats"]["stored"]), p["stats"]["objects"],
+    pgs = {p.id: p.pg_num for p in c.pools.values()}
+    pools = [[p["name"], p["id"], pgs[p["id"]], byte_u(p["stats"]["stored"]), p["stats"]["objects"],
               byte_u(p["stats"]["bytes_used"]), percentify(p["stats"]["percent_used"] * 100),
               byte_u(p["stats"]["max_avail"])] for p in doc["pools"]]
     lines = ["--- RAW STORAGE ---"]
     lines += table(["CLASS", "SIZE", "AVAIL", "USED", "RAW USED", "%RAW USED"], raw, left=(0,))
-    lines += ["", "--- POOLS ---"]
+    lines += [SEP, "--- POOLS ---"]
     lines += table(["POOL", "ID", "PGS", "STORED", "OBJECTS", "USED", "%USED", "MAX AVAIL"], pools, left=(0,))
     return "\n".join(lines) + "\n"
 
 
+def weightf(v: float) -> str:
+    """weightf_t (src/osd/OSDMap.h): `-` below -0.01, `0` for nothing, else five decimals (REWEIGHT 0 of an
+    out OSD prints `0`, not `0.00000`)."""
+    return "-" if v < -0.01 else "0" if v < 0.000001 else f"{v:.5f}"
+
+
+def lowprecision(v: float) -> str:
+    """lowprecision_t (OSDUtilizationPlainDumper): `-` below -0.01, `0` under 0.001, else two decimals."""
+    return "-" if v < -0.01 else "0" if v < 0.001 else f"{v:.2f}"
+
+
 def osd_df(c: CephCluster) -> str:
     doc = R.osd_df_doc(c)
-    rows = [[n["id"], n["device_class"], f"{n['crush_weight']:.5f}", f"{n['reweight']:.5f}", byte_u(n["kb"] * 1024),
+    rows = [[n["id"], n["device_class"], weightf(n["crush_weight"]), weightf(n["reweight"]), byte_u(n["kb"] * 1024),
              byte_u(n["kb_used"] * 1024), byte_u(n["kb_used_data"] * 1024), "0 B", byte_u(n["kb_used_meta"] * 1024),
-             byte_u(n["kb_avail"] * 1024), f"{n['utilization']:.2f}", f"{n['var']:.2f}", n["pgs"], n["status"]]
+             byte_u(n["kb_avail"] * 1024), lowprecision(n["utilization"]), lowprecision(n["var"]), n["pgs"],
+             n["status"]]
             for n in doc["nodes"]]
     s = doc["summary"]
     rows.append(["", "", "", "TOTAL", byte_u(s["total_kb"] * 1024), byte_u(s["total_kb_used"] * 1024),
                  byte_u(s["total_kb_used_data"] * 1024), "0 B", byte_u(s["total_kb_used_meta"] * 1024),
-                 byte_u(s["total_kb_avail"] * 1024), f"{s['average_utilization']:.2f}", "", "", ""])
+                 byte_u(s["total_kb_avail"] * 1024), lowprecision(s["average_utilization"]), "", "", ""])
     lines = table(["ID", "CLASS", "WEIGHT", "REWEIGHT", "SIZE", "RAW USE", "DATA", "OMAP", "META", "AVAIL", "%USE",
                    "VAR", "PGS", "STATUS"], rows, headers_left=True)
-    lines.append(f"MIN/MAX VAR: {s['min_var']:.2f}/{s['max_var']:.2f}  STDDEV: {s['dev']:.2f}")
+    lines.append(f"MIN/MAX VAR: {lowprecision(s['min_var'])}/{lowprecision(s['max_var'])}  "
+                 f"STDDEV: {lowprecision(s['dev'])}")
     return "\n".join(lines) + "\n"
 
 
+def osd_stat(c: CephCluster) -> str:
+    """OSDMap::print_summary: `3 osds: 2 up (since 104s), 3 in (since 2m); epoch: e14`."""
+    sd = R.status_doc(c)["osdmap"]
+    now = c.clock.now()
+    if not c.osds:
+        return f"0 osds: 0 up, 0 in; epoch: e{sd['epoch']}\n"
+    return (f"{sd['num_osds']} osds: {sd['num_up_osds']} up (since {timespan(now - c.up_changed)}), "
+            f"{sd['num_in_osds']} in (since {timespan(now - c.in_changed)}); epoch: e{sd['epoch']}\n")
+
+
 def crash_ls(c: CephCluster, new_only: bool = False) -> str:
-    rows = [[x.crash_id, x.entity, "" if x.archived else "*"] for x in c.crashes if not (new_only and x.archived)]
-    if not rows:
-        return ""
-    return "\n".join(table(["ID", "ENTITY", "NEW"], rows, left=(0, 1, 2))) + "\n"
+    return K.ls_table([x for x in c.crashes if not (new_only and x.archived)])

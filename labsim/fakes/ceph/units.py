@@ -53,21 +53,27 @@ def timespan(seconds: float) -> str:
 
 
 def stamp(t: datetime) -> str:
-    """Ceph's JSON timestamps: `2026-01-01T00:10:00.000000Z`."""
+    """The crash module's timestamps (and crash ids): `2026-01-01T00:10:00.000000Z`."""
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utime(t: datetime) -> str:
+    """utime_t in Ceph's JSON (servicemap `modified`, a mute's `ttl`): `2026-01-01T00:10:00.000000+0000`."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], left: Sequence[int] = (),
           headers_left: bool = False) -> list[str]:
-    """TextTable: columns two spaces apart, values right-aligned except the `left` columns; headers aligned as
-    their values, or all left (`ceph osd tree`, `ceph osd df` define them so); no trailing blanks."""
+    """TextTable (src/common/TextTable.cc): columns two spaces apart, values right-aligned except the `left`
+    columns; headers aligned as their values, or all left (`ceph osd tree`, `ceph osd df` define them so); every
+    cell padded to its column's width, so rows with empty last cells end in blanks."""
     cells = [[str(c) for c in r] for r in [headers, *rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     out = []
     for n, r in enumerate(cells):
         parts = [c.ljust(widths[i]) if i in left or (n == 0 and headers_left) else c.rjust(widths[i])
                  for i, c in enumerate(r)]
-        out.append("  ".join(parts).rstrip())
+        out.append("  ".join(parts))
     return out
 
 

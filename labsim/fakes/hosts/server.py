@@ -4,23 +4,51 @@ Ansible's modules use them.
 Each host has its own host key, generated per run. Logins are by the per-run public key or the
 password the lab's secret reference resolves to in the simulator. A host whose cable is pulled in the
 world closes every new connection at once (the sim's "unreachable").
+
+Connections, as OpenSSH's sshd limits them (sshd_config(5) defaults): the key exchange runs in the
+connection's own paramiko thread, never in the accept loop, so a client that connects and says nothing
+delays nobody; a connection not logged in after LoginGraceTime (120 s) is closed; beyond MaxStartups
+10:30:100 unauthenticated connections new ones are dropped (30 % at 10, rising linearly to all at 100).
+sshd has no idle limit once logged in; the fake closes a session idle for `IDLE_TIMEOUT` with no channel
+open, so a client that vanishes without a FIN does not hold a thread forever. Closed transports are
+forgotten at once.
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
+import random
 import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import paramiko
 
+from labsim.fakes.face import Connection, Face, Limits
 from labsim.fakes.hosts.machine import Machine
 from labsim.fakes.hosts.shell import Shell
 
 LOG = "labsim.fakes.ssh"
+BANNER_TIMEOUT = 15.0        # paramiko's default: the client's identification string must arrive by then
+LOGIN_GRACE_TIME = 120.0     # sshd_config(5) LoginGraceTime
+MAX_STARTUPS = (10, 30, 100)  # sshd_config(5) MaxStartups start:rate:full
+IDLE_TIMEOUT = 600.0         # ours: a logged-in session with no channel and no request for this long is closed
+MAX_CONNECTIONS = 256        # ours: every connection is a paramiko thread
+
+
+class _ClientTrouble(logging.Filter):
+    """paramiko reports a client that is not SSH, or hangs up mid-handshake, at ERROR with its traceback: news
+    about the client, not a fault of the face, so it goes out at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
 logging.getLogger(LOG).addHandler(logging.NullHandler())
+logging.getLogger(LOG).addFilter(_ClientTrouble())
 logging.getLogger(LOG).propagate = False
 
 
@@ -29,6 +57,10 @@ class _Session(paramiko.ServerInterface):
         self.owner = owner
         self.user: str | None = None
         self.closers: list[threading.Thread] = []
+        self.accepted = self.active = time.monotonic()   # for the login grace time and the idle limit
+
+    def touch(self) -> None:
+        self.active = time.monotonic()
 
     def get_allowed_auths(self, username: str) -> str:
         return "publickey,password"
@@ -37,16 +69,19 @@ class _Session(paramiko.ServerInterface):
         if username == self.owner.username and self.owner.client_key is not None \
                 and key.get_base64() == self.owner.client_key.get_base64():
             self.user = username
+            self.touch()
             return paramiko.AUTH_SUCCESSFUL
         return paramiko.AUTH_FAILED
 
     def check_auth_password(self, username: str, password: str) -> int:
         if username == self.owner.username and self.owner.password is not None and password == self.owner.password:
             self.user = username
+            self.touch()
             return paramiko.AUTH_SUCCESSFUL
         return paramiko.AUTH_FAILED
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
+        self.touch()
         return paramiko.OPEN_SUCCEEDED if kind == "session" else paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
     def check_channel_pty_request(self, *args) -> bool:
@@ -60,12 +95,20 @@ class _Session(paramiko.ServerInterface):
         # once it is done nothing else sends on this transport and the next packet is our SUCCESS.
         for t in self.closers:
             t.join(timeout=1.0)
+        self.touch()
         self.owner._exec(channel, self.user or "", command)
         closer = threading.Thread(target=_close_after_reply, args=(channel, _packets_sent(channel)),
                                   name=f"ssh-close-{self.owner.machine.name}", daemon=True)
         self.closers = [closer]
         closer.start()
         return True
+
+
+def _open_channels(t: paramiko.Transport) -> int:
+    try:
+        return len(t._channels.values())
+    except (AttributeError, RuntimeError):
+        return 0
 
 
 def _packets_sent(channel: paramiko.Channel) -> int:
@@ -82,58 +125,102 @@ def _close_after_reply(channel: paramiko.Channel, sent: int, timeout: float = 2.
         pass
 
 
-class SshServer:
+class SshServer(Face):
+    """On the faces' server base (labsim/fakes/face.py) for binding, accepting and stopping; each accepted
+    socket is handed to a paramiko transport, which runs in its own thread."""
+
+    limits = Limits(max_connections=MAX_CONNECTIONS)
+
     def __init__(self, machine: Machine, *, username: str, host_key: paramiko.PKey,
                  client_key: paramiko.PKey | None, password: str | None,
                  reachable: Callable[[], bool] = lambda: True, host: str = "127.0.0.1"):
-        if not ipaddress.ip_address(host).is_loopback:
-            raise ValueError(f"the SSH fake binds loopback addresses only, not {host}")
+        super().__init__(f"ssh-{machine.name}", host=host, kind="SSH fake")
         self.machine = machine
         self.username, self.host_key, self.client_key, self.password = username, host_key, client_key, password
         self.reachable = reachable
-        self.host, self.port = host, 0
         self.sessions = 0
-        self._sock: socket.socket | None = None
-        self._stop = threading.Event()
-        self._transports: list[paramiko.Transport] = []
+        self.login_grace_time, self.idle_timeout, self.max_startups = LOGIN_GRACE_TIME, IDLE_TIMEOUT, MAX_STARTUPS
+        self.dropped = 0       # connections refused by MaxStartups or the connection limit
+        self._transports: dict[paramiko.Transport, _Session] = {}
+        self._random = random.Random(0)   # MaxStartups' early drop; seeded: the same run drops the same ones
 
-    def start(self) -> SshServer:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((self.host, 0))
-        s.listen(16)
-        s.settimeout(0.2)
-        self._sock, self.port = s, s.getsockname()[1]
-        threading.Thread(target=self._accept, name=f"ssh-{self.machine.name}", daemon=True).start()
-        return self
+    @property
+    def connections(self) -> int:
+        """Open connections (for tests and limits); closed ones are pruned first."""
+        self._prune()
+        return len(self._transports)
+
+    def live_connections(self) -> int:
+        return 0   # never pause the listener: `accept` applies MaxStartups and the cap itself
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._sock:
-            self._sock.close()
-        for t in list(self._transports):
+        super().stop()
+        with self._lock:
+            transports = list(self._transports)
+            self._transports.clear()
+        for t in transports:
             t.close()
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()  # type: ignore[union-attr]
-            except (TimeoutError, OSError):
-                continue
-            if not self.reachable():
-                conn.close()
-                continue
-            conn.settimeout(None)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # no delayed-ACK stalls per command
-            t = paramiko.Transport(conn)
-            t.set_log_channel(LOG)   # a client that hangs up is no news: keep it out of stderr
-            t.add_server_key(self.host_key)
-            self._transports.append(t)
-            self.sessions += 1
-            try:
-                t.start_server(server=_Session(self))
-            except (paramiko.SSHException, EOFError, OSError):
-                t.close()
+    def tick(self) -> None:
+        self._prune()
+
+    def accept(self, sock: socket.socket, peer: Any, tls: Any) -> Connection | None:
+        self._prune()
+        if not self.reachable() or self._drop():
+            sock.close()
+            return None
+        sock.setblocking(True)
+        t = paramiko.Transport(sock)
+        t.set_log_channel(LOG)   # a client that hangs up is no news: keep it out of stderr
+        t.banner_timeout = t.handshake_timeout = BANNER_TIMEOUT
+        t.add_server_key(self.host_key)
+        session = _Session(self)
+        with self._lock:
+            self._transports[t] = session
+        self.sessions += 1
+        try:
+            # With an event, paramiko negotiates in the transport's own thread and returns at once:
+            # the accept loop never waits for a client's banner or key exchange.
+            t.start_server(event=threading.Event(), server=session)
+        except (paramiko.SSHException, EOFError, OSError):
+            t.close()
+        return None
+
+    def _drop(self) -> bool:
+        """sshd's MaxStartups: refuse a new connection while too many have not logged in yet."""
+        start, rate, full = self.max_startups
+        with self._lock:
+            total = len(self._transports)
+            startups = sum(1 for s in self._transports.values() if s.user is None)
+        if total >= self.limits.max_connections or startups >= full:
+            self.dropped += 1
+            return True
+        if startups < start:
+            return False
+        p = rate + (100 - rate) * (startups - start) / (full - start)
+        if self._random.random() * 100 < p:
+            self.dropped += 1
+            return True
+        return False
+
+    def _prune(self) -> None:
+        """Forget closed transports; close those past the login grace time or idle too long."""
+        now = time.monotonic()
+        doomed: list[paramiko.Transport] = []
+        with self._lock:
+            for t, s in list(self._transports.items()):
+                if not t.is_active():
+                    del self._transports[t]
+                    # paramiko leaves the key exchange's timer (a thread) running after an EOF mid-handshake
+                    t.packetizer.complete_handshake()
+                elif s.user is None and now - s.accepted > self.login_grace_time:
+                    doomed.append(t)
+                elif s.user is not None and now - s.active > self.idle_timeout and not _open_channels(t):
+                    doomed.append(t)
+            for t in doomed:
+                del self._transports[t]
+        for t in doomed:
+            t.close()
 
     def _exec(self, channel: paramiko.Channel, user: str, command: bytes) -> None:
         try:

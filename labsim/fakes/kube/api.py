@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import yaml
 
+from labsim import yamlbounds
 from labsim.fakes.kube import discovery, tables, watch
 from labsim.fakes.kube import errors as E
 from labsim.fakes.kube.logs import pod_log
@@ -193,9 +194,11 @@ def _body(req: Request) -> Any:
         # The protobuf/CBOR encodings are not spoken: client-go (>= 1.32) answers a 415 by switching to JSON.
         raise E.unsupported_media_type(ct, BODY_TYPES)
     try:
-        if ct.endswith("yaml"):
-            return yaml.safe_load(req.body.decode()) or {}
+        if ct.endswith("yaml"):   # aliases within a budget (a YamlLimitError is a ValueError)
+            return yamlbounds.safe_load(req.body.decode()) or {}
         return json.loads(req.body.decode())
+    except RecursionError:   # nesting deeper than Python's stack: Go's decoder stops at depth 10000 too
+        raise E.bad_request("error decoding request body: exceeded max depth") from None
     except (ValueError, yaml.YAMLError) as exc:
         raise E.bad_request(f"error decoding request body: {exc}") from None
 
@@ -287,7 +290,7 @@ def _delete_options(req: Request) -> dict[str, Any]:
     if "propagationPolicy" in q:
         opts["propagationPolicy"] = q["propagationPolicy"]
     if "gracePeriodSeconds" in q:
-        opts["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+        opts["gracePeriodSeconds"] = E.int_param(q, "gracePeriodSeconds")
     if opts.get("orphanDependents") is True:
         opts.setdefault("propagationPolicy", "Orphan")
     if opts.get("gracePeriodSeconds") is not None:
@@ -339,7 +342,7 @@ def _list(cluster: KubeCluster, req: Request, t: Target) -> Response:
     kind = negotiate(req.headers.get("accept"), ("table", "pom"))
     lsel = parse_labels(q.get("labelSelector"))
     fsel = parse_fields(q.get("fieldSelector"), rt.plural)
-    limit = int(q.get("limit") or 0)
+    limit = max(0, E.int_param(q, "limit") or 0)   # a negative limit lists everything, as the apiserver's storage does
     start = ""
     if q.get("continue"):
         try:
@@ -384,7 +387,7 @@ def _watch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[[],
     kind = negotiate(req.headers.get("accept"), ("table", "pom"))
     lsel = parse_labels(q.get("labelSelector"))
     fsel = parse_fields(q.get("fieldSelector"), rt.plural)
-    timeout = float(q["timeoutSeconds"]) if q.get("timeoutSeconds") else None
+    timeout = E.int_param(q, "timeoutSeconds") or None
     initial = None
     if "sendInitialEvents" in q:
         initial = _flag(q, "sendInitialEvents")

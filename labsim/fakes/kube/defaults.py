@@ -182,6 +182,14 @@ def _namespace(cluster: KubeCluster, ns: dict[str, Any]) -> None:
 
 def _secret(cluster: KubeCluster, s: dict[str, Any]) -> None:
     s.setdefault("type", "Opaque")
+    # "stringData ... is merged into the data field on write, overwriting any existing values. The stringData field
+    # is never output when reading from the API." (core/v1 Secret)
+    plain = s.pop("stringData", None)
+    if isinstance(plain, dict) and plain:
+        import base64
+        data = s.setdefault("data", {})
+        for k, v in plain.items():
+            data[k] = base64.b64encode(str(v).encode()).decode()
 
 
 def _crd(cluster: KubeCluster, crd: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ Sources (kubernetes/kubernetes):
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 OPTIMISTIC_LOCK = "the object has been modified; please apply your changes to the latest version and try again"
@@ -117,6 +118,20 @@ def invalid(kind: str, group: str, name: str, causes: list[Cause]) -> KubeError:
 
 def bad_request(message: str) -> KubeError:
     return KubeError(400, "BadRequest", message)
+
+
+def int_param(query: dict[str, str], name: str) -> int | None:
+    """An integer query parameter as the apiserver's parameter codec reads it (apimachinery runtime/conversion.go:
+    strconv.ParseInt, base 10, 64 bits; its error is the 400's message). Absent: None."""
+    if name not in query:
+        return None
+    value = query[name]
+    if not re.fullmatch(r"[+-]?[0-9]+", value):
+        raise bad_request(f"strconv.ParseInt: parsing {json.dumps(value)}: invalid syntax")
+    number = int(value)
+    if not -(1 << 63) <= number < (1 << 63):
+        raise bad_request(f"strconv.ParseInt: parsing {json.dumps(value)}: value out of range")
+    return number
 
 
 def resource_not_found() -> KubeError:

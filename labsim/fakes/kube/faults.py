@@ -8,11 +8,9 @@
 """
 from __future__ import annotations
 
-import re
-import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from labsim.fakes.face import HttpFault, HttpFaults
 from labsim.fakes.kube import errors as E
 
 if TYPE_CHECKING:
@@ -21,44 +19,29 @@ if TYPE_CHECKING:
 _REASONS = {500: "InternalError", 502: "InternalError", 503: "ServiceUnavailable", 504: "Timeout",
             429: "TooManyRequests", 403: "Forbidden", 401: "Unauthorized"}
 
-
-@dataclass
-class HttpFault:
-    pattern: re.Pattern[str]
-    status: int
-    message: str
-    method: str | None
-    times: int | None
+__all__ = ["Faults", "HttpFault"]
 
 
 class Faults:
     def __init__(self, cluster: KubeCluster):
         self._cluster = cluster
-        self._lock = threading.Lock()
-        self.http: list[HttpFault] = []
+        self._http = HttpFaults()          # the faces' one registry (labsim/fakes/face.py)
+        self._lock = self._http._lock
+        self.http: list[HttpFault] = self._http.http
         self.latency = 0.0
         self.watch_generation = 0        # bumped by drop_watches; open streams end when it changes
-        self.triggered: list[str] = []
+        self.triggered: list[str] = self._http.triggered
 
     def http_error(self, pattern: str, status: int = 500, message: str | None = None, *,
                    method: str | None = None, times: int | None = 1) -> None:
         """Answer requests whose path matches `pattern` (re.search) with a failure Status of `status`."""
-        with self._lock:
-            self.http.append(HttpFault(re.compile(pattern), int(status), message or _default_message(status),
-                                       method.upper() if method else None, times))
+        self._http.add(pattern, status, message or _default_message(status), method=method, times=times)
 
     def take(self, method: str, path: str) -> E.KubeError | None:
-        with self._lock:
-            for f in self.http:
-                if (f.method and f.method != method) or not f.pattern.search(path):
-                    continue
-                if f.times is not None:
-                    f.times -= 1
-                    if f.times <= 0:
-                        self.http.remove(f)
-                self.triggered.append(f"http {method} {path}: {f.status}")
-                return E.KubeError(f.status, _REASONS.get(f.status, "InternalError"), f.message, {})
-        return None
+        f = self._http.take(method, path)
+        if f is None:
+            return None
+        return E.KubeError(f.status, _REASONS.get(f.status, "InternalError"), f.message, {})
 
     def drop_watches(self) -> None:
         self.watch_generation += 1
@@ -75,9 +58,8 @@ class Faults:
         self.latency = float(seconds)
 
     def clear(self) -> None:
-        with self._lock:
-            self.http.clear()
-            self.latency = 0.0
+        self._http.clear()
+        self.latency = 0.0
 
 
 def _default_message(status: int) -> str:

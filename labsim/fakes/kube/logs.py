@@ -57,9 +57,9 @@ def pod_log(cluster: KubeCluster, ns: str, name: str, q: dict[str, str], stoppin
         key = (ns, name, container)
         uid = pod["metadata"]["uid"]
     stamps = q.get("timestamps", "").lower() in ("true", "1")
-    tail = int(q["tailLines"]) if q.get("tailLines") not in (None, "") else None
-    since = float(q["sinceSeconds"]) if q.get("sinceSeconds") else None
-    limit = int(q["limitBytes"]) if q.get("limitBytes") else None
+    tail = E.int_param(q, "tailLines") if q.get("tailLines") not in (None, "") else None
+    since = E.int_param(q, "sinceSeconds") if q.get("sinceSeconds") else None
+    limit = E.int_param(q, "limitBytes") if q.get("limitBytes") else None
     follow = q.get("follow", "").lower() in ("true", "1")
 
     def fmt(entry: tuple[float, str]) -> bytes:

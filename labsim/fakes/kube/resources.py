@@ -121,6 +121,7 @@ BUILTINS: tuple[ResourceType, ...] = (
        generation=False),
     _t("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=["netpol"]),
     _t("networking.k8s.io", "v1", "ingresses", "Ingress", short_names=["ing"], subresources=["status"]),
+    _t("networking.k8s.io", "v1", "ingressclasses", "IngressClass", namespaced=False),
 )
 
 # Preferred order of groups in discovery (what `kubectl api-resources` prints first).

@@ -14,87 +14,46 @@ anything else is `401 Unauthorized`, except /version, /healthz, /livez, /readyz,
 """
 from __future__ import annotations
 
-import ipaddress
 import json
-import select
-import socket
 import ssl
-import threading
 import time
 import traceback
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
 from labsim.fakes import kube_exec
+from labsim.fakes.face import BadRequest, HttpFace, HttpHandler, Limits
 from labsim.fakes.kube import api
 from labsim.fakes.kube import errors as E
 from labsim.fakes.kube.cluster import KubeCluster
 from labsim.fakes.kube.faults import Faults
 from labsim.fakes.pki import CA
 
-MAX_BODY = 32 * 1024 * 1024
 ENDPOINTS_WARNING = '299 - "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"'
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, addr, handler, owner: KubeServer):
-        self.owner = owner
-        super().__init__(addr, handler)
-
-    def finish_request(self, request, client_address):   # TLS handshake in the request's own thread
-        try:
-            request = self.owner._ssl.wrap_socket(request, server_side=True)
-        except (OSError, ValueError):
-            try:
-                request.close()
-            except OSError:
-                pass
-            return
-        super().finish_request(request, client_address)
-
-    def handle_error(self, request, client_address):   # clients hang up mid-stream; that is normal
-        pass
+# kube-apiserver's http.Server (k8s.io/apiserver/pkg/server/secure_serving.go): MaxHeaderBytes 1 << 20 (Go reads up
+# to 4096 bytes more before it answers 431), IdleTimeout 90 s, ReadHeaderTimeout 32 s (which also bounds the TLS
+# handshake); the request body is capped at 3 MiB (genericapiserver MaxRequestBodyBytes). The body and write
+# timeouts and the connection cap are ours: Go has none, each goroutine costs it little.
+LIMITS = Limits(handshake_timeout=32.0, idle_timeout=90.0, header_timeout=32.0, body_timeout=60.0,
+                write_timeout=60.0, max_connections=512, max_header_bytes=(1 << 20) + 4096,
+                max_body_bytes=3 * 1024 * 1024)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+class _Handler(HttpHandler):
+    face: KubeServer
 
     def do_GET(self) -> None:
         self._handle()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
-
-    def _read_body(self) -> bytes:
-        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
-            out = b""
-            while True:
-                size = int(self.rfile.readline().strip().split(b";")[0] or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        if n > MAX_BODY:
-            raise E.KubeError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728", {})
-        return self.rfile.read(n) if n else b""
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
     def _user(self) -> str | None:
-        owner = self.server.owner
+        owner = self.face
         authz = self.headers.get("Authorization") or ""
         if authz.lower().startswith("bearer "):
             return owner.tokens.get(authz[7:].strip(), (None,))[0]
@@ -110,24 +69,42 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def _handle(self) -> None:
-        owner = self.server.owner
+        owner = self.face
         cluster = owner.cluster
         method = self.command
+        if self.path == "*":
+            if method == "OPTIONS":   # Go's net/http answers `OPTIONS *` itself (globalOptionsHandler)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self._send(api.Response(404, b"404 page not found\n", "text/plain; charset=utf-8"))
+            return
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        try:
-            body = self._read_body()
-        except E.KubeError as err:
-            self._send(api.error_response(err))
-            return
         if cluster.faults.latency > 0:
             time.sleep(cluster.faults.latency)
         user = self._user()
         path = parts.path
+        # Authentication comes before the body is read, as in the apiserver's filter chain: a client that is
+        # not let in never gets to make us read (or wait for) its body.
         if user is None and path.rstrip("/") not in api.PUBLIC:
             self._send(api.error_response(E.unauthorized()))
             owner._log(method, self.path, 401)
             return
+        try:
+            body = self.read_body()
+        except BadRequest as bad:
+            if bad.status != 413:
+                raise
+            limit = owner.limits.max_body_bytes
+            self._send(api.error_response(E.KubeError(413, "RequestEntityTooLarge",
+                                                       f"Request entity too large: limit is {limit}", {})))
+            self.close_connection = True
+            owner._log(method, self.path, 413)
+            return
+        self.conn.read_deadline = None    # the request is in: what follows (a watch, an exec session) may last
+        self.connection.settimeout(owner.limits.write_timeout)
         fault = cluster.faults.take(method, path)
         if fault is not None:
             self._send(api.error_response(fault))
@@ -139,7 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         req = api.Request(method, path, query, headers, body, user or "system:anonymous")
         try:
-            resp = api.handle(cluster, req, server_address=f"{owner.host}:{owner.port}", stopping=self._gone)
+            resp = api.handle(cluster, req, server_address=f"{owner.host}:{owner.port}", stopping=self.client_gone)
         except Exception as exc:  # noqa: BLE001 - a bug in the fake answers 500 like the apiserver, trace kept
             traceback.print_exc()
             resp = api.error_response(E.internal(f"labsim kube fake: {exc!r}"))
@@ -147,17 +124,6 @@ class _Handler(BaseHTTPRequestHandler):
             resp.headers.append(("Warning", ENDPOINTS_WARNING))
         owner._log(method, self.path, resp.status)
         self._send(resp, head=method == "HEAD")
-
-    def _gone(self) -> bool:
-        """Stop streaming: the server is stopping, or the client hung up (a streaming client sends nothing
-        more on its connection, so anything readable, EOF included, means it is done)."""
-        if self.server.owner._stopping.is_set():
-            return True
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-        except (OSError, ValueError):
-            return True
-        return bool(readable)
 
     def _send(self, resp: api.Response, head: bool = False) -> None:
         self.send_response(resp.status)
@@ -192,23 +158,19 @@ class _Handler(BaseHTTPRequestHandler):
                 close()
 
 
-class KubeServer:
+class KubeServer(HttpFace):
     """A Kubernetes API server for one cluster. `start()` binds 127.0.0.1 (port 0 picks one), sets `.port`/`.url`."""
 
+    handler_class = _Handler
+    limits = LIMITS
+
     def __init__(self, cluster: KubeCluster, *, ca: CA, host: str = "127.0.0.1", port: int = 0):
-        if not ipaddress.ip_address(host).is_loopback:
-            raise ValueError(f"the Kubernetes fake binds loopback addresses only, not {host}")
+        super().__init__(f"kube:{cluster.name}", host=host, port=port, kind="Kubernetes fake")
         self.cluster = cluster
         self.ca = ca
-        self.host = host
-        self.port = port
         self.url: str | None = None
         self.tokens: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.access_log: list[tuple[str, str, int]] = []
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._ssl: ssl.SSLContext | None = None
-        self._stopping = threading.Event()
         self._files = Path(ca.directory) / f"kube-{cluster.name}-{uuid.uuid4().hex[:6]}"
 
     @property
@@ -233,37 +195,24 @@ class KubeServer:
         ctx = cert.server_context(self._files, "apiserver")
         ctx.verify_mode = ssl.CERT_OPTIONAL       # client certificates authenticate when presented
         ctx.load_verify_locations(self.ca.cert_path)
-        self._ssl = ctx
+        self.tls = ctx
+        self.listeners = [(self.port, ctx)]
         self.cluster.ca_pem = self.ca.cert_pem.decode()
-        server_cls = _Server
-        if ipaddress.ip_address(self.host).version == 6:
-            server_cls = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
-        self._stopping.clear()
-        self._httpd = server_cls((self.host, self.port), _Handler, self)
-        self.port = self._httpd.server_address[1]
+        super().start()
         netloc = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"https://{netloc}:{self.port}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"kube-fake:{self.cluster.name}:{self.port}", daemon=True)
-        self._thread.start()
         return self
+
+    def check_head(self, handler: HttpHandler) -> None:
+        """Go's net/http (conn.readRequest) refuses an HTTP/1.1 request without a Host header."""
+        if handler.request_version == "HTTP/1.1" and not (handler.headers.get_all("Host") or [""])[0] \
+                and handler.command != "CONNECT":
+            raise BadRequest(400, "go", "missing required Host header")
 
     def stop(self) -> None:
         self._stopping.set()
-        self.cluster.store.poke()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.cluster.store.poke()     # open watch streams end now
+        super().stop()
 
     def client_cert(self, user: str = "admin", groups: tuple[str, ...] = ("system:masters",)) -> tuple[Path, Path]:
         """A client certificate for `user` (CN) in `groups` (O), written as files: (cert, key)."""

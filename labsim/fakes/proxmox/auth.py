@@ -4,6 +4,12 @@ Ticket (pve-access-control AccessControl.pm, pve-common Ticket.pm): `PVE:<user>:
 valid from 5 minutes before to 2 hours after its timestamp. A ticket may be posted as the password to
 `/access/ticket` to get a fresh one (what proxmoxer does after an hour). The CSRF token is
 `<HEXTIME>:<HMAC>` bound to the user; every non-GET request authenticated by ticket must carry it.
+
+Keys, as a PVE node makes them: the signature is an RSA PKCS#1 v1.5 signature with the cluster's authkey
+(`/etc/pve/authkey.key`, 2048 bits; Ticket.pm assemble_rsa_ticket: `encode_base64($rsa_priv->sign(...), '')`),
+and the CSRF secret is random (`/etc/pve/pve-www.key`). Both are random per simulated lab, never derived from
+its seed (a seed is public: anyone could mint a ticket for a lab with a PVE password). The authkey is made at
+the first password login, so a lab whose clients use API tokens never pays for it.
 API token: `Authorization: PVEAPIToken=<user>@<realm>!<tokenid>=<secret>`; PVE splits the value at the
 last `=` (`/^(.*)=(.*)$/`), so the PBS-style `:` separator is refused, as on a real PVE.
 
@@ -16,7 +22,12 @@ import base64
 import hashlib
 import hmac
 import re
+import secrets
 from urllib.parse import unquote
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from labsim.fakes.clock import VirtualClock
 from labsim.fakes.proxmox import errors as E
@@ -31,29 +42,37 @@ def _b64(data: bytes) -> str:
 
 class Auth:
     def __init__(self, clock: VirtualClock, users: dict[str, str], tokens: dict[str, str], seed: int = 0):
+        # `seed` is accepted for the cluster's symmetry and deliberately unused: keys are never derived from it
         self.clock = clock
         self.users = dict(users)
         self.tokens = dict(tokens)
-        self._seed = seed
-        self._key_generation = 0
-        self._csrf_secret = hashlib.sha256(f"pve-www-key:{seed}".encode()).digest()
+        self._authkey: rsa.RSAPrivateKey | None = None    # made at the first ticket
+        self._csrf_secret = secrets.token_bytes(32)
         self.issued = 0
 
     # --- time ---------------------------------------------------------------------------------------
     def epoch(self) -> int:
         return int(self.clock.utcnow().timestamp())
 
-    @property
-    def _ticket_key(self) -> bytes:
-        return hashlib.sha256(f"pve-authkey:{self._seed}:{self._key_generation}".encode()).digest()
-
     def expire_all(self) -> None:
         """Rotate the auth key without keeping the old one: every ticket issued so far stops working."""
-        self._key_generation += 1
+        self._authkey = None
 
     # --- tickets ------------------------------------------------------------------------------------
     def _sign(self, data: str) -> str:
-        return _b64(hmac.new(self._ticket_key, data.encode(), hashlib.sha512).digest())
+        if self._authkey is None:
+            self._authkey = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return base64.b64encode(self._authkey.sign(data.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
+
+    def _signed(self, data: str, signature: str) -> bool:
+        if self._authkey is None:
+            return False     # no ticket was ever issued with the current key
+        try:
+            self._authkey.public_key().verify(base64.b64decode(signature, validate=True), data.encode(),
+                                              padding.PKCS1v15(), hashes.SHA256())
+            return True
+        except (InvalidSignature, ValueError):
+            return False
 
     def make_ticket(self, user: str) -> str:
         data = f"PVE:{user}:{self.epoch():08X}"
@@ -62,11 +81,11 @@ class Auth:
 
     def check_ticket(self, ticket: str) -> str | None:
         """The user of a valid ticket, else None."""
-        m = re.fullmatch(r"(PVE:([^:]+):([0-9A-F]{8}))::(.+)", ticket or "")
+        m = re.fullmatch(r"(PVE:(\S+):([0-9A-F]{8}))::([^:\s]+)", ticket or "")
         if not m:
             return None
         data, user, ts, sig = m.group(1), m.group(2), int(m.group(3), 16), m.group(4)
-        if not hmac.compare_digest(sig, self._sign(data)):
+        if not self._signed(data, sig):
             return None
         age = self.epoch() - ts
         if age < -E.AUTH_GRACE or age >= E.TICKET_LIFETIME:

@@ -11,11 +11,12 @@ A failed task does not do its work (a failed `qmcreate` leaves no VM, a failed `
 """
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING
+
+from labsim.fakes.face import HttpFault, HttpFaults
 
 if TYPE_CHECKING:
     from labsim.fakes.proxmox.cluster import ProxmoxCluster
@@ -30,23 +31,15 @@ class TaskFault:
     times: int | None    # None: every time
 
 
-@dataclass
-class HttpFault:
-    pattern: re.Pattern[str]
-    status: int
-    message: str
-    method: str | None
-    times: int | None
-
-
 class Faults:
     def __init__(self, cluster: ProxmoxCluster):
         self._cluster = cluster
         self._lock = threading.Lock()
         self.tasks: list[TaskFault] = []
-        self.http: list[HttpFault] = []
+        self._http = HttpFaults()          # the faces' one registry (labsim/fakes/face.py)
+        self.http: list[HttpFault] = self._http.http
         self.latency: float = 0.0
-        self.triggered: list[str] = []   # what fired, for test evidence
+        self.triggered: list[str] = self._http.triggered   # what fired, for test evidence
 
     # --- tasks --------------------------------------------------------------------------------------
     def fail_next_task(self, kind: str, message: str, *, vmid: int | None = None, node: str | None = None,
@@ -74,25 +67,10 @@ class Faults:
                    method: str | None = None, times: int | None = 1) -> None:
         """Answer requests whose path (under /api2/json) matches `pattern` (re.search) with `status`.
         `times=None` keeps answering so; the message becomes the reason phrase, as PVE sends it."""
-        with self._lock:
-            self.http.append(HttpFault(re.compile(pattern), int(status),
-                                       message or HTTPStatus(int(status)).phrase, method and method.upper(),
-                                       times))
+        self._http.add(pattern, status, message or HTTPStatus(int(status)).phrase, method=method, times=times)
 
     def take_http_fault(self, method: str, path: str) -> HttpFault | None:
-        with self._lock:
-            for f in self.http:
-                if f.method and f.method != method:
-                    continue
-                if not f.pattern.search(path):
-                    continue
-                if f.times is not None:
-                    f.times -= 1
-                    if f.times <= 0:
-                        self.http.remove(f)
-                self.triggered.append(f"http {method} {path}: {f.status} {f.message}")
-                return f
-        return None
+        return self._http.take(method, path)
 
     # --- auth / timing ------------------------------------------------------------------------------
     def expire_tickets(self) -> None:
@@ -107,5 +85,5 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self.tasks.clear()
-            self.http.clear()
-            self.latency = 0.0
+        self._http.clear()
+        self.latency = 0.0

@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import ipaddress
 import json
-import socket
-import threading
 import time
 import traceback
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.utils import formatdate
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 
+from labsim.fakes.face import BadRequest, HttpFace, HttpHandler, Limits
 from labsim.fakes.pki import CA
 from labsim.fakes.proxmox import api
 from labsim.fakes.proxmox import errors as E
@@ -39,7 +37,15 @@ from labsim.fakes.proxmox.faults import Faults
 BASE = "/api2/json"
 FORMATS = {"/api2/json": "json", "/api2/extjs": "extjs"}
 NO_AUTH = {("POST", "/access/ticket"), ("GET", "/access/ticket"), ("GET", "/access/domains")}
-MAX_BODY = 16 * 1024 * 1024
+KNOWN_METHODS = ("GET", "POST", "PUT", "DELETE")
+
+# pve-http-server PVE/APIServer/AnyEvent.pm: $limit_max_headers = 64, $limit_max_header_size = 8*1024,
+# $limit_max_post = 64*1024; an AnyEvent::Handle inactivity timeout of 5 s (new(): timeout //= 5), rbuf_max 64 KiB,
+# max_conn 800 (it stops accepting at the cap). The total header and body times are ours.
+MAX_HEADER_LINES = 64
+MAX_HEADER_SIZE = 8 * 1024
+LIMITS = Limits(handshake_timeout=5.0, idle_timeout=5.0, header_timeout=30.0, body_timeout=30.0, write_timeout=30.0,
+                max_connections=800, max_header_bytes=64 * 1024, max_body_bytes=64 * 1024)
 
 
 def _reason(text: str) -> str:
@@ -47,13 +53,60 @@ def _reason(text: str) -> str:
     return line.encode("latin-1", "replace").decode("latin-1")
 
 
+def decode_urlencoded(data: str) -> dict[str, str]:
+    """AnyEvent.pm decode_urlencoded: pairs split at `&` or `;`, key and value at `=` (the first two fields, as
+    Perl's split); `+` and %XX unescaped; the value decoded as UTF-8 (malformed bytes replaced), the key left as
+    bytes; a repeated key joins its values with NUL, as CGI.pm does."""
+    out: dict[str, str] = {}
+
+    def unescape(text: str) -> bytes:
+        return _percent(text.replace("+", " ").encode("latin-1", "replace"))
+
+    for kv in filter(None, data.replace(";", "&").split("&")):
+        fields = kv.split("=")
+        key = unescape(fields[0]).decode("latin-1")
+        if len(fields) > 1:
+            value = unescape(fields[1]).decode("utf-8", "replace")
+            if key in out:
+                value = f"{out[key]}\0{value}"
+            out[key] = value
+        else:
+            out[key] = ""
+    return out
+
+
+def _percent(raw: bytes) -> bytes:
+    out, i = bytearray(), 0
+    while i < len(raw):
+        if raw[i:i + 1] == b"%" and len(raw) >= i + 3:
+            try:
+                out.append(int(raw[i + 1:i + 3], 16))
+                i += 3
+                continue
+            except ValueError:
+                pass
+        out.append(raw[i])
+        i += 1
+    return bytes(out)
+
+
 def _params_from_body(body: bytes, ctype: str) -> dict[str, str]:
     if not body:
         return {}
     if ctype.startswith("application/json"):
-        obj = json.loads(body.decode("utf-8") or "{}")
+        try:
+            obj = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise E.ApiError(501, "malformed UTF-8 character in JSON string") from None
+        except RecursionError:
+            raise E.ApiError(501, "json text or perl structure exceeds maximum nesting level") from None
+        except ValueError:
+            raise E.ApiError(501, "malformed JSON string, neither tag, array, object, number, string or atom, "
+                                  "at character offset 0") from None
+        if not isinstance(obj, dict):   # extract_params then treats it as a hash: Perl dies
+            raise E.ApiError(501, "Not a HASH reference")
         out: dict[str, str] = {}
-        for k, v in (obj or {}).items():
+        for k, v in obj.items():
             if isinstance(v, bool):
                 out[k] = "1" if v else "0"
             elif v is None:
@@ -63,43 +116,15 @@ def _params_from_body(body: bytes, ctype: str) -> dict[str, str]:
             else:
                 out[k] = str(v)
         return out
-    return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    return decode_urlencoded(body.decode("latin-1"))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, addr, handler, owner: ProxmoxServer):
-        self.owner = owner
-        super().__init__(addr, handler)
-
-    def finish_request(self, request, client_address):   # runs in the request's own thread
-        try:
-            request = self.owner._ssl.wrap_socket(request, server_side=True)
-        except (OSError, ValueError):
-            try:
-                request.close()
-            except OSError:
-                pass
-            return
-        super().finish_request(request, client_address)
-
-    def handle_error(self, request, client_address):   # quiet: clients hang up, TLS handshakes fail
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(HttpHandler):
     server_version = "pve-api-daemon/3.0"
-    disable_nagle_algorithm = True     # headers and body go out in separate writes: no 40 ms delayed-ACK stalls
-    server: _Server
+    face: ProxmoxServer
 
     def version_string(self) -> str:
         return self.server_version
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -112,11 +137,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._handle("DELETE")
-
-    def _unsupported(self) -> None:
-        self._send(501, f"method '{self.command}' not available", None)
-
-    do_HEAD = do_PATCH = do_OPTIONS = _unsupported   # type: ignore[assignment]
 
     # --- answers ------------------------------------------------------------------------------------
     def _send(self, status: int, reason: str, payload: dict[str, Any] | None) -> None:
@@ -142,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         if close:
             self.close_connection = True
-        self.server.owner._log(self.command, self.path, status, reason)
+        self.face._log(self.command, self.path, status, reason)
 
     def _error(self, err: E.ApiError) -> None:
         body = err.body()
@@ -153,14 +173,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- the request --------------------------------------------------------------------------------
     def _handle(self, method: str) -> None:
-        owner = self.server.owner
+        owner = self.face
         cluster = owner.cluster
         self._last_params: dict[str, str] = {}
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(501, "for data too large", None)
-            return
-        body = self.rfile.read(length) if length else b""
+        self._format = "json"    # the handler lives as long as its connection: nothing carries over
         if cluster.faults.latency > 0:
             time.sleep(cluster.faults.latency)
         parts = urlsplit(self.path)
@@ -170,7 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(501, E.NO_SUCH_URI, None)
             return
         self._format = FORMATS[base]
-        rel = unquote(path[len(base):]) or "/"
+        rel = unquote(path[len(base):], errors="replace") or "/"
         if len(rel) > 1:
             rel = rel.rstrip("/")
         fault = cluster.faults.take_http_fault(method, rel)
@@ -178,12 +194,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(E.ApiError(fault.status, fault.message))
             return
         try:
+            # authenticate_and_handle_request: the client is authenticated before its body is looked at
             with cluster.lock:
                 user = self._authenticate(cluster, method, rel)
+            body = self._body(method)
+            with cluster.lock:
                 data = self._dispatch(cluster, method, rel, parts.query, body, user)
         except E.ApiError as err:
             self._error(err)
             return
+        except (BadRequest, EOFError, OSError):   # the face answers or closes (labsim/fakes/face.py)
+            raise
         except Exception as exc:  # noqa: BLE001 - a bug in the fake: answer like a Perl die, but keep the trace
             traceback.print_exc()
             self._error(E.ApiError(500, f"internal error in the Proxmox fake: {exc}"))
@@ -202,6 +223,19 @@ class _Handler(BaseHTTPRequestHandler):
         if method != "GET" and rel != "/access/ticket":
             cluster.record_write(method, rel, self._last_params)
         self._send(200, "OK", payload)
+
+    def _body(self, method: str) -> bytes:
+        """The body as AnyEvent.pm admits it: POST and PUT only, at most 64 KiB, form or JSON."""
+        if not self.body_pending:
+            return b""
+        if method not in ("PUT", "POST"):
+            raise E.ApiError(501, f"Unexpected content for method '{method}'")
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].split(",")[0].strip()
+        if self.content_length() > self.face.limits.max_body_bytes:
+            raise E.ApiError(501, "for data too large")
+        if ctype and ctype not in ("application/x-www-form-urlencoded", "application/json"):
+            raise E.ApiError(506, f"upload 'Content-Type '{self.headers.get('Content-Type')}' not implemented")
+        return self.read_body()
 
     def _authenticate(self, cluster: ProxmoxCluster, method: str, rel: str) -> str | None:
         if (method, rel) in NO_AUTH:
@@ -226,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise E.ApiError(501, E.NOT_IMPLEMENTED.format(method=method, path=rel))
         route, uri_params = found
         params = _params_from_body(body, self.headers.get("Content-Type") or "") if method in ("POST", "PUT") else {}
-        params.update(dict(parse_qsl(query, keep_blank_values=True)))
+        params.update(decode_urlencoded(query))
         params.pop("_dc", None)
         for k, v in uri_params.items():
             if k in params and params[k] != v:
@@ -240,7 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
         return route.handler(ctx)
 
 
-class ProxmoxServer:
+class ProxmoxServer(HttpFace):
     """HTTPS face of a `ProxmoxCluster`. `start()` binds 127.0.0.1 (port 0 picks one) and sets `.port`/`.url`.
 
         server = ProxmoxServer(cluster, ca=ca).start()
@@ -248,18 +282,15 @@ class ProxmoxServer:
                           verify_ssl=ca.cert_path)
     """
 
+    handler_class = _Handler
+    limits = LIMITS
+
     def __init__(self, cluster: ProxmoxCluster, *, ca: CA, host: str = "127.0.0.1", port: int = 0):
-        if not ipaddress.ip_address(host).is_loopback:
-            raise ValueError(f"the Proxmox fake binds loopback addresses only, not {host}")
+        super().__init__("proxmox", host=host, port=port, kind="Proxmox fake")
         self.cluster = cluster
         self.ca = ca
-        self.host = host
-        self.port = port
         self.url: str | None = None
         self.access_log: list[tuple[str, str, int, str]] = []
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._ssl = None
         self.cert = None
 
     @property
@@ -281,33 +312,55 @@ class ProxmoxServer:
     def start(self) -> ProxmoxServer:
         names = [self.host, "localhost", "127.0.0.1", "::1", *self.cluster.nodes]
         self.cert = self.ca.issue_server_cert(list(dict.fromkeys(names)), common_name=next(iter(self.cluster.nodes)))
-        self._ssl = self.cert.server_context(self.ca.directory, f"proxmox-{uuid.uuid4().hex[:8]}")
-        server_cls = _Server
-        if ipaddress.ip_address(self.host).version == 6:
-            server_cls = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
-        self._httpd = server_cls((self.host, self.port), _Handler, self)
-        self.port = self._httpd.server_address[1]
+        self.tls = self.cert.server_context(self.ca.directory, f"proxmox-{uuid.uuid4().hex[:8]}")
+        self.listeners = [(self.port, self.tls)]
+        super().start()
         netloc = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"https://{netloc}:{self.port}"
         der = self.cert.certificate.public_bytes(serialization.Encoding.DER)
         fp = hashlib.sha256(der).hexdigest().upper()
         self.cluster.ssl_fingerprint = ":".join(fp[i:i + 2] for i in range(0, len(fp), 2))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name=f"proxmox-fake:{self.port}", daemon=True)
-        self._thread.start()
         return self
 
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+    # --- what pveproxy answers before the API sees a request (AnyEvent.pm push_request_header,
+    # unshift_read_header, process_header) ------------------------------------------------------------------
+    def check_head(self, handler: HttpHandler) -> None:
+        lines = handler.head_lines
+        if len(lines) + 1 >= MAX_HEADER_LINES or sum(len(x.rstrip(b"\r\n")) for x in lines) >= MAX_HEADER_SIZE:
+            raise BadRequest(431, "drop")    # `die` inside the reader's eval: nothing is sent; the timeout closes it
+        for line in lines:
+            text = line.rstrip(b"\r\n").decode("latin-1")
+            if not (text[:1] in (" ", "\t") or (":" in text and text.split(":", 1)[0].strip()
+                                               and not any(c.isspace() for c in text.split(":", 1)[0].rstrip()))):
+                raise BadRequest(506, "header-line")
+        if handler.command not in KNOWN_METHODS:
+            raise BadRequest(501, "method", handler.command)
+        te = handler.headers.get("Transfer-Encoding")
+        if te and te.strip().lower() == "chunked":
+            raise BadRequest(501, "pve", "chunked transfer encoding not supported")
+        if te:
+            raise BadRequest(501, "pve", f"Unknown transfer encoding '{te}'")
 
-    def __enter__(self) -> ProxmoxServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def protocol_error(self, handler: HttpHandler, bad: BadRequest) -> None:
+        if bad.reason == "drop":
+            handler.close_connection = True
+            return
+        version = handler.request_version if getattr(handler, "request_version", "").startswith("HTTP/1.") \
+            else "HTTP/1.0"
+        code, msg = {
+            "method": (501, f"method '{bad.detail}' not available"),
+            "header-line": (506, "unable to parse request header"),
+            "version": (506, f"http protocol version {bad.detail.rsplit('(', 1)[-1].rstrip(')').split('/')[-1]} "
+                             "not supported"),
+            "pve": (bad.status, bad.detail),
+            "body-too-large": (501, "for data too large"),
+        }.get(bad.reason, (400, "bad request"))
+        date = formatdate(usegmt=True)
+        head = (f"{version} {code} {_reason(msg)}\r\nCache-Control: max-age=0\r\nConnection: close\r\n"
+                f"Date: {date}\r\nPragma: no-cache\r\nServer: pve-api-daemon/3.0\r\nExpires: {date}\r\n\r\n")
+        handler.close_connection = True
+        try:
+            handler.connection.sendall(head.encode("latin-1", "replace"))
+        except OSError:
+            pass
+        self._log(getattr(handler, "command", "-") or "-", getattr(handler, "path", "-") or "-", code, msg)

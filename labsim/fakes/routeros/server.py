@@ -17,6 +17,9 @@ Reply texts and where they come from:
 - `!fatal session terminated on request` after `/quit` (librouteros docs/api_analysis.rst).
 - `!fatal` after bytes that are not a valid API stream: the text is ours (UNVERIFIED; RouterOS's
   behaviour on garbage is not documented).
+- `!fatal not logged in` when a client not logged in has sent more than `Limits.max_pending_bytes` without
+  finishing a sentence: what a router answers any first sentence but /login, said before the rest is read
+  (the bound is ours; RouterOS's is not documented).
 - `print =count-only=`: `!done =ret=N`, N the rows the queries select (MikroTik API manual).
 - `listen` and `/cancel` (MikroTik API manual, "/cancel, simultaneous commands"): a listen answers nothing at
   first, then one `!re` (tagged like the listen) each time a row of its menu changes, `=.dead=` for a row that is
@@ -24,6 +27,11 @@ Reply texts and where they come from:
   taking commands meanwhile. `/cancel =tag=X` ends it: `!trap =category=2 =message=interrupted` tagged X, the
   cancel's own `!done`, then X's `!done`; `/cancel` without a tag ends every running command of the connection.
   Cancelling a tag that runs nothing answers a plain `!done` (UNVERIFIED).
+
+Connections (labsim/fakes/face.py): one selector watches every idle session, a worker serves a sentence when it
+arrives. RouterOS manual, IP/Services: `max-sessions` (default 20, RouterOS 7.6+) concurrent connections per
+service; what a router does with one more is not documented: the fake closes it (UNVERIFIED). No idle limit is
+documented either; the fake closes a session idle for an hour.
 """
 from __future__ import annotations
 
@@ -38,8 +46,9 @@ import threading
 import time
 from binascii import unhexlify
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any
 
+from labsim.fakes.face import Connection, Face, Limits
 from labsim.fakes.routeros.api import CommandHandler, Reply, Trap
 from labsim.fakes.routeros.schema import Version
 from labsim.fakes.routeros.codec import ProtocolViolation, SentenceReader, encode_sentence
@@ -53,9 +62,10 @@ MSG_NOT_LOGGED_IN = "not logged in"
 MSG_QUIT = "session terminated on request"
 
 _LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
-_POLL = 0.5          # socket timeout: the longest a thread goes without looking at the stop flag
+_POLL = 0.5          # how often a listen looks at the stop flags when nothing changes
 _DRAIN = 1.0         # after we hang up, how long we keep reading (and dropping) what the client still sends
-_HANDSHAKE = 5.0     # TLS handshake budget
+LIMITS = Limits(handshake_timeout=5.0, idle_timeout=3600.0, write_timeout=30.0, max_connections=20,
+                max_pending_bytes=64 * 1024)
 _PRINT_VERBS = ("print", "getall")  # the manual: getall is an alias for print
 
 
@@ -85,20 +95,29 @@ class FaultPlan:
 
 
 class _Conn:
-    def __init__(self, sock: socket.socket, peer: tuple, tls: bool, number: int):
-        self.sock = sock
-        self.peer = peer
-        self.tls = tls
+    """A session: login state and the sentence reader of one connection."""
+
+    def __init__(self, link: Connection, number: int):
+        self.link = link
+        self.peer = link.peer
+        self.tls = link.tls
         self.number = number
         self.logged_in = False
         self.challenge: str | None = None
         self.count = 0  # command sentences received on this connection
-        self.thread: threading.Thread | None = None
-        self.send_lock = threading.Lock()            # the connection thread and its listens both write
-        self.listens: dict[str, _Listen] = {}        # running listen commands by tag
+        self.reader = SentenceReader()
+        self.drain_until: float | None = None   # hung up: input is read and dropped until then
+        self.send_lock = threading.Lock()       # the worker serving it and its listens both write
+        self.listens: dict[str, _Listen] = {}   # running listen commands by tag
+
+    @property
+    def sock(self) -> socket.socket:
+        return self.link.sock
 
 
-class RouterOSServer:
+class RouterOSServer(Face):
+    limits = LIMITS
+
     def __init__(self, handler: CommandHandler, *, username: str, password: str, login: str = "plain",
                  version: str = "7.16.2", host: str = "127.0.0.1", port: int = 0,
                  tls: ssl.SSLContext | None = None, tls_port: int = 0, name: str = ""):
@@ -110,24 +129,19 @@ class RouterOSServer:
             raise ValueError(f"RouterOSServer binds loopback only (127.0.0.0/8), not {host!r}")
         if login not in ("plain", "token"):
             raise ValueError(f"login must be 'plain' or 'token', not {login!r}")
+        super().__init__(name or f"routeros@{host}", host=host, port=port, kind="RouterOS fake")
         self.handler = handler
         self.username, self.password, self.login = username, password, login
         self.version = version
         self._version = parse_version(version)
-        self.host, self.port = host, port
-        self.tls, self.tls_port = tls, tls_port
-        self.name = name or f"routeros@{host}"
+        self.tls_port = tls_port
+        self.tls = tls
         self.faults = FaultPlan()
         # Calls into the handler are serialised: a router applies one change at a time, and the menu
         # engine need not be thread-safe. Replace with a shared lock if several servers share a world.
         self.handler_lock = threading.RLock()
         self.handler_errors: list[BaseException] = []  # exceptions raised by the handler (a simulator bug)
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._listeners: list[socket.socket] = []
-        self._accept_threads: list[threading.Thread] = []
-        self._conns: set[_Conn] = set()
-        self._threads: list[threading.Thread] = []
+        self._count_lock = threading.Lock()
         self._sentences = 0
         self._numbers = 0
 
@@ -135,141 +149,75 @@ class RouterOSServer:
 
     @property
     def sentences_received(self) -> int:
-        with self._lock:
+        with self._count_lock:
             return self._sentences
 
     @property
     def connections(self) -> int:
+        """Open sessions (one being hung up no longer counts)."""
         with self._lock:
-            return len(self._conns)
+            return sum(1 for c in self._conns if not (isinstance(c.data, _Conn) and c.data.drain_until))
 
-    def start(self) -> Self:
-        if self._listeners:
+    def start(self) -> RouterOSServer:
+        if self._loop is not None:
             raise RuntimeError("server already started")
-        self._stopping.clear()
-        self.port = self._listen(self.port, tls=False)
+        self.listeners = [(self.port, None)] + ([(self.tls_port, self.tls)] if self.tls is not None else [])
+        super().start()
         if self.tls is not None:
-            self.tls_port = self._listen(self.tls_port, tls=True)
+            self.tls_port = self.bound_ports()[1]
         return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        for lsock in self._listeners:  # wake accept() now rather than at its next poll
-            try:
-                socket.create_connection(lsock.getsockname(), timeout=0.2).close()
-            except OSError:
-                pass
-        for t in self._accept_threads:
-            t.join(timeout=2)
-        for lsock in self._listeners:
-            lsock.close()
-        self._listeners, self._accept_threads = [], []
-        with self._lock:
-            live = list(self._conns)
-            threads = list(self._threads)
-        for conn in live:
-            _shutdown(conn.sock, socket.SHUT_RDWR)  # wakes the thread's recv at once
-        for t in threads:
-            t.join(timeout=2)
-        with self._lock:
-            self._threads = [t for t in self._threads if t.is_alive()]
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<RouterOSServer {self.name} {self.host}:{self.port} v{self.version} {self.login}>"
 
-    # ------------------------------------------------------------ sockets and threads
+    # ------------------------------------------------------------ connections (labsim/fakes/face.py)
 
-    def _listen(self, port: int, *, tls: bool) -> int:
-        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind((self.host, port))
-        lsock.listen(64)
-        lsock.settimeout(0.1)  # accept polls the stop flag
-        self._listeners.append(lsock)
-        t = threading.Thread(target=self._accept_loop, args=(lsock, tls), daemon=True,
-                             name=f"{self.name}-accept{'-tls' if tls else ''}")
-        self._accept_threads.append(t)
-        t.start()
-        return lsock.getsockname()[1]
+    def accept(self, sock: socket.socket, peer: Any, tls: ssl.SSLContext | None) -> Connection | None:
+        if self.live_connections() >= self.limits.max_connections:   # max-sessions: one more is closed
+            sock.close()
+            return None
+        return super().accept(sock, peer, tls)
 
-    def _accept_loop(self, lsock: socket.socket, tls: bool) -> None:
-        while not self._stopping.is_set():
-            try:
-                sock, peer = lsock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                if self._stopping.wait(0.05):
-                    return
-                continue
-            sock.settimeout(_POLL)
-            with self._lock:
-                if self._stopping.is_set():
-                    sock.close()
-                    return
-                self._numbers += 1
-                conn = _Conn(sock, peer, tls, self._numbers)
-                self._conns.add(conn)
-                conn.thread = threading.Thread(target=self._serve, args=(conn,), daemon=True,
-                                               name=f"{self.name}-conn{conn.number}")
-                # Started under the lock: the pruning below (is_alive) runs in both accept loops and
-                # must never drop a thread that exists but has not started yet.
-                conn.thread.start()
-                self._threads = [t for t in self._threads if t.is_alive()] + [conn.thread]
+    def live_connections(self) -> int:
+        return 0   # never pause the listener: `accept` refuses the one over max-sessions itself
 
-    def _serve(self, conn: _Conn) -> None:
+    def opened(self, link: Connection) -> None:
+        with self._count_lock:
+            self._numbers += 1
+            conn = _Conn(link, self._numbers)
+        link.data = conn
+        n = self.faults.close_after_sentences
+        if n is not None and n <= 0:
+            self._hang_up(conn)
+
+    def idle_deadline(self, link: Connection) -> float:
+        conn: _Conn = link.data
+        if conn.drain_until is not None:
+            return conn.drain_until
+        return super().idle_deadline(link)
+
+    def ready(self, link: Connection) -> bool:
+        conn: _Conn = link.data
+        data = conn.sock.recv(65536)
+        if conn.drain_until is not None:   # hung up: drop what the client still sends, until EOF or the deadline
+            return bool(data) and time.monotonic() < conn.drain_until and not self.stopping
+        if not data:
+            return False  # client EOF (a cut-off sentence is simply dropped: there is no one to tell)
         try:
-            if conn.tls and not self._tls_handshake(conn):
-                return
-            n = self.faults.close_after_sentences
-            if n is not None and n <= 0:
-                self._hang_up(conn)
-                return
-            reader = SentenceReader()
-            while not self._stopping.is_set():
-                try:
-                    data = conn.sock.recv(65536)
-                except TimeoutError:
-                    continue
-                except (OSError, ValueError):
-                    return
-                if not data:
-                    return  # client EOF (a cut-off sentence is simply dropped: there is no one to tell)
-                try:
-                    sentences = reader.feed(data)
-                except ProtocolViolation as exc:
-                    self._fatal(conn, f"protocol violation: {exc}")
-                    return
-                for words in sentences:
-                    if words and not self._sentence(conn, words):
-                        return
-                if reader.broken is not None:
-                    self._fatal(conn, f"protocol violation: {reader.broken}")
-                    return
-        except Exception:  # never let a connection thread die noisily; the socket is closed below
-            log.exception("%s: connection %s failed", self.name, conn.number)
-        finally:
-            self._close(conn)
-
-    def _tls_handshake(self, conn: _Conn) -> bool:
-        try:
-            tls_sock = self.tls.wrap_socket(conn.sock, server_side=True, do_handshake_on_connect=False)
-            conn.sock = tls_sock
-            if self._stopping.is_set():
-                return False
-            tls_sock.settimeout(_HANDSHAKE)
-            tls_sock.do_handshake()
-            tls_sock.settimeout(_POLL)
+            sentences = conn.reader.feed(data)
+        except ProtocolViolation as exc:
+            self._fatal(conn, f"protocol violation: {exc}")
             return True
-        except (OSError, ValueError) as exc:
-            log.debug("%s: TLS handshake with %s failed: %s", self.name, conn.peer, exc)
-            return False
+        for words in sentences:
+            if words and not self._sentence(conn, words):
+                return conn.drain_until is not None
+        if conn.reader.broken is not None:
+            self._fatal(conn, f"protocol violation: {conn.reader.broken}")
+            return True
+        if not conn.logged_in and conn.reader.pending > self.limits.max_pending_bytes:
+            self._fatal(conn, MSG_NOT_LOGGED_IN)   # before login nothing but a short /login is worth reading
+            return True
+        return True
 
     def _send(self, conn: _Conn, sentences: list[list[str]]) -> bool:
         latency = self.faults.latency
@@ -292,38 +240,27 @@ class RouterOSServer:
         Closing outright while client bytes are unread makes the kernel send RST, and the client may
         then lose our last reply (or see 'connection reset' instead of a clean end of stream).
         """
-        with self._lock:
-            self._conns.discard(conn)
         _shutdown(conn.sock, socket.SHUT_WR)
-        deadline = time.monotonic() + _DRAIN
-        try:
-            conn.sock.settimeout(0.1)
-            while time.monotonic() < deadline and not self._stopping.is_set():
-                try:
-                    if not conn.sock.recv(65536):
-                        break
-                except TimeoutError:
-                    continue
-        except (OSError, ValueError):
-            pass
+        conn.drain_until = time.monotonic() + _DRAIN
+        conn.link.deadline = conn.drain_until
+        self._stop_listens(conn)
 
-    def _close(self, conn: _Conn) -> None:
+    def closed(self, link: Connection) -> None:
+        if isinstance(link.data, _Conn):
+            self._stop_listens(link.data)
+
+    @staticmethod
+    def _stop_listens(conn: _Conn) -> None:
         for listen in list(conn.listens.values()):
             listen.stop()
         conn.listens.clear()
-        with self._lock:
-            self._conns.discard(conn)
-        try:
-            conn.sock.close()
-        except OSError:
-            pass
 
     # ------------------------------------------------------------ one sentence
 
     def _sentence(self, conn: _Conn, words: list[str]) -> bool:
         """Answer one command sentence. Returns False when the connection must end."""
         conn.count += 1
-        with self._lock:
+        with self._count_lock:
             self._sentences += 1
         limit = self.faults.close_after_sentences
         if limit is not None and conn.count > limit:  # fault armed after this connection passed N

@@ -58,6 +58,9 @@ class TalosApi:
 
     # --- reaching nodes ------------------------------------------------------------------------------------
     def _up(self, ip: str) -> TalosNode:
+        refused = self.talos.refusal(ip)      # a firewall, a node off the tailnet: the dial times out
+        if refused:
+            raise Unavailable(refused)
         node = self.talos.node_at(ip)
         if node is None or not node.reachable or not node.apid:
             raise Unavailable(T.UNAVAILABLE.format(ip=ip))
@@ -125,9 +128,12 @@ class TalosApi:
         def one(node: TalosNode) -> dict[str, Any]:
             if node.stage == "maintenance":
                 raise ControlError(*T.MAINTENANCE_ONLY_INSECURE)
+            arch = getattr(node.vm, "architecture", "amd64")
+            platform = getattr(node.vm, "provider", None)
             return {"version": {"tag": f"v{node.version}", "sha": "undefined", "built": "", "go_version": GO_VERSION,
-                                "os": "linux", "arch": "amd64"},
-                    "platform": {"name": "metal", "mode": "metal"}, "features": {"rbac": True}}
+                                "os": "linux", "arch": arch},
+                    "platform": {"name": {"hetzner": "hcloud", "oracle": "oracle"}.get(platform or "", "metal"),
+                                 "mode": "cloud" if platform else "metal"}, "features": {"rbac": True}}
         return self._each(body, one)
 
     def apply_config(self, body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -226,6 +226,8 @@ class TalosCluster:
                 self._silent.pop(name, None)
                 ready = self.talos.cni_ready(self, name)
                 if not kube.has_node(name):
+                    if not self.talos.endpoint_ok(node):
+                        continue        # its kubelet cannot reach the cluster endpoint yet: it cannot register
                     self._register(node, ready)
                     if node.control_plane:
                         fresh_cps.append(name)

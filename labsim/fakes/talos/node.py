@@ -52,6 +52,13 @@ class TalosNode:
         return lease.address if lease is not None else None
 
     @property
+    def addresses(self) -> list[str]:
+        """Every address the node answers on: its cluster address and any others its machine has (a cloud server's
+        public IPv4 besides its tailnet address)."""
+        out = [self.address] if self.address else []
+        return out + [a for a in self.vm.world.get("addresses", []) if a not in out]
+
+    @property
     def reachable(self) -> bool:
         """On the network: the VM runs Talos and holds its DHCP lease (a pulled cable or a lost VLAN drops it)."""
         return self.stage != "off" and self.vm.status == "running" and self.address is not None
@@ -109,6 +116,8 @@ class TalosNode:
         kmsg.installed_boot(self)
         for svc, (health, event) in services.AT_BOOT.items():
             self.service(svc, "Running", health, event)
+        for ext in self.talos.extensions:      # extension services (ext-tailscale) start with the node
+            ext.node_booted(self)
         self.talos.join(self)
         self.talos.after(TM.APID, self, boot, self._apid_up)
         self.talos.after(TM.KUBELET, self, boot, self._kubelet_up)

@@ -51,6 +51,31 @@ class TalosWorld:
         if self.proxmox is not None:
             self.proxmox.on_vm_event.append(self._vm_event)
         world.listeners.append(self._fabric_changed)
+        # Other platforms whose machines boot Talos (labsim/fakes/cloud: cloud servers), what they add to a node's
+        # life (extension services such as tailscale: .node_booted(node)), and the networks that may refuse a
+        # client the Talos API (fn(ip) -> the error talosctl prints, or None) or a kubelet its cluster endpoint
+        # (fn(node) -> False when the endpoint does not lead to a control plane)
+        self.extensions: list = []
+        self.refusals: list[Callable[[str], str | None]] = []
+        self.endpoint_checks: list[Callable[[TalosNode], bool]] = []
+
+    def attach(self, platform) -> None:
+        """Boot Talos on `platform`'s machines too: it fires "started" / "stopped" / "destroyed" at this world."""
+        platform.on_vm_event.append(self._vm_event)
+
+    @staticmethod
+    def platform_of(vm, default):
+        return getattr(vm, "platform", None) or default
+
+    def refusal(self, ip: str) -> str | None:
+        for fn in self.refusals:
+            why = fn(ip)
+            if why:
+                return why
+        return None
+
+    def endpoint_ok(self, node: TalosNode) -> bool:
+        return all(fn(node) for fn in self.endpoint_checks)
 
     # --- helpers for nodes and clusters -------------------------------------------------------------------
     def after(self, delay: float, node: TalosNode, boot_id: int, fn: Callable[[], None]) -> None:
@@ -80,7 +105,7 @@ class TalosWorld:
 
     def node_at(self, address: str) -> TalosNode | None:
         for node in self.nodes.values():
-            if node.stage != "off" and node.address == address:
+            if node.stage != "off" and (node.address == address or address in node.addresses):
                 return node
         return None
 
@@ -89,7 +114,8 @@ class TalosWorld:
 
     def reboot_vm(self, node: TalosNode) -> None:
         """Talos reboots the machine itself (after an install, or when the boot sequence gives up)."""
-        vm, proxmox = node.vm, self.proxmox
+        vm = node.vm
+        proxmox = self.platform_of(vm, self.proxmox)
         self._graceful.add(vm.vmid)
         proxmox.fire("stopped", vm)
         started = vm.started_at
@@ -102,7 +128,8 @@ class TalosWorld:
     def power_off_vm(self, node: TalosNode) -> None:
         """Talos powers the machine off (`talosctl reset` without --reboot, `shutdown`): the VM stops, as after
         an ACPI shutdown."""
-        vm, proxmox = node.vm, self.proxmox
+        vm = node.vm
+        proxmox = self.platform_of(vm, self.proxmox)
         self._graceful.add(vm.vmid)
         proxmox._power_off(vm)   # the guest turned itself off: the hypervisor only records it
         proxmox.fire("stopped", vm)
@@ -132,6 +159,9 @@ class TalosWorld:
         if vm.vmid in self._graceful:
             self._graceful.discard(vm.vmid)
             return True
+        platform = self.platform_of(vm, self.proxmox)
+        if platform is not self.proxmox:
+            return bool(platform.was_graceful(vm))
         for _, path, _ in reversed(list(self.proxmox.write_log)):
             if f"/qemu/{vm.vmid}/status/" in path:
                 return path.endswith(GRACEFUL_ACTIONS)

@@ -27,11 +27,23 @@ def _patch_text(spec: str) -> str:
     return spec
 
 
-def apply_patches(doc: dict[str, Any], specs: list[str]) -> dict[str, Any]:
+def apply_patches(doc: dict[str, Any], specs: list[str], extras: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Merge the patches into the v1alpha1 document. A patch document with its own `apiVersion` and `kind`
+    (ExtensionServiceConfig, ...) is a document of the config, not a patch: it goes into `extras`, replacing one of
+    the same kind and name, as talosctl's multi-document configs keep them."""
     for spec in specs:
         for part in _split(_patch_text(spec)):
-            doc = genconfig.apply_patch(doc, genconfig.load_patch(part))
+            patch = genconfig.load_patch(part)
+            if extras is not None and isinstance(patch, dict) and "kind" in patch and "apiVersion" in patch:
+                key = (patch.get("kind"), patch.get("name"))
+                extras[:] = [d for d in extras if (d.get("kind"), d.get("name")) != key] + [patch]
+                continue
+            doc = genconfig.apply_patch(doc, patch)
     return doc
+
+
+def dump_all(doc: dict[str, Any], extras: list[dict[str, Any]]) -> str:
+    return genconfig.dump(doc) + "".join("---\n" + genconfig.dump(e) for e in extras)
 
 
 def _split(text: str) -> list[str]:
@@ -39,7 +51,10 @@ def _split(text: str) -> list[str]:
 
 
 def patched(data: str, specs: list[str]) -> str:
-    return genconfig.dump(apply_patches(yaml.safe_load(data), specs))
+    docs = [d for d in yaml.safe_load_all(data) if d is not None]
+    main = next((d for d in docs if isinstance(d, dict) and "kind" not in d), docs[0] if docs else {})
+    extras = [d for d in docs if d is not main]
+    return dump_all(apply_patches(main, specs, extras), extras)
 
 
 def patch_file(a) -> int:
@@ -105,8 +120,9 @@ def _config(a) -> int:
         doc = genconfig.machine_config(kind, cluster_name, cluster_endpoint, bundle,
                                        kubernetes_version=a.kubernetes_version, talos_version=talos_version,
                                        install_disk=a.install_disk)
-        doc = apply_patches(doc, list(a.config_patch) + list(extra))
-        _write(outdir / f"{kind}.yaml", genconfig.dump(doc), a.force)
+        extras: list[dict[str, Any]] = []
+        doc = apply_patches(doc, list(a.config_patch) + list(extra), extras)
+        _write(outdir / f"{kind}.yaml", dump_all(doc, extras), a.force)
     # like talosctl, the talosconfig's endpoints stay 127.0.0.1: set them with `talosctl config endpoint`
     _write(outdir / "talosconfig", genconfig.dump(genconfig.talosconfig(cluster_name, bundle, ["127.0.0.1"])),
            a.force)

@@ -9,34 +9,70 @@ own process, with the caller's argv, environment, working directory and standard
 
 `LABSIM_ZYGOTE` names the socket (labsim/fakes/tools/launch.py is the launchers' side); without it, or when nothing
 listens, the launchers run the tool themselves.
-The zygote runs single-threaded (forking is safe) and serves one lab; `Zygote.start()` / `.stop()` manage it.
+The zygote forks from its one main thread and serves one lab; `Zygote.start()` / `.stop()` manage it. Requests are
+read without blocking, several at a time (a selector): a connection that sends nothing, or half a request, delays
+no other tool and is dropped after `REQUEST_TIMEOUT`.
 """
 from __future__ import annotations
 
 import importlib
 import marshal
 import os
+import selectors
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 TOOLS = {"talosctl": "labsim.fakes.tools.talosctl", "helm": "labsim.fakes.tools.helm", "cilium": "labsim.fakes.tools.cilium"}
 HEADER = 4
 MAX = 16 * 1024 * 1024
+REQUEST_TIMEOUT = 10.0     # a launcher sends its whole request at once: anything slower is not one
+MAX_PENDING = 64           # requests being read at once
 
 
-def _recv_exact(conn: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = conn.recv(n - len(buf))
-        if not chunk:
+class _Pending:
+    """A request being read: its bytes and the caller's stdio descriptors (SCM_RIGHTS, with the first bytes)."""
+
+    def __init__(self, conn: socket.socket):
+        self.conn = conn
+        self.buf = b""
+        self.fds: list[int] = []
+        self.deadline = time.monotonic() + REQUEST_TIMEOUT
+
+    def drop(self) -> None:
+        for fd in self.fds:      # the caller's stdio: kept open here, its subprocess.run would wait forever
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.fds = []
+        self.conn.close()
+
+    def read(self) -> dict | None:
+        """Read what has arrived; the request once complete, None while incomplete. Raises on a bad one."""
+        data, fds, _, _ = socket.recv_fds(self.conn, 65536, 3)
+        self.fds += fds
+        if len(self.fds) > 3:
+            raise ValueError("more descriptors than stdin, stdout and stderr")
+        if not data:
             raise ConnectionError("launcher went away")
-        buf += chunk
-    return buf
+        self.buf += data
+        if len(self.buf) < HEADER:
+            return None
+        size = int.from_bytes(self.buf[:HEADER], "big")
+        if size > MAX:
+            raise ValueError("request too large")
+        if len(self.buf) < HEADER + size:
+            return None
+        req = marshal.loads(self.buf[HEADER:HEADER + size])   # a launcher of this checkout (launch.py)
+        if not isinstance(req, dict) or req.get("tool") not in TOOLS or len(self.fds) != 3:
+            raise ValueError("not a launcher's request")
+        return req
 
 
 def _child(req: dict, fds: list[int]) -> None:
@@ -76,51 +112,70 @@ def _reap(conn: socket.socket, pid: int) -> None:
     conn.close()
 
 
-def serve(path: str) -> None:
+def serve(path: str, parent: int | None = None) -> None:
+    """`parent`: the lab's process; the zygote ends with it (given by `Zygote.start`, since the lab may already
+    be gone when this process starts, and then its parent pid is no longer the lab's)."""
     imported = False        # on the first run: a lab that never runs a tool pays nothing but this process
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
     srv.listen(64)
-    srv.settimeout(1.0)
-    parent = os.getppid()
+    srv.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(srv, selectors.EVENT_READ, None)
+    parent = os.getppid() if parent is None else parent
+    pending: dict[socket.socket, _Pending] = {}
     while True:
-        try:
-            conn, _ = srv.accept()
-        except TimeoutError:
-            if os.getppid() != parent:      # the lab's process is gone: so are we
-                return
-            continue
-        conn.settimeout(None)
-        fds: list[int] = []
-        try:
-            head, fds, _, _ = socket.recv_fds(conn, HEADER, 3)
-            if len(head) < HEADER:
-                head += _recv_exact(conn, HEADER - len(head))
-            size = int.from_bytes(head, "big")
-            if size > MAX:
-                raise ValueError("request too large")
-            req = marshal.loads(_recv_exact(conn, size))   # a launcher of this checkout (labsim/fakes/tools/launch.py)
-            if not isinstance(req, dict) or req.get("tool") not in TOOLS:
-                raise ValueError("not a launcher's request")
-        except (OSError, ValueError, EOFError, TypeError, ConnectionError):
-            for fd in fds:       # the caller's stdio: kept open here, its subprocess.run would wait forever
+        now = time.monotonic()
+        wait = min([1.0] + [max(0.0, p.deadline - now) for p in pending.values()])
+        events = sel.select(wait)
+        if os.getppid() != parent:      # the lab's process is gone: so are we
+            return
+        for key, _ in events:
+            if key.data is None:
+                while len(pending) < MAX_PENDING:
+                    try:
+                        conn, _ = srv.accept()
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    conn.setblocking(False)
+                    pending[conn] = _Pending(conn)
+                    sel.register(conn, selectors.EVENT_READ, pending[conn])
+                continue
+            p: _Pending = key.data
+            try:
+                req = p.read()
+            except (BlockingIOError, InterruptedError):
+                continue
+            except (OSError, ValueError, EOFError, TypeError, ConnectionError):
+                sel.unregister(p.conn)
+                del pending[p.conn]
+                p.drop()
+                continue
+            if req is None:
+                continue
+            sel.unregister(p.conn)
+            del pending[p.conn]
+            if not imported:
+                for module in TOOLS.values():
+                    warm = getattr(importlib.import_module(module), "warm", None)
+                    if warm is not None:
+                        warm()
+                imported = True
+            p.conn.setblocking(True)
+            pid = os.fork()
+            if pid == 0:
+                srv.close()
+                p.conn.close()
+                _child(req, p.fds)
+            for fd in p.fds:
                 os.close(fd)
-            conn.close()
-            continue
-        if not imported:
-            for module in TOOLS.values():
-                warm = getattr(importlib.import_module(module), "warm", None)
-                if warm is not None:
-                    warm()
-            imported = True
-        pid = os.fork()
-        if pid == 0:
-            srv.close()
-            conn.close()
-            _child(req, fds)
-        for fd in fds:
-            os.close(fd)
-        threading.Thread(target=_reap, args=(conn, pid), daemon=True).start()
+            threading.Thread(target=_reap, args=(p.conn, pid), daemon=True).start()
+        now = time.monotonic()
+        for conn, p in list(pending.items()):
+            if p.deadline <= now:
+                sel.unregister(conn)
+                del pending[conn]
+                p.drop()
 
 
 class Zygote:
@@ -136,7 +191,8 @@ class Zygote:
         root = str(Path(__file__).resolve().parents[3])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         # not awaited: until it listens, the launchers simply run their tool themselves
-        self.proc = subprocess.Popen([self.python, "-m", "labsim.fakes.tools.zygote", self.path], env=env, cwd=root,
+        self.proc = subprocess.Popen([self.python, "-m", "labsim.fakes.tools.zygote", self.path, str(os.getpid())],
+                                     env=env, cwd=root,
                                      stdin=subprocess.DEVNULL)
         return self
 
@@ -172,4 +228,4 @@ class Zygote:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else None)

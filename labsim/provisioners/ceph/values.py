@@ -59,6 +59,8 @@ def cluster_values(ceph) -> dict[str, Any]:
     }
     if blocks:
         out["cephBlockPools"] = blocks
+    if getattr(ceph, "image", None):
+        out["cephClusterSpec"]["cephVersion"] = {"image": ceph.image}
     return out
 
 

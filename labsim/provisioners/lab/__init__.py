@@ -9,6 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# The lab file's model first, whichever of its modules is imported: model.py builds `Lab` from model_cloud.py's
+# types, which are built on model.py's own.
+from labsim.provisioners.lab import model as _model  # noqa: F401,E402
+
 _EXPORTS = {
     "CHECKS": "labsim.provisioners.lab.checks", "Finding": "labsim.provisioners.lab.checks_core",
     "run_checks": "labsim.provisioners.lab.checks", "LabFileError": "labsim.provisioners.lab.load",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from labsim.provisioners.lab import checks_clusters, checks_fabric, checks_network, checks_proxmox, checks_secrets  # noqa: F401  (registration)
-from labsim.provisioners.lab import checks_tools  # noqa: F401  (registration)
+from labsim.provisioners.lab import checks_cloud, checks_tools  # noqa: F401  (registration)
 from labsim.provisioners.lab.checks_context import Context
 from labsim.provisioners.lab.checks_core import PRODUCERS, REGISTRY, CheckSpec, Finding, to_finding
 from labsim.provisioners.lab.hardware import RouterOSModel, load_models

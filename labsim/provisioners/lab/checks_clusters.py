@@ -24,7 +24,7 @@ NODEPORT_RANGE = (30000, 32767)
 @producer(
     ("duplicate-cluster-name", "error", "Is each cluster name used once?"),
     ("cluster-vlan-unknown", "error", "Does every cluster's VLAN exist?"),
-    ("unknown-host", "error", "Is every host a cluster names in hosts?"),
+    ("unknown-host", "error", "Is every host a cluster names in hosts (or cloud.servers)?"),
     ("no-control-plane", "error", "Does every cluster have a control plane?"),
     ("control-plane-count-even", "warning", "Is every cluster's control-plane count odd?"),
     ("cluster-vlan-no-dhcp", "warning", "Does every VLAN with Talos VMs (which boot with DHCP) have a DHCP server?"),
@@ -47,9 +47,10 @@ def clusters(ctx: Context) -> Iterator[Hit]:
             groups = [("hosts.control_plane", c.hosts.control_plane), ("hosts.workers", c.hosts.workers)]
         for field, names in groups:
             for k, h in enumerate(names):
-                if h not in ctx.hosts:
+                if h not in ctx.hosts and h not in ctx.servers:
                     yield Hit("unknown-host", f"{cp}.{field}[{k}]",
-                              f"cluster {c.name} names host {h}, which is not in hosts", {"host": h})
+                              f"cluster {c.name} names host {h}, which is not in hosts"
+                              + (" or cloud.servers" if ctx.servers else ""), {"host": h})
         n = len(c.control_planes())
         what = "servers" if isinstance(c, Rke2Cluster) else "control planes"
         if n == 0:

@@ -26,6 +26,9 @@ class Context:
         self.hosts = {}
         for h in lab.hosts:
             self.hosts.setdefault(h.name, h)
+        self.servers = {}      # cloud servers: cluster hosts too
+        for srv in (lab.cloud.servers if lab.cloud else []):
+            self.servers.setdefault(srv.name, srv)
         self.clusters = {}
         for c in lab.clusters:
             self.clusters.setdefault(c.name, c)

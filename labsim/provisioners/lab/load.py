@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from labsim.provisioners.lab.checks_core import Finding
 from labsim.provisioners.lab.model import Item, Lab, format_path, list_labels
 from labsim.provisioners.lab.secrets import SECRET_KEYS, redacted
+from labsim.yamlbounds import YamlLimitError, check as check_bounds, read_text as read_bounded
 
 _MISSING = object()
 
@@ -103,8 +104,18 @@ def _yaml_error(exc: yaml.YAMLError, source: str) -> Finding:
     return Finding("yaml-syntax", "error", f"line {line}", msg, {"line": line, "column": col})
 
 
+def _limit_error(exc: YamlLimitError) -> Finding:
+    where = f"line {exc.line}" if exc.line else "(top level)"
+    return Finding("yaml-limit", "error", where, f"refused: {exc}", {"line": exc.line})
+
+
 def read_yaml(text: str, source: str = "<string>") -> tuple[Any, dict[tuple[Any, ...], int], list[Finding]]:
-    """Parse YAML. Returns (data, raw path -> line, findings); data is None after a syntax error."""
+    """Parse YAML. Returns (data, raw path -> line, findings); data is None after a syntax error or a
+    document over the size, depth or alias-expansion limits (labsim/yamlbounds.py)."""
+    try:
+        check_bounds(text)
+    except YamlLimitError as exc:
+        return None, {}, [_limit_error(exc)]
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -327,7 +338,9 @@ def load_lab(path: str | Path) -> Lab:
     """Load and validate a lab file. Raises LabFileError listing every problem found."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = read_bounded(p)
+    except YamlLimitError as exc:
+        raise LabFileError(str(p), [_limit_error(exc)]) from None
     except OSError as exc:
         raise LabFileError(str(p), [Finding("file-unreadable", "error", str(p),
                                             f"cannot read the lab file: {exc.strerror or exc}")]) from None

@@ -41,6 +41,10 @@ KEYED_LISTS: dict[str, str] = {
     "storage": "name",
     "global_services": "name",
     "pools": "name",
+    "providers": "name",
+    "firewalls": "name",
+    "servers": "name",
+    "records": "name",
 }
 
 
@@ -747,6 +751,8 @@ class Ceph(_Strict):
     devices: list[str] = Field([], description="OSD devices by name (e.g. vdb) instead of all blank ones")
     pools: list[CephPool] = []
     storage_classes: list[str] = []
+    image: str | None = Field(None, description="Rook's cephVersion.image, e.g. quay.io/ceph/ceph:v19.2.3 (the "
+                                                "chart's when unset): the Ceph release the cluster runs")
 
 
 class TalosHosts(_Strict):
@@ -979,6 +985,9 @@ class Mesh(_Strict):
 # The lab
 # ---------------------------------------------------------------------------------------------------
 
+# The cloud sections (servers, tailnet, DNS zone, object storage) live in model_cloud.py, built on the types above.
+from labsim.provisioners.lab.model_cloud import Cloud, DnsZone, ObjectStorage, Tailnet  # noqa: E402
+
 NodeKind = Literal["routeros", "proxmox", "host"]
 
 # Command-line tools a lab may pin (how each reports its version: labsim/provisioners/tools.py).
@@ -998,6 +1007,10 @@ class Lab(_Strict):
     hosts: list[Host] = []
     clusters: list[Cluster] = []
     mesh: Mesh | None = None
+    cloud: Cloud | None = Field(None, description="cloud servers, their providers and firewalls")
+    tailnet: Tailnet | None = None
+    dns: DnsZone | None = Field(None, description="the DNS zone the lab owns records in, and its failover")
+    object_storage: ObjectStorage | None = Field(None, description="S3 storage for backups")
     tools: dict[ToolName, ToolVersion] = Field(
         {}, description="command-line tools the operator's workstation needs, with the version expected")
 
