@@ -4,7 +4,8 @@ Feature: The RKE2 clusters on the lab's hosts run RKE2, and the planned mesh mem
   These are the checks of its own testinfra tests, run over SSH (testinfra's paramiko backend): the config file
   with its owner and mode, the token and server an agent joins with, the services running and enabled, the API
   port on servers and the kubelet answering. A cluster with Cilium that is not yet in `mesh.clusters` is planned
-  to join it: its Cilium cluster id must be free and its pod CIDR apart from the members'.
+  to join it: its Cilium cluster id must be free and its pod CIDR apart from the members', and a hybrid mesh needs
+  its kube-proxy replacement as the members have it and its Cilium within one minor version of theirs.
 
   Scenario Outline: Each RKE2 server of <cluster> has its config, runs rke2-server and serves the API
     Given the lab's hosts answer over SSH
@@ -34,7 +35,7 @@ Feature: The RKE2 clusters on the lab's hosts run RKE2, and the planned mesh mem
   @intent
   Scenario Outline: <cluster> is planned as a mesh member
     Given the lab file passes its intent checks
-    Then the lab file plans "<cluster>" with Cilium cluster id <cluster.id>, unique among the mesh's clusters, its pod CIDR apart from theirs
+    Then the lab file plans "<cluster>" with Cilium cluster id <cluster.id>, unique among the mesh's clusters, its pod CIDR apart from theirs, its kube-proxy replacement and Cilium version fit for a mesh with them
 
     Examples:
       | cluster                                          |

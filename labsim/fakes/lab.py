@@ -84,7 +84,7 @@ class SimulatedLab:
         # Rook-Ceph on every Talos cluster, its daemons going down with their nodes (labsim/fakes/ceph/world.py)
         self.ceph = CephWorld(self.talos.talos, seed=seed, sleep=self.talos.pace.sleep)
         # ClusterMesh over the Talos clusters, and what the fake `cilium` asks of it (labsim/fakes/cilium/layer.py)
-        self.mesh = MeshLayer.for_lab(self.world, self.talos.talos, seed=seed)
+        self.mesh = MeshLayer.for_lab(self.world, self.talos.talos, seed=seed, rke2=lambda: getattr(self, "rke2", None))
         self.talos.control.register("cilium", self.mesh.handle)
         self.talos.cilium.on_sync.append(lambda cluster: self.mesh.start())
         self.zygote: Zygote | None = None     # forks the fake tools instead of starting Python for each run

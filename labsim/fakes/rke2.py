@@ -30,6 +30,7 @@ class Rke2Face:
         self.servers: dict[str, KubeServer] = {}
         self._members: dict[str, list[tuple[str, str, Any]]] = {}   # cluster -> [(node, unit, machine)]
         self._silent_since: dict[tuple[str, str], float] = {}
+        self.addresses: dict[str, dict[str, str]] = {}              # cluster -> node -> address
         hosts = {h["name"]: h for h in raw.get("hosts") or []}
         for c in raw.get("clusters") or []:
             if c.get("distribution") != "rke2":
@@ -42,6 +43,7 @@ class Rke2Face:
                 for name in (c.get("hosts") or {}).get(role) or []:
                     host = hosts.get(name, {})
                     members.append((name, unit, machines.get(name)))
+                    self.addresses.setdefault(c["name"], {})[name] = str(host.get("address", ""))
                     labels = {"kubernetes.io/arch": "arm64", "beta.kubernetes.io/arch": "arm64"}
                     if role == "servers":  # RKE2 labels servers, and leaves them schedulable (no taint)
                         labels.update({"node-role.kubernetes.io/etcd": "true", "node-role.kubernetes.io/master": "true"})
@@ -53,8 +55,12 @@ class Rke2Face:
                                                   "containerRuntimeVersion": "containerd://1.7.27-k3s1"})
             self.clusters[c["name"]] = kube
             self._members[c["name"]] = members
+        # Cilium where the cluster says `cni: cilium`, installed by RKE2's helm-controller (labsim/fakes/rke2_cilium.py)
+        from labsim.fakes.rke2_cilium import Rke2Cilium
+        self.cilium = Rke2Cilium(clock, self.clusters, dict(raw))
         if self.clusters:
             clock.call_later(TICK, self._tick)
+            clock.call_later(TICK, self.cilium.tick)
 
     def _tick(self) -> None:
         """Nodes follow their hosts' rke2 units: silent for longer than the grace period means Unknown."""
@@ -72,6 +78,17 @@ class Rke2Face:
                     if now - since >= GRACE:
                         kube.set_node_ready(node, None)
         self.clock.call_later(TICK, self._tick)
+
+    def running(self, cluster: str, node: str) -> bool:
+        """The node's rke2 unit runs (its host is up): what the node's agents and kubelet need."""
+        for name, unit, machine in self._members.get(cluster, []):
+            if name == node:
+                return machine is None or (machine.units.get(unit) is not None and machine.units[unit].active)
+        return False
+
+    def api_up(self, cluster: str) -> bool:
+        """Some server's rke2-server runs (each serves the API)."""
+        return any(self.running(cluster, n) for n, unit, _ in self._members.get(cluster, []) if unit == "rke2-server")
 
     def start(self) -> "Rke2Face":
         for name, kube in self.clusters.items():

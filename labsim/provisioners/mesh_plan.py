@@ -3,9 +3,14 @@
 The owners plan the piCluster (RKE2 with Cilium) as the third member before it joins: its Cilium cluster
 id must be free among the clusters that run Cilium (members now or planned), within the mesh's
 `max_connected_clusters`, and its pod CIDR must not overlap a member's (Cilium routes pod CIDRs across
-the mesh; service CIDRs may overlap).
+the mesh; service CIDRs may overlap). A hybrid mesh (Talos and RKE2) holds only when the cluster replaces
+kube-proxy as the members do (global NodePort and host clients reach remote backends only with kube-proxy
+replacement) and its Cilium is at most one minor version from each member's (Cilium's upgrade guide,
+Documentation/operations/upgrade.rst: one minor at a time, ClusterMesh working while members run N and N+1).
 """
 from __future__ import annotations
+
+import re
 
 from labsim.provisioners.vocabulary import Result
 from labsim.provisioners.lab.model import Lab
@@ -38,4 +43,34 @@ def mesh_plan(lab: Lab, name: str, cluster_id: int) -> list[Result]:
                       f"pod CIDR {pod} overlaps {', '.join(clash)}" if clash
                       else f"pod CIDR {pod} is apart from the members' ({', '.join(f'{o.name} {o.pod_subnet}' for o in others if o.name in members)})",
                       {**ev, "pod_subnet": str(pod)}))
+    return out + hybrid(lab, c, members, ev)
+
+
+def _minor(version) -> tuple[int, int] | None:
+    m = re.match(r"v?(\d+)\.(\d+)", str(version or ""))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def hybrid(lab: Lab, c, members: list[str], ev: dict) -> list[Result]:
+    """Kube-proxy replacement as the other members have it, and Cilium within one minor version of theirs."""
+    others = [lab.cluster(n) for n in members if n != c.name and lab.cluster(n).cilium is not None]
+    if not others:
+        return []
+    kpr = {o.name: o.replaces_kube_proxy for o in others}
+    odd = [n for n, v in kpr.items() if v != c.replaces_kube_proxy]
+    word = "replaces" if c.replaces_kube_proxy else "does not replace"
+    out = [Result("mesh-plan-kpr", c.name, not odd,
+                  f"{c.name} {word} kube-proxy, as " + ", ".join(kpr) + " do" if not odd else
+                  f"{c.name} {word} kube-proxy, {', '.join(odd)} " + ("do not" if c.replaces_kube_proxy else "do"),
+                  {**ev, "kube_proxy_replacement": {c.name: c.replaces_kube_proxy, **kpr}})]
+    mine = _minor(c.cilium.version)
+    theirs = {o.name: _minor(o.cilium.version) for o in others}
+    far = [n for n, v in theirs.items() if mine and v and (v[0] != mine[0] or abs(v[1] - mine[1]) > 1)]
+    out.append(Result("mesh-plan-cilium-version", c.name, not far,
+                      f"Cilium {c.cilium.version} on {c.name} is within one minor version of "
+                      + ", ".join(f"{o.name} {o.cilium.version}" for o in others) if not far else
+                      f"Cilium {c.cilium.version} on {c.name} is more than one minor version from "
+                      + ", ".join(f"{n} {lab.cluster(n).cilium.version}" for n in far),
+                      {**ev, "versions": {c.name: str(c.cilium.version),
+                                          **{o.name: str(o.cilium.version) for o in others}}}))
     return out

@@ -106,7 +106,8 @@ def nodes_are_ready(target, evidence, cluster):
 
 
 @then(parsers.parse('the lab file plans "{cluster}" with Cilium cluster id {cid:d}, unique among the mesh\'s '
-                    'clusters, its pod CIDR apart from theirs'))
+                    'clusters, its pod CIDR apart from theirs, its kube-proxy replacement and Cilium version '
+                    'fit for a mesh with them'))
 def planned_member(target, evidence, cluster, cid):
     holds(evidence, "mesh-plan", mesh_plan(target.lab, cluster, cid))
 

@@ -77,6 +77,9 @@ def _ctx(target, talos, mesh: MeshRun) -> MeshContext:
     if mesh.ctx is None:
         kcs = {}
         for c in mesh.lab.mesh.clusters:
+            if mesh.lab.cluster(c).distribution == "rke2":      # not ours to build: its API's kubeconfig
+                kcs[c] = target.kubeconfig(c)
+                continue
             kc = talos_steps.kubeconfig(target, talos, c)   # the target's (kind), else the one talosctl wrote
             if not kc.exists() and not target.clusters_given:
                 T.prepare_readonly(talos.lab, c, talos_steps.context(target, talos))
@@ -123,7 +126,8 @@ def clusters_healthy(target, talos, mesh, evidence) -> MeshRun:
     provision_fabric(target.lab, target.routeros)
     provision_vms(target.lab, target.proxmox(), target.clock)
     ctx = talos_steps.context(target, talos)
-    clusters = list(mesh.lab.mesh.clusters)
+    # the Talos members; an RKE2 member (the piCluster) is rke2-ansible's, found running with its Cilium
+    clusters = [c for c in mesh.lab.mesh.clusters if mesh.lab.cluster(c).distribution == "talos"]
     try:
         built = M.each(clusters, lambda c: T.provision(talos.lab, c, ctx))
     finally:

@@ -99,12 +99,20 @@ def talos_with_cilium(lab: Lab) -> list[TalosCluster]:
     return [c for c in talos_on_proxmox(lab) if c.cilium is not None]
 
 
+def rke2_with_cilium(lab: Lab) -> list:
+    """RKE2 clusters whose CNI is Cilium (installed by RKE2 itself, rke2-cilium), on hosts of the lab file."""
+    return [c for c in lab.clusters if c.distribution == "rke2" and c.cni == "cilium" and c.cilium is not None]
+
+
 def mesh_buildable(lab: Lab) -> bool:
-    """A mesh of two or more members the suite can build: Talos clusters on Proxmox with Cilium."""
+    """A mesh of two or more members the suite can build or join: Talos clusters on Proxmox with Cilium (the first
+    two, which the scenarios measure between), and RKE2 clusters with Cilium."""
     if lab.mesh is None or len(lab.mesh.clusters) < 2:
         return False
-    ours = {c.name for c in talos_with_cilium(lab)}
-    return all(m in ours for m in lab.mesh.clusters) and first_two(lab) is not None
+    ours = {c.name for c in talos_with_cilium(lab)} | {c.name for c in rke2_with_cilium(lab)}
+    first = first_two(lab)
+    return all(m in ours for m in lab.mesh.clusters) and first is not None \
+        and all(lab.cluster(m).distribution == "talos" for m in first)
 
 
 # --- what whole features need (by feature tag) -----------------------------------------------------------------------
@@ -113,7 +121,8 @@ TAG_NEEDS: dict[str, tuple[str, Callable[[Lab], bool]]] = {
     "proxmox": ("proxmox.nodes with VMs planned (clusters[].machines)",
                 lambda lab: bool(lab.proxmox and lab.proxmox.nodes and lab.vms())),
     "talos": ("clusters[]: a Talos cluster with machines on a Proxmox node", lambda lab: bool(talos_on_proxmox(lab))),
-    "mesh": ("mesh: two or more members, Talos clusters on Proxmox with Cilium", mesh_buildable),
+    "mesh": ("mesh: two or more members, Talos clusters on Proxmox with Cilium (the first two) or RKE2 clusters "
+             "with Cilium", mesh_buildable),
     "ceph": ("clusters[].ceph on a Talos cluster on Proxmox with Cilium",
              lambda lab: any(c.ceph is not None for c in talos_with_cilium(lab))),
     "cloud": ("clusters[]: a Talos cluster whose hosts are cloud.servers", lambda lab: bool(cloud_clusters(lab))),

@@ -14,6 +14,8 @@ from tests.features.test_broken_lab import assert_scenario_fails, cases, ran
 
 ROOT = Path(__file__).resolve().parents[2]
 
+PLANNED = ("the lab file plans \"<cluster>\" with Cilium cluster id <cluster.id>, unique among the mesh's clusters, its "
+           "pod CIDR apart from theirs, its kube-proxy replacement and Cilium version fit for a mesh with them")
 CASES = [
     # (scenario, breakage, text the failure must contain[, the Then step that fails with it[, strike before this step]])
     ("The Proxmox hosts run their API services", "pveproxy-stopped", "pveproxy is not running", PVE_SERVICES),
@@ -29,8 +31,11 @@ CASES = [
     ("Every node of <cluster> is Ready through the Kubernetes API", "rke2-agent-down-past-grace",
      "pi-worker-01 Ready=Unknown", NODES_READY),
     ("<cluster> is planned as a mesh member", "lab:picluster-cluster-id-reused", "cluster id 2 is also talos-west's",
-     "the lab file plans \"<cluster>\" with Cilium cluster id <cluster.id>, unique among the mesh's clusters, its pod CIDR "
-     "apart from theirs"),
+     PLANNED),
+    ("<cluster> is planned as a mesh member", "lab:picluster-keeps-kube-proxy",
+     "piCluster does not replace kube-proxy, talos-east, talos-west do", PLANNED),
+    ("<cluster> is planned as a mesh member", "lab:picluster-cilium-two-minors-behind",
+     "Cilium 1.16.9 on piCluster is more than one minor version from talos-east 1.18.5, talos-west 1.18.5", PLANNED),
 ]
 
 

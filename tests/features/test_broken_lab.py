@@ -82,6 +82,9 @@ def cases(table) -> list:
 # on the edited copy (`--lab`), as `labsim verify` would on that engineer's file.
 LAB_EDITS = {
     "lab:picluster-cluster-id-reused": ("cluster_id: 3, cluster_name: picluster", "cluster_id: 2, cluster_name: picluster"),
+    "lab:picluster-keeps-kube-proxy": ("kube_proxy: false\n    hosts:", "kube_proxy: true\n    hosts:"),
+    "lab:picluster-cilium-two-minors-behind": ("cilium: {version: 1.18.5, cluster_id: 3,",
+                                               "cilium: {version: 1.16.9, cluster_id: 3,"),
 }
 
 

@@ -124,13 +124,14 @@ def scale(dm, cluster: str, service: str, replicas: int, ns: str = "mesh-demo") 
 
 
 def probe(dm, cluster: str, service: str, n: int, *, ns: str = "mesh-demo", interval: float = 0.1,
-          timeout: float = 2.0, wait: bool = True):
-    """Run a probe Job in `cluster` against `service`; returns (job name, parsed result or None)."""
+          timeout: float = 2.0, wait: bool = True, pod_labels: dict[str, str] | None = None):
+    """Run a probe Job in `cluster` against `service` (as the pod `pod_labels` says: an application the access
+    policies let in); returns (job name, parsed result or None)."""
     from labsim.provisioners.mesh import demo
     from labsim.provisioners.mesh import probe as P
     name = f"probe-{next(_jobs)}"
     put(dm, cluster, P.job(name, ns, "curlimages/curl:8.10.1", demo.url(service, ns), n, interval=interval,
-                           timeout=timeout))
+                           timeout=timeout, pod_labels=pod_labels))
     if not wait:
         return name, None
     dm.clock.sleep(n * interval + timeout + 10)

@@ -94,10 +94,12 @@ def test_every_member_reports_its_nodes_connected_to_the_clusters_it_should_see(
 
 
 def test_a_spoke_reaches_the_hubs_backends_and_never_the_other_spokes(built):
-    sm, _lab, _ctx, _ = built
-    _, res = probe(sm.dm, "picluster", "echo", 300)
+    sm, lab, _ctx, _ = built
+    # as the lab file's application that reaches echo (its access policy denies any other pod)
+    app = next(a for a in lab.mesh.applications if "echo" in a.reaches)
+    _, res = probe(sm.dm, "picluster", "echo", 300, ns=app.namespace, pod_labels=app.pod_labels)
     assert not res.failed and set(res.counts()) == {"picluster", "talos-east"}, res.counts()
-    _, res = probe(sm.dm, "talos-east", "echo", 300)
+    _, res = probe(sm.dm, "talos-east", "echo", 300, ns=app.namespace, pod_labels=app.pod_labels)
     assert not res.failed and set(res.counts()) == {"picluster", "talos-east", "talos-west"}, res.counts()
 
 

@@ -135,3 +135,20 @@ def test_the_first_two_members_of_a_hub_and_spoke_mesh_are_the_hub_and_the_first
     path = tmp_path / "lab.yaml"
     path.write_text(yaml.safe_dump(data))
     assert first_two(load_lab(path)) == ("talos-west", "talos-east")
+
+
+def test_a_planned_rke2_member_needs_the_members_kube_proxy_replacement_and_a_close_cilium(tmp_path):
+    from labsim.provisioners.mesh_plan import mesh_plan
+    lab = load_lab(LAB)
+    ok = {r.check: r for r in mesh_plan(lab, "piCluster", 3)}
+    assert ok["mesh-plan-kpr"].ok and ok["mesh-plan-cilium-version"].ok
+    assert ok["mesh-plan-kpr"].message == "piCluster replaces kube-proxy, as talos-east, talos-west do"
+
+    def hybrid(d):
+        pi = next(c for c in d["clusters"] if c["name"] == "piCluster")
+        pi["kube_proxy"] = True
+        pi["cilium"]["version"] = "1.16.9"
+    bad = {r.check: r.message for r in mesh_plan(lab_with(tmp_path, hybrid), "piCluster", 3) if not r.ok}
+    assert bad == {"mesh-plan-kpr": "piCluster does not replace kube-proxy, talos-east, talos-west do",
+                   "mesh-plan-cilium-version": "Cilium 1.16.9 on piCluster is more than one minor version from "
+                                               "talos-east 1.18.5, talos-west 1.18.5"}

@@ -13,7 +13,7 @@ from typing import Any
 from labsim.fakes import kube_exec as X
 from labsim.fakes.cilium import envoy, policy
 from labsim.fakes.cilium.datapath import Datapath
-from labsim.fakes.cilium.members import Member, talos_members
+from labsim.fakes.cilium.members import Member, rke2_members, talos_members
 from labsim.fakes.cilium.mesh import MeshWorld
 from labsim.fakes.cilium.probes import Probes
 from labsim.fakes.cilium.view import View
@@ -30,10 +30,12 @@ class MeshLayer:
         self.mesh.on_tick.append(self._operator)
 
     @classmethod
-    def for_lab(cls, world, talos, *, seed: int = 0) -> MeshLayer:
-        """The Talos clusters of a simulated lab, on its RouterOS fabric."""
+    def for_lab(cls, world, talos, *, seed: int = 0, rke2=lambda: None) -> MeshLayer:
+        """The Talos clusters of a simulated lab and its RKE2 clusters with Cilium (`rke2()`: the lab's RKE2 face once
+        started), on its RouterOS fabric."""
         from labsim.fakes.l3 import Routing
-        return cls(world.clock, talos_members(talos), Routing.of_world(world), seed=seed)
+        talos_of, rke2_of = talos_members(talos), rke2_members(rke2)
+        return cls(world.clock, lambda: talos_of() + rke2_of(), Routing.of_world(world), seed=seed)
 
     def start(self) -> MeshLayer:
         self.mesh.start()

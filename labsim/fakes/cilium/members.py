@@ -72,6 +72,43 @@ class DirectMember:
         return {n: Host(n, a, n not in self.down) for n, a in self.addresses.items()}
 
 
+class Rke2Member:
+    """An RKE2 cluster of the simulated lab (labsim.fakes.rke2.Rke2Face): nodes on its hosts, up while their rke2
+    unit runs; its API answers while a server's rke2-server runs."""
+
+    def __init__(self, face, name: str):
+        self.face = face
+        self.name = name
+
+    @property
+    def kube(self) -> KubeCluster | None:
+        return self.face.clusters.get(self.name)
+
+    @property
+    def url(self) -> str:
+        srv = self.face.servers.get(self.name)
+        return srv.url if srv is not None else ""
+
+    def api_up(self) -> bool:
+        return self.face.api_up(self.name)
+
+    def hosts(self) -> dict[str, Host]:
+        return {n: Host(n, a or None, self.face.running(self.name, n))
+                for n, a in self.face.addresses.get(self.name, {}).items()}
+
+
+def rke2_members(face_of: Callable[[], object | None]) -> Callable[[], list[Member]]:
+    """The RKE2 clusters with Cilium (`cni: cilium`) of the face `face_of()` returns once the lab has started it."""
+    cache: dict[str, Rke2Member] = {}
+
+    def members() -> list[Member]:
+        face = face_of()
+        if face is None:
+            return []
+        return [cache.setdefault(n, Rke2Member(face, n)) for n in face.cilium.clusters]
+    return members
+
+
 def talos_members(talos) -> Callable[[], list[Member]]:
     """The Talos clusters that have a Kubernetes API (labsim.fakes.talos.world.TalosWorld), as members."""
     cache: dict[int, TalosMember] = {}

@@ -58,13 +58,18 @@ def _all_namespaces(kube: Kube) -> list[dict[str, Any]]:
     return kube.request("GET", "/api/v1/secrets?labelSelector=owner%3Dhelm").get("items") or []
 
 
-def store(kube: Kube, release: dict[str, Any]) -> None:
+def record(release: dict[str, Any]) -> dict[str, Any]:
+    """The Secret that holds a release (also what RKE2's helm-controller leaves, labsim/fakes/rke2_cilium.py)."""
     name, rev, ns = release["name"], release["version"], release["namespace"]
-    kube.apply({"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
-                "metadata": {"name": secret_name(name, rev), "namespace": ns,
-                             "labels": {"name": name, "owner": "helm", "status": release["info"]["status"],
-                                        "version": str(rev)}},
-                "data": {"release": encode(release)}})
+    return {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+            "metadata": {"name": secret_name(name, rev), "namespace": ns,
+                         "labels": {"name": name, "owner": "helm", "status": release["info"]["status"],
+                                    "version": str(rev)}},
+            "data": {"release": encode(release)}}
+
+
+def store(kube: Kube, release: dict[str, Any]) -> None:
+    kube.apply(record(release))
 
 
 def supersede(kube: Kube, release: dict[str, Any]) -> None:

@@ -81,6 +81,14 @@ def connected(lab, ctx: MeshContext, a: str, b: str) -> bool:
 def connect(lab, ctx: MeshContext, a: str, b: str) -> bool:
     if connected(lab, ctx, a, b):
         return False
+    if "rke2" in (lab.cluster(a).distribution, lab.cluster(b).distribution):
+        # `cilium clustermesh connect` upgrades one release name (--helm-release-name) in both contexts, and an RKE2
+        # member's is rke2-cilium, kept by helm-controller: each side gets the other's entry in its values instead
+        # (clustermesh.config.clusters, what connect itself writes there).
+        for x, y in ((a, b), (b, a)):
+            ips, port = access(lab, ctx, y)
+            settings.add_remote(lab, ctx, x, lab.cluster(y).cilium_name, ips, port)
+        return True
     args = ["clustermesh", "connect", "--destination-context", ctx.context(b)]
     ca = lab.mesh.ca
     if ca is None or not ca.source or ca.allow_mismatching:

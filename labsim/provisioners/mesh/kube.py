@@ -13,7 +13,8 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 CEC = ("cilium.io", "v2", "ciliumenvoyconfigs")
-CUSTOM = {"CiliumEnvoyConfig": CEC, "CiliumNetworkPolicy": ("cilium.io", "v2", "ciliumnetworkpolicies")}
+CUSTOM = {"CiliumEnvoyConfig": CEC, "CiliumNetworkPolicy": ("cilium.io", "v2", "ciliumnetworkpolicies"),
+          "HelmChartConfig": ("helm.cattle.io", "v1", "helmchartconfigs")}     # RKE2's values for its charts
 
 
 class MeshKube:

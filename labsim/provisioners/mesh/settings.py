@@ -19,6 +19,12 @@ import yaml
 
 from labsim.provisioners.mesh.context import MeshContext
 from labsim.provisioners.talos.cilium import NAMESPACE, RELEASE, REPO
+from labsim.provisioners.vocabulary import wait_for
+
+# RKE2 installs Cilium itself: its packaged chart `rke2-cilium`, whose values the owner sets in the HelmChartConfig of
+# the same name; RKE2's helm-controller installs every change (docs.rke2.io, networking/basic_network_options).
+RKE2_RELEASE = "rke2-cilium"
+RKE2_TIMEOUT, RKE2_INTERVAL = 300.0, 5.0
 
 
 def wanted(lab, cluster: str) -> dict[str, Any]:
@@ -50,11 +56,12 @@ def deployed(ctx: MeshContext, cluster: str) -> tuple[str | None, dict[str, Any]
 
 def _read(ctx: MeshContext, cluster: str) -> tuple[str | None, dict[str, Any]]:
     r = ctx.helm(cluster, "list", "-n", NAMESPACE, "-o", "json", check=False)
-    rel = next((x for x in json.loads(r.stdout or "[]") if x["name"] == RELEASE), None) if r.rc == 0 else None
+    rel = next((x for x in json.loads(r.stdout or "[]") if x["name"] in (RELEASE, RKE2_RELEASE)), None) \
+        if r.rc == 0 else None
     if rel is None or rel.get("status") != "deployed":
         return None, {}
-    got = ctx.helm(cluster, "get", "values", RELEASE, "-n", NAMESPACE, "-o", "json")
-    return rel["chart"].removeprefix("cilium-"), json.loads(got.stdout or "null") or {}
+    got = ctx.helm(cluster, "get", "values", rel["name"], "-n", NAMESPACE, "-o", "json")
+    return rel["chart"].removeprefix(f"{rel['name']}-").removeprefix("cilium-"), json.loads(got.stdout or "null") or {}
 
 
 def ca_differs(lab, ctx: MeshContext) -> list[str]:
@@ -99,6 +106,8 @@ def apply(lab, ctx: MeshContext, cluster: str, *, force: bool = False) -> str | 
     if version is None:
         raise RuntimeError(f"{cluster} has no deployed cilium release: provision the Talos cluster first")
     want = wanted(lab, cluster)
+    if lab.cluster(cluster).distribution == "rke2":
+        return _apply_rke2(ctx, cluster, want)
     if subset(want, have) and not force:
         return None
     path = Path(ctx.workdir) / f"{cluster}-mesh-values.yaml"
@@ -107,3 +116,55 @@ def apply(lab, ctx: MeshContext, cluster: str, *, force: bool = False) -> str | 
     ctx.helm(cluster, "upgrade", RELEASE, "cilium/cilium", "--version", version, "--namespace", NAMESPACE,
              "--reuse-values", "-f", str(path))
     return "re-rendered with the shared CA" if subset(want, have) else "mesh settings upgraded"
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _apply_rke2(ctx: MeshContext, cluster: str, want: dict[str, Any]) -> str | None:
+    """The RKE2 way: the mesh settings merged into the `rke2-cilium` HelmChartConfig (a `helm upgrade` would be
+    undone by helm-controller at its next install), then wait until helm-controller has installed them.
+    Not handled yet: re-issuing the clustermesh-apiserver certificates after the CA was shared (helm-controller
+    installs only when the values change)."""
+    kube = ctx.kube(cluster)
+    cfg = kube.get("HelmChartConfig", RKE2_RELEASE, NAMESPACE)
+    current = yaml.safe_load(((cfg or {}).get("spec") or {}).get("valuesContent") or "") or {}
+    if subset(want, current):
+        return None
+    kube.apply({"apiVersion": "helm.cattle.io/v1", "kind": "HelmChartConfig",
+                "metadata": {"name": RKE2_RELEASE, "namespace": NAMESPACE},
+                "spec": {"valuesContent": yaml.safe_dump(_merge(current, want), sort_keys=False)}})
+    ctx.releases.pop(cluster, None)
+
+    def installed() -> bool:
+        return subset(want, _read(ctx, cluster)[1])
+    wait_for(installed, RKE2_TIMEOUT, RKE2_INTERVAL, ctx.clock,
+             what=f"RKE2's helm-controller to install the mesh settings of {cluster}")
+    return "mesh settings written to the rke2-cilium HelmChartConfig"
+
+
+def add_remote(lab, ctx: MeshContext, cluster: str, name: str, ips: list[str], port: int) -> None:
+    """`name` (a remote's Cilium name) at `ips`:`port` in the cluster's clustermesh.config.clusters, as `cilium
+    clustermesh connect` writes it (a list before chart 1.20, a map after), keeping the other entries."""
+    version, have = deployed(ctx, cluster)
+    if version is None:
+        raise RuntimeError(f"{cluster} has no deployed cilium release")
+    raw = ((have.get("clustermesh") or {}).get("config") or {}).get("clusters") or []
+    entries = [dict(e) for e in raw if e.get("name") != name] if isinstance(raw, list) else \
+        [{"name": k, **v} for k, v in raw.items() if k != name]
+    entries.append({"name": name, "ips": ips, "port": port})
+    if tuple(int(x) for x in version.split(".")[:2]) >= (1, 20):      # the chart's map form from 1.20 on
+        entries = {e["name"]: {k: v for k, v in e.items() if k != "name"} for e in entries}
+    want = {"clustermesh": {"config": {"enabled": True, "clusters": entries}}}
+    if lab.cluster(cluster).distribution == "rke2":
+        _apply_rke2(ctx, cluster, want)
+        return
+    path = Path(ctx.workdir) / f"{cluster}-mesh-remotes.yaml"
+    path.write_text(yaml.safe_dump(want, sort_keys=False))
+    ctx.releases.pop(cluster, None)
+    ctx.helm(cluster, "upgrade", RELEASE, "cilium/cilium", "--version", version, "--namespace", NAMESPACE,
+             "--reuse-values", "-f", str(path))
