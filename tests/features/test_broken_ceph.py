@@ -23,7 +23,7 @@ CASES = [
              'active+clean', "wrk-e-1"),)),
     ("A stopped worker degrades the cluster, stays degraded with nowhere to backfill, and recovers when it returns",
      "ceph-min-down-reporters-3", "[talos-east OSD_DOWN]",
-     'within 30 seconds Ceph on "<ceph>" reports OSD_DOWN, OSD_HOST_DOWN and PG_DEGRADED, and MON_DOWN as a mon ran on '
+     'within 45 seconds Ceph on "<ceph>" reports OSD_DOWN, OSD_HOST_DOWN and PG_DEGRADED, and MON_DOWN as a mon ran on '
      '"<ceph.second worker>"', None,
      (('within 90 seconds Ceph on "<ceph>" reports PG_DEGRADED with "pgs undersized"',
        "PG_DEGRADED with 'pgs undersized' in HEALTH_WARN"),
@@ -43,7 +43,7 @@ CASES = [
     ("Filling the block pool crosses the nearfull ratio, then the full ratio", "ceph-nearfull-ratio-raised",
      "[talos-east OSD_NEARFULL]", 'Ceph on "<ceph>" reports OSD_NEARFULL with "nearfull osd(s)"'),
     ("A crashed OSD is reported until its crash is archived", "ceph-crash-collector-off",
-     "[talos-east RECENT_CRASH]", 'Ceph on "<ceph>" reports RECENT_CRASH with "1 daemons have recently crashed"'),
+     "[talos-east RECENT_CRASH]", 'within 11 minutes Ceph on "<ceph>" reports RECENT_CRASH with "1 daemons have recently crashed"'),
 ]
 
 
