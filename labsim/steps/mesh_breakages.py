@@ -262,3 +262,22 @@ def clusterwide_deny_first_member_by_hand(target, at: Strike) -> None:
          "spec": {"endpointSelector": {}, "ingressDeny": [{"fromEndpoints": [
              {"matchLabels": {"io.cilium.k8s.policy.cluster": pair["a cilium"]}}]}]}})
     target.clock.sleep(SETTLE)
+
+
+@breakage("mesh-rke2-remotes-removed-by-hand", after=BUILT)
+def rke2_remotes_removed_by_hand(target, at: Strike) -> None:
+    """An engineer edits the RKE2 member's rke2-cilium HelmChartConfig by hand and drops its clustermesh remotes;
+    RKE2's helm-controller installs that, and the member's agents leave the mesh."""
+    import yaml
+
+    from labsim.provisioners.mesh.kube import MeshKube
+    lab = target.lab
+    member = next(c for c in lab.mesh.clusters if lab.cluster(c).distribution == "rke2")
+    kube = MeshKube(target.kubeconfig(member))
+    cfg = kube.get("HelmChartConfig", "rke2-cilium", "kube-system")
+    values = yaml.safe_load(cfg["spec"]["valuesContent"]) or {}
+    values.get("clustermesh", {}).pop("config", None)
+    kube.apply({"apiVersion": "helm.cattle.io/v1", "kind": "HelmChartConfig",
+                "metadata": {"name": "rke2-cilium", "namespace": "kube-system"},
+                "spec": {"valuesContent": yaml.safe_dump(values, sort_keys=False)}})
+    target.clock.sleep(SETTLE)

@@ -74,6 +74,14 @@ def test_mesh_scenario_fails_when_lab_is_broken(tmp_path, case):
     assert_scenario_fails(tmp_path, *case)
 
 
+def test_the_hybrid_mesh_fails_when_the_rke2_members_remotes_are_removed_by_hand(tmp_path):
+    """The three-member mesh of labs/aggrik8s-hybrid.yaml (the piCluster joined through its rke2-cilium
+    HelmChartConfig): its status scenario fails when that HelmChartConfig loses the remotes."""
+    assert_scenario_fails(tmp_path, CONNECTED, "mesh-rke2-remotes-removed-by-hand",
+                          "FAIL mesh-connected [piCluster]",
+                          lab=ROOT / "labs" / "aggrik8s-hybrid.yaml")
+
+
 def test_every_mesh_scenario_has_a_breaking_case():
     """test_broken_lab.py runs every feature on a healthy lab; here every scenario must have a case."""
     scenarios = scenario_names(FEATURE)
