@@ -170,6 +170,13 @@ def apiserver_unschedulable(target, at: Strike) -> None:
     target.clock.sleep(SETTLE)
 
 
+@breakage("mesh-apiserver-scaled-to-zero-by-hand", after=BUILT)
+def apiserver_scaled_to_zero(target, at: Strike) -> None:
+    """`kubectl -n kube-system scale deploy clustermesh-apiserver --replicas=0` in the first member."""
+    _kube(target, _pair(target)["a"]).scale("clustermesh-apiserver", "kube-system", 0)
+    target.clock.sleep(SETTLE)
+
+
 @breakage("mesh-cache-ttl-set-by-hand", after=BUILT)
 def cache_ttl_set_by_hand(target, at: Strike) -> None:
     _set(target, _pair(target)["a"], "clustermesh.cacheTTL=1m")

@@ -64,8 +64,10 @@ CASES = [
     (AS_FOUND, "mesh-routing-removed", "is not connected to cluster talos-west", STATUS_CONNECTED),
     (AS_FOUND, "mesh-local-affinity-none", "annotations",
      "every global service under test exists in every member with its annotations and ready backends"),
-    (VALUES, "mesh-cilium-config-edited-by-hand", "max-connected-clusters='511'", "the Cilium agents of every mesh member are ready with the cluster name, id and values the lab file asks for"),
-    (VALUES, "mesh-apiserver-unschedulable", "clustermesh-apiserver", "the clustermesh-apiserver of every mesh member is available"),
+    (VALUES, "mesh-cilium-config-edited-by-hand", "max-connected-clusters='511'",
+     "the Cilium agents of every mesh member are ready with the cluster name, id and values the lab file asks for"),
+    (VALUES, "mesh-apiserver-scaled-to-zero-by-hand", "clustermesh-apiserver 0/0 available",
+     "the clustermesh-apiserver of every mesh member is available"),
 ]
 
 

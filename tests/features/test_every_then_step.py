@@ -101,8 +101,6 @@ NOT_YET: set[tuple[str, str]] = {
      'every request failed, and <pair.a>\'s Cilium agents count them as "Policy denied"'),
     ('Failover keeps the policy: <app> follows the backends of "<app.local>" to the other member, a pod without its labels stays denied',
      'every request was answered by <pair.a>'),
-    ('Failover keeps the policy: <app> follows the backends of "<app.local>" to the other member, a pod without its labels stays denied',
-     'every request failed, and <pair.b>\'s Cilium agents count them as "Policy denied"'),
     ('A VLAN missing on the Proxmox trunk leaves its VMs without addresses and the report names the hop',
      'the VMs of <hop.others> still hold their leases'),
     ('A failed create task is reported and a rerun converges',
