@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.features.test_broken_lab import ROOT, _k, assert_scenario_fails, cases
+from tests.features.test_broken_lab import ROOT, _k, assert_scenario_fails, cases, scenario_names
 
 READY = "Rook-Ceph on <cluster> reaches HEALTH_OK with its mons in quorum and one OSD per planned disk"
 STOPPED = ("A stopped worker degrades the cluster, stays degraded with nowhere to backfill, and recovers when it "
@@ -28,7 +28,7 @@ CASES = [
      (('within 90 seconds Ceph on "<ceph>" reports PG_DEGRADED with "pgs undersized"',
        "PG_DEGRADED with 'pgs undersized' in HEALTH_WARN"),
       ('the OSD of "<ceph.second worker>" on "<ceph>" is down and out, and placement groups stay undersized and '
-       'degraded', "OSDs of wrk-e-2: [('osd.1', 'up', 1.0)]"))),
+       'degraded', "OSDs of wrk-e-2: [('osd.1', 'up', 1"))),
     (STOPPED, "talos-worker-powered-off", "within 15 minutes: HEALTH_WARN", 'Ceph on "<ceph>" returns to HEALTH_OK within 15 minutes',
      'Ceph on "<ceph>" returns to HEALTH_OK within 15 minutes'),
     ("Losing the OSDs of two of three workers makes placement groups inactive", "ceph-pools-min-size-1",
@@ -58,6 +58,7 @@ def test_every_ceph_scenario_passes_on_a_healthy_lab(tmp_path):
                            f"--junitxml={junit}"], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     names = {c.get("name") for c in ET.parse(junit).getroot().iter("testcase")}
-    assert len(names) == 8, sorted(names)
+    for scenario in scenario_names(ROOT / "features" / "ceph_health.feature"):
+        assert any(n.startswith(_k(scenario)) for n in names), f"{scenario!r} did not run"
     for scenario, *_ in CASES:
         assert any(n.startswith(_k(scenario)) for n in names), f"{scenario!r} is not a scenario of the feature"
