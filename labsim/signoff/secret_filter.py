@@ -17,6 +17,7 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from labsim import yamlbounds
 
@@ -47,8 +48,8 @@ class SecretFilter:
                 self._base = path.parent
                 try:
                     self._refs = secret_refs(yamlbounds.load_file(path))
-                except (OSError, ValueError, UnicodeDecodeError):
-                    pass   # an unreadable or refused lab file has no references to resolve
+                except (OSError, ValueError, UnicodeDecodeError, yaml.YAMLError):
+                    pass   # an unreadable, unparsable or refused lab file has no references: the run refuses it
         return self._refs
 
     def refresh(self) -> None:
