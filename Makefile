@@ -18,7 +18,7 @@ RUN_ARGS = --signoff $(SIGNOFF) $(if $(WAIVERS),--waivers $(WAIVERS)) $(if $(SIG
 
 # make verify-labs: the other lab files kept green (each ACCEPTED, scenarios they cannot run "not in this lab")
 VERIFY_LABS ?= labs/example.yaml labs/single-router.yaml labs/one-node.yaml labs/tri-mesh.yaml labs/hub-spoke-ceph.yaml \
-               labs/bouquet2.yaml labs/hetzner-trio.yaml
+               labs/bouquet2.yaml labs/hetzner-trio.yaml labs/aggrik8s-hybrid.yaml
 
 .PHONY: help install collections verify verify-labs test lab-verify lab-apply kind-verify serve bench check schema clean ceph-real
 

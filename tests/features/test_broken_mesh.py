@@ -81,7 +81,7 @@ def test_the_hybrid_mesh_fails_when_the_rke2_members_remotes_are_removed_by_hand
     HelmChartConfig): its status scenario fails when that HelmChartConfig loses the remotes."""
     assert_scenario_fails(tmp_path, CONNECTED, "mesh-rke2-remotes-removed-by-hand",
                           "FAIL mesh-connected [piCluster]",
-                          lab=ROOT / "labs" / "aggrik8s-hybrid.yaml")
+                          lab=str(ROOT / "labs" / "aggrik8s-hybrid.yaml"))
 
 
 def test_every_mesh_scenario_has_a_breaking_case():
