@@ -12,13 +12,24 @@ Feature: Rook-Ceph on the workers is healthy, and says what is wrong in Ceph's o
     And the fabric is provisioned
     And the VMs are provisioned
 
-  @writes
+  @as_found
   Scenario Outline: Rook-Ceph on <cluster> reaches HEALTH_OK with its mons in quorum and one OSD per planned disk
     Given the Talos cluster "<cluster>" is provisioned
     When Rook-Ceph is provisioned on "<cluster>"
     Then the CephCluster of "<cluster>" is Ready and Created with HEALTH_OK
     And Ceph on "<cluster>" has every mon in quorum, one OSD up and in per planned disk and every placement group active+clean
     And a second plan of Rook-Ceph on "<cluster>" has nothing to do
+
+    Examples:
+      | cluster                     |
+      | each cluster with Rook-Ceph |
+
+  @as_found
+  Scenario Outline: Rook-Ceph on <cluster> runs the mgrs and pools the lab file plans
+    Given the Talos cluster "<cluster>" is provisioned
+    And Rook-Ceph is provisioned on "<cluster>"
+    Then Ceph on "<cluster>" has one active mgr and the standbys the lab file plans
+    And Ceph on "<cluster>" has every pool the lab file plans
 
     Examples:
       | cluster                     |
@@ -52,6 +63,7 @@ Feature: Rook-Ceph on the workers is healthy, and says what is wrong in Ceph's o
       | ceph                                             |
       | the first Rook-Ceph cluster with three OSD hosts |
 
+  # sim_only: plants an old filesystem on a Ceph disk; Talos has no shell to run mkfs on a node, so against a real lab only an engineer can prepare that disk by hand
   @writes @sim_only
   Scenario Outline: A worker whose extra disk is not blank gets no OSD, and health says so
     Given the Talos cluster "<ceph>" is provisioned
@@ -66,6 +78,7 @@ Feature: Rook-Ceph on the workers is healthy, and says what is wrong in Ceph's o
       | ceph                                             |
       | the first Rook-Ceph cluster with three OSD hosts |
 
+  # sim_only: runs one node's clock 0.2 s ahead; Talos keeps time with its own NTP client and offers no way to set a node's clock
   @destructive @writes @sim_only
   Scenario Outline: A mon whose clock runs ahead is reported as clock skew
     Given the Talos cluster "<ceph>" is provisioned
@@ -77,6 +90,7 @@ Feature: Rook-Ceph on the workers is healthy, and says what is wrong in Ceph's o
       | ceph                                             |
       | the first Rook-Ceph cluster with three OSD hosts |
 
+  # sim_only: fills the pool until the OSDs are 99% full (HEALTH_ERR): in a real lab that stops every client's writes and needs a manual cleanup
   @destructive @writes @sim_only
   Scenario Outline: Filling the block pool crosses the nearfull ratio, then the full ratio
     Given the Talos cluster "<ceph>" is provisioned
@@ -93,6 +107,7 @@ Feature: Rook-Ceph on the workers is healthy, and says what is wrong in Ceph's o
       | ceph                                             |
       | the first Rook-Ceph cluster with three OSD hosts |
 
+  # sim_only: crashes an OSD daemon from outside it (the simulator's fault); Talos gives no shell to send it a signal
   @destructive @writes @sim_only
   Scenario Outline: A crashed OSD is reported until its crash is archived
     Given the Talos cluster "<ceph>" is provisioned

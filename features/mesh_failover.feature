@@ -48,6 +48,18 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
       | pair                       |
       | the first two mesh members |
 
+  @as_found
+  Scenario: Every member reports every node connected to the others, and every global service has ready backends in each
+    Given the mesh of the lab file is built
+    Then cilium clustermesh status of every member reports all nodes connected to all clusters
+    And every global service under test exists in every member with its annotations and ready backends
+
+  @as_found
+  Scenario: Every member runs Cilium with the values the lab file asks for, and its clustermesh-apiserver is available
+    Given the mesh of the lab file is built
+    Then the Cilium agents of every mesh member are ready with the cluster name, id and values the lab file asks for
+    And the clustermesh-apiserver of every mesh member is available
+
   @writes @idempotence
   Scenario: Every member reports every node connected to the others, and a second run of the mesh provisioner changes nothing
     Given the mesh of the lab file is built

@@ -37,6 +37,7 @@ Feature: The cluster VMs run on Proxmox VE, sized as planned, each with a lease 
     When the VMs are applied again
     Then no VM was changed
 
+  # sim_only: makes Proxmox fail a create task (a thin pool with no room) through the simulator's fault injection; a real node cannot be made to fail one on purpose
   @destructive @writes @sim_only
   Scenario Outline: A failed create task is reported and a rerun converges
     When an engineer destroys "<vm>" by hand

@@ -10,7 +10,7 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
     Given the lab file passes its intent checks
     And the fabric is provisioned
 
-  @writes
+  @as_found
   Scenario Outline: <cluster> goes from maintenance mode to a healthy cluster with Cilium
     Given the VMs are provisioned
     And the Talos cluster "<cluster>" is provisioned
@@ -22,7 +22,7 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
       | cluster                                  |
       | each Talos cluster on Proxmox with Cilium |
 
-  @writes
+  @as_found
   Scenario Outline: The VIP of <cluster> is held by exactly one control plane
     Given the VMs are provisioned
     And the Talos cluster "<cluster>" is provisioned
@@ -31,6 +31,17 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
     Examples:
       | cluster                                            |
       | each Talos cluster on Proxmox with Cilium and a VIP |
+
+  @as_found
+  Scenario Outline: <cluster> runs the members, versions and machine configs the lab file plans
+    Given the VMs are provisioned
+    And the Talos cluster "<cluster>" is provisioned
+    Then talosctl get members of "<cluster>" lists every machine of the lab file with its planned role and Talos version
+    And a plan of "<cluster>" has nothing to do: every machine config, etcd and the Cilium release as the lab file plans
+
+    Examples:
+      | cluster                                   |
+      | each Talos cluster on Proxmox with Cilium |
 
   @idempotence @writes
   Scenario Outline: A second run changes nothing on the cluster
@@ -82,6 +93,7 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
       | worker                                              |
       | a worker of a Talos cluster with two or more workers |
 
+  # sim_only: rebuilds a cluster's workers below Talos's minimums from a lab file copy, replacing the lab's own workers
   @destructive @writes @sim_only
   Scenario Outline: A machine below the Talos minimums is reported as talosctl health reports it
     Given a copy of the lab file where the workers of "<cluster>" have <memory> MiB of memory and a <disk> GiB system disk
@@ -94,6 +106,7 @@ Feature: Each Talos cluster runs Kubernetes with Cilium as its CNI, healthy by t
       | the first Talos cluster with workers | 768    | 24   | all nodes memory sizes | does not meet memory requirements: expected at least 874 MiB, actual 744 MiB |
       | the first Talos cluster with workers | 8192   | 5    | all nodes disk sizes   | is too small, expected at least 4.6 GiB, actual 3.8 GiB                |
 
+  # sim_only: rebuilds a cluster without a CNI and lets Talos reboot its nodes, replacing the lab's own cluster
   @destructive @writes @sim_only
   Scenario Outline: Without a CNI the nodes stay NotReady, talosctl health names the check it waits at, and Talos reboots them
     Given a copy of the lab file where "<cluster>" has no CNI

@@ -66,6 +66,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config._labsim_lab_source = choice.source  # shown on the console's first line (labsim.signoff.console)
 
 
+def pytest_signoff_suite(config: pytest.Config, collected: list[str]) -> list[str]:
+    """The suite a run is judged against: every `.feature` file in the features folders it collected from (the
+    rootdir's `features/` when a collected file is below it, else the collected file's own folder), so a run of
+    some files only, like `-k`, is PARTIAL in the sign-off (labsim.signoff.model.judge)."""
+    top = (config.rootpath / "features").resolve()
+    folders = set()
+    for path in map(Path, collected):
+        folders.add(top if path.is_relative_to(top) else path.parent)
+    return sorted(str(f) for folder in folders for f in folder.rglob("*.feature"))
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> FeatureFile | None:
     if file_path.suffix == ".feature":
         return FeatureFile.from_parent(parent, path=file_path)

@@ -114,9 +114,31 @@ def shell_exports(env: Mapping[str, str]) -> str:
     return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
 
 
+# Requests that are not writes although not GET: running a command in a pod (kubectl exec: the toolbox's `ceph`
+# reads) and asking the API server what the caller may do.
+_NOT_WRITES = ("/exec", "/attach", "/portforward", "selfsubjectaccessreviews", "selfsubjectrulesreviews",
+               "subjectaccessreviews", "tokenreviews")
+
+
+def _kube_write(method: str, path: str) -> bool:
+    return method not in ("GET", "HEAD", "OPTIONS") and not path.split("?", 1)[0].endswith(_NOT_WRITES)
+
+
+def _kube_logs(lab: Any) -> dict[str, list]:
+    """Each Talos cluster's Kubernetes API server's access log (method, path, status), by cluster name."""
+    out: dict[str, list] = {}
+    face = getattr(lab, "talos", None)
+    for cluster in list(getattr(getattr(face, "talos", None), "clusters", {}).values()):
+        server = getattr(getattr(cluster, "kube", None), "server", None)
+        if server is not None:
+            out[cluster.name] = list(server.access_log)
+    return out
+
+
 def counters(lab: Any) -> dict[str, Any]:
     """What a run did to the served lab: `writes` per face (0 everywhere after a read-only run) and
-    `reads` (RouterOS sentences, SSH commands, Proxmox requests), showing the run did reach it."""
+    `reads` (RouterOS sentences, SSH commands, Proxmox requests, each Talos cluster's Kubernetes API requests),
+    showing the run did reach it. Helm releases and Rook's objects are Kubernetes writes, counted there."""
     writes: dict[str, int] = dict(lab.writes())
     reads: dict[str, int] = {f"routeros:{k}": srv.sentences_received for k, srv in lab.routeros.items()}
     hosts = getattr(lab, "hosts", None)
@@ -127,6 +149,9 @@ def counters(lab: Any) -> dict[str, Any]:
     pve = getattr(lab, "proxmox", None)
     if pve is not None:
         reads["proxmox"] = len(getattr(pve, "access_log", []))
+    for name, log in _kube_logs(lab).items():
+        writes[f"kubernetes:{name}"] = sum(1 for method, path, _ in log if _kube_write(method, path))
+        reads[f"kubernetes:{name}"] = sum(1 for method, _, _ in log if method in ("GET", "HEAD"))
     return {"lab": lab.inventory.name, "writes": writes, "reads": reads, "total_writes": sum(writes.values())}
 
 

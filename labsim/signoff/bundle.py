@@ -154,6 +154,7 @@ def build_manifest(run: Run, rootpath: Path, git: dict | None, invocation: list[
         "run_id": run.run_id,
         "verdict": run.verdict,
         "reasons": run.reasons,
+        "not_run": [{"scenario": name, "why": why} for name, why in run.unselected],
         "git": git,
         "lab": {"path": lab_rel, "name": run.lab_name, "sha256": run.lab_sha256},
         "features": [{"path": p, "sha256": h} for p, h in sorted(features.items())],

@@ -29,3 +29,13 @@ def pytest_signoff_secrets(config: pytest.Config) -> list[str]:
 
     Called at session start and again after collection; values from every implementation are used.
     """
+
+
+@pytest.hookspec
+def pytest_signoff_suite(config: pytest.Config, collected: list[str]) -> list[str]:
+    """Return the ``.feature`` files that make up the whole suite of this run (absolute paths).
+
+    ``collected`` holds the feature files this run collected. A scenario of a suite file that the run did not
+    collect (only some files were named) is listed as not run, and makes the verdict PARTIAL at best, like a
+    deselected one (``-k``, ``-m``, ``--deselect``). Without an implementation only deselected items count.
+    """

@@ -6,7 +6,7 @@ whole text and a traceback trimmed to project code, the charts, then every scena
 versions.
 
 Stable hooks for tools and tests:
-- ``#verdict`` (class ``accepted``/``rejected``), ``#verdict-text``; ``#reasons li``
+- ``#verdict`` (class ``accepted``/``partial``/``rejected``), ``#verdict-text``; ``#reasons li``; ``#not-run li``
 - ``#count-total``, ``#count-passed``, ``#count-failed``, ``#count-skipped``, ``#count-waived``,
   ``#count-waived-failed``, ``#count-not-run`` (each holds the number in a ``<b>``), ``#step-counts``
 - ``#topology-svg`` with ``path.link`` (``data-a``, ``data-a-port``, ``data-b``, ``data-b-port``; class ``broken`` where
@@ -148,6 +148,7 @@ def render_html(run: Run, manifest: dict) -> str:
     records = [_RecordView(r) for r in recs]
     return environment().get_template("report.html.j2").render(
         run=run, lab=run.lab_name or "(no lab file)", accepted=run.verdict == "ACCEPTED",
+        verdict_class=run.verdict.lower(), unselected=run.unselected,
         started=rfc3339(run.started), finished=rfc3339(run.finished), reasons=_reasons(run),
         counts=run.counts(), results=RESULTS, steps_line=steps_line(run),
         test_counts=(f"{tests['total']} total, {tests[PASSED]} passed, {tests[FAILED]} failed, {tests[SKIPPED]} "

@@ -14,7 +14,8 @@ PASSED, FAILED, SKIPPED, UNDEFINED, NOT_RUN = "passed", "failed", "skipped", "un
 WAIVED, WAIVED_FAILED = "waived", "waived-failed"
 STATUSES = (PASSED, FAILED, SKIPPED, WAIVED, WAIVED_FAILED, NOT_RUN)
 
-ACCEPTED, REJECTED = "ACCEPTED", "REJECTED"
+# PARTIAL: nothing failed, but not every scenario of the suite ran (-k, -m, --deselect, a run of some files only)
+ACCEPTED, PARTIAL, REJECTED = "ACCEPTED", "PARTIAL", "REJECTED"
 
 
 def utc_now() -> dt.datetime:
@@ -235,6 +236,10 @@ class Run:
     exitstatus: int | None = None
     verdict: str = REJECTED
     reasons: list[str] = field(default_factory=list)
+    # scenarios of the suite this run did not run: deselected (-k, -m, --deselect) or never collected (only some
+    # files named); each is (feature: title, why). Any of them makes the verdict PARTIAL at best.
+    unselected: list[tuple[str, str]] = field(default_factory=list)
+    selection: str = ""  # how the run chose (e.g. "-k dhcp"), for the PARTIAL reason
 
     @property
     def scenarios(self) -> list[ScenarioRecord]:
@@ -339,7 +344,16 @@ def judge(run: Run) -> None:
     elif not any(r.outcome in (PASSED, FAILED) for r in scenarios):
         reasons.insert(0, "nothing was checked: no scenario ran")
     run.reasons = reasons
-    run.verdict = ACCEPTED if not reasons else REJECTED
+    if reasons:
+        run.verdict = REJECTED
+    elif run.unselected:
+        run.verdict = PARTIAL
+        total = len(run.scenarios) + len(run.unselected)
+        how = f" ({run.selection})" if run.selection else ""
+        run.reasons = [f"partial run{how}: {len(run.unselected)} of {total} scenarios of the suite were not run "
+                       "(listed under \"Not run in this run\"); only a run of every scenario can be ACCEPTED"]
+    else:
+        run.verdict = ACCEPTED
 
 
 def first_line(text: str | None, limit: int = 300) -> str:

@@ -167,8 +167,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         line = verdict_line(collector.run.verdict, collector.rel_display(collector.bundle_path))
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
-            ok = collector.run.verdict == "ACCEPTED"
-            tr.write_line(line, green=ok, red=not ok, bold=True)
+            v = collector.run.verdict
+            tr.write_line(line, green=v == "ACCEPTED", yellow=v == "PARTIAL", red=v == "REJECTED", bold=True)
         else:
             print(line, flush=True)
     elif collector.bundle_error is not None:
@@ -208,6 +208,8 @@ class Collector:
         self._slugs: set[str] = set()
         self._run_false: set[str] = set()
         self.console = None  # the ScenarioLines reporter, when the console shows scenario lines
+        self._deselected: list[pytest.Item] = []
+        self._suite_seen: set[tuple[str, str]] = set()  # (feature file, scenario template) collected or deselected
 
     def rel_display(self, path: str | os.PathLike) -> str:
         """A path as a person types it: relative to where pytest was started when it is below it."""
@@ -366,8 +368,41 @@ class Collector:
                     rec.waived_by_run_false = True
                     break
 
+    def pytest_deselected(self, items: list) -> None:
+        self._deselected.extend(items)
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.refresh_secrets()
+        self.note_unselected()
+
+    def note_unselected(self) -> None:
+        """What of the suite this run will not run: each deselected item, and every scenario of a suite feature
+        file that was not collected at all (the verdict is PARTIAL at best; the reports list them)."""
+        run = self.run
+        run.selection = selection_text(self.config)
+        how = f"deselected ({run.selection})" if run.selection else "deselected"
+        seen: set[str] = set()
+        unselected: list[tuple[str, str]] = []
+        for item in self._deselected:
+            if item.nodeid in run.records or item.nodeid in seen:
+                continue
+            seen.add(item.nodeid)
+            rec = self.make_record(item)
+            unselected.append((rec.full_title if rec.kind == "scenario" else rec.nodeid, how))
+            if rec.feature_abs:
+                self._suite_seen.add((str(Path(rec.feature_abs).resolve()), rec.template_name or rec.name))
+        for rec in run.records.values():
+            if rec.feature_abs:
+                self._suite_seen.add((str(Path(rec.feature_abs).resolve()), rec.template_name or rec.name))
+        collected = sorted({path for path, _ in self._suite_seen})
+        suite: set[str] = set()
+        for files in self.config.hook.pytest_signoff_suite(config=self.config, collected=collected) or []:
+            suite |= {str(Path(f).resolve()) for f in files or []}
+        for path in sorted(suite):
+            for name, feature in _scenario_names(path):
+                if (path, name) not in self._suite_seen:
+                    unselected.append((f"{feature}: {name}", "not collected (the run named other files)"))
+        run.unselected = unselected
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_bdd_before_scenario(self, request, feature, scenario) -> None:
@@ -495,7 +530,7 @@ class Collector:
         from .model import judge
 
         judge(run)
-        if self.config.getoption("signoff_strict") and run.verdict != "ACCEPTED" \
+        if self.config.getoption("signoff_strict") and run.verdict == "REJECTED" \
                 and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # REJECTED must fail the make target
         outdir = self.config.getoption("signoff")
@@ -519,6 +554,34 @@ class Collector:
             import traceback
 
             traceback.print_exc()
+
+
+def selection_text(config: pytest.Config) -> str:
+    """The options by which this run chose a part of the suite, as typed (for the PARTIAL reason)."""
+    parts = []
+    if getattr(config.option, "keyword", ""):
+        parts.append(f"-k {config.option.keyword!r}")
+    if getattr(config.option, "markexpr", ""):
+        parts.append(f"-m {config.option.markexpr!r}")
+    if getattr(config.option, "deselect", None):
+        parts.append("--deselect " + " ".join(config.option.deselect))
+    if getattr(config.option, "lf", False):
+        parts.append("--lf")
+    return ", ".join(parts)
+
+
+def _scenario_names(path: str) -> list[tuple[str, str]]:
+    """(scenario template name, feature name) of every scenario in one feature file; none when it does not parse
+    (pytest reports that file's collection error itself when it is collected)."""
+    try:
+        from pytest_bdd.parser import FeatureParser
+
+        p = Path(path)
+        feature = FeatureParser(str(p.parent), p.name).parse()
+    except Exception:  # noqa: BLE001 - unparsable or pytest-bdd missing: nothing to list
+        return []
+    name = feature.name or p.stem
+    return [(t.name, name) for t in feature.scenarios.values()]
 
 
 def _finalize_steps(rec: ScenarioRecord) -> None:

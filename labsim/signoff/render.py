@@ -86,9 +86,14 @@ def summary_md(run: Run, manifest: dict) -> str:
         L.append(f"- Tests (outside features): {counts_line(run, 'test')}")
     L.append("")
     if run.verdict != "ACCEPTED":
-        L.append("## Reasons for REJECTED")
+        L.append(f"## Reasons for {run.verdict}")
         L.append("")
         L += [f"- {_md(r)}" for r in run.reasons] or ["- (none)"]
+        L.append("")
+    if run.unselected:
+        L.append("## Not run in this run")
+        L.append("")
+        L += [f"- {_md(name)}: {_md(why)}" for name, why in run.unselected]
         L.append("")
     recs = list(run.records.values())
     failed = [r for r in recs if r.status == FAILED]

@@ -1,95 +1,172 @@
-"""Named ways to break a simulated lab right after it is provisioned (`--sim-break NAME`).
-
-They exist to prove the features: each scenario must fail when the lab is broken the way it
-describes (tests/features/test_broken_lab.py runs every pair). A breakage acts as an engineer at the
-keyboard (through the device API) or as the physical world (a pulled cable, a device that refuses).
+"""Named ways to break a simulated lab (`--sim-break NAME`): the fabric, the Proxmox VMs and the lab's hosts here;
+Talos, the mesh and Ceph in talos_breakages.py, mesh_breakages.py and ceph_breakages.py. The registry and its rules
+(act on the lab, never on our code; subjects from the lab file) are in labsim/steps/breaking.py.
 """
 from __future__ import annotations
 
-from typing import Callable
+import ipaddress
+
+import yaml
 
 from labsim.fakes.routeros.api import Trap
-from labsim.steps.ceph_breakages import CEPH_BREAKAGES
+from labsim.steps import ceph_breakages, mesh_breakages, talos_breakages  # noqa: F401  (they register theirs)
 from labsim.steps.cloud_breakages import CLOUD_BREAKAGES
 from labsim.steps.cloud_breakages import breaks_after as cloud_breaks_after
-from labsim.steps.ceph_breakages import breaks_after as ceph_breaks_after
-from labsim.steps.mesh_breakages import MESH_BREAKAGES
-from labsim.steps.mesh_breakages import breaks_after as mesh_breaks_after
-from labsim.steps.talos_breakages import TALOS_BREAKAGES
-from labsim.steps.talos_breakages import breaks_after as talos_breaks_after
+from labsim.steps.breaking import BREAKAGES, Breakage, Strike, breakage, matches, strikes_after, strikes_before
+from labsim.steps.subjects import SELECTORS, names
+
+__all__ = ["BREAKAGES", "Breakage", "Strike", "matches", "strikes_after", "strikes_before"]
+
+FABRIC = "the fabric is provisioned"
+VMS = "the VMs are provisioned"
 
 
-def _api(target, device):
-    return target.routeros(device)
+def _subject(target, phrase: str) -> dict[str, str]:
+    """The first lab subject of a selector phrase (the one the scenarios about it take), as its attributes."""
+    found = SELECTORS[phrase].resolve(target.lab)
+    assert found, f"--sim-break: the lab file has no {phrase!r} ({SELECTORS[phrase].needs})"
+    return {"name": found[0].name, **found[0].attrs}
+
+
+def _trunk(target) -> dict[str, str]:
+    return _subject(target, "a VLAN tagged on a trunk to a machine that needs it")
 
 
 def _rows(api, *menu):
     return list(api.path(*menu))
 
 
-def trunk_vlan_removed(target, monkeypatch) -> None:
-    api = _api(target, "crs328-01")
-    row = next(r for r in _rows(api, "interface", "bridge", "vlan") if str(r.get("vlan-ids")) == "1500")
-    tagged = [p for p in str(row["tagged"]).split(",") if p != "sfp-sfpplus3"]
+def _bystander(target, vlan: str) -> str:
+    """A device holding an address in `vlan` that does not serve its DHCP (else the first that holds one)."""
+    v = target.lab.vlan(vlan)
+    server = v.dhcp.server if v.dhcp else None
+    holders = list(v.addresses)
+    return next((d for d in holders if d != server), holders[0])
+
+
+# --- the fabric (features/fabric.feature; mesh scenarios reuse some) ------------------------------------------------
+@breakage("trunk-vlan-removed", after=FABRIC)
+def trunk_vlan_removed(target, at: Strike) -> None:
+    """An engineer untags a VLAN from the trunk port that carries it to a machine that needs it."""
+    t = _trunk(target)
+    api = target.routeros(t["device"])
+    row = next(r for r in _rows(api, "interface", "bridge", "vlan") if t["vid"] in str(r.get("vlan-ids")).split(","))
+    tagged = [p for p in str(row["tagged"]).split(",") if p != t["port"]]
     api.path("interface", "bridge", "vlan").update(**{".id": row[".id"], "tagged": ",".join(tagged)})
 
 
-def vlan_interface_removed(target, monkeypatch) -> None:
-    api = _api(target, "rb5009-02")
-    row = next(r for r in _rows(api, "interface", "vlan") if r["name"] == "VLAN1500")
+@breakage("vlan-interface-removed", after=FABRIC)
+def vlan_interface_removed(target, at: Strike) -> None:
+    """An engineer deletes a VLAN interface on a device that holds an address in it (not its DHCP server)."""
+    vlan = _trunk(target)["vlan"]
+    api = target.routeros(_bystander(target, vlan))
+    row = next(r for r in _rows(api, "interface", "vlan") if r["name"] == vlan)
     api.path("interface", "vlan").remove(row[".id"])
 
 
-def proxmox_cable_pulled(target, monkeypatch) -> None:
-    target.sim.world.pull_cable(("pve", "enp1s0f0"))
+@breakage("proxmox-cable-pulled", after=FABRIC)
+def proxmox_cable_pulled(target, at: Strike) -> None:
+    """The cable of the trunk port that carries a VLAN to a machine that needs it is pulled."""
+    t = _trunk(target)
+    target.sim.world.pull_cable((t["device"], t["port"]))
 
 
-def second_dhcp_server(target, monkeypatch) -> None:
-    api = _api(target, "rb5009-02")
-    api.path("ip", "pool").add(name="rogue-pool", ranges="192.168.15.200-192.168.15.210")
-    api.path("ip", "dhcp-server").add(name="rogue", interface="VLAN1500", **{"address-pool": "rogue-pool"})
+@breakage("second-dhcp-server", after=FABRIC)
+def second_dhcp_server(target, at: Strike) -> None:
+    """An engineer starts a second DHCP server on a VLAN the machines need, on another device holding an address."""
+    vlan = _trunk(target)["vlan"]
+    subnet = target.lab.vlan(vlan).subnet
+    top = int(subnet.broadcast_address)
+    lo, hi = ipaddress.IPv4Address(top - 55), ipaddress.IPv4Address(top - 45)
+    api = target.routeros(_bystander(target, vlan))
+    api.path("ip", "pool").add(name="rogue-pool", ranges=f"{lo}-{hi}")
+    api.path("ip", "dhcp-server").add(name="rogue", interface=vlan, **{"address-pool": "rogue-pool"})
 
 
-def pool_outside_subnet(target, monkeypatch) -> None:
-    api = _api(target, "rb5009-01")
-    row = next(r for r in _rows(api, "ip", "pool") if r["name"] == "pool-VLAN1500")
-    api.path("ip", "pool").update(**{".id": row[".id"], "ranges": "192.168.16.20-192.168.16.127"})
+@breakage("pool-outside-subnet", after=FABRIC)
+def pool_outside_subnet(target, at: Strike) -> None:
+    """An engineer edits the DHCP pool of a VLAN the machines need to a range just outside its subnet."""
+    vlan = _trunk(target)["vlan"]
+    outside = next(s.attrs["outside"] for s in SELECTORS["a VLAN with DHCP"].pick(target.lab) if s.name == vlan)
+    api = target.routeros(target.lab.vlan(vlan).dhcp.server)
+    server = next(r for r in _rows(api, "ip", "dhcp-server") if r.get("interface") == vlan)
+    row = next(r for r in _rows(api, "ip", "pool") if r["name"] == server["address-pool"])
+    api.path("ip", "pool").update(**{".id": row[".id"], "ranges": outside})
 
 
-def gateway_route_lost(target, monkeypatch) -> None:
-    """rb5009-01 (VLAN1500's gateway) loses its VLAN2000 address, and with it the connected route."""
-    api = _api(target, "rb5009-01")
-    row = next(r for r in _rows(api, "ip", "address") if r.get("interface") == "VLAN2000")
+def _router(target) -> dict[str, str]:
+    return _subject(target, "the router between the first two mesh members")
+
+
+@breakage("gateway-route-lost", after=FABRIC)
+def gateway_route_lost(target, at: Strike) -> None:
+    """The router between the first two mesh members loses its address in the second's VLAN (disabled by hand),
+    and with it the connected route."""
+    r = _router(target)
+    api = target.routeros(r["name"])
+    row = next(x for x in _rows(api, "ip", "address") if x.get("interface") == r["vlan"])
     api.path("ip", "address").update(**{".id": row[".id"], "disabled": True})
 
 
-def forward_drop(target, monkeypatch) -> None:
-    api = _api(target, "rb5009-01")
-    api.path("ip", "firewall", "filter").add(chain="forward", action="drop",
-                                             **{"src-address": "192.168.15.0/24", "dst-address": "192.168.20.0/24"})
+@breakage("forward-drop", after=FABRIC)
+def forward_drop(target, at: Strike) -> None:
+    """A firewall rule added by hand on that router drops the first member's subnet towards the second's."""
+    r = _router(target)
+    a, b = (target.lab.vlan(target.lab.cluster(r[k]).vlan).subnet for k in ("a", "b"))
+    target.routeros(r["name"]).path("ip", "firewall", "filter").add(
+        chain="forward", action="drop", **{"src-address": str(a), "dst-address": str(b)})
 
 
-def access_port_pvid_changed(target, monkeypatch) -> None:
-    """Someone moves an access port to another VLAN between two applies."""
-    api = _api(target, "crs328-01")
-    row = next(r for r in _rows(api, "interface", "bridge", "port") if r["interface"] == "ether5")
-    api.path("interface", "bridge", "port").update(**{".id": row[".id"], "pvid": 2000})
+@breakage("access-port-pvid-changed", after=FABRIC)
+def access_port_pvid_changed(target, at: Strike) -> None:
+    """Someone moves the lab's first access port to the next VLAN between two applies."""
+    dev, port = next((d, a) for d in target.lab.routeros.devices for a in d.access)
+    vlans = [v for v in target.lab.vlans if not v.native]
+    i = next(n for n, v in enumerate(vlans) if v.name == port.vlan)
+    api = target.routeros(dev.identity)
+    row = next(r for r in _rows(api, "interface", "bridge", "port") if r["interface"] == port.interface)
+    api.path("interface", "bridge", "port").update(**{".id": row[".id"], "pvid": vlans[(i + 1) % len(vlans)].id})
 
 
-def device_refuses_repairs(target, monkeypatch) -> None:
-    """crs328-01 and rb5009-02 refuse every `set`, so a repair cannot land."""
-    for dev, cmds in (("crs328-01", ["/interface/bridge/vlan/set"]), ("rb5009-02", ["/ip/address/set"])):
-        for cmd in cmds:
-            target.sim.routeros[dev].faults.trap_commands[cmd] = Trap("failure: configuration is locked", 4)
+@breakage("device-refuses-repairs", after=('an engineer removes "<vlan>" from trunk "<port>" on "<device>" by hand',
+                                           'an engineer changes the address on "<vlan>" of "<device>" to "<a>" by hand'))
+def device_refuses_repairs(target, at: Strike) -> None:
+    """The device an engineer just changed by hand refuses every `set` from then on (its configuration locked)."""
+    faults = target.sim.routeros[at.args["device"]].faults
+    for cmd in ("/interface/bridge/vlan/set", "/ip/address/set"):
+        faults.trap_commands[cmd] = Trap("failure: configuration is locked", 4)
 
 
-def intent_checks_skipped(target, monkeypatch) -> None:
-    """A provisioner that forgets to check the lab file before contacting devices."""
-    import labsim.provisioners.fabric.run as run
-    monkeypatch.setattr(run, "run_checks", lambda lab: [])
+@breakage("hand-edit-undone", after=('an engineer removes "<vlan>" from trunk "<port>" on "<device>" by hand',
+                                     'an engineer changes the address on "<vlan>" of "<device>" to "<a>" by hand'))
+def hand_edit_undone(target, at: Strike) -> None:
+    """A second engineer puts back what the first just changed by hand (the port tagged again, the address as the
+    lab file has it), so there is nothing left for verification to find."""
+    a, api = at.args, target.routeros(at.args["device"])
+    v = target.lab.vlan(a["vlan"])
+    if "port" in a:
+        row = next(r for r in _rows(api, "interface", "bridge", "vlan") if str(v.id) in str(r.get("vlan-ids")).split(",")
+                   and not r.get("dynamic"))
+        tagged = [p for p in str(row.get("tagged") or "").split(",") if p]
+        api.path("interface", "bridge", "vlan").update(**{".id": row[".id"], "tagged": ",".join(tagged + [a["port"]])})
+        return
+    iface = a["vlan"] if not v.native else target.lab.device(a["device"]).bridge.name
+    row = next(r for r in _rows(api, "ip", "address") if r.get("interface") == iface and not r.get("dynamic"))
+    api.path("ip", "address").update(**{".id": row[".id"], "address": str(v.addresses[a["device"]])})
 
 
-# --- hosts (features/hosts.feature, picluster.feature): applied after the SSH / intent-check step ------
+@breakage("invalid-copy-put-right", after='a copy of the lab file where the DHCP pool of "<vlan>" is "<pool>"')
+def invalid_copy_put_right(target, at: Strike) -> None:
+    """Someone puts the copy's DHCP pool back as the original lab file has it before the run: the lab file the run
+    is handed is valid, so a run refused anyway would be refusing without looking."""
+    copy = at.request.getfixturevalue("fabric").copy
+    data = yaml.safe_load(copy.read_text())
+    pools = [str(r) for r in target.lab.vlan(at.args["vlan"]).dhcp.pool]
+    next(v for v in data["vlans"] if v["name"] == at.args["vlan"])["dhcp"]["pool"] = pools
+    copy.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+# --- hosts (features/hosts.feature, picluster.feature): struck right before the Then step about them --------------
 def _ssh(target, host: str, command: str) -> None:
     """An engineer at the host's shell: one command over SSH (through sudo unless root)."""
     from labsim.provisioners.hosts.connect import ssh_client
@@ -105,129 +182,99 @@ def _ssh(target, host: str, command: str) -> None:
         client.close()
 
 
-def rke2_agent_stopped(target, monkeypatch) -> None:
-    _ssh(target, "pi-worker-01", "systemctl stop rke2-agent")
+def _rke2(target, at: Strike):
+    return target.lab.cluster(at.args["cluster"]).hosts
 
 
-def rke2_agent_down_past_grace(target, monkeypatch) -> None:
-    """pi-worker-01's rke2-agent dies and stays down longer than the node monitor grace period."""
-    _ssh(target, "pi-worker-01", "systemctl stop rke2-agent")
+AGENTS = 'every RKE2 agent of "<cluster>" passes rke2-ansible\'s agent checks'
+SERVERS = 'every RKE2 server of "<cluster>" passes rke2-ansible\'s server checks'
+NODES_READY = 'every node of "<cluster>" is Ready through the Kubernetes API'
+PVE_SERVICES = "the Proxmox nodes <nodes> run pve-cluster, pvedaemon and pveproxy, enabled, with the API on port 8006"
+PVE_BRIDGES = "the Proxmox nodes <nodes> have their bridges as the lab file says, carrying the VLANs of their clusters"
+
+
+@breakage("rke2-agent-stopped", before=AGENTS)
+def rke2_agent_stopped(target, at: Strike) -> None:
+    _ssh(target, _rke2(target, at).agents[0], "systemctl stop rke2-agent")
+
+
+@breakage("rke2-agent-down-past-grace", before=NODES_READY)
+def rke2_agent_down_past_grace(target, at: Strike) -> None:
+    """The cluster's first agent's rke2-agent dies and stays down longer than the node monitor grace period."""
+    _ssh(target, _rke2(target, at).agents[0], "systemctl stop rke2-agent")
     target.clock.sleep(120)
 
 
-def rke2_config_mode_changed(target, monkeypatch) -> None:
-    _ssh(target, "pi-master-02", "chmod 644 /etc/rancher/rke2/config.yaml")
+@breakage("rke2-config-mode-changed", before=SERVERS)
+def rke2_config_mode_changed(target, at: Strike) -> None:
+    _ssh(target, _rke2(target, at).servers[0], "chmod 644 /etc/rancher/rke2/config.yaml")
 
 
-def api_port_closed(target, monkeypatch) -> None:
-    """pi-master-03's API port stops answering (a firewall rule, a crashed listener) while rke2-server runs."""
-    target.sim.hosts.machines["pi-master-03"].close_port(6443)
+@breakage("api-port-closed", before=SERVERS)
+def api_port_closed(target, at: Strike) -> None:
+    """The last server's API port stops answering (a firewall rule, a crashed listener) while rke2-server runs."""
+    target.sim.hosts.machines[_rke2(target, at).servers[-1]].close_port(6443)
 
 
-def pveproxy_stopped(target, monkeypatch) -> None:
-    _ssh(target, "pve", "systemctl stop pveproxy")
+@breakage("pveproxy-stopped", before=PVE_SERVICES)
+def pveproxy_stopped(target, at: Strike) -> None:
+    _ssh(target, names(at.args["nodes"])[0], "systemctl stop pveproxy")
 
 
-def pve_bridge_vids_narrowed(target, monkeypatch) -> None:
-    """Someone edits /etc/network/interfaces on the Proxmox host: vmbr0 carries VLANs 2-1000 only."""
-    pve = target.sim.hosts.machines["pve"]
-    text = pve.node("/etc/network/interfaces").data().decode().replace("bridge-vids 2-4094", "bridge-vids 2-1000")
+@breakage("pve-bridge-vids-narrowed", before=PVE_BRIDGES)
+def pve_bridge_vids_narrowed(target, at: Strike) -> None:
+    """Someone edits /etc/network/interfaces on the first Proxmox node: its bridges stop short of the lowest VLAN
+    its VMs use."""
+    node = names(at.args["nodes"])[0]
+    lowest = min(target.lab.vlan(vm.vlan).id for c in target.lab.clusters for vm in c.vms()
+                 if vm.node == node and vm.vlan and not target.lab.vlan(vm.vlan).native)
+    pve = target.sim.hosts.machines[node]
+    text = pve.node("/etc/network/interfaces").data().decode().replace("bridge-vids 2-4094",
+                                                                         f"bridge-vids 2-{lowest - 1}")
     pve.add_file("/etc/network/interfaces", text.encode())
 
 
-def picluster_cluster_id_reused(target, monkeypatch) -> None:
-    """The lab file gives the piCluster talos-west's Cilium cluster id."""
-    monkeypatch.setattr(target.lab.cluster("piCluster").cilium, "cluster_id", 2)
+# --- Proxmox VMs (features/proxmox.feature): struck right after "the VMs are provisioned" ---------------------------
+def _vms(target) -> dict[str, str]:
+    return _subject(target, "three VMs of the lab's clusters")
 
 
-def picluster_keeps_kube_proxy(target, monkeypatch) -> None:
-    """The lab file's piCluster keeps kube-proxy (no kube-proxy replacement) while the Talos members replace it."""
-    monkeypatch.setattr(target.lab.cluster("piCluster").cilium, "kube_proxy_replacement", False)
-
-
-def picluster_cilium_two_minors_behind(target, monkeypatch) -> None:
-    """The lab file's piCluster runs Cilium 1.16 while the Talos members run 1.18."""
-    monkeypatch.setattr(target.lab.cluster("piCluster").cilium, "version", "1.16.9")
-
-
-HOST_BREAKAGES: dict[str, Callable] = {
-    "rke2-agent-stopped": rke2_agent_stopped,
-    "rke2-agent-down-past-grace": rke2_agent_down_past_grace,
-    "rke2-config-mode-changed": rke2_config_mode_changed,
-    "api-port-closed": api_port_closed,
-    "pveproxy-stopped": pveproxy_stopped,
-    "pve-bridge-vids-narrowed": pve_bridge_vids_narrowed,
-    "picluster-cluster-id-reused": picluster_cluster_id_reused,
-    "picluster-keeps-kube-proxy": picluster_keeps_kube_proxy,
-    "picluster-cilium-two-minors-behind": picluster_cilium_two_minors_behind,
-}
-
-
-# --- Proxmox VMs (features/proxmox.feature): applied right after "the VMs are provisioned" ---------------
-def vm_memory_shrunk(target, monkeypatch) -> None:
+@breakage("vm-memory-shrunk", after=VMS)
+def vm_memory_shrunk(target, at: Strike) -> None:
     from labsim.steps import proxmox_hands
-    proxmox_hands.set_memory_and_reboot(target, "cp-e-1", 16384)
+    v = _vms(target)
+    proxmox_hands.set_memory_and_reboot(target, v["first"], int(v["first less memory"]))
 
 
-def vm_stopped(target, monkeypatch) -> None:
+@breakage("vm-stopped", after=VMS)
+def vm_stopped(target, at: Strike) -> None:
     from labsim.steps import proxmox_hands
-    proxmox_hands.stop(target, "cp-w-2")
+    proxmox_hands.stop(target, _vms(target)["third"])
 
 
-def vm_moved_to_west_vlan(target, monkeypatch) -> None:
-    """wrk-e-2's NIC is retagged into talos-west's VLAN, so it keeps an address whatever happens to VLAN1500."""
+@breakage("vm-moved-to-another-vlan", after=VMS)
+def vm_moved_to_another_vlan(target, at: Strike) -> None:
+    """A worker's NIC is retagged into another cluster's VLAN, so it keeps an address whatever happens to its own."""
     from labsim.steps import proxmox_hands
-    proxmox_hands.move_to_vlan(target, "wrk-e-2", 2000)
+    v = _vms(target)
+    proxmox_hands.move_to_vlan(target, v["second"], int(v["other vid"]))
 
 
-def proxmox_refuses_creates(target, monkeypatch) -> None:
+@breakage("proxmox-refuses-creates", after=VMS)
+def proxmox_refuses_creates(target, at: Strike) -> None:
     """Every VM create fails from now on (a thin pool that never has room)."""
     target.sim.world.proxmox.faults.fail_next_task(
         "qmcreate", "unable to create VM - lvcreate 'pve/vm-disk' failed: insufficient free space", times=None)
 
 
-def proxmox_refuses_starts(target, monkeypatch) -> None:
+@breakage("proxmox-refuses-starts", after=VMS)
+def proxmox_refuses_starts(target, at: Strike) -> None:
     """Every VM start fails from now on (QEMU dies at once, e.g. the host ran out of hugepages)."""
     target.sim.world.proxmox.faults.fail_next_task("qmstart", "start failed: QEMU exited with code 1", times=None)
 
 
-VM_BREAKAGES: dict[str, Callable] = {
-    "vm-memory-shrunk": vm_memory_shrunk,
-    "vm-stopped": vm_stopped,
-    "vm-moved-to-west-vlan": vm_moved_to_west_vlan,
-    "proxmox-refuses-creates": proxmox_refuses_creates,
-    "proxmox-refuses-starts": proxmox_refuses_starts,
-}
-
-
-def breaks_after(name: str) -> str:
-    """The step after which `--sim-break NAME` breaks the lab."""
-    if name in MESH_BREAKAGES:
-        return mesh_breaks_after(name)
-    if name in TALOS_BREAKAGES:
-        return talos_breaks_after(name)
-    if name in CEPH_BREAKAGES:
-        return ceph_breaks_after(name)
-    if name in CLOUD_BREAKAGES:
-        return cloud_breaks_after(name)
-    return "the VMs are provisioned" if name in VM_BREAKAGES else "the fabric is provisioned"
-
-
-BREAKAGES: dict[str, Callable] = {
-    "trunk-vlan-removed": trunk_vlan_removed,
-    "vlan-interface-removed": vlan_interface_removed,
-    "proxmox-cable-pulled": proxmox_cable_pulled,
-    "second-dhcp-server": second_dhcp_server,
-    "pool-outside-subnet": pool_outside_subnet,
-    "gateway-route-lost": gateway_route_lost,
-    "forward-drop": forward_drop,
-    "access-port-pvid-changed": access_port_pvid_changed,
-    "device-refuses-repairs": device_refuses_repairs,
-    "intent-checks-skipped": intent_checks_skipped,
-    **VM_BREAKAGES,
-    **HOST_BREAKAGES,   # also here so that --sim-break accepts them anywhere (labsim/steps/host_steps.py applies them)
-    **TALOS_BREAKAGES,
-    **CEPH_BREAKAGES,
-    **MESH_BREAKAGES,
-    **CLOUD_BREAKAGES,
-}
+# The cloud breakages (labsim/steps/cloud_breakages.py, issue 20) keep their own (target, monkeypatch) form and
+# AFTER table; they are registered here with the step each strikes after.
+for _name, _act in CLOUD_BREAKAGES.items():
+    breakage(_name, after=cloud_breaks_after(_name))(
+        lambda target, at, _act=_act: _act(target, at.request.getfixturevalue("monkeypatch")))

@@ -1,83 +1,96 @@
 """Ways to break a simulated lab for features/ceph_health.feature (`--sim-break NAME`), each the opposite of what
-one scenario claims: a provisioner that forgets the PodSecurity label, a disk that is not blank, and Ceph
-settings an engineer might have changed (`ceph config set mon mon_osd_min_down_reporters 3`, `ceph osd pool set
-min_size 1`, `ceph config set mon mon_clock_drift_allowed 0.5`, `ceph osd set-nearfull-ratio 0.9`, Rook's
-crash collector disabled). `AFTER[name]` is the step after which the harness applies each.
+one scenario claims, on the cluster the scenario builds (the struck step's "<cluster>"): the physical world (a disk
+that is not blank, a disk wiped) and what an engineer does by hand through the Ceph toolbox and kubectl
+(`ceph config set mon mon_osd_min_down_reporters 3`, `ceph osd pool set POOL min_size 1`, `ceph config set mon
+mon_clock_drift_allowed 0.5`, `ceph osd set-nearfull-ratio 0.9`, the CephCluster's crash collector disabled, the
+namespace's PodSecurity label removed). The registry and its rules are in labsim/steps/breaking.py.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 
 from labsim.fakes.ceph import disks as D
-from labsim.steps.ceph_hands import _ceph
+from labsim.steps.breaking import Strike, breakage
 
-EAST = "talos-east"
-TALOS = f'the Talos cluster "{EAST}" is provisioned'
-ROOK = f'Rook-Ceph is provisioned on "{EAST}"'
-
-
-def namespace_not_privileged(target, monkeypatch) -> None:
-    """The provisioner forgets `pod-security.kubernetes.io/enforce=privileged` on the namespace."""
-    from labsim.provisioners.ceph import install
-    real = install._namespace
-    monkeypatch.setattr(install, "_namespace", lambda access, report, label: real(access, report, False))
+TALOS = 'the Talos cluster "<cluster>" is provisioned'
+ROOK = 'Rook-Ceph is provisioned on "<cluster>"'
 
 
-def osd_disk_not_blank(target, monkeypatch) -> None:
-    vm = next(v for v in target.sim.world.proxmox.vms.values() if v.name == "wrk-e-1")
+def _access(target, at: Strike):
+    from labsim.steps.ceph_steps import access
+    return access(target, at.request.getfixturevalue("ceph"), at.args["cluster"])
+
+
+def _toolbox(*args: str, settle: float = 0.0):
+    """An engineer's command in the Rook toolbox (`kubectl exec deploy/rook-ceph-tools -- ceph ...`), and `settle`
+    seconds before the scenario goes on (the OSDs pick a new osdmap up in their next heartbeats)."""
+    def act(target, at: Strike) -> None:
+        _access(target, at).ceph_text(*args)
+        target.clock.sleep(settle)
+    return act
+
+
+def _osd_vms(target, cluster: str):
+    return [vm for vm in target.lab.cluster(cluster).vms() if vm.ceph_disks]
+
+
+def _sim_vm(target, name: str):
+    return next(v for v in target.sim.world.proxmox.vms.values() if v.name == name)
+
+
+@breakage("ceph-namespace-label-removed-by-hand", after=ROOK)
+def namespace_label_removed(target, at: Strike) -> None:
+    """An engineer removes `pod-security.kubernetes.io/enforce=privileged` from the Rook namespace (kubectl label
+    ns rook-ceph pod-security.kubernetes.io/enforce-): the next pod Rook makes would be refused."""
+    from labsim.provisioners.ceph.values import NAMESPACE_LABEL
+    a = _access(target, at)
+    a.kubectl("label", "namespace", a.namespace, f"{NAMESPACE_LABEL[0]}-")
+
+
+@breakage("ceph-osd-host-powered-off", before='the CephCluster of "<cluster>" is Ready and Created with HEALTH_OK')
+def osd_host_powered_off(target, at: Strike) -> None:
+    """The first OSD host's VM is powered off (Proxmox stop) a minute before the cluster's health is read."""
+    from labsim.steps import proxmox_hands
+    proxmox_hands.stop(target, _osd_vms(target, at.args["cluster"])[0].name)
+    target.clock.sleep(90)
+
+
+@breakage("ceph-osd-disk-not-blank", after=TALOS)
+def osd_disk_not_blank(target, at: Strike) -> None:
+    """The first OSD host's Ceph disk holds an ext4 filesystem before Rook looks at it."""
+    vm = _osd_vms(target, at.args["cluster"])[0]
     with target.clock.lock:
-        D.mark(vm, "virtio1", filesystem="ext4")
+        for disk in vm.ceph_disks:
+            D.mark(_sim_vm(target, vm.name), disk.slot, filesystem="ext4")
 
 
-def disk_wiped(target, monkeypatch) -> None:
-    """Someone runs `talosctl wipe disk vdb` on wrk-e-3 before Rook looks at it."""
-    vm = next(v for v in target.sim.world.proxmox.vms.values() if v.name == "wrk-e-3")
+@breakage("ceph-disk-wiped", after='the Ceph disk of "<node>" holds an old "<fs>" filesystem')
+def disk_wiped(target, at: Strike) -> None:
+    """Someone wipes the node's Ceph disk (`talosctl wipe disk`) before Rook looks at it."""
+    vm = next(v for c in target.lab.clusters for v in c.vms() if v.name == at.args["node"])
     with target.clock.lock:
-        D.wipe(vm, "virtio1")
+        for disk in vm.ceph_disks:
+            D.wipe(_sim_vm(target, vm.name), disk.slot)
 
 
-def _tune(**values) -> Callable:
-    def breakage(target, monkeypatch) -> None:
-        with target.clock.lock:
-            cl = _ceph(target, EAST)
-            for k, v in values.items():
-                setattr(cl.tun, k, v)
-    return breakage
+breakage("ceph-min-down-reporters-3", after=ROOK)(_toolbox("config", "set", "mon", "mon_osd_min_down_reporters", "3"))
+breakage("ceph-clock-drift-allowed", after=ROOK)(_toolbox("config", "set", "mon", "mon_clock_drift_allowed", "0.5"))
+breakage("ceph-nearfull-ratio-raised", after=ROOK)(_toolbox("osd", "set-nearfull-ratio", "0.9", settle=15.0))
 
 
-def _set_ratio(target, which: str, value: float) -> None:
-    """`ceph osd set-<which>-ratio VALUE`, some time before the scenario goes on: the OSDs pick the new osdmap up
-    in their next heartbeats (seconds)."""
-    with target.clock.lock:
-        _ceph(target, EAST).set_ratio(which, value)
-    target.clock.sleep(15)
+@breakage("ceph-pools-min-size-1", after=ROOK)
+def pools_min_size_1(target, at: Strike) -> None:
+    """`ceph osd pool set POOL min_size 1` on every pool: placement groups stay active on one copy."""
+    a = _access(target, at)
+    for pool in json.loads(a.ceph_text("osd", "pool", "ls", "-f", "json").stdout or "[]"):
+        a.ceph_text("osd", "pool", "set", pool, "min_size", "1")
 
 
-def pools_min_size_1(target, monkeypatch) -> None:
-    with target.clock.lock:
-        for pool in _ceph(target, EAST).pools.values():
-            pool.min_size = 1
-
-
-def crash_collector_off(target, monkeypatch) -> None:
-    with target.clock.lock:
-        _ceph(target, EAST).collect_crashes = False
-
-
-CEPH_BREAKAGES: dict[str, Callable] = {
-    "ceph-namespace-not-privileged": namespace_not_privileged,
-    "ceph-osd-disk-not-blank": osd_disk_not_blank,
-    "ceph-disk-wiped": disk_wiped,
-    "ceph-min-down-reporters-3": _tune(min_down_reporters=3),
-    "ceph-pools-min-size-1": pools_min_size_1,
-    "ceph-clock-drift-allowed": _tune(clock_drift_allowed=0.5),
-    "ceph-nearfull-ratio-raised": lambda target, monkeypatch: _set_ratio(target, "nearfull", 0.9),
-    "ceph-crash-collector-off": crash_collector_off,
-}
-
-AFTER = {"ceph-namespace-not-privileged": TALOS, "ceph-osd-disk-not-blank": TALOS,
-         "ceph-disk-wiped": 'the Ceph disk of "wrk-e-3" holds an old "xfs" filesystem'}
-
-
-def breaks_after(name: str) -> str:
-    return AFTER.get(name, ROOK)
+@breakage("ceph-crash-collector-off", after=ROOK)
+def crash_collector_off(target, at: Strike) -> None:
+    """The CephCluster edited by hand: `spec.crashCollector.disable: true` (Rook runs no crash collector)."""
+    a = _access(target, at)
+    cr = a.cephcluster()
+    a.kubectl("-n", a.namespace, "patch", "cephcluster", cr["metadata"]["name"], "--type", "merge",
+              "-p", json.dumps({"spec": {"crashCollector": {"disable": True}}}))
+    target.clock.sleep(120)

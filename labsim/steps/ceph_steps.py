@@ -55,7 +55,8 @@ def ceph(target, request) -> CephRun:
 
 def access(target, ceph: CephRun, cluster: str) -> CephAccess:
     if cluster not in ceph.access:
-        kubeconfig = Path(target.workdir) / "talos" / cluster / "kubeconfig"
+        # the target's (kind), else the one the Talos provisioner keeps
+        kubeconfig = target.cluster_kubeconfig(cluster) or Path(target.workdir) / "talos" / cluster / "kubeconfig"
         ceph.access[cluster] = CephAccess(ceph.tools, kubeconfig, target.lab.cluster(cluster).ceph.namespace)
     return ceph.access[cluster]
 
@@ -138,6 +139,24 @@ def cluster_ready(target, ceph, evidence, cluster):
 def daemons_clean(target, ceph, evidence, cluster):
     results = ceph.results or _verify(target, ceph, evidence, cluster)
     holds(evidence, f"ceph-{cluster}-daemons", [r for r in results if r.check in ("mon-quorum", "osds-up-in", "pgs-clean")])
+
+
+@then(parsers.parse('Ceph on "{cluster}" has one active mgr and the standbys the lab file plans'))
+def mgrs_as_planned(target, ceph, evidence, cluster):
+    try:
+        status = access(target, ceph, cluster).ceph("status")
+    except ToolError as exc:
+        status = {"error": str(exc)}
+    holds(evidence, f"ceph-{cluster}-mgrs", [V.mgrs_result(target.lab.cluster(cluster), status)])
+
+
+@then(parsers.parse('Ceph on "{cluster}" has every pool the lab file plans'))
+def pools_as_planned(target, ceph, evidence, cluster):
+    try:
+        names = access(target, ceph, cluster).ceph("osd", "pool", "ls")
+    except ToolError as exc:
+        names = {"error": str(exc)}
+    holds(evidence, f"ceph-{cluster}-pools", [V.pools_result(target.lab.cluster(cluster), names)])
 
 
 @then(parsers.parse('a second plan of Rook-Ceph on "{cluster}" has nothing to do'))

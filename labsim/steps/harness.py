@@ -31,6 +31,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--sim-break", default=None, metavar="NAME",
                 help="sim only: break the simulated lab right after the fabric (for a VM breakage: the VMs) "
                      "is provisioned (see labsim/steps/breakages.py); proves that the features fail on a broken lab")
+    g.addoption("--sim-break-at", default=None, metavar="STEP",
+                help="with --sim-break: strike right before the first step of this text instead, <x> standing for "
+                     "any subject (to show a later Then step failing)")
+    g.addoption("--sim-then-log", default=None, metavar="FILE",
+                help="sim only: a failing Then step does not end its scenario; every failing Then step is "
+                     "written to FILE as a JSON line (labsim/steps/keep_going.py)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,6 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--target") != "lab":
         guard.install()
         config.add_cleanup(guard.uninstall)
+    if config.getoption("--sim-then-log") and config.getoption("--target") == "sim":
+        from labsim.steps import keep_going
+        keep_going.install(config, config.getoption("--sim-then-log"))
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -69,13 +78,37 @@ def pytest_bdd_after_scenario(request, feature, scenario):
             request.getfixturevalue("evidence").attach("api-transcript", text, "text/plain")
 
 
+_STRUCK = pytest.StashKey[bool]()
+
+
+def _strike(request, step_func_args) -> None:
+    """Break the lab (`--sim-break NAME`) once per scenario, with the struck step's arguments (its subjects)."""
+    from labsim.steps.breakages import BREAKAGES, Strike
+
+    if request.node.stash.get(_STRUCK, False):
+        return
+    request.node.stash[_STRUCK] = True
+    args = {k: v for k, v in step_func_args.items() if isinstance(v, str)}
+    BREAKAGES[request.config.getoption("--sim-break")].act(request.getfixturevalue("target"), Strike(args, request))
+
+
+def pytest_bdd_before_step_call(request, feature, scenario, step, step_func, step_func_args):
+    name, at = request.config.getoption("--sim-break"), request.config.getoption("--sim-break-at")
+    if name and (_strikes("at", at, step.name) if at else _strikes("before", name, step.name)):
+        _strike(request, step_func_args)
+
+
 def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args):
     name = request.config.getoption("--sim-break")
-    if name:
-        from labsim.steps.breakages import BREAKAGES, breaks_after
+    if name and not request.config.getoption("--sim-break-at") and _strikes("after", name, step.name):
+        _strike(request, step_func_args)
 
-        if step.name == breaks_after(name):
-            BREAKAGES[name](request.getfixturevalue("target"), request.getfixturevalue("monkeypatch"))
+
+def _strikes(when: str, name: str, step: str) -> bool:
+    from labsim.steps import breakages as B
+    if when == "at":                 # --sim-break-at: a step text in which <x> stands for a subject
+        return B.matches(name, step)
+    return (B.strikes_after if when == "after" else B.strikes_before)(name, step)
 
 
 def skip_reason(config: pytest.Config, tags: set[str]) -> str | None:
@@ -91,9 +124,34 @@ def skip_reason(config: pytest.Config, tags: set[str]) -> str | None:
     return None
 
 
+def sim_only_reason(item: pytest.Item) -> str | None:
+    """Why a @sim_only scenario cannot run against a real lab, as its feature says in a comment right above its tags:
+    `# sim_only: <why>` (tests/unit/test_sim_only_reasons.py requires one on every @sim_only scenario)."""
+    from pytest_bdd.scenario import scenario_wrapper_template_registry as registry
+
+    template = registry.get(getattr(item, "obj", None)) if getattr(item, "obj", None) is not None else None
+    if template is None:
+        return None
+    return sim_only_comment(template.feature.filename, template.line_number)
+
+
+def sim_only_comment(path: str, line: int) -> str | None:
+    """The `# sim_only: ...` comment above the tag lines of the scenario at `line` of a feature file."""
+    from pathlib import Path
+
+    lines = Path(path).read_text().splitlines()
+    n = line - 2
+    while n >= 0 and lines[n].strip().startswith("@"):
+        n -= 1
+    text = lines[n].strip() if n >= 0 else ""
+    return text.split(":", 1)[1].strip() if text.startswith("# sim_only:") else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         reason = skip_reason(config, {m.name for m in item.iter_markers()})
+        if reason and reason.startswith("@sim_only") and (why := sim_only_reason(item)):
+            reason = f"@sim_only: {why}"
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
 

@@ -23,8 +23,6 @@ from labsim.provisioners.vocabulary import Result
 from labsim.steps.common import holds
 from labsim.steps.subjects import names
 
-# Steps after which a `--sim-break` host breakage is applied (the fabric's is the harness's business).
-BREAK_AFTER = ("the lab's hosts answer over SSH", "the lab file passes its intent checks")
 KUBE_REASON = ("needs a Kubernetes client from the target (target.kubernetes(cluster)); the Kubernetes API "
                "fake (labsim/fakes/kube) is not wired into the targets yet")
 
@@ -122,15 +120,7 @@ def workstation_tools(target, evidence, tools):
     holds(evidence, "workstation-tools", hc.workstation(testinfra.get_host("local://"), pinned))
 
 
-# --- hooks: host breakages (--sim-break) and the Kubernetes deviation ------------------------------
-def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args):
-    from labsim.steps.breakages import HOST_BREAKAGES
-
-    name = request.config.getoption("--sim-break")
-    if name in HOST_BREAKAGES and step.name in BREAK_AFTER:
-        HOST_BREAKAGES[name](request.getfixturevalue("target"), request.getfixturevalue("monkeypatch"))
-
-
+# --- hooks: the Kubernetes deviation (host breakages strike through labsim/steps/harness.py) -----------------
 def kube_client_available(config: pytest.Config) -> bool:
     from labsim.steps.targets import LabTarget, SimTarget
 

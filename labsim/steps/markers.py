@@ -19,6 +19,8 @@ MARKERS: dict[str, str] = {
     "lab_only": "needs real hardware: skipped in the simulator as a declared deviation",
     "sim_only": "needs the simulator's fault injection: skipped against a real lab",
     "writes": "provisions (writes): only with --apply against a real lab",
+    "as_found": "verifies the lab as found, read-only: runs in a plain `make lab-verify` (its `is provisioned` steps "
+                "build the simulated lab, and only look at a real one without --apply)",
     "hosts": "host checks over SSH with testinfra (the Proxmox host) and of the operator's workstation",
     "workstation": "the operator's workstation: tools on PATH at the versions the lab file pins",
     "kube_api": "reads the Kubernetes API: skipped, as a declared deviation, while the target has no Kubernetes client",
@@ -30,4 +32,5 @@ MARKERS: dict[str, str] = {
 SKIPS: dict[tuple[str, str], str] = {
     ("lab_only", "sim"): "needs real hardware; declared deviation in the simulator",
     ("sim_only", "lab"): "uses the simulator's fault injection; not available against a real lab",
+    ("talos", "kind"): "kind clusters are not Talos: talosctl has no machine to reach (the mesh and Ceph run in kind)",
 }

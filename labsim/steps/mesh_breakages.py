@@ -1,21 +1,35 @@
-"""Ways to break a simulated lab for features/mesh_failover.feature (`--sim-break NAME`), each the opposite of what
-a scenario claims. They act as an engineer at the keyboard (helm, the Kubernetes API, a router's API) or change how
-the lab was built (a second route between the VLANs, a provisioner that skips its checks).
-
-`AFTER[name]` is the step after which the harness applies it (labsim/steps/breakages.py `breaks_after`).
+"""Ways to break a simulated lab for features/mesh_failover.feature and mesh_policy.feature (`--sim-break NAME`),
+each the opposite of what a scenario claims. They act as an engineer at the keyboard (helm, the Kubernetes API, a
+router's API, a lab file edited by hand) on the subjects the scenarios take from the lab file (the first two mesh
+members, the router between them, the mesh's services and canary). The registry and its rules are in
+labsim/steps/breaking.py.
 """
 from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
+
+import yaml
+
+from labsim.steps.breaking import Strike, breakage
 
 BUILT = "the mesh of the lab file is built"
 COPY_BUILT = "the mesh of that copy is built"
 CLUSTERS = "the Talos clusters of the mesh are healthy with Cilium"
-CHECKS = "the lab file passes its intent checks"
 SETTLE = 15.0          # lab seconds for a change to reach the agents
+
+
+def _pair(target) -> dict[str, str]:
+    from labsim.steps.subjects import SELECTORS
+    return SELECTORS["the first two mesh members"].resolve(target.lab)[0].attrs
+
+
+def _service(target, affinity: str) -> tuple[str, str]:
+    """(name, namespace) of the mesh's global service with this affinity."""
+    from labsim.provisioners.mesh.workload import workload
+    g = workload(target.lab).with_affinity(affinity)
+    return g.name, g.namespace
 
 
 def _kubeconfig(target, cluster: str) -> Path:
@@ -34,94 +48,162 @@ def _helm(target, cluster: str, *args: str) -> None:
 
 def _set(target, cluster: str, *sets: str) -> None:
     """An engineer changes the cilium release by hand: helm upgrade --reuse-values --set ..."""
+    version = str(target.lab.cluster(cluster).cilium.version)
     _helm(target, cluster, "repo", "add", "cilium", "https://helm.cilium.io/")
     args = [a for s in sets for a in ("--set", s)]
-    _helm(target, cluster, "upgrade", "cilium", "cilium/cilium", "--version", "1.18.5", "-n", "kube-system",
+    _helm(target, cluster, "upgrade", "cilium", "cilium/cilium", "--version", version, "-n", "kube-system",
           "--reuse-values", *args)
     target.clock.sleep(SETTLE)
 
 
-def plan_checks_skipped(target, monkeypatch) -> None:
-    """A mesh provisioner that forgets to check the lab file before touching clusters."""
-    from labsim.provisioners.mesh import run
-    monkeypatch.setattr(run, "plan_checks", lambda lab: [])
+@breakage("mesh-broken-copy-put-right", after="a copy of the lab file where <change>")
+def broken_copy_put_right(target, at: Strike) -> None:
+    """Someone puts the copy's clusters back as the lab file has them before the run: the copy the run is handed is
+    valid, so a refusal would be refusing without looking."""
+    copy = at.request.getfixturevalue("mesh").copy
+    data = yaml.safe_load(copy.read_text())
+    data["clusters"] = yaml.safe_load(target.labfile.read_text())["clusters"]
+    copy.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def west_ca_shared_early(target, monkeypatch) -> None:
-    """Someone already copied east's cilium-ca to west and re-rendered west's chart."""
-    east, west = _kube(target, "talos-east"), _kube(target, "talos-west")
-    ca = east.get("Secret", "cilium-ca", "kube-system")
-    cur = west.get("Secret", "cilium-ca", "kube-system")
-    west.apply({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": ca["data"],
-                "metadata": {"name": "cilium-ca", "namespace": "kube-system",
-                             "labels": cur["metadata"].get("labels") or {},
-                             "annotations": cur["metadata"].get("annotations") or {}}})
-    _set(target, "talos-west", "operator.replicas=2")
+@breakage("mesh-ca-shared-early", after=CLUSTERS)
+def ca_shared_early(target, at: Strike) -> None:
+    """Someone already copied the first member's cilium-ca to the second and re-rendered its chart."""
+    p = _pair(target)
+    first, second = _kube(target, p["a"]), _kube(target, p["b"])
+    ca = first.get("Secret", "cilium-ca", "kube-system")
+    cur = second.get("Secret", "cilium-ca", "kube-system")
+    second.apply({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": ca["data"],
+                  "metadata": {"name": "cilium-ca", "namespace": "kube-system",
+                               "labels": cur["metadata"].get("labels") or {},
+                               "annotations": cur["metadata"].get("annotations") or {}}})
+    _set(target, p["b"], "operator.replicas=2")
 
 
-def routing_removed(target, monkeypatch) -> None:
-    api = target.routeros("rb5009-01")
-    row = next(r for r in api.path("ip", "address") if r.get("interface") == "VLAN2000")
+@breakage("mesh-routing-removed", after=BUILT)
+def routing_removed(target, at: Strike) -> None:
+    """The router between the first two members has its address in the second's VLAN disabled by hand."""
+    from labsim.steps.subjects import SELECTORS
+    r = SELECTORS["the router between the first two mesh members"].resolve(target.lab)[0]
+    api = target.routeros(r.name)
+    row = next(x for x in api.path("ip", "address") if x.get("interface") == r.attrs["vlan"])
     api.path("ip", "address").update(**{".id": row[".id"], "disabled": True})
     target.clock.sleep(SETTLE)
 
 
-def settings_drift(target, monkeypatch) -> None:
-    _set(target, "talos-east", "clustermesh.cacheTTL=5m")
+@breakage("mesh-lost-member-powered-on", before="cilium clustermesh status of <a> names <b> as not connected")
+def lost_member_powered_on(target, at: Strike) -> None:
+    """Someone powers every machine of the lost member back on (Proxmox start) before its status is judged."""
+    from labsim.steps import proxmox_hands
+    from labsim.steps.mesh_steps import _member
+    lost = _member(target.lab, _pair(target)["b"])
+    for vm in target.lab.cluster(lost).vms():
+        proxmox_hands.start(target, vm.name)
+    target.clock.sleep(180)
 
 
-def echo_local_affinity_none(target, monkeypatch) -> None:
-    _kube(target, "talos-east").core.patch_namespaced_service(
-        "echo-local", "mesh-demo", {"metadata": {"annotations": {"service.cilium.io/affinity": "none"}}})
+@breakage("mesh-settings-drift", after=BUILT)
+def settings_drift(target, at: Strike) -> None:
+    _set(target, _pair(target)["a"], "clustermesh.cacheTTL=5m")
+
+
+@breakage("mesh-cilium-config-edited-by-hand", after=BUILT)
+def cilium_config_edited_by_hand(target, at: Strike) -> None:
+    """`kubectl edit cm cilium-config` in the first member: max-connected-clusters changed by hand."""
+    limit = target.lab.mesh.max_connected_clusters
+    _kube(target, _pair(target)["a"]).core.patch_namespaced_config_map(
+        "cilium-config", "kube-system", {"data": {"max-connected-clusters": "511" if limit == 255 else "255"}})
+
+
+@breakage("mesh-local-affinity-none", after=BUILT)
+def local_affinity_none(target, at: Strike) -> None:
+    """The local-affinity service's affinity annotation set to none by hand in the first member."""
+    name, ns = _service(target, "local")
+    _kube(target, _pair(target)["a"]).core.patch_namespaced_service(
+        name, ns, {"metadata": {"annotations": {"service.cilium.io/affinity": "none"}}})
     target.clock.sleep(SETTLE)
 
 
-def west_echo_local_gone(target, monkeypatch) -> None:
-    _kube(target, "talos-west").scale("echo-local", "mesh-demo", 0)
+@breakage("mesh-second-local-backends-gone", after=BUILT)
+def second_local_backends_gone(target, at: Strike) -> None:
+    """The local-affinity service's backends in the second member scaled to 0 by hand: nowhere to fail over to."""
+    name, ns = _service(target, "local")
+    _kube(target, _pair(target)["b"]).scale(name, ns, 0)
     target.clock.sleep(SETTLE)
 
 
-def canary_weights_even(target, monkeypatch) -> None:
-    kube = _kube(target, "talos-east")
-    cec = kube.get("CiliumEnvoyConfig", "echo-canary", "mesh-demo")
-    text = json.dumps(cec).replace('"weight": 25', '"weight": 50').replace('"weight": 75', '"weight": 50')
-    kube.custom.replace_namespaced_custom_object("cilium.io", "v2", "mesh-demo", "ciliumenvoyconfigs", "echo-canary",
-                                                 json.loads(text))
+@breakage("mesh-canary-weights-even", after=BUILT)
+def canary_weights_even(target, at: Strike) -> None:
+    """The canary's CiliumEnvoyConfig edited by hand in the first member: every backend weighs the same."""
+    from labsim.provisioners.mesh.workload import workload
+    c = workload(target.lab).canary
+    kube = _kube(target, _pair(target)["a"])
+    cec = kube.get("CiliumEnvoyConfig", c.name, c.namespace)
+
+    def even(node):
+        if isinstance(node, dict):
+            return {k: (50 if k == "weight" else even(v)) for k, v in node.items()}
+        return [even(v) for v in node] if isinstance(node, list) else node
+    kube.custom.replace_namespaced_custom_object("cilium.io", "v2", c.namespace, "ciliumenvoyconfigs", c.name,
+                                                 json.loads(json.dumps(even(cec))))
     target.clock.sleep(SETTLE)
 
 
-def echo_replicas_even(target, monkeypatch) -> None:
-    _kube(target, "talos-west").scale("echo", "mesh-demo", 1)
+@breakage("mesh-none-replicas-even", after=BUILT)
+def none_replicas_even(target, at: Strike) -> None:
+    """The affinity-none service scaled by hand in the second member to as many backends as the first has."""
+    name, ns = _service(target, "none")
+    p = _pair(target)
+    from labsim.provisioners.mesh.workload import workload
+    g = workload(target.lab).with_affinity("none")
+    _kube(target, p["b"]).scale(name, ns, g.replicas.get(p["a"], 1))
     target.clock.sleep(SETTLE)
 
 
-def east_apiserver_unschedulable(target, monkeypatch) -> None:
-    """The clustermesh-apiserver's pods can only go to a node that does not exist: once gone, it cannot return."""
-    _kube(target, "talos-east").apps.patch_namespaced_deployment(
+@breakage("mesh-apiserver-unschedulable", after=BUILT)
+def apiserver_unschedulable(target, at: Strike) -> None:
+    """The first member's clustermesh-apiserver can only go to a node that does not exist: once gone, it cannot
+    return."""
+    _kube(target, _pair(target)["a"]).apps.patch_namespaced_deployment(
         "clustermesh-apiserver", "kube-system",
         {"spec": {"template": {"spec": {"nodeSelector": {"kubernetes.io/hostname": "no-such-node"}}}}})
     target.clock.sleep(SETTLE)
 
 
-def cache_ttl_set_by_hand(target, monkeypatch) -> None:
-    _set(target, "talos-east", "clustermesh.cacheTTL=1m")
+@breakage("mesh-apiserver-scaled-to-zero-by-hand", after=BUILT)
+def apiserver_scaled_to_zero(target, at: Strike) -> None:
+    """`kubectl -n kube-system scale deploy clustermesh-apiserver --replicas=0` in the first member."""
+    _kube(target, _pair(target)["a"]).scale("clustermesh-apiserver", "kube-system", 0)
+    target.clock.sleep(SETTLE)
 
 
-def cache_ttl_reset(target, monkeypatch) -> None:
-    _set(target, "talos-east", "clustermesh.cacheTTL=0s")
+@breakage("mesh-cache-ttl-set-by-hand", after=BUILT)
+def cache_ttl_set_by_hand(target, at: Strike) -> None:
+    _set(target, _pair(target)["a"], "clustermesh.cacheTTL=1m")
 
 
-def static_route_between_vlans(target, monkeypatch) -> None:
-    """A second way between the VLANs: rb5009-01 also routes VLAN2000's subnet through rb5009-02."""
-    target.routeros("rb5009-01").path("ip", "route").add(**{"dst-address": "192.168.20.0/24",
-                                                             "gateway": "192.168.15.3"})
+@breakage("mesh-cache-ttl-reset", after=COPY_BUILT)
+def cache_ttl_reset(target, at: Strike) -> None:
+    _set(target, _pair(target)["a"], "clustermesh.cacheTTL=0s")
+
+
+@breakage("mesh-static-route-between-vlans", after=BUILT)
+def static_route_between_vlans(target, at: Strike) -> None:
+    """A second way between the VLANs: the router also routes the second member's subnet through another device
+    that holds an address in both VLANs."""
+    from labsim.steps.subjects import SELECTORS
+    r = SELECTORS["the router between the first two mesh members"].resolve(target.lab)[0]
+    va, vb = (target.lab.vlan(target.lab.cluster(r.attrs[k]).vlan) for k in ("a", "b"))
+    via = next(d for d in va.addresses if d != r.name and d in vb.addresses)
+    target.routeros(r.name).path("ip", "route").add(**{"dst-address": str(vb.subnet),
+                                                       "gateway": str(va.addresses[via].ip)})
 
 
 # --- policy (features/mesh_policy.feature): an engineer's hand on the CiliumNetworkPolicies ----------------------------
 def _policy_subjects(target):
     """The first two members and the frontend application's services, as the policy scenarios take them."""
     from labsim.steps.subjects import SELECTORS
-    pair = SELECTORS["the first two mesh members"].resolve(target.lab)[0].attrs
+    pair = _pair(target)
     app = SELECTORS["the mesh's frontend application"].resolve(target.lab)[0]
     ns = next(g.namespace for g in target.lab.mesh.global_services if g.name == app.attrs["remote"])
     return pair, app, ns
@@ -133,13 +215,15 @@ def _cnp(target, cluster: str, name: str, ns: str, spec: dict) -> None:
     target.clock.sleep(SETTLE)
 
 
-def policy_allow_all_by_hand(target, monkeypatch) -> None:
+@breakage("mesh-policy-allow-all-by-hand", after=BUILT)
+def policy_allow_all_by_hand(target, at: Strike) -> None:
     """Someone "fixes" a client by hand in the second member: every endpoint of the namespace takes ingress from all."""
     pair, _, ns = _policy_subjects(target)
     _cnp(target, pair["b"], "allow-all-debug", ns, {"endpointSelector": {}, "ingress": [{"fromEntities": ["all"]}]})
 
 
-def policy_deleted_by_hand(target, monkeypatch) -> None:
+@breakage("mesh-policy-deleted-by-hand", after=BUILT)
+def policy_deleted_by_hand(target, at: Strike) -> None:
     """The remote-affinity service's access policy deleted by hand in the second member (kubectl delete cnp)."""
     from labsim.provisioners.mesh.demo import POLICY_PREFIX
     pair, app, ns = _policy_subjects(target)
@@ -148,7 +232,22 @@ def policy_deleted_by_hand(target, monkeypatch) -> None:
     target.clock.sleep(SETTLE)
 
 
-def policy_deny_first_member_by_hand(target, monkeypatch) -> None:
+@breakage("mesh-policy-put-back-by-hand", after='the access policy of "<service>" is deleted by hand in <cluster>')
+def policy_put_back_by_hand(target, at: Strike) -> None:
+    """A second engineer `kubectl apply`s the deleted access policy back at once, as the lab file's applications
+    have it: there is nothing missing for the verification to find."""
+    from labsim.provisioners.mesh import demo
+    from labsim.provisioners.mesh.workload import workload
+    from labsim.steps.mesh_steps import _member
+    kube = _kube(target, _member(target.lab, at.args["cluster"]))
+    for doc in demo.policies(workload(target.lab), target.lab):
+        if doc["metadata"]["name"] == demo.POLICY_PREFIX + at.args["service"]:
+            kube.apply(doc)
+    target.clock.sleep(SETTLE)
+
+
+@breakage("mesh-policy-deny-first-member-by-hand", after=BUILT)
+def policy_deny_first_member_by_hand(target, at: Strike) -> None:
     """A deny rule applied by hand in the second member: nothing from the first member's cluster reaches its
     local-affinity backends (so a failover from the first member lands on a wall)."""
     pair, app, ns = _policy_subjects(target)
@@ -158,7 +257,8 @@ def policy_deny_first_member_by_hand(target, monkeypatch) -> None:
                                                             "io.kubernetes.pod.namespace": ns}}]}]})
 
 
-def clusterwide_deny_first_member_by_hand(target, monkeypatch) -> None:
+@breakage("mesh-clusterwide-deny-first-member-by-hand", after=BUILT)
+def clusterwide_deny_first_member_by_hand(target, at: Strike) -> None:
     """A CiliumClusterwideNetworkPolicy applied by hand in the second member: no pod of the first member's cluster
     reaches any of its endpoints (cilium-cli's test workloads included)."""
     pair, _, _ = _policy_subjects(target)
@@ -171,7 +271,8 @@ def clusterwide_deny_first_member_by_hand(target, monkeypatch) -> None:
     target.clock.sleep(SETTLE)
 
 
-def rke2_remotes_removed_by_hand(target, monkeypatch) -> None:
+@breakage("mesh-rke2-remotes-removed-by-hand", after=BUILT)
+def rke2_remotes_removed_by_hand(target, at: Strike) -> None:
     """An engineer edits the RKE2 member's rke2-cilium HelmChartConfig by hand and drops its clustermesh remotes;
     RKE2's helm-controller installs that, and the member's agents leave the mesh."""
     import yaml
@@ -187,33 +288,3 @@ def rke2_remotes_removed_by_hand(target, monkeypatch) -> None:
                 "metadata": {"name": "rke2-cilium", "namespace": "kube-system"},
                 "spec": {"valuesContent": yaml.safe_dump(values, sort_keys=False)}})
     target.clock.sleep(SETTLE)
-
-
-MESH_BREAKAGES: dict[str, Callable] = {
-    "mesh-rke2-remotes-removed-by-hand": rke2_remotes_removed_by_hand,
-    "mesh-clusterwide-deny-first-member-by-hand": clusterwide_deny_first_member_by_hand,
-    "mesh-policy-allow-all-by-hand": policy_allow_all_by_hand,
-    "mesh-policy-deleted-by-hand": policy_deleted_by_hand,
-    "mesh-policy-deny-first-member-by-hand": policy_deny_first_member_by_hand,
-    "mesh-plan-checks-skipped": plan_checks_skipped,
-    "mesh-west-ca-shared-early": west_ca_shared_early,
-    "mesh-routing-removed": routing_removed,
-    "mesh-settings-drift": settings_drift,
-    "mesh-echo-local-affinity-none": echo_local_affinity_none,
-    "mesh-west-echo-local-gone": west_echo_local_gone,
-    "mesh-canary-weights-even": canary_weights_even,
-    "mesh-echo-replicas-even": echo_replicas_even,
-    "mesh-east-apiserver-unschedulable": east_apiserver_unschedulable,
-    "mesh-cache-ttl-set-by-hand": cache_ttl_set_by_hand,
-    "mesh-cache-ttl-reset": cache_ttl_reset,
-    "mesh-static-route-between-vlans": static_route_between_vlans,
-}
-AFTER: dict[str, str] = {
-    "mesh-plan-checks-skipped": CHECKS,
-    "mesh-west-ca-shared-early": CLUSTERS,
-    "mesh-cache-ttl-reset": COPY_BUILT,
-}
-
-
-def breaks_after(name: str) -> str:
-    return AFTER.get(name, BUILT)

@@ -49,6 +49,7 @@ class MeshRun:
     deployed: bool = False            # the suite's probe services are in the members: removed when the scenario ends
     refused: list | None = None
     error: str | None = None
+    copy: Path | None = None          # a lab file copy the scenario is about
     revisions: dict[str, str] = field(default_factory=dict)
     probe: traffic.Probe | None = None
     probe_from: str = ""
@@ -74,15 +75,14 @@ def mesh(target):
 
 def _ctx(target, talos, mesh: MeshRun) -> MeshContext:
     if mesh.ctx is None:
-        tctx = talos_steps.context(target, talos)
         kcs = {}
         for c in mesh.lab.mesh.clusters:
             if mesh.lab.cluster(c).distribution == "rke2":      # not ours to build: its API's kubeconfig
                 kcs[c] = target.kubeconfig(c)
                 continue
-            kc = tctx.cluster_dir(c) / "kubeconfig"
-            if not kc.exists():
-                T.prepare_readonly(talos.lab, c, tctx)
+            kc = talos_steps.kubeconfig(target, talos, c)   # the target's (kind), else the one talosctl wrote
+            if not kc.exists() and not target.clusters_given:
+                T.prepare_readonly(talos.lab, c, talos_steps.context(target, talos))
             kcs[c] = kc
         mesh.ctx = MeshContext(Tools(env=target.tool_env()), target.clock, Path(target.workdir) / "mesh", kcs)
     return mesh.ctx
@@ -116,6 +116,9 @@ def _services(mesh: MeshRun) -> Workload:
 def clusters_healthy(target, talos, mesh, evidence) -> MeshRun:
     """The Talos steps' provisioning of every member, the members side by side (as two engineers would: each
     cluster's provisioning only waits on its own machines), which halves the wait for a fresh lab."""
+    if target.clusters_given:
+        evidence.attach("mesh-clusters", f"the {target.name} target hands the clusters out: used as found")
+        return mesh
     if not target.writes_allowed:
         evidence.attach("mesh-clusters", "read-only run: the clusters are verified as found (no --apply)")
         return mesh
@@ -206,12 +209,14 @@ def mesh_lab_copy(target, mesh, tmp_path, change) -> MeshRun:
             data["mesh"]["cache_ttl"] = m[1]
         else:
             raise AssertionError(f"no such change to the lab file: {change}")
-    mesh.lab = load_lab(lab_copy(target, tmp_path, edit))
+    mesh.copy = lab_copy(target, tmp_path, edit)
+    mesh.lab = load_lab(mesh.copy)
     return mesh
 
 
 @when("the mesh is provisioned from that copy")
 def provisioned_from_copy(mesh, evidence):
+    mesh.lab = load_lab(mesh.copy)      # the file as it is when the run starts (as `labsim` would read it)
     try:
         M.provision(mesh.lab, None)      # refused before it needs any client
     except M.MeshRefused as exc:
@@ -286,6 +291,16 @@ def all_connected_wait(target, talos, mesh, evidence):
 @then("every global service under test exists in every member with its annotations and ready backends")
 def services_present(target, talos, mesh, evidence):
     holds(evidence, "mesh-global-services", M.verify_services(mesh.lab, _ctx(target, talos, mesh), _services(mesh)))
+
+
+@then("the Cilium agents of every mesh member are ready with the cluster name, id and values the lab file asks for")
+def agents_as_planned(target, talos, mesh, evidence):
+    holds(evidence, "mesh-cilium", M.verify_agents(mesh.lab, _ctx(target, talos, mesh)))
+
+
+@then("the clustermesh-apiserver of every mesh member is available")
+def apiservers_available(target, talos, mesh, evidence):
+    holds(evidence, "mesh-apiservers", M.verify_apiservers(mesh.lab, _ctx(target, talos, mesh)))
 
 
 @then(parsers.parse("cilium clustermesh status of {cluster} reports its nodes not connected to {remote} within "

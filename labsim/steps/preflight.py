@@ -1,4 +1,4 @@
-"""pytest plugin for runs against a real lab (`--target lab`): the preflight, the destructive-drill
+"""pytest plugin for runs against a real lab (`--target lab`, and `--target kind`'s clusters): the preflight, the destructive-drill
 confirmation, declared deviations for what a read-only run skips, and `--loopback-only`.
 
 - Preflight (after collection, before the first scenario): the endpoints, secrets and tools the selected
@@ -97,6 +97,9 @@ def _built_here(config: pytest.Config, lab, tag_sets: list[set[str]]) -> set[str
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
+    if config.getoption("--target") == "kind" and not config.option.collectonly:
+        _kind_preflight(session)
+        return
     if config.getoption("--target") != "lab" or config.getoption("--no-preflight") or config.option.collectonly:
         return
     from labsim.provisioners.preflight import run_preflight, systems_for
@@ -121,3 +124,30 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     refuse_run(session, report.reasons(),   # the sign-off records it as the reason the run was stopped
                f"preflight failed: {report.problems()} problem(s), listed above; no scenario was run")
+
+
+def _kind_preflight(session: pytest.Session) -> None:
+    """`--target kind`: every mesh member's kind cluster must be there (its kubeconfig in --kind-dir, its API
+    answering) before a mesh or Ceph scenario runs; else the run stops here (exit 2, the sign-off REJECTED)."""
+    config = session.config
+    lab = _lab(config)
+    if lab is None:
+        return
+    running = [item for item in session.items if _will_run(item)]
+    if not any({m.name for m in item.iter_markers()} & {"mesh", "ceph", "talos"} for item in running):
+        return
+    from labsim.steps.kind_target import preflight_problems
+
+    problems = preflight_problems(lab, config.getoption("--kind-dir"), config.getoption("--preflight-timeout"))
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    write = (lambda text, **kw: tr.write_line(text, **kw)) if tr is not None else (lambda text, **kw: print(text))
+    if not problems:
+        write(f"preflight of the kind clusters of lab {lab.lab.name!r}: every mesh member answers", green=True)
+        return
+    write(f"preflight of the kind clusters of lab {lab.lab.name!r}: {len(problems)} problem(s)", red=True, bold=True)
+    for p in problems:
+        write(f"  - {p}", red=True)
+    from labsim.steps.lab_run import refuse_run
+
+    refuse_run(session, "; ".join(problems), f"preflight failed: {len(problems)} kind cluster problem(s), listed above; "
+                                  "no scenario was run")

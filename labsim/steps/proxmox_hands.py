@@ -43,6 +43,12 @@ def stop(target, name: str) -> None:
     _wait(target, api, node, api.nodes(node).qemu(vmid).status.stop.post())
 
 
+def start(target, name: str) -> None:
+    api = target.proxmox()
+    node, vmid = find_vm(api, name)
+    _wait(target, api, node, api.nodes(node).qemu(vmid).status.start.post())
+
+
 def destroy(target, name: str) -> None:
     api = target.proxmox()
     node, vmid = find_vm(api, name)

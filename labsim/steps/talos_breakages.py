@@ -1,111 +1,151 @@
 """Ways to break a simulated lab for features/talos_clusters.feature (`--sim-break NAME`), each the opposite of
-what a scenario claims. They act as an engineer at the keyboard (talosctl, kubectl-equivalent client calls, a VM
-powered off in Proxmox) or as the physical world (a wiped disk, a Talos whose rules differ).
-
-`AFTER[name]` is the step after which the harness applies it (labsim/steps/breakages.py `breaks_after`).
+what a scenario claims, on the cluster the scenario provisions (the struck step's "<cluster>"): an engineer at the
+keyboard (talosctl, the Kubernetes API, helm, Proxmox's API) or the physical world (a VM powered off, a wiped disk).
+The registry and its rules are in labsim/steps/breaking.py.
 """
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
-PROVISIONED = 'the Talos cluster "talos-east" is provisioned'
-FABRIC = "the fabric is provisioned"
+from labsim.steps import proxmox_hands
+from labsim.steps.breaking import Strike, breakage
+
+PROVISIONED = 'the Talos cluster "<cluster>" is provisioned'
+FROM_COPY = 'the Talos cluster "<cluster>" is provisioned from that copy'
+WITH_SYS_MODULE = ('the Talos cluster "<cluster>" is provisioned with SYS_MODULE added to the Cilium agent\'s '
+                   'capabilities')
 
 
-def _cluster_dir(target, cluster: str = "talos-east") -> Path:
+def _cluster(target, at: Strike):
+    return target.lab.cluster(at.args["cluster"])
+
+
+def _cluster_dir(target, cluster: str) -> Path:
     return Path(target.workdir) / "talos" / cluster
 
 
-def worker_powered_off(target, monkeypatch) -> None:
-    from labsim.steps import proxmox_hands
-    proxmox_hands.stop(target, "wrk-e-2")
+def _second(members):
+    return members[1] if len(members) > 1 else members[0]
 
 
-def config_changed_by_hand(target, monkeypatch) -> None:
-    """An engineer adds a node label to cp-e-2's config and applies it with talosctl."""
-    d = _cluster_dir(target)
-    doc = yaml.safe_load((d / "cp-e-2.yaml").read_text())
+@breakage("talos-worker-powered-off", after=PROVISIONED)
+def worker_powered_off(target, at: Strike) -> None:
+    proxmox_hands.stop(target, _second(_cluster(target, at).workers()).name)
+
+
+@breakage("talos-config-changed-by-hand", after=PROVISIONED)
+def config_changed_by_hand(target, at: Strike) -> None:
+    """An engineer adds a node label to the second control plane's config and applies it with talosctl."""
+    cluster = at.args["cluster"]
+    name = _second(_cluster(target, at).control_planes()).name
+    d = _cluster_dir(target, cluster)
+    doc = yaml.safe_load((d / f"{name}.yaml").read_text())
     doc["machine"].setdefault("nodeLabels", {})["lab.example/edited-by-hand"] = "yes"
-    path = d / "cp-e-2-by-hand.yaml"
+    path = d / f"{name}-by-hand.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    talos = target.sim.talos.talos
-    node = next(n for n in talos.nodes.values() if n.vm.name == "cp-e-2")
-    subprocess.run(["talosctl", "--talosconfig", str(d / "talosconfig"), "-n", node.address, "-e", node.address,
+    address = _address(target, at, name)
+    subprocess.run(["talosctl", "--talosconfig", str(d / "talosconfig"), "-n", address, "-e", address,
                     "apply-config", "--file", str(path)], env=target.tool_env(), check=True, capture_output=True)
 
 
-def etcd_data_wiped(target, monkeypatch) -> None:
-    """cp-e-1's etcd data directory is wiped while the node runs (the bootstrap's guard is gone)."""
+def _address(target, at: Strike, name: str) -> str:
+    """The address the Talos provisioner found the machine at (its DHCP lease), as the scenario's run recorded it."""
+    talos = at.request.getfixturevalue("talos")
+    return next(m.address for m in talos.machines[at.args["cluster"]] if m.name == name)
+
+
+@breakage("talos-etcd-data-wiped", after=PROVISIONED)
+def etcd_data_wiped(target, at: Strike) -> None:
+    """The first control plane's etcd data directory is gone from its disk while the node runs (the physical world:
+    the data on the EPHEMERAL partition lost), so nothing guards against a second bootstrap."""
+    name = _cluster(target, at).control_planes()[0].name
     talos = target.sim.talos.talos
     with talos.clock.lock:
-        node = next(n for n in talos.nodes.values() if n.vm.name == "cp-e-1")
+        node = next(n for n in talos.nodes.values() if n.vm.name == name)
         node.disk_state["etcd_data"] = False
         node.etcd = "waiting"
 
 
-def control_plane_lost(target, monkeypatch) -> None:
-    from labsim.steps import proxmox_hands
-    proxmox_hands.stop(target, "cp-e-3")
+@breakage("talos-control-plane-lost", after=PROVISIONED)
+def control_plane_lost(target, at: Strike) -> None:
+    """The last control plane is powered off before the drill: the first loss is already the second."""
+    proxmox_hands.stop(target, _cluster(target, at).control_planes()[-1].name)
 
 
-def vip_holder_powered_off(target, monkeypatch) -> None:
-    """The control plane holding the VIP loses power as the cluster comes up: until the etcd election lease
+@breakage("talos-lost-control-plane-powered-on", before='the Kubernetes API of "<cluster>" no longer answers')
+def lost_control_plane_powered_on(target, at: Strike) -> None:
+    """Someone powers the first control plane the drill lost back on (Proxmox start) before the second loss is
+    judged: two of three are up again, so the API and the VIP should be back."""
+    proxmox_hands.start(target, at.request.getfixturevalue("talos").lost[0])
+    target.clock.sleep(120)
+
+
+@breakage("talos-vip-holder-powered-off", after=PROVISIONED)
+def vip_holder_powered_off(target, at: Strike) -> None:
+    """The control plane holding the VIP (as talosctl reports it) loses power: until the etcd election lease
     expires (15-60 s) no control plane holds the VIP."""
-    from labsim.steps import proxmox_hands
-    talos = target.sim.talos.talos
-    with talos.clock.lock:
-        holder = next(n for c in talos.clusters.values() for n in [c.vip_node()] if n is not None)
-    proxmox_hands.stop(target, holder.vm.name)
+    from labsim.provisioners.talos import verify as V
+    from labsim.steps.talos_steps import _machines, context
+
+    talos = at.request.getfixturevalue("talos")
+    cluster = at.args["cluster"]
+    ctx = context(target, talos)
+    holders = V.vip_holders(ctx, ctx.cluster_dir(cluster) / "talosconfig", _machines(target, talos, cluster),
+                            str(talos.lab.cluster(cluster).vip))
+    proxmox_hands.stop(target, holders[0])
 
 
-def workers_cordoned(target, monkeypatch) -> None:
-    """An engineer cordons wrk-e-2 and wrk-e-3: nothing evicted from wrk-e-1 can go anywhere."""
+@breakage("talos-workers-cordoned", after='a Deployment "probe" with <n> replicas runs on the workers of "<cluster>"')
+def workers_cordoned(target, at: Strike) -> None:
+    """An engineer cordons every worker but the first: nothing evicted from the first can go anywhere."""
     from labsim.provisioners.talos.kube import Kube
-    kube = Kube(_cluster_dir(target) / "kubeconfig")
-    for name in ("wrk-e-2", "wrk-e-3"):
-        kube.core.patch_node(name, {"spec": {"unschedulable": True}})
+    kube = Kube(_cluster_dir(target, at.args["cluster"]) / "kubeconfig")
+    for m in _cluster(target, at).workers()[1:]:
+        kube.core.patch_node(m.name, {"spec": {"unschedulable": True}})
 
 
-def minimums_lowered(target, monkeypatch) -> None:
-    """A Talos whose health checks accept small machines (its minimums are lower)."""
-    from labsim.fakes.talos import texts
-    monkeypatch.setattr(texts, "MIN_MEMORY_MIB", {"controlplane": 512, "worker": 256})
-    monkeypatch.setattr(texts, "MIN_DISK_BYTES", 2 * 1024 ** 3)
+@breakage("talos-workers-given-room", before=FROM_COPY)
+def workers_given_room(target, at: Strike) -> None:
+    """Before Talos is installed, an engineer gives the copy's small workers back the memory and system disk the
+    lab file plans (Proxmox: memory, disk resize, reboot): talosctl health then has nothing to report."""
+    api = target.proxmox()
+    for vm in (v for v in _cluster(target, at).vms() if v.role == "worker"):
+        node, vmid = proxmox_hands.find_vm(api, vm.name)
+        disk = vm.system_disk
+        have = api.nodes(node).qemu(vmid).config.get()
+        size = next((p.split("=", 1)[1] for p in str(have.get(disk.slot, "")).split(",") if p.startswith("size=")),
+                    "0G")
+        if _gib(size) < disk.size_gib:
+            api.nodes(node).qemu(vmid).resize.put(disk=disk.slot, size=f"{disk.size_gib}G")
+        proxmox_hands.set_memory_and_reboot(target, vm.name, vm.memory_mib)
 
 
-def sys_module_allowed(target, monkeypatch) -> None:
-    """A node OS that lets containers load kernel modules (not Talos)."""
-    from labsim.fakes.cilium import onhost
-    monkeypatch.setattr(onhost, "FORBIDDEN_CAPS", set())
+def _gib(size: str) -> float:
+    unit = {"K": 1 / 1024 ** 2, "M": 1 / 1024, "G": 1, "T": 1024}
+    return float(size[:-1]) * unit[size[-1]] if size[-1] in unit else float(size) / 1024 ** 3
 
 
-def ready_without_cni(target, monkeypatch) -> None:
-    """Kubelets that report Ready with no CNI at all (neither Talos nor Kubernetes does that)."""
-    from labsim.fakes.talos.world import TalosWorld
-    monkeypatch.setattr(TalosWorld, "cni_ready", lambda self, cluster, node: True)
+@breakage("talos-cilium-installed-by-hand", after=FROM_COPY)
+def cilium_installed_by_hand(target, at: Strike) -> None:
+    """An engineer installs Cilium with helm (the values the lab file plans) on the cluster built without a CNI."""
+    _cilium_as_planned(target, at)
 
 
-TALOS_BREAKAGES: dict[str, Callable] = {
-    "talos-worker-powered-off": worker_powered_off,
-    "talos-config-changed-by-hand": config_changed_by_hand,
-    "talos-etcd-data-wiped": etcd_data_wiped,
-    "talos-control-plane-lost": control_plane_lost,
-    "talos-vip-holder-powered-off": vip_holder_powered_off,
-    "talos-workers-cordoned": workers_cordoned,
-    "talos-minimums-lowered": minimums_lowered,
-    "talos-sys-module-allowed": sys_module_allowed,
-    "talos-ready-without-cni": ready_without_cni,
-}
-AFTER: dict[str, str] = {
-    "talos-minimums-lowered": FABRIC,
-    "talos-sys-module-allowed": FABRIC,
-    "talos-ready-without-cni": FABRIC,
-}
+@breakage("talos-sys-module-removed-by-hand", after=WITH_SYS_MODULE)
+def sys_module_removed_by_hand(target, at: Strike) -> None:
+    """An engineer upgrades the Cilium release with the lab file's capabilities (no SYS_MODULE) right away."""
+    _cilium_as_planned(target, at)
 
 
-def breaks_after(name: str) -> str:
-    return AFTER.get(name, PROVISIONED)
+def _cilium_as_planned(target, at: Strike) -> None:
+    from labsim.provisioners.talos import cilium
+    from labsim.steps.talos_steps import context
+
+    talos = at.request.getfixturevalue("talos")
+    cluster = at.args["cluster"]
+    ctx = context(target, talos)
+    cilium.install(target.lab, cluster, ctx, ctx.cluster_dir(cluster) / "kubeconfig")
+    target.clock.sleep(30)

@@ -106,14 +106,21 @@ def _machines(target, talos: TalosRun, cluster: str) -> list[Machine]:
     return talos.machines.get(cluster) or T.prepare_readonly(talos.lab, cluster, context(target, talos)).machines
 
 
+def kubeconfig(target, talos: TalosRun, cluster: str) -> Path:
+    """The cluster's kubeconfig: the target's when it hands one out (kind), else the one talosctl wrote."""
+    return target.cluster_kubeconfig(cluster) or context(target, talos).cluster_dir(cluster) / "kubeconfig"
+
+
 def _kube(target, talos: TalosRun, cluster: str) -> Kube:
-    return Kube(context(target, talos).cluster_dir(cluster) / "kubeconfig")
+    return Kube(kubeconfig(target, talos, cluster))
 
 
 # --- provisioning ---------------------------------------------------------------------------------------------
 @given(parsers.parse('the Talos cluster "{cluster}" is provisioned'), target_fixture="talos")
 def cluster_provisioned(target, talos, evidence, cluster) -> TalosRun:
-    if not target.writes_allowed:
+    if target.clusters_given:
+        evidence.attach(f"talos-{cluster}", f"the {target.name} target hands the cluster out: used as found")
+    elif not target.writes_allowed:
         evidence.attach(f"talos-{cluster}", "read-only run: the cluster is verified as found (no --apply)")
     else:
         _provision(target, talos, evidence, cluster)
@@ -217,6 +224,29 @@ def _vip(target, talos: TalosRun, cluster: str) -> Result:
 @then(parsers.parse('the VIP of "{cluster}" is held by exactly one control plane'))
 def vip_held(target, talos, evidence, cluster):
     holds(evidence, f"talos-{cluster}-vip", [_vip(target, talos, cluster)])
+
+
+@then(parsers.parse('talosctl get members of "{cluster}" lists every machine of the lab file with its planned role '
+                    'and Talos version'))
+def members_as_planned(target, talos, evidence, cluster):
+    ctx = context(target, talos)
+    specs = V.members(ctx, ctx.cluster_dir(cluster) / "talosconfig", _machines(target, talos, cluster))
+    transcript(evidence, talos, f"talos-{cluster}-members")
+    evidence.attach(f"talos-{cluster}-members", specs)
+    holds(evidence, f"talos-{cluster}-members", V.members_results(talos.lab, cluster, specs))
+
+
+@then(parsers.parse('a plan of "{cluster}" has nothing to do: every machine config, etcd and the Cilium release '
+                    'as the lab file plans'))
+def plan_as_planned(target, talos, evidence, cluster):
+    """The provisioner's own plan, read-only: each node's running config against the one the lab file generates."""
+    ctx = context(target, talos)
+    try:
+        p = T.plan(talos.lab, cluster, ctx)
+    finally:
+        transcript(evidence, talos, f"talos-{cluster}-plan")
+    evidence.attach(f"talos-{cluster}-plan", p.describe() or ["nothing to do"])
+    holds(evidence, f"talos-{cluster}-plan", [plan_empty(f"talos {cluster}", p)])
 
 
 @then(parsers.parse('talosctl health of "{cluster}" fails at "{check}" with "{message}"'))

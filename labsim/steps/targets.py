@@ -120,6 +120,15 @@ class Target:
         """Environment for the command-line tools lab code runs (talosctl, helm): this machine's."""
         return dict(os.environ)
 
+    # Whether the lab's Kubernetes clusters come ready-made from the target (kind), rather than built by the suite
+    # from the lab file's Talos clusters: then the Talos, mesh and Ceph steps take them as found.
+    clusters_given = False
+
+    def cluster_kubeconfig(self, cluster: str) -> Path | None:
+        """The kubeconfig the Talos, mesh and Ceph steps use for a cluster when the target hands one out (kind);
+        None: the one the Talos provisioner keeps in the workdir (`talos/<cluster>/kubeconfig`)."""
+        return None
+
     def close(self) -> None:
         self.reconnect()
 

@@ -6,50 +6,108 @@ asserts that exactly the scenario in question fails, at the step and with the me
 """
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+TRUNK = "A VLAN removed from a trunk by hand is found, traced and repaired"
+ADDRESS = "An address changed by hand is found and repaired"
+INVALID = "An invalid lab file is refused before any device is contacted"
 CASES = [
-    # (scenario name, breakage, text the failure must contain)
-    ("Every VLAN exists on every device with its address", "vlan-interface-removed", "no VLAN interface VLAN1500"),
+    # (scenario, breakage, text the failure must contain[, the Then step that fails with it[, strike before this step]])
+    ("Every VLAN exists on every device with its address", "vlan-interface-removed", "no VLAN interface VLAN1500",
+     "every VLAN has its interface and address on every device"),
     ("Each VLAN is carried from its DHCP device to the machines that need it", "trunk-vlan-removed",
-     "stops at crs328-01 sfp-sfpplus3"),
+     "stops at crs328-01 sfp-sfpplus3",
+     "<vlans> are carried hop by hop from their DHCP device to the machines that need them"),
     ("Each VLAN is carried from its DHCP device to the machines that need it", "proxmox-cable-pulled",
      "stops at"),
     ("Each VLAN with DHCP has exactly one DHCP server with its pool inside its subnet", "second-dhcp-server",
-     "2 DHCP servers serve VLAN 1500"),
+     "2 DHCP servers serve VLAN 1500", "<vlans> each have exactly one DHCP server with its pool inside its subnet"),
     ("Each VLAN with DHCP has exactly one DHCP server with its pool inside its subnet", "pool-outside-subnet",
      "is outside 192.168.15.0/24"),
     ("The VLANs <pair> of two mesh members are routed to each other", "gateway-route-lost",
-     "has no active route to 192.168.20.0/24"),
+     "has no active route to 192.168.20.0/24", 'traffic is routed between "<pair.a>" and "<pair.b>"'),
     ("The VLANs <pair> of two mesh members are routed to each other", "forward-drop", "drops 192.168.15.0/24"),
-    ("The devices' whole configuration matches the lab file", "access-port-pvid-changed", "pvid is 2000, want 1500"),
-    ("A second apply changes nothing", "access-port-pvid-changed", "the second plan is not empty"),
-    ("A VLAN removed from a trunk by hand is found, traced and repaired", "device-refuses-repairs",
-     "failure: configuration is locked"),
-    ("An address changed by hand is found and repaired", "device-refuses-repairs",
-     "failure: configuration is locked"),
-    ("An invalid lab file is refused before any device is contacted", "intent-checks-skipped",
-     "the invalid lab file was accepted"),
+    ("The devices' whole configuration matches the lab file", "access-port-pvid-changed", "pvid is 2000, want 1500",
+     "every device's configuration matches the lab file"),
+    ("A second apply changes nothing", "access-port-pvid-changed", "the second plan is not empty",
+     "no device accepted any change"),
+    (TRUNK, "device-refuses-repairs", "failure: configuration is locked"),
+    (ADDRESS, "device-refuses-repairs", "failure: configuration is locked"),
+    (TRUNK, "hand-edit-undone", "no difference reported for bridge VLAN 1500 on crs328-01",
+     'verification reports that "<trunk.device>" no longer tags "<trunk.port>" for VLAN <trunk.vid>', None,
+     (('the trace of "<trunk.vlan>" to "<trunk.target>" stops at "<trunk.hop>"', "VLAN1500 still reaches pve:enp1s0f0"),
+      ('only "<trunk.device>" was changed by the repair', "the repair changed [], expected only ['crs328-01']"))),
+    (TRUNK, "trunk-vlan-removed", "bridge VLAN 1500: tagged is", "the fabric verifies clean", "the fabric verifies clean"),
+    (TRUNK, "access-port-pvid-changed", "the repair changed ['crs328-01', 'rb5009-01']",
+     'only "<trunk.device>" was changed by the repair',
+     "the fabric is applied"),
+    (ADDRESS, "hand-edit-undone", "address is 192.168.20.254/24, want 192.168.20.3/24' among []",
+     'verification reports that "<gateway.device>" has "<gateway.new>" on "<gateway.vlan>" instead of "<gateway.have>"',
+     None, (('only "<gateway.device>" was changed by the repair', "the repair changed [], expected only ['rb5009-02']"),)),
+    (ADDRESS, "trunk-vlan-removed", "bridge VLAN 1500: tagged is", "the fabric verifies clean", "the fabric verifies clean"),
+    (ADDRESS, "access-port-pvid-changed", "the repair changed ['rb5009-01', 'rb5009-02']",
+     'only "<gateway.device>" was changed by the repair',
+     "the fabric is applied"),
+    (INVALID, "invalid-copy-put-right", "the invalid lab file was accepted",
+     "the run is refused before any device is contacted", None,
+     (('the refusal names check "pool-outside-subnet" at "<vlan.path>"', "the invalid lab file was accepted"),)),
 ]
 
 
-def run_feature(tmp_path: Path, scenario: str, breakage: str | None, lab: str | None = None) -> dict[str, str | None]:
+class Case(NamedTuple):
+    scenario: str
+    breakage: str
+    expected: str
+    step: str | None = None
+    at: str | None = None
+    also: tuple[tuple[str, str], ...] = ()     # further (Then step, expected text) the same run shows failing
+
+
+def cases(table) -> list:
+    """A test module's CASES as pytest params, each named for its breakage (and its step)."""
+    return [pytest.param(Case(*c), id=f"{c[1]}-{i}") for i, c in enumerate(table)]
+
+
+# Lab file edits an engineer might make by hand, for scenarios about the lab file itself (@intent): the feature runs
+# on the edited copy (`--lab`), as `labsim verify` would on that engineer's file.
+LAB_EDITS = {
+    "lab:picluster-cluster-id-reused": ("cluster_id: 3, cluster_name: picluster", "cluster_id: 2, cluster_name: picluster"),
+    "lab:picluster-keeps-kube-proxy": ("kube_proxy: false\n    hosts:", "kube_proxy: true\n    hosts:"),
+    "lab:picluster-cilium-two-minors-behind": ("cilium: {version: 1.18.5, cluster_id: 3,",
+                                               "cilium: {version: 1.16.9, cluster_id: 3,"),
+}
+
+
+def run_feature(tmp_path: Path, scenario: str, breakage: str | None, at: str | None = None,
+                then_log: Path | None = None, lab: str | None = None) -> dict[str, str | None]:
     junit = tmp_path / "junit.xml"
     cmd = [sys.executable, "-m", "pytest", "features/", "-q",
            "-p", "no:cacheprovider", "-k", _k(scenario), f"--junitxml={junit}"]
     if lab:
         cmd.append(f"--lab={lab}")
-    if breakage:
+    if breakage in LAB_EDITS:
+        old, new = LAB_EDITS[breakage]
+        text = (ROOT / "labs" / "aggrik8s.yaml").read_text()
+        assert old in text, f"{breakage}: {old!r} is not in labs/aggrik8s.yaml"
+        (tmp_path / "lab.yaml").write_text(text.replace(old, new))
+        cmd.append(f"--lab={tmp_path / 'lab.yaml'}")
+    elif breakage:
         cmd.append(f"--sim-break={breakage}")
-    subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        if at:
+            cmd.append(f"--sim-break-at={at}")
+    if then_log:
+        cmd.append(f"--sim-then-log={then_log}")
+    subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     results: dict[str, str | None] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         failure = case.find("failure")
@@ -75,18 +133,55 @@ def scenario_names(feature: Path) -> list[str]:
     return re.findall(r"^\s*Scenario(?: Outline)?: (.+?)\s*$", feature.read_text(), re.MULTILINE)
 
 
-def assert_scenario_fails(tmp_path: Path, scenario: str, breakage: str, expected: str, lab: str | None = None) -> None:
-    """The scenario ran and failed on the lab broken by `breakage`, with `expected` in its failure."""
-    results = run_feature(tmp_path, scenario, breakage, lab)
+def then_steps() -> dict[tuple[str, str], tuple[str, int]]:
+    """Every Then step (and each And / But after one) of every feature: (scenario, step text) -> (file, line)."""
+    out: dict[tuple[str, str], tuple[str, int]] = {}
+    for feature in sorted((ROOT / "features").glob("*.feature")):
+        scenario, last = None, None
+        for n, line in enumerate(feature.read_text().splitlines(), 1):
+            text = line.strip()
+            if m := re.match(r"(?:Scenario(?: Outline)?|Background):\s*(.*)", text):
+                scenario, last = (m[1] if not text.startswith("Background") else None), None
+            elif (m := re.match(r"(Given|When|Then|And|But) (.+)", text)) and scenario:
+                last = m[1] if m[1] in ("Given", "When", "Then") else last
+                if last == "Then":
+                    out.setdefault((scenario, m[2]), (feature.name, n))
+    return out
+
+
+def step_line(scenario: str, step: str) -> tuple[str, int]:
+    found = then_steps().get((scenario, step))
+    assert found, f"no Then step {step!r} in scenario {scenario!r}"
+    return found
+
+
+def assert_scenario_fails(tmp_path: Path, scenario: str, breakage: str, expected: str, step: str | None = None,
+                          at: str | None = None, also: tuple[tuple[str, str], ...] = (), lab: str | None = None) -> None:
+    """The scenario ran and failed on the lab broken by `breakage`, with `expected` in its failure. With `step` (a
+    Then step's text as the feature writes it, `<x>` for its subjects), the scenario's Then steps keep going after a
+    failure (`--sim-then-log`) and that very step must be among those that failed, with `expected` in its message;
+    `at` strikes right before that step of the scenario instead of where the breakage usually strikes; `lab` runs the
+    feature on another lab file."""
+    log = tmp_path / "then.jsonl" if step else None
+    results = run_feature(tmp_path, scenario, breakage, at=at, then_log=log, lab=lab)
     assert results, f"no test matched scenario {scenario!r}"
     failures = [msg for msg in results.values() if msg]
     assert failures, f"{scenario!r} passed although the lab was broken by {breakage}"
-    assert any(expected in msg for msg in failures), f"expected {expected!r} in the failure:\n{failures[0][:2000]}"
+    if step is None:
+        assert any(expected in msg for msg in failures), f"expected {expected!r} in the failure:\n{failures[0][:2000]}"
+        return
+    failed = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    for then, text in ((step, expected), *also):
+        where = step_line(scenario, then)
+        mine = [f["message"] for f in failed if (f["feature"], f["line"]) == where]
+        assert mine, (f"Then {then!r} did not fail under {breakage}; the Then steps that failed: "
+                      f"{[f['step'] for f in failed]}\n{failures[0][:2000]}")
+        assert any(text in m for m in mine), f"expected {text!r} in the failure of Then {then!r}:\n{mine[0][:2000]}"
 
 
-@pytest.mark.parametrize("scenario,breakage,expected", CASES, ids=[f"{b}-{i}" for i, (_, b, _) in enumerate(CASES)])
-def test_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage, expected):
-    assert_scenario_fails(tmp_path, scenario, breakage, expected)
+@pytest.mark.parametrize("case", cases(CASES))
+def test_scenario_fails_when_lab_is_broken(tmp_path, case):
+    assert_scenario_fails(tmp_path, *case)
 
 
 def test_every_scenario_passes_on_a_healthy_lab(tmp_path):
@@ -97,5 +192,5 @@ def test_every_scenario_passes_on_a_healthy_lab(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]
     names = {c.get("name") for c in ET.parse(junit).getroot().iter("testcase")}
-    for scenario, _, _ in CASES:
+    for scenario, *_ in CASES:
         assert ran(names, scenario), f"{scenario!r} is not a scenario of features/fabric.feature"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.features.test_broken_lab import ROOT, assert_scenario_fails, scenario_names
+from tests.features.test_broken_lab import ROOT, assert_scenario_fails, cases, scenario_names
 
 FEATURE = ROOT / "features" / "mesh_failover.feature"
 
@@ -23,31 +23,57 @@ STRESS = ("Cilium CI's clustermesh-apiserver stress recipe keeps established tra
 TTL_UNSET = ("A member lost with clustermesh.cacheTTL unset: the other keeps its last-known backends and requests "
              "to them fail")
 TTL_15M = "A member lost with clustermesh.cacheTTL 15m: traffic from the other recovers once the cache expires"
+AS_FOUND = ("Every member reports every node connected to the others, and every global service has ready backends in "
+            "each")
+VALUES = ("Every member runs Cilium with the values the lab file asks for, and its clustermesh-apiserver is available")
+STATUS_CONNECTED = "cilium clustermesh status of every member reports all nodes connected to all clusters"
 ROUTING = ("Inter-VLAN routing removed on the fabric disconnects the mesh, and the status says which nodes lost which "
            "cluster")
 
 CASES = [
-    # (scenario name, breakage, text the failure must contain)
+    # (scenario, breakage, text the failure must contain[, the Then step that fails with it[, strike before this step]])
     ("A mesh whose prerequisites are broken in the lab file is refused before any cluster is touched",
-     "mesh-plan-checks-skipped", "the broken lab file was not refused"),
+     "mesh-broken-copy-put-right", "the broken lab file was not refused", 'the mesh is refused with "<message>"'),
     ("cilium clustermesh connect refuses clusters whose Cilium identity is broken, with Cilium's own messages",
-     "mesh-west-ca-shared-early", "connect was accepted with nothing"),
-    (CONNECTED, "mesh-routing-removed", "is not connected to cluster talos-west"),
-    (CONNECTED, "mesh-settings-drift", "talos-east: cilium mesh settings upgraded"),
-    (AFFINITY, "mesh-echo-local-affinity-none", "not every request was answered by talos-east"),
-    (AFFINITY, "mesh-west-echo-local-gone", "traffic did not settle on talos-west"),
-    (CANARY, "mesh-canary-weights-even", "is not 25% +/- 5 points"),
-    (CANARY, "mesh-echo-replicas-even", "is not 25% +/- 5 points"),
-    (STRESS, "mesh-east-apiserver-unschedulable", "cilium clustermesh status --wait failed on talos-east"),
-    (TTL_UNSET, "mesh-cache-ttl-set-by-hand", "is not about 75%"),
-    (TTL_15M, "mesh-cache-ttl-reset", "not every request was answered by talos-east"),
-    (ROUTING, "mesh-static-route-between-vlans", "still reports talos-west connected"),
+     "mesh-ca-shared-early", "connect was accepted with nothing",
+     "cilium clustermesh connect from <pair.a> to <pair.b> is refused when <pair.b>'s Cilium is broken by hand:", None,
+     (("nothing was written to either cluster's cilium release", "cilium releases got new revisions"),)),
+    (CONNECTED, "mesh-routing-removed", "is not connected to cluster talos-west", STATUS_CONNECTED),
+    (CONNECTED, "mesh-settings-drift", "talos-east: cilium mesh settings upgraded",
+     "the second mesh run changed nothing and no cilium release got a new revision"),
+    (AFFINITY, "mesh-local-affinity-none", "not every request was answered by talos-east",
+     "every request before that was answered by <pair.a>", None,
+     (("the traffic is answered by <pair.a> within 10 seconds, with no failed request after that",
+       "traffic did not settle on talos-east within 10 s"),)),
+    (AFFINITY, "mesh-second-local-backends-gone", "traffic did not settle on talos-west",
+     "the traffic is answered by <pair.b> within 5 seconds, with no failed request after that"),
+    (CANARY, "mesh-canary-weights-even", "is not 25% +/- 5 points",
+     "<canary.a share>% were answered by <pair.a> and <canary.b share>% by <pair.b>, within 5 points at 95% confidence"),
+    (CANARY, "mesh-none-replicas-even", "is not 25% +/- 5 points",
+     "<any.a share>% were answered by <pair.a> and <any.b share>% by <pair.b>, within 5 points at 95% confidence"),
+    (STRESS, "mesh-apiserver-unschedulable", "cilium clustermesh status --wait failed on talos-east",
+     "cilium clustermesh status --wait of every member reports all nodes connected"),
+    (TTL_UNSET, "mesh-cache-ttl-set-by-hand", "is not about 75%",
+     "about <any.b share>% of the requests after the loss fail, until the end of the probe"),
+    (TTL_UNSET, "mesh-lost-member-powered-on", "talos-west",
+     "cilium clustermesh status of <pair.a> names <pair.b> as not connected"),
+    (TTL_15M, "mesh-cache-ttl-reset", "not every request was answered by talos-east",
+     "every request was answered by <pair.a>"),
+    (ROUTING, "mesh-static-route-between-vlans", "still reports talos-west connected",
+     "cilium clustermesh status of <router.a> reports its nodes not connected to <router.b> within 60 seconds"),
+    (AS_FOUND, "mesh-routing-removed", "is not connected to cluster talos-west", STATUS_CONNECTED),
+    (AS_FOUND, "mesh-local-affinity-none", "annotations",
+     "every global service under test exists in every member with its annotations and ready backends"),
+    (VALUES, "mesh-cilium-config-edited-by-hand", "max-connected-clusters='511'",
+     "the Cilium agents of every mesh member are ready with the cluster name, id and values the lab file asks for"),
+    (VALUES, "mesh-apiserver-scaled-to-zero-by-hand", "clustermesh-apiserver 0/0 available",
+     "the clustermesh-apiserver of every mesh member is available"),
 ]
 
 
-@pytest.mark.parametrize("scenario,breakage,expected", CASES, ids=[b for _, b, _ in CASES])
-def test_mesh_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage, expected):
-    assert_scenario_fails(tmp_path, scenario, breakage, expected)
+@pytest.mark.parametrize("case", cases(CASES))
+def test_mesh_scenario_fails_when_lab_is_broken(tmp_path, case):
+    assert_scenario_fails(tmp_path, *case)
 
 
 def test_the_hybrid_mesh_fails_when_the_rke2_members_remotes_are_removed_by_hand(tmp_path):
@@ -61,4 +87,4 @@ def test_the_hybrid_mesh_fails_when_the_rke2_members_remotes_are_removed_by_hand
 def test_every_mesh_scenario_has_a_breaking_case():
     """test_broken_lab.py runs every feature on a healthy lab; here every scenario must have a case."""
     scenarios = scenario_names(FEATURE)
-    assert sorted(set(scenarios)) == sorted({s for s, _, _ in CASES})
+    assert sorted(set(scenarios)) == sorted({c[0] for c in CASES})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.features.test_broken_lab import ROOT, assert_scenario_fails, scenario_names
+from tests.features.test_broken_lab import ROOT, assert_scenario_fails, cases, scenario_names
 
 FEATURE = ROOT / "features" / "mesh_policy.feature"
 
@@ -15,20 +15,32 @@ FAILOVER = ("Failover keeps the policy: <app> follows the backends of \"<app.loc
 BY_HAND = "An access policy deleted by hand is found by the verification and put back by the next mesh run"
 CONNECTIVITY = "The owners' verification: cilium connectivity test across <pair> passes every test the lab can run"
 
+HAS_POLICIES = "every member has the access policies of the lab file's applications"
+DENIED_B = "every request failed, and <pair.b>'s Cilium agents count them as \"Policy denied\""
+
 CASES = [
-    (ACROSS, "mesh-policy-deleted-by-hand", "is missing"),
-    (ACROSS, "mesh-policy-allow-all-by-hand", "requests were still answered"),
-    (FAILOVER, "mesh-policy-deny-first-member-by-hand", "not every request was answered by talos-west"),
-    (BY_HAND, "mesh-policy-allow-all-by-hand", "requests were still answered"),
-    (CONNECTIVITY, "mesh-clusterwide-deny-first-member-by-hand", "no-policies failed"),
+    # (scenario, breakage, text the failure must contain[, the Then step that fails with it[, strike before this step]])
+    (ACROSS, "mesh-policy-deleted-by-hand", "is missing", HAS_POLICIES),
+    (ACROSS, "mesh-policy-allow-all-by-hand", "requests were still answered", DENIED_B),
+    (FAILOVER, "mesh-policy-deny-first-member-by-hand", "not every request was answered by talos-west",
+     "every request was answered by <pair.b>", None,
+     (("every request failed, and <pair.b>'s Cilium agents count them as \"Policy denied\"",
+       "talos-west's Cilium agents counted 0 drops as 'Policy denied'"),)),
+    (BY_HAND, "mesh-policy-allow-all-by-hand", "requests were still answered", DENIED_B),
+    (BY_HAND, "mesh-policy-put-back-by-hand", "talos-west",
+     'the mesh verification finds the access policy of "<app.remote>" missing in <pair.b>'),
+    (BY_HAND, "mesh-policy-deleted-by-hand", "is missing", HAS_POLICIES, HAS_POLICIES),
+    (CONNECTIVITY, "mesh-clusterwide-deny-first-member-by-hand", "no-policies failed",
+     "cilium connectivity test from <pair.a> with --multi-cluster <pair.b> passes every test it runs, its junit in the "
+     "evidence"),
     (CONNECTIVITY, "mesh-routing-removed", "cilium-test-1/echo-other-node to be synchronized"),
 ]
 
 
-@pytest.mark.parametrize("scenario,breakage,expected", CASES, ids=[f"{b}-{i}" for i, (_, b, _) in enumerate(CASES)])
-def test_policy_scenario_fails_when_lab_is_broken(tmp_path, scenario, breakage, expected):
-    assert_scenario_fails(tmp_path, scenario, breakage, expected)
+@pytest.mark.parametrize("case", cases(CASES))
+def test_policy_scenario_fails_when_lab_is_broken(tmp_path, case):
+    assert_scenario_fails(tmp_path, *case)
 
 
 def test_every_policy_scenario_has_a_breaking_case():
-    assert sorted(set(scenario_names(FEATURE))) == sorted({s for s, _, _ in CASES})
+    assert sorted(set(scenario_names(FEATURE))) == sorted({c[0] for c in CASES})

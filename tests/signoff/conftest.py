@@ -175,7 +175,7 @@ def run_signoff(pytester: pytest.Pytester, *args: str, signoff: bool = True) -> 
     result = pytester.runpytest(*argv, *args)
     bundle = None
     last = result.outlines[-1] if result.outlines else ""
-    if signoff and last.startswith(("Sign-off: ACCEPTED — ", "Sign-off: REJECTED — ")):
+    if signoff and last.startswith(("Sign-off: ACCEPTED — ", "Sign-off: PARTIAL — ", "Sign-off: REJECTED — ")):
         bundle = bundle_of(last)
         assert bundle.is_dir(), last
     return Outcome(result, bundle)

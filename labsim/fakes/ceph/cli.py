@@ -31,11 +31,16 @@ EINVAL, ENOENT = 22, 2
 COMMANDS = ["status", "health", "health detail", "health mute <code> [<ttl>] [--sticky]", "health unmute <code>",
             "osd tree", "osd df", "osd stat", "osd pool ls", "pg stat", "df", "crash ls", "crash ls-new",
             "crash info <id>", "crash archive <id>", "crash archive-all", "versions", "version", "mon stat",
-            "quorum_status", "progress", "progress json"]
+            "quorum_status", "progress", "progress json",
+            "config set <who> <name> <value> [--force]", "osd pool set <pool> min_size <val>"]
 # The mons' command table (src/mon/MonCommands.h) for the ratio setters: signature and help.
 RATIO_HELP = {"nearfull": "set usage ratio at which OSDs are marked near-full",
               "backfillfull": "set usage ratio at which OSDs are marked too full to backfill",
               "full": "set usage ratio at which OSDs are marked full"}
+# `ceph config set` options the simulated cluster obeys: option -> (Tunables attribute, type)
+CONFIG_OPTIONS = {"mon_osd_min_down_reporters": ("min_down_reporters", int),
+                  "mon_clock_drift_allowed": ("clock_drift_allowed", float),
+                  "mon_osd_down_out_interval": ("down_out_interval", float)}
 TIMEOUT_TEXT = "[errno 110] RADOS timed out (error connecting to the cluster)\n"
 
 Result = tuple[int, str, str]
@@ -170,6 +175,10 @@ def _dispatch(c: CephCluster, w: list[str], opts: dict[str, Any]) -> Result:
         return _out({"version": c.release.line}, opts, lambda: c.release.line + "\n")
     if w == ["mon", "stat"]:
         return _mon_stat(c, opts)
+    if w[:2] == ["config", "set"] and len(w) == 5:
+        return _config_set(c, *w[2:])
+    if w[:3] == ["osd", "pool", "set"] and len(w) == 6:
+        return _pool_set(c, *w[3:])
     if w == ["quorum_status"]:
         q = c.quorum()
         doc = {"election_epoch": c.epochs["election"], "quorum": [m.rank for m in q],
@@ -180,6 +189,32 @@ def _dispatch(c: CephCluster, w: list[str], opts: dict[str, Any]) -> Result:
                                    for m in sorted(c.mons.values(), key=lambda m: m.rank)]}}
         return 0, json.dumps(doc) + "\n", ""
     return _invalid(w)
+
+
+def _config_set(c: CephCluster, who: str, name: str, value: str) -> Result:
+    """`ceph config set WHO NAME VALUE`: silent on success; an option Ceph does not know is EINVAL."""
+    if name not in CONFIG_OPTIONS:
+        return EINVAL, "", f"Error EINVAL: unrecognized config option '{name}'\n"
+    attr, kind = CONFIG_OPTIONS[name]
+    setattr(c.tun, attr, kind(value))
+    return 0, "", ""
+
+
+def _pool_set(c: CephCluster, name: str, var: str, value: str) -> Result:
+    """`ceph osd pool set POOL min_size N` (the one variable the simulated cluster models); the mon's answer
+    ("set pool 1 min_size to 1", OSDMonitor::prepare_command_pool_set) goes to stderr."""
+    pool = next((p for p in c.pools.values() if p.name == name), None)
+    if pool is None:
+        return ENOENT, "", f"Error ENOENT: unrecognized pool '{name}'\n"
+    if var != "min_size":
+        return _invalid(["osd", "pool", "set", name, var, value])
+    if not value.isdigit():
+        return EINVAL, "", f"Error EINVAL: error parsing integer value '{value}'\n"
+    n = int(value)
+    if not 1 <= n <= pool.size:
+        return EINVAL, "", f"Error EINVAL: pool min_size must be between 1 and size, which is set to {pool.size}\n"
+    pool.min_size = n
+    return 0, "", f"set pool {pool.id} min_size to {n}\n"
 
 
 def _invalid(words: list[str]) -> Result:

@@ -193,6 +193,9 @@ class RookCluster:
             self.step = "mons"
         if self.ceph is None:
             return
+        # Rook runs a crash collector per node unless spec.crashCollector.disable: without it no crash reaches the
+        # mgr's crash module (Rook docs, CephCluster CRD "crashCollector")
+        self.ceph.collect_crashes = not (spec.get("crashCollector") or {}).get("disable", False)
         self._sync_daemons()
         if self.step == "mons" and self._mons(spec):
             self._phase("Progressing", "Configuring Ceph Mgr(s)")

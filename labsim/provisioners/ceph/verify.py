@@ -133,3 +133,27 @@ def osd_down_and_out(tree: dict[str, Any], node: str) -> list[Result]:
     osds = [by_id[c] for c in host.get("children") or []]
     ok = bool(osds) and all(o["status"] == "down" and not o["reweight"] for o in osds)
     return [Result("osd-down-out", node, ok, f"OSDs of {node}: {[(o['name'], o['status'], o['reweight']) for o in osds]}")]
+
+
+def mgrs_result(cluster, status: dict[str, Any]) -> Result:
+    """One active mgr and `mgrs - 1` standbys, from `ceph status -f json`'s mgrmap summary (`available`,
+    `num_standbys`: MgrMap::print_summary in Ceph's src/mon/MgrMap.h)."""
+    if "error" in status:
+        return Result("ceph-mgrs", cluster.name, False, f"the toolbox did not answer: {status['error']}", status)
+    mm = status.get("mgrmap") or {}
+    active, standbys = bool(mm.get("available")), int(mm.get("num_standbys") or 0)
+    want = cluster.ceph.mgrs - 1
+    return Result("ceph-mgrs", cluster.name, active and standbys == want,
+                  f"{'an' if active else 'no'} active mgr and {standbys} standby(s); the lab file plans "
+                  f"{cluster.ceph.mgrs} mgrs (one active, {want} standby)", {"mgrmap": mm})
+
+
+def pools_result(cluster, names: list[str] | dict[str, Any]) -> Result:
+    """Every pool the lab file plans exists (`ceph osd pool ls -f json`: the names)."""
+    if isinstance(names, dict):
+        return Result("ceph-pools", cluster.name, False, f"the toolbox did not answer: {names.get('error')}", names)
+    missing = [p.name for p in cluster.ceph.pools if p.name not in names]
+    return Result("ceph-pools", cluster.name, not missing,
+                  f"missing pool(s) {', '.join(missing)} (pools: {', '.join(names) or 'none'})" if missing
+                  else f"every planned pool is there ({', '.join(p.name for p in cluster.ceph.pools) or 'none planned'})",
+                  {"pools": names})

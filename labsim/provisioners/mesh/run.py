@@ -30,6 +30,7 @@ from labsim.provisioners.mesh.kube import CUSTOM
 from labsim.provisioners.mesh.workload import Workload, workload
 from labsim.provisioners.mesh_plan import mesh_plan
 
+NS = "kube-system"
 CRD_TIMEOUT = 300.0
 READY_TIMEOUT = 300.0
 INTERVAL = 5.0
@@ -228,6 +229,41 @@ def verify_services(lab, ctx: MeshContext, wl: Workload | None = None) -> list[R
                    if ok else f"{g.namespace}/{g.name} in {cluster}: " +
                    ("missing" if svc is None else f"annotations {ann}, {ready}/{want} ready backends"))
             out.append(Result("mesh-global-service", f"{cluster} {g.namespace}/{g.name}", ok, msg))
+    return out
+
+
+def verify_agents(lab, ctx: MeshContext) -> list[Result]:
+    """Each member's Cilium as the mesh needs it, read from the cluster: the agents' DaemonSet ready on every node,
+    and `cilium-config` carrying the member's cluster name and id and the mesh's max-connected-clusters (the keys
+    `cilium clustermesh connect` compares: cilium-cli clustermesh/clustermesh.go)."""
+    out = []
+    for cluster in lab.mesh.clusters:
+        kube, c = ctx.kube(cluster), lab.cluster(cluster)
+        ds = kube.get("DaemonSet", "cilium", NS)
+        st = (ds or {}).get("status") or {}
+        want, have = st.get("desiredNumberScheduled") or 0, st.get("numberReady") or 0
+        out.append(Result("mesh-cilium-ready", cluster, ds is not None and want > 0 and have == want,
+                          f"{have}/{want} Cilium agents ready" if ds is not None else "no cilium DaemonSet in kube-system"))
+        cm = (kube.get("ConfigMap", "cilium-config", NS) or {}).get("data") or {}
+        planned = {"cluster-name": c.cilium_name, "cluster-id": str(c.cilium.cluster_id),
+                   "max-connected-clusters": str(lab.mesh.max_connected_clusters)}
+        wrong = [f"{k}={cm.get(k)!r} (the lab file asks for {w!r})" for k, w in planned.items() if cm.get(k) != w]
+        out.append(Result("mesh-cilium-values", cluster, not wrong,
+                          "; ".join(wrong) if wrong else f"cluster {c.cilium_name}, id {c.cilium.cluster_id}",
+                          {"cilium-config": {k: cm.get(k) for k in planned}}))
+    return out
+
+
+def verify_apiservers(lab, ctx: MeshContext) -> list[Result]:
+    """Each member's clustermesh-apiserver Deployment has all its replicas available (at least one)."""
+    out = []
+    for cluster in lab.mesh.clusters:
+        dep = ctx.kube(cluster).get("Deployment", "clustermesh-apiserver", NS)
+        spec, st = (dep or {}).get("spec") or {}, (dep or {}).get("status") or {}
+        want, have = spec.get("replicas", 1), st.get("availableReplicas") or 0
+        out.append(Result("mesh-apiserver", cluster, dep is not None and want > 0 and have >= want,
+                          f"clustermesh-apiserver {have}/{want} available" if dep is not None
+                          else "no clustermesh-apiserver Deployment in kube-system"))
     return out
 
 

@@ -108,3 +108,40 @@ def vip_result(lab, cluster: str, holders: list[str]) -> Result:
                   f"held by {holders[0]}" if len(holders) == 1 else
                   ("held by no control plane" if not holders else f"held by several: {', '.join(holders)}"),
                   {"holders": holders})
+
+
+def members(ctx: TalosContext, talosconfig: Path, machines: list[Machine]) -> list[dict]:
+    """`talosctl get members -o json` from the first control plane that answers: each member's spec, as the
+    cluster discovery of that node sees the cluster."""
+    cps = [m for m in machines if m.control_plane and m.address]
+    r = ctx.tools.run(talos(talosconfig, cps, cps[:1], "get", "members", "-o", "json"), check=False)
+    try:
+        return [o["spec"] for o in json_stream(r.stdout)]
+    except ValueError:
+        return []
+
+
+def members_results(lab, cluster: str, specs: list[dict]) -> list[Result]:
+    """Every machine the lab file plans is a member with its role and the planned Talos version, and no other
+    member is there. The spec fields are Talos's Members resource (pkg/machinery/resources/cluster/member.go:
+    hostname, machineType, operatingSystem); operatingSystem is `fmt.Sprintf("%s (%s)", version.Name, version.Tag)`
+    in internal/app/machined/pkg/controllers/cluster/local_affiliate.go, e.g. "Talos (v1.11.3)"."""
+    c = lab.cluster(cluster)
+    want_os = f"Talos (v{str(c.version).removeprefix('v')})"
+    seen = {s.get("hostname"): s for s in specs}
+    out = []
+    for m in c.members():
+        role = "controlplane" if m.role == "controlplane" else "worker"
+        s = seen.pop(m.name, None)
+        if s is None:
+            out.append(Result("talos-member", f"{cluster} {m.name}", False,
+                              f"not a member: talosctl get members lists {sorted(x for x in [*seen] if x) or 'nobody'}"))
+            continue
+        wrong = [f"{k} {s.get(k)!r} (the lab file plans {w!r})"
+                 for k, w in (("machineType", role), ("operatingSystem", want_os)) if s.get(k) != w]
+        out.append(Result("talos-member", f"{cluster} {m.name}", not wrong,
+                          "; ".join(wrong) if wrong else f"{role}, {want_os}", {"spec": s}))
+    for name, s in seen.items():
+        out.append(Result("talos-member", f"{cluster} {name}", False,
+                          "a member the lab file does not plan for this cluster", {"spec": s}))
+    return out
