@@ -1,6 +1,7 @@
 """Named ways to break a simulated lab (`--sim-break NAME`): the fabric, the Proxmox VMs and the lab's hosts here;
-Talos, the mesh and Ceph in talos_breakages.py, mesh_breakages.py and ceph_breakages.py. The registry and its rules
-(act on the lab, never on our code; subjects from the lab file) are in labsim/steps/breaking.py.
+Talos, the mesh, Ceph and the cloud labs in talos_breakages.py, mesh_breakages.py, ceph_breakages.py and
+cloud_breakages.py. The registry and its rules (act on the lab, never on our code; subjects from the lab file) are in
+labsim/steps/breaking.py.
 """
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import ipaddress
 import yaml
 
 from labsim.fakes.routeros.api import Trap
-from labsim.steps import ceph_breakages, mesh_breakages, talos_breakages  # noqa: F401  (they register theirs)
-from labsim.steps.cloud_breakages import CLOUD_BREAKAGES
-from labsim.steps.cloud_breakages import breaks_after as cloud_breaks_after
+# they register theirs
+from labsim.steps import ceph_breakages, cloud_breakages, mesh_breakages, talos_breakages  # noqa: F401
 from labsim.steps.breaking import BREAKAGES, Breakage, Strike, breakage, matches, strikes_after, strikes_before
 from labsim.steps.subjects import SELECTORS, names
 
@@ -272,9 +272,3 @@ def proxmox_refuses_starts(target, at: Strike) -> None:
     """Every VM start fails from now on (QEMU dies at once, e.g. the host ran out of hugepages)."""
     target.sim.world.proxmox.faults.fail_next_task("qmstart", "start failed: QEMU exited with code 1", times=None)
 
-
-# The cloud breakages (labsim/steps/cloud_breakages.py, issue 20) keep their own (target, monkeypatch) form and
-# AFTER table; they are registered here with the step each strikes after.
-for _name, _act in CLOUD_BREAKAGES.items():
-    breakage(_name, after=cloud_breaks_after(_name))(
-        lambda target, at, _act=_act: _act(target, at.request.getfixturevalue("monkeypatch")))

@@ -9,7 +9,7 @@ MARKERS: dict[str, str] = {
     "mesh": "Cilium ClusterMesh and global services",
     "ceph": "Rook-Ceph storage",
     "picluster": "the Raspberry Pi RKE2 cluster",
-    "cloud": "Talos clusters on cloud servers over a tailnet (bouquet2)",
+    "cloud": "Talos clusters on cloud servers over a tailnet",
     "failover": "the round-robin DNS name kept by the failover watcher",
     "backup": "backups to the lab's S3 object storage",
     "intent": "lab file checks that run before any device is touched",

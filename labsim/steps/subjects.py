@@ -462,7 +462,7 @@ def _tools(lab: Lab) -> list[Subject]:
     return [Subject(t) for t in lab.tools]
 
 
-# --- cloud labs (bouquet2) -------------------------------------------------------------------------------------------
+# --- cloud labs -----------------------------------------------------------------------------------------------------
 @selector("each Talos cluster on cloud servers", "clusters[]: a Talos cluster whose hosts are cloud.servers", "each")
 def _each_cloud(lab: Lab) -> list[Subject]:
     return [Subject(c.name) for c in cloud_clusters(lab)]

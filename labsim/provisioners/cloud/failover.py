@@ -96,7 +96,10 @@ def removed_within(lab, tl: Timeline, node: str, off_at: float) -> Result:
 def no_failures_after_ttl(lab, tl: Timeline, node: str, off_at: float) -> list[Result]:
     gone = tl.first_without(node, off_at)
     if gone is None:
-        return [Result("clients-after-ttl", node, False, "the record was never removed")]
+        since = [o for o in tl.outcomes if o.t >= off_at]
+        return [Result("clients-after-ttl", node, False, f"the record was never removed: "
+                       f"{sum(not o.ok for o in since)} of {len(since)} requests since the power-off failed",
+                       {"timeline": tl.as_evidence()})]
     ttl = ttl_of(lab)
     later = [o for o in tl.outcomes if o.t > gone + ttl]
     bad = [o for o in later if not o.ok]
