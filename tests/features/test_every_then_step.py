@@ -17,7 +17,7 @@ MODULES = (test_broken_lab, test_broken_hosts, test_broken_proxmox, test_broken_
 
 # (scenario, Then step) pairs no breakage is shown to fail yet (issue 13: to be emptied). Most are later Then steps of
 # drills (Ceph recovery, mesh failover back, the canary's one-sided phases) that need a breakage striking right before
-# them (`--sim-break-at`), and the workstation tools scenario (@lab_only: it never runs in the simulator).
+# them (`--sim-break-at`).
 NOT_YET: set[tuple[str, str]] = {
     ("A backup of an app's namespace goes to the bucket and restores elsewhere with the same objects",
      'the bucket holds every object of the namespace under the backup'),
@@ -51,8 +51,6 @@ NOT_YET: set[tuple[str, str]] = {
      '"<record>" keeps exactly one record'),
     ('With every worker down the last record stays, and the watcher says why',
      'the watcher says that every worker is out and that it keeps the last record'),
-    ("The operator's workstation has the lab's tools",
-     'the workstation has <tools> at the versions the lab file pins'),
     ('Every member reports every node connected to the others, and a second run of the mesh provisioner changes nothing',
      'every global service under test exists in every member with its annotations and ready backends'),
     ('The canary holds over 1,000 requests in both constructions, and goes all to one side when the other loses its backends',
