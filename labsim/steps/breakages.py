@@ -260,6 +260,26 @@ def vm_moved_to_another_vlan(target, at: Strike) -> None:
     proxmox_hands.move_to_vlan(target, v["second"], int(v["other vid"]))
 
 
+@breakage("vm-hand-edits-undone", after='an engineer stops "<name>" by hand')
+def vm_hand_edits_undone(target, at: Strike) -> None:
+    """A second engineer puts back by hand what the first just changed (the memory the lab file plans, the VM's own
+    VLAN, the stopped VM started again), so there is nothing left for verification to find or a repair to do."""
+    from labsim.steps import proxmox_hands
+    v = _vms(target)
+    proxmox_hands.set_memory_and_reboot(target, v["first"], int(v["first memory"]))
+    proxmox_hands.move_to_vlan(target, v["second"], int(v["second vid"]))
+    proxmox_hands.start(target, at.args["name"])
+
+
+@breakage("vm-of-other-cluster-powered-off", before="the VMs of <clusters> still hold their leases")
+def vm_of_other_cluster_powered_off(target, at: Strike) -> None:
+    """The first VM of the first of the clusters the step names is powered off (Proxmox stop) while the fabric is
+    broken for another cluster: a VM that is off holds no address, whatever its VLAN."""
+    from labsim.steps import proxmox_hands
+    vm = target.lab.cluster(names(at.args["clusters"])[0]).vms()[0]
+    proxmox_hands.stop(target, vm.name)
+
+
 @breakage("proxmox-refuses-creates", after=VMS)
 def proxmox_refuses_creates(target, at: Strike) -> None:
     """Every VM create fails from now on (a thin pool that never has room)."""

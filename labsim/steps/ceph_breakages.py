@@ -94,3 +94,61 @@ def crash_collector_off(target, at: Strike) -> None:
     a.kubectl("-n", a.namespace, "patch", "cephcluster", cr["metadata"]["name"], "--type", "merge",
               "-p", json.dumps({"spec": {"crashCollector": {"disable": True}}}))
     target.clock.sleep(120)
+
+
+@breakage("ceph-standby-mgrs-scaled-down", after=ROOK)
+def standby_mgrs_scaled_down(target, at: Strike) -> None:
+    """An engineer scales every mgr Deployment but the first to zero (`kubectl scale deploy rook-ceph-mgr-b
+    --replicas=0`, e.g. to free a node), and a minute passes: the mons drop a mgr whose beacons stop after
+    mgr_beacon_grace (30 s, src/common/options/global.yaml.in), so the mgrmap keeps one active and no standby."""
+    a = _access(target, at)
+    deps = a.kubectl("-n", a.namespace, "get", "deployments", "-l", "app=rook-ceph-mgr", "-o", "name").stdout.split()
+    assert len(deps) > 1, f"--sim-break: {at.args['cluster']} runs {len(deps)} mgr, no standby to scale down"
+    for dep in sorted(deps)[1:]:
+        a.kubectl("-n", a.namespace, "scale", dep, "--replicas=0")
+    target.clock.sleep(60)
+
+
+@breakage("ceph-pool-renamed-by-hand", after=ROOK)
+def pool_renamed_by_hand(target, at: Strike) -> None:
+    """An engineer renames the lab file's first pool in the toolbox (`ceph osd pool rename POOL POOL-old`): Ceph
+    knows it by the new name only, and Rook recreates a pool from its CephBlockPool only when it reconciles that
+    resource again."""
+    pool = target.lab.cluster(at.args["cluster"]).ceph.pools[0].name
+    _access(target, at).ceph_text("osd", "pool", "rename", pool, f"{pool}-old")
+
+
+@breakage("ceph-osds-scaled-back-up", before='within <s> seconds Ceph on "<cluster>" reports OSD_DOWN with "<text>"')
+def osds_scaled_back_up(target, at: Strike) -> None:
+    """A second engineer scales every OSD Deployment of the cluster back to one replica and waits until Ceph counts
+    every OSD up (`ceph osd stat`), before Ceph's health is read: nothing is down any more."""
+    from labsim.provisioners.vocabulary import wait_for
+    a = _access(target, at)
+    a.kubectl("-n", a.namespace, "scale", "deployment", "-l", "app=rook-ceph-osd", "--replicas=1")
+
+    def all_up() -> bool:
+        stat = a.ceph("osd", "stat")
+        return stat.get("num_up_osds") == stat.get("num_osds")
+    wait_for(all_up, 300, 5, target.clock, "every OSD up again")
+
+
+@breakage("ceph-osd-host-scaled-to-zero", before='Ceph on "<cluster>" returns to HEALTH_OK within <m> minutes')
+def osd_host_scaled_to_zero(target, at: Strike) -> None:
+    """An engineer scales the OSDs of the first OSD host to zero (`kubectl scale deployment -l
+    app=rook-ceph-osd,topology-location-host=NODE --replicas=0`, as before a disk swap) right before health is
+    awaited: its OSDs stop and stay down."""
+    a = _access(target, at)
+    node = _osd_vms(target, at.args["cluster"])[0].name
+    a.kubectl("-n", a.namespace, "scale", "deployment", "-l", f"app=rook-ceph-osd,topology-location-host={node}",
+              "--replicas=0")
+
+
+@breakage("ceph-pool-quota-at-its-data", before='clients fill "<pool>" on "<cluster>" until its OSDs are <p>% used')
+def pool_quota_at_its_data(target, at: Strike) -> None:
+    """An engineer caps the pool the clients fill at what it stores now (`ceph osd pool set-quota POOL max_bytes N`,
+    N from `ceph df`): further writes are refused (FLAG_FULL_QUOTA) and the OSDs fill no further."""
+    a = _access(target, at)
+    df = a.ceph("df")
+    stored = next(p["stats"]["stored"] for p in df["pools"] if p["name"] == at.args["pool"])
+    a.ceph_text("osd", "pool", "set-quota", at.args["pool"], "max_bytes", str(max(1, int(stored))))
+    target.clock.sleep(10)

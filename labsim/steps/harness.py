@@ -35,8 +35,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="with --sim-break: strike right before the first step of this text instead, <x> standing for "
                      "any subject (to show a later Then step failing)")
     g.addoption("--sim-then-log", default=None, metavar="FILE",
-                help="sim only: a failing Then step does not end its scenario; every failing Then step is "
-                     "written to FILE as a JSON line (labsim/steps/keep_going.py)")
+                help="sim only (or --target lab with --loopback-only: nothing real reachable): a failing Then step "
+                     "does not end its scenario; every failing Then step is written to FILE as a JSON line "
+                     "(labsim/steps/keep_going.py)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,7 +46,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--target") != "lab":
         guard.install()
         config.add_cleanup(guard.uninstall)
-    if config.getoption("--sim-then-log") and config.getoption("--target") == "sim":
+    # never against a lab that may be real: after a failed Then a drill's next When must not run there
+    contained = config.getoption("--target") == "sim" or (config.getoption("--target") == "lab"
+                                                          and config.getoption("--loopback-only"))
+    if config.getoption("--sim-then-log") and contained:
         from labsim.steps import keep_going
         keep_going.install(config, config.getoption("--sim-then-log"))
 

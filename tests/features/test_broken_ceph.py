@@ -11,6 +11,7 @@ import pytest
 from tests.features.test_broken_lab import ROOT, _k, assert_scenario_fails, cases, scenario_names
 
 READY = "Rook-Ceph on <cluster> reaches HEALTH_OK with its mons in quorum and one OSD per planned disk"
+MGRS = "Rook-Ceph on <cluster> runs the mgrs and pools the lab file plans"
 STOPPED = ("A stopped worker degrades the cluster, stays degraded with nowhere to backfill, and recovers when it "
            "returns")
 CASES = [
@@ -36,14 +37,41 @@ CASES = [
     ("A worker whose extra disk is not blank gets no OSD, and health says so", "ceph-disk-wiped",
      "waiting for the prepare job of wrk-e-3 to log",
      'the OSD prepare log of "<ceph.third worker>" on "<ceph>" says \'skipping device "<ceph.disk>" because it contains '
-     'a filesystem "xfs"\''),
+     'a filesystem "xfs"\'', None,
+     # the wiped disk gets its OSD: three OSDs on three hosts, every PG with its three copies (HEALTH_OK)
+     (('within 15 minutes Ceph on "<ceph>" reports TOO_FEW_OSDS with "OSD count 2 < osd_pool_default_size 3"',
+       "in HEALTH_OK"),
+      ('within 3 minutes Ceph on "<ceph>" reports PG_DEGRADED with "pgs undersized"', "in HEALTH_OK"),
+      ('verification of "<ceph>" reports "osds-up-in" failing with "<ceph.third worker>: 0 of 1 planned OSDs exist"',
+       "3 OSDs up and in"))),
     ("A mon whose clock runs ahead is reported as clock skew", "ceph-clock-drift-allowed",
      "[talos-east MON_CLOCK_SKEW]",
      'within 10 minutes Ceph on "<ceph>" reports MON_CLOCK_SKEW naming the mon on "<ceph.third worker>"'),
     ("Filling the block pool crosses the nearfull ratio, then the full ratio", "ceph-nearfull-ratio-raised",
-     "[talos-east OSD_NEARFULL]", 'Ceph on "<ceph>" reports OSD_NEARFULL with "nearfull osd(s)"'),
+     "[talos-east OSD_NEARFULL]", 'Ceph on "<ceph>" reports OSD_NEARFULL with "nearfull osd(s)"', None,
+     # no OSD nearfull, so no pool flagged nearfull either (OSDMap::check_health: POOL_NEARFULL follows the OSDs)
+     (('Ceph on "<ceph>" reports POOL_NEARFULL with "pool \'<ceph.pool>\' is nearfull"', "in HEALTH_OK"),
+      ('the health of "<ceph>" is HEALTH_WARN', "HEALTH_OK"))),
     ("A crashed OSD is reported until its crash is archived", "ceph-crash-collector-off",
      "[talos-east RECENT_CRASH]", 'within 11 minutes Ceph on "<ceph>" reports RECENT_CRASH with "1 daemons have recently crashed"'),
+    # an OSD host's OSDs scaled to zero after the crash is archived: OSD_DOWN "1 osds down" (OSDMap::check_health)
+    ("A crashed OSD is reported until its crash is archived", "ceph-osd-host-scaled-to-zero", "1 osds down",
+     'Ceph on "<ceph>" returns to HEALTH_OK within 5 minutes', 'Ceph on "<ceph>" returns to HEALTH_OK within 5 minutes'),
+    # the mgrmap's num_standbys (MgrMap::print_summary) once the standby mgr's beacons stop
+    (MGRS, "ceph-standby-mgrs-scaled-down", "an active mgr and 0 standby(s)",
+     'Ceph on "<cluster>" has one active mgr and the standbys the lab file plans'),
+    (MGRS, "ceph-pool-renamed-by-hand", "missing pool(s) ceph-blockpool (pools: .mgr, ceph-blockpool-old",
+     'Ceph on "<cluster>" has every pool the lab file plans'),
+    # the OSDs back up before health is read: no OSD down (and Ceph says so: no OSD_DOWN)
+    ("Losing the OSDs of two of three workers makes placement groups inactive", "ceph-osds-scaled-back-up",
+     "OSD_DOWN with '2 osds down' in HEALTH_OK",
+     'within 30 seconds Ceph on "<ceph>" reports OSD_DOWN with "2 osds down"'),
+    # a quota on the pool before the second fill: writes stop at the quota, no OSD gets full; POOL_FULL is a
+    # HEALTH_WARN check with "pool 'P' is full (running out of quota)" (src/osd/OSDMap.cc, OSDMap::check_health)
+    ("Filling the block pool crosses the nearfull ratio, then the full ratio", "ceph-pool-quota-at-its-data",
+     "pool 'ceph-blockpool' is full (running out of quota)", 'Ceph on "<ceph>" reports OSD_FULL with "full osd(s)"',
+     'clients fill "<ceph.pool>" on "<ceph>" until its OSDs are 99% used',
+     (('the health of "<ceph>" is HEALTH_ERR', "HEALTH_WARN"),)),
 ]
 
 

@@ -36,6 +36,9 @@ CASES = [
      "piCluster does not replace kube-proxy, talos-east, talos-west do", PLANNED),
     ("<cluster> is planned as a mesh member", "lab:picluster-cilium-two-minors-behind",
      "Cilium 1.16.9 on piCluster is more than one minor version from talos-east 1.18.5, talos-west 1.18.5", PLANNED),
+    # @lab_only: run against a stand-in workstation (tests/features/test_broken_lab.py `_workstation`)
+    ("The operator's workstation has the lab's tools", "workstation:first-pinned-tool-missing",
+     "talosctl is not on PATH", "the workstation has <tools> at the versions the lab file pins"),
 ]
 
 

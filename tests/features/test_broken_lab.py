@@ -88,6 +88,34 @@ LAB_EDITS = {
 }
 
 
+# The operator's workstation (@lab_only: never run in the simulator) checked on a stand-in: the run targets the lab
+# (`--target lab`, no preflight, the network guard on: the scenario contacts no device) with PATH holding only a
+# folder of the tools the lab file pins (the project's own talosctl, helm and cilium where it ships one, this machine's
+# own otherwise), less what the breakage takes away. The lab file's `env:` secrets get placeholders, never used.
+WORKSTATION_BREAKAGES = {"workstation:first-pinned-tool-missing"}
+
+
+def _workstation(tmp_path: Path, breakage: str, lab: str | None) -> tuple[list[str], dict[str, str]]:
+    import os
+    import shutil
+
+    from labsim.provisioners.lab.load import load_lab
+    labfile = Path(lab) if lab else ROOT / "labs" / "aggrik8s.yaml"
+    pinned = list(load_lab(labfile).tools)
+    assert pinned, f"{breakage}: {labfile} pins no tool"
+    missing = {pinned[0]} if breakage == "workstation:first-pinned-tool-missing" else set()
+    bin_dir = tmp_path / "workstation-bin"
+    bin_dir.mkdir()
+    for tool in pinned:
+        ours = ROOT / "labsim" / "fakes" / "bin" / tool
+        found = ours if ours.exists() else shutil.which(tool)
+        if tool not in missing and found:
+            (bin_dir / tool).symlink_to(found)
+    env = {**os.environ, "PATH": str(bin_dir), "LABSIM_PYTHON": sys.executable}
+    env.update({name: "stand-in, never used" for name in re.findall(r"env:([A-Z][A-Z0-9_]*)", labfile.read_text())})
+    return ["--target", "lab", "--no-preflight", "--loopback-only"], env
+
+
 def run_feature(tmp_path: Path, scenario: str, breakage: str | None, at: str | None = None,
                 then_log: Path | None = None, lab: str | None = None) -> dict[str, str | None]:
     junit = tmp_path / "junit.xml"
@@ -95,7 +123,11 @@ def run_feature(tmp_path: Path, scenario: str, breakage: str | None, at: str | N
            "-p", "no:cacheprovider", "-k", _k(scenario), f"--junitxml={junit}"]
     if lab:
         cmd.append(f"--lab={lab}")
-    if breakage in LAB_EDITS:
+    env = None
+    if breakage in WORKSTATION_BREAKAGES:
+        more, env = _workstation(tmp_path, breakage, lab)
+        cmd += more
+    elif breakage in LAB_EDITS:
         old, new = LAB_EDITS[breakage]
         text = (ROOT / "labs" / "aggrik8s.yaml").read_text()
         assert old in text, f"{breakage}: {old!r} is not in labs/aggrik8s.yaml"
@@ -107,7 +139,7 @@ def run_feature(tmp_path: Path, scenario: str, breakage: str | None, at: str | N
             cmd.append(f"--sim-break-at={at}")
     if then_log:
         cmd.append(f"--sim-then-log={then_log}")
-    subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
     results: dict[str, str | None] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         failure = case.find("failure")

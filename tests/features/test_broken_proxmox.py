@@ -11,6 +11,9 @@ import pytest
 from tests.features.test_broken_lab import ROOT, assert_scenario_fails, cases, scenario_names
 
 FEATURE = ROOT / "features" / "proxmox.feature"
+HAND = "VMs changed by hand are found and repaired"
+CREATE = "A failed create task is reported and a rerun converges"
+HOP = "A VLAN missing on the Proxmox trunk leaves its VMs without addresses and the report names the hop"
 
 CASES = [
     # (scenario, breakage, text the failure must contain[, the Then step that fails with it[, strike before this step]])
@@ -32,6 +35,17 @@ CASES = [
      '\'pve/vm-<vm.vmid>-disk-0\' failed: insufficient free space" and its last log line'),
     ("VMs changed by hand are found and repaired", "proxmox-refuses-starts",
      "cp-w-2 (VM 2002 on pve) start failed: start failed: QEMU exited with code 1"),
+    # a second engineer puts back what the first changed: verification finds nothing, and the repair writes nothing
+    (HAND, "vm-hand-edits-undone", "32768 MiB",
+     'verification reports that "<vms.first>" has memory <vms.first less memory> instead of <vms.first memory>', None,
+     (('verification reports that "<vms.second>" is on VLAN <vms.other vid> instead of <vms.second vid>', "net0 on vmbr0 VLAN 1500"),
+      ('verification reports that "<vms.third>" is stopped', "is running"),
+      ('only the VMs "<vms.first>", "<vms.second>" and "<vms.third>" were changed by the repair',
+       "the repair changed [], expected only"))),
+    # a VM powered off after the repair (or the rerun): Proxmox reports it stopped
+    (HAND, "vm-stopped", "is stopped", "the VMs verify clean", "the VMs verify clean"),
+    (CREATE, "vm-stopped", "is stopped", "the VMs verify clean", "the VMs verify clean"),
+    (HOP, "vm-of-other-cluster-powered-off", "is not running", "the VMs of <hop.others> still hold their leases"),
 ]
 
 

@@ -227,6 +227,40 @@ def test_fill_levels_cross_nearfull_backfillfull_and_full():
     assert c.write("rbd", GIB) == 0
 
 
+def test_a_pool_quota_stops_writes_and_fills_the_pool_not_the_osds():
+    """`ceph osd pool set-quota`: OSDMonitor's reply, writes stop at the quota, and POOL_FULL (HEALTH_WARN) says
+    "running out of quota" (src/mon/OSDMonitor.cc "osd pool set-quota"; src/osd/OSDMap.cc check_health)."""
+    c = build(hosts=3, pools=[("rbd", 32, 0)], osd_size=10 * GIB)
+    c.write("rbd", GIB)
+    assert cli.run(c, ["ceph", "osd", "pool", "set-quota", "rbd", "max_bytes", "1G"]) == \
+        (0, "", f"set-quota max_bytes = {GIB} for pool rbd\n")
+    assert c.write("rbd", GIB) == 0
+    got = checks(c)
+    assert (got["POOL_FULL"].summary, got["POOL_FULL"].severity) == ("1 pool(s) full", "HEALTH_WARN")
+    assert got["POOL_FULL"].detail == ["pool 'rbd' is full (running out of quota)"]
+    assert "OSD_FULL" not in got and H.overall(got) == "HEALTH_WARN"
+    assert cli.run(c, ["ceph", "osd", "pool", "set-quota", "rbd", "max_bytes", "0"])[0] == 0
+    assert "POOL_FULL" not in checks(c) and c.write("rbd", GIB) == GIB
+    assert cli.run(c, ["ceph", "osd", "pool", "set-quota", "nope", "max_bytes", "1"]) == \
+        (2, "", "Error ENOENT: unrecognized pool 'nope'\n")
+    assert cli.run(c, ["ceph", "osd", "pool", "set-quota", "rbd", "max_size", "1"])[2] == \
+        "Error EINVAL: unrecognized field 'max_size'; should be 'max_bytes' or 'max_objects'\n"
+    assert cli.run(c, ["ceph", "osd", "pool", "set-quota", "rbd", "max_bytes", "10Q"])[2] == \
+        "Error EINVAL: error parsing value '10Q': strict_iecstrtoll: unit prefix not recognized\n"
+
+
+def test_a_pool_renamed_is_known_by_its_new_name_only():
+    """`ceph osd pool rename` (src/mon/OSDMonitor.cc "osd pool rename"): the answers, on stderr."""
+    c = build(hosts=3, pools=[("rbd", 8, 8), ("other", 8, 8)], settle=30)
+    assert cli.run(c, ["ceph", "osd", "pool", "rename", "rbd", "rbd-old"]) == (0, "", "pool 'rbd' renamed to 'rbd-old'\n")
+    assert cli.run(c, ["ceph", "osd", "pool", "ls"])[1] == "rbd-old\nother\n"
+    assert cli.run(c, ["ceph", "osd", "pool", "rename", "rbd", "rbd-old"]) == \
+        (0, "", "pool 'rbd' does not exist; pool 'rbd-old' does -- assuming successful rename\n")
+    assert cli.run(c, ["ceph", "osd", "pool", "rename", "nope", "x"]) == (2, "", "Error ENOENT: unrecognized pool 'nope'\n")
+    assert cli.run(c, ["ceph", "osd", "pool", "rename", "other", "rbd-old"]) == \
+        (17, "", "Error EEXIST: pool 'rbd-old' already exists\n")
+
+
 def test_clock_skew_is_found_by_the_next_timecheck(c):
     c.set_clock_offset("node3", 0.143182)
     assert "MON_CLOCK_SKEW" not in checks(c)

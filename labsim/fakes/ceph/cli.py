@@ -3,6 +3,7 @@
     ceph status | -s        ceph health [detail]        ceph health mute CODE [TTL] [--sticky] | unmute CODE
     ceph osd tree | df | stat | pool ls     ceph pg stat     ceph df
     ceph osd set-nearfull-ratio | set-backfillfull-ratio | set-full-ratio RATIO
+    ceph osd pool set POOL min_size N | set-quota POOL max_bytes|max_objects N | rename SRC DEST
     ceph crash ls | ls-new | info ID | archive ID | archive-all     ceph progress [json]
     ceph versions | version | --version     ceph mon stat    ceph quorum_status
 with `-f/--format json|json-pretty|plain` and `--connect-timeout SECONDS`. Without a mon quorum every command
@@ -27,12 +28,13 @@ from labsim.fakes.ceph.catalog import CHECKS
 if TYPE_CHECKING:
     from labsim.fakes.ceph.cluster import CephCluster
 
-EINVAL, ENOENT = 22, 2
+EINVAL, ENOENT, EEXIST = 22, 2, 17
 COMMANDS = ["status", "health", "health detail", "health mute <code> [<ttl>] [--sticky]", "health unmute <code>",
             "osd tree", "osd df", "osd stat", "osd pool ls", "pg stat", "df", "crash ls", "crash ls-new",
             "crash info <id>", "crash archive <id>", "crash archive-all", "versions", "version", "mon stat",
             "quorum_status", "progress", "progress json",
-            "config set <who> <name> <value> [--force]", "osd pool set <pool> min_size <val>"]
+            "config set <who> <name> <value> [--force]", "osd pool set <pool> min_size <val>",
+            "osd pool set-quota <pool> max_objects|max_bytes <val>", "osd pool rename <srcpool> <destpool>"]
 # The mons' command table (src/mon/MonCommands.h) for the ratio setters: signature and help.
 RATIO_HELP = {"nearfull": "set usage ratio at which OSDs are marked near-full",
               "backfillfull": "set usage ratio at which OSDs are marked too full to backfill",
@@ -179,6 +181,10 @@ def _dispatch(c: CephCluster, w: list[str], opts: dict[str, Any]) -> Result:
         return _config_set(c, *w[2:])
     if w[:3] == ["osd", "pool", "set"] and len(w) == 6:
         return _pool_set(c, *w[3:])
+    if w[:3] == ["osd", "pool", "set-quota"] and len(w) == 6:
+        return _pool_set_quota(c, *w[3:])
+    if w[:3] == ["osd", "pool", "rename"] and len(w) == 5:
+        return _pool_rename(c, *w[3:])
     if w == ["quorum_status"]:
         q = c.quorum()
         doc = {"election_epoch": c.epochs["election"], "quorum": [m.rank for m in q],
@@ -215,6 +221,57 @@ def _pool_set(c: CephCluster, name: str, var: str, value: str) -> Result:
         return EINVAL, "", f"Error EINVAL: pool min_size must be between 1 and size, which is set to {pool.size}\n"
     pool.min_size = n
     return 0, "", f"set pool {pool.id} min_size to {n}\n"
+
+
+def _pool_set_quota(c: CephCluster, name: str, field: str, value: str) -> Result:
+    """`ceph osd pool set-quota POOL max_bytes|max_objects VAL` (OSDMonitor::prepare_command_impl, "osd pool
+    set-quota"): max_bytes takes IEC units (strict_iecstrtoll), max_objects SI ones; 0 removes the quota."""
+    pool = next((p for p in c.pools.values() if p.name == name), None)
+    if pool is None:
+        return ENOENT, "", f"Error ENOENT: unrecognized pool '{name}'\n"
+    if field not in ("max_objects", "max_bytes"):
+        return EINVAL, "", f"Error EINVAL: unrecognized field '{field}'; should be 'max_bytes' or 'max_objects'\n"
+    n, err = _units(value, 1024 if field == "max_bytes" else 1000)
+    if err:
+        return EINVAL, "", f"Error EINVAL: error parsing value '{value}': {err}\n"
+    setattr(pool, f"quota_{field}", n)
+    return 0, "", f"set-quota {field} = {n} for pool {name}\n"
+
+
+def _units(text: str, base: int) -> tuple[int, str]:
+    """strict_iecstrtoll / strict_si_cast (src/common/strtol.cc): digits, then an optional unit prefix."""
+    fn = "strict_iecstrtoll" if base == 1024 else "strict_sistrtoll"
+    if not text:
+        return 0, f"{fn}: value not specified"
+    m = re.fullmatch(r"(-?\d*)([A-Za-z]*)", text)
+    digits, unit = (m.group(1), m.group(2)) if m else (text, "")
+    unit = unit[:-1] if base == 1024 and unit.endswith("B") and len(unit) > 1 else unit
+    if base == 1024 and unit.endswith("i"):
+        unit = unit[:-1]
+    powers = {"": 0, "B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
+    if unit not in powers:
+        return 0, f"{fn}: unit prefix not recognized"
+    if not digits or not re.fullmatch(r"-?\d+", digits):
+        return 0, f"strict_strtoll: expected integer, got: '{digits}'"
+    return int(digits) * base ** powers[unit], ""
+
+
+def _pool_rename(c: CephCluster, src: str, dest: str) -> Result:
+    """`ceph osd pool rename SRC DEST` (OSDMonitor::prepare_command_impl, "osd pool rename"): the mon's answer on
+    stderr, an existing destination refused, a repeated rename answered as done."""
+    pool = next((p for p in c.pools.values() if p.name == src), None)
+    taken = any(p.name == dest for p in c.pools.values())
+    if dest.startswith("."):
+        return 0, "", "pool names beginning with . are not allowed\n"
+    if pool is None:
+        if taken:
+            return 0, "", f"pool '{src}' does not exist; pool '{dest}' does -- assuming successful rename\n"
+        return ENOENT, "", f"Error ENOENT: unrecognized pool '{src}'\n"
+    if taken:
+        return EEXIST, "", f"Error EEXIST: pool '{dest}' already exists\n"
+    pool.name = dest
+    c.epochs["osdmap"] += 1
+    return 0, "", f"pool '{src}' renamed to '{dest}'\n"
 
 
 def _invalid(words: list[str]) -> Result:

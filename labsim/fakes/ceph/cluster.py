@@ -215,10 +215,14 @@ class CephCluster:
 
     def write(self, pool_name: str, nbytes: int, object_size: int | None = None) -> int:
         """Client writes of `nbytes` to a pool, in objects of `object_size` (the pool's, 4 MiB, by default); they
-        stop where an OSD of the pool would pass the full ratio (Ceph blocks writes to a full pool). Returns the
-        bytes written."""
+        stop where an OSD of the pool would pass the full ratio, or at the pool's quota (Ceph blocks writes to a full
+        pool). Returns the bytes written."""
         pool = self.pool(pool_name)
         room = self._room(pool)
+        if pool.quota_max_bytes:     # a pool at its quota takes no more writes (EDQUOT, or they block)
+            room = min(room, max(0, pool.quota_max_bytes - pool.stored))
+        if pool.quota_full():
+            room = 0
         n = int(max(0, min(nbytes, room)))
         objects = -(-n // (object_size or pool.object_size)) if n else 0
         pool.objects += objects

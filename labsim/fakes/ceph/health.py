@@ -131,9 +131,13 @@ def _fullness(c: CephCluster, out: dict[str, Result]) -> None:
             _add(out, code, len(ids), [CHECKS[code].detail.format(id=i) for i in ids])
     rank = {"nearfull": 1, "backfillfull": 2, "full": 3}
     pools: dict[str, list[str]] = {}
+    quota: set[str] = set()
     for pool in c.pools.values():
         osds = {o for ps in range(pool.pg_num) for o in c.pgmap.pgs[(pool.id, ps)].acting}
         worst_flag = max((flags[o] for o in osds if o in flags), key=rank.__getitem__, default="")
+        if pool.quota_full():       # FLAG_FULL_QUOTA takes precedence (OSDMap::check_health, "running out of quota")
+            worst_flag = "full"
+            quota.add(pool.name)
         if worst_flag:
             pools.setdefault(worst_flag, []).append(pool.name)
         if pool.size == 1:
@@ -142,7 +146,8 @@ def _fullness(c: CephCluster, out: dict[str, Result]) -> None:
                        ("noredundancy", "POOL_NO_REDUNDANCY")):
         if flag in pools:
             names = pools[flag]
-            _add(out, code, len(names), [CHECKS[code].detail.format(name=n) for n in names])
+            _add(out, code, len(names), [f"pool '{n}' is full (running out of quota)" if n in quota and flag == "full"
+                                         else CHECKS[code].detail.format(name=n) for n in names])
 
 
 def _pg_checks(c: CephCluster, out: dict[str, Result], now: float, digest: dict) -> None:

@@ -98,6 +98,14 @@ class Pool:
     objects: int = 0
     stored: int = 0                   # bytes of user data (one copy)
     object_size: int = 4 * 1024 ** 2
+    quota_max_bytes: int = 0          # `ceph osd pool set-quota POOL max_bytes N` (0: none)
+    quota_max_objects: int = 0
+
+    def quota_full(self) -> bool:
+        """OSDMonitor::update_pools_status: the pool is full (FLAG_FULL_QUOTA) once its stored bytes or objects reach
+        a quota that is set."""
+        return bool((self.quota_max_bytes and self.stored >= self.quota_max_bytes)
+                    or (self.quota_max_objects and self.objects >= self.quota_max_objects))
 
     def shard_bytes(self, stored: int) -> int:
         """Raw bytes one copy (replicated) or one shard (erasure) of `stored` user bytes takes."""
