@@ -83,6 +83,13 @@ def lost_control_plane_powered_on(target, at: Strike) -> None:
     target.clock.sleep(120)
 
 
+@breakage("talos-worker-powered-on-at-once", before='the node "<name>" of "<cluster>" is NotReady within <seconds> seconds')
+def worker_powered_on_at_once(target, at: Strike) -> None:
+    """Someone powers the worker straight back on (Proxmox start) before the node's lease runs out: its kubelet
+    posts status again within the node-monitor grace period, so the node is never reported NotReady."""
+    proxmox_hands.start(target, at.args["name"])
+
+
 @breakage("talos-vip-holder-powered-off", after=PROVISIONED)
 def vip_holder_powered_off(target, at: Strike) -> None:
     """The control plane holding the VIP (as talosctl reports it) loses power: until the etcd election lease

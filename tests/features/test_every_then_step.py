@@ -47,8 +47,6 @@ NOT_YET: set[tuple[str, str]] = {
      'every request failed, and <pair.a>\'s Cilium agents count them as "Policy denied"'),
     ('Failover keeps the policy: <app> follows the backends of "<app.local>" to the other member, a pod without its labels stays denied',
      'every request was answered by <pair.a>'),
-    ('A worker powered off goes NotReady and its pods are evicted after the default toleration',
-     'the node "<worker>" of "<worker.cluster>" is NotReady within 90 seconds'),
 }
 
 
