@@ -181,6 +181,7 @@ class SimulatedLab:
             while not self._stop.wait(tick):
                 self.clock.advance_to(base + (time.monotonic() - origin) * scale)
         self.talos.follow_wall(scale)   # the fake tools' waits then pass in real time too
+        self.clock.driven = scale       # and a `sleep` in a simulated container
         self._driver = threading.Thread(target=drive, name="sim-clock", daemon=True)
         self._driver.start()
 
