@@ -376,6 +376,12 @@ def test_ciliums_operator_registers_its_crds_under_rbac(lab):
     assert 'cannot be handled as a CiliumNetworkPolicy: strict decoding error: unknown field "spec.bogus"' in err
     assert ok(lab, "apply", "-f", "-", input=cnp % "") == "ciliumnetworkpolicy.cilium.io/allow created\n"
     assert ok(lab, "get", "cnp", "allow", "-o", "jsonpath={.spec.ingress}") == '[{"fromEndpoints":[{}]}]'
+    cnc = "apiVersion: cilium.io/v2\nkind: CiliumNodeConfig\nmetadata: {name: c}\nspec: {defaults: {a: b}}\n"
+    assert fails(lab, "create", "-f", "-", input=cnc).strip() == (
+        'The CiliumNodeConfig "c" is invalid: spec.nodeSelector: Required value')
+    assert fails(lab, "create", "-f", "-", input="apiVersion: cilium.io/v2\nkind: CiliumIdentity\n"
+                                                   "metadata: {name: '1234'}\n").strip() == (
+        'The CiliumIdentity "1234" is invalid: security-labels: Required value')
     assert ok(lab, "get", "ccnp") == "" and ok(lab, "get", "crd", "ciliumnodes.cilium.io", "-o",
                                                "jsonpath={.metadata.labels}") == \
         '{"io.cilium.k8s.crd.schema.version":"1.32.1"}'

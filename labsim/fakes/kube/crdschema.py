@@ -1,8 +1,9 @@
 """Custom resources against their CRD's structural schema (`spec.versions[].schema.openAPIV3Schema`), as
 apiextensions-apiserver treats them: unknown fields are pruned (unless `x-kubernetes-preserve-unknown-fields`)
-and reported per `fieldValidation`, values of the wrong type are refused with 422 and the OpenAPI validator's
-text (staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning/algorithm.go,
-k8s.io/kube-openapi/pkg/validation/errors: `spec.replicas in body must be of type integer: "string"`).
+and reported per `fieldValidation`, values of the wrong type and missing `required` fields are refused with 422
+and the OpenAPI validator's text (staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning/
+algorithm.go, k8s.io/kube-openapi/pkg/validation/errors: `spec.replicas in body must be of type integer:
+"string"`; a missing required field is `field.Required`, `spec.nodeSelector: Required value`).
 """
 from __future__ import annotations
 
@@ -65,6 +66,9 @@ def walk(schema: dict[str, Any], v: Any, path: str, unknown: list[str], causes: 
                               field=path))
         return v
     if isinstance(v, dict):
+        for r in schema.get("required") or ():      # kube-openapi's `required` failure, as apiextensions words it
+            if r not in v:
+                causes.append(E.required(f"{path}.{r}" if path else r))
         props = schema.get("properties")
         extra = schema.get("additionalProperties")
         preserve = schema.get("x-kubernetes-preserve-unknown-fields")
@@ -98,7 +102,8 @@ def decode(cluster: Any, rt: ResourceType, doc: Any, mode: str) -> Decoded:
     props = dict(schema.get("properties") or {})
     for k in ("apiVersion", "kind", "metadata"):
         props.pop(k, None)
-    pruned = walk(dict(schema, properties=props), body, "", unknown, causes)
+    required = [r for r in schema.get("required") or () if r not in ("apiVersion", "kind", "metadata")]
+    pruned = walk(dict(schema, properties=props, required=required), body, "", unknown, causes)
     if unknown and mode == "Strict":
         version = (doc.get("apiVersion") or "").rpartition("/")[2]
         joined = ", ".join(f'unknown field "{u}"' for u in unknown)
