@@ -158,6 +158,19 @@ def test_a_crd_contributes_its_schema_to_explain_and_validation(lab):
         '"string"')
     err = fails(lab, "apply", "-f", "-", input=widget % "3, bogus: 1")
     assert 'cannot be handled as a Widget: strict decoding error: unknown field "spec.bogus"' in err
+    ok(lab, "apply", "-f", "-", input=widget % "3")
+    # a patch's result is checked against the schema too (kubectl patch: fieldValidation unset, the server's Warn)
+    r = lab.kubectl("patch", "widget", "w", "--type=merge", "-p", '{"spec": {"size": 4, "bogus": 1}}')
+    assert r.returncode == 0 and 'Warning: unknown field "spec.bogus"' in r.stderr
+    assert ok(lab, "get", "widget", "w", "-o", "jsonpath={.spec}") == '{"size":4}'
+    assert fails(lab, "patch", "widget", "w", "--type=merge", "-p", '{"spec": {"size": "big"}}').strip() == (
+        'The Widget "w" is invalid: spec.size: Invalid value: "string": spec.size in body must be of type integer: '
+        '"string"')
+    assert 'strict decoding error: unknown field "spec.bogus"' in fails(lab, "apply", "-f", "-",
+                                                                         input=widget % "5, bogus: 1")
+    err = fails(lab, "apply", "--server-side", "-f", "-", input=widget % "5, bogus: 1")
+    assert err.strip() == ("Error from server: failed to create typed patch object (default/w; example.com/v1, "
+                           "Kind=Widget): .spec.bogus: field not declared in schema")
 
 
 def test_field_validation_strict_and_decode_errors(lab):
