@@ -147,6 +147,7 @@ class SimulatedLab:
         self._stop.set()
         if self._driver:
             self._driver.join(timeout=5)
+            self.clock.driven = None    # a client still waiting on the clock (an exec's sleep) then ends its wait
         for srv in self.routeros.values():
             srv.stop()
         if self.proxmox:
