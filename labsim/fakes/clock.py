@@ -18,11 +18,13 @@ import heapq
 import itertools
 import os
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 # The instant `LABSIM_EPOCH` pins the clocks to when a run must print the same timestamps as the last one.
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+MAX_WAIT = 86400.0       # the longest lab time one `wait` lets pass (a day)
 
 
 def default_epoch() -> datetime:
@@ -43,6 +45,9 @@ class VirtualClock:
         self._seq = itertools.count()
         # Re-entrant: an event may schedule further events or read the time.
         self._lock = threading.RLock()
+        # The rate at which a driver thread moves this clock with the wall clock (`serve`, KubeLab.driven), or
+        # None: then whoever waits moves it (CI: the caller owns time).
+        self.driven: float | None = None
 
     @property
     def lock(self) -> threading.RLock:
@@ -67,6 +72,22 @@ class VirtualClock:
         if seconds < 0:
             raise ValueError(f"cannot sleep a negative time: {seconds}")
         self.advance_to(self._now + seconds)
+
+    def wait(self, seconds: float, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Let `seconds` of lab time (at most a day) pass for a client of the simulated lab, such as a process
+        that sleeps in a simulated container: advanced here when nothing else moves the clock, else waited for in
+        real time while the driver moves it (no lock held, so other clients go on); `cancelled` ends that wait early."""
+        seconds = min(max(0.0, float(seconds)), MAX_WAIT)
+        if self.driven is None:
+            self.sleep(seconds)
+            return
+        target = self._now + seconds
+        while self._now < target and not cancelled():
+            scale = self.driven
+            if scale is None:        # the driver stopped: the rest passes here
+                self.advance_to(target)
+                return
+            time.sleep(min(0.05, max(0.001, (target - self._now) / scale)))
 
     def advance_to(self, target: float) -> None:
         with self._lock:

@@ -109,14 +109,17 @@ def registry(cluster: Any) -> ExecRegistry:
     return _REGISTRIES[cluster]
 
 
-def run(req: ExecRequest, image: Image | None, cluster_ip: str = "") -> ExecResult | str:
-    """Run a command in a container: its result, or the runtime's error text when it cannot start."""
+def run(req: ExecRequest, image: Image | None, cluster_ip: str = "", *,
+        pause: Callable[[float], None] | None = None,
+        flush: Callable[[bytes, bytes], None] | None = None) -> ExecResult | str:
+    """Run a command in a container: its result, or the runtime's error text when it cannot start. `pause`
+    lets lab time pass (a `sleep`), `flush` sends the output so far (before one)."""
     from labsim.fakes.kube import shell
     from labsim.fakes.kube.images import container_of, image_of
     img = image_of(req.pod, req.container)
     env = shell.environment(req.pod, container_of(req.pod, req.container), img, cluster_ip)
     ctx = shell.Context(req.pod, req.container, img, env, programs=dict(image.programs) if image else {},
-                        stdin=req.stdin, request=req)
+                        stdin=req.stdin, request=req, pause=pause, flush=flush)
     try:
         r = shell.run(ctx, list(req.command))
     except shell.RuntimeError_ as exc:
@@ -207,20 +210,25 @@ def serve(h, cluster: Any) -> None:
     with cluster.lock:
         svc = cluster.live("services", "kubernetes", "default")
     cluster_ip = ((svc or {}).get("spec") or {}).get("clusterIP", "")
-    result = run(req, registry(cluster).image(pod, container), cluster_ip)
-    _wait_for_streams(upgraded, _flag(q, "stdin"))
-    if isinstance(result, str):
-        msg = f"error executing command in container: {result}"
-        status = {"metadata": {}, "status": "Failure", "message": f"Internal error occurred: {msg}",
-                  "reason": "InternalError", "details": {"causes": [{"message": msg}]}, "code": 500}
-    else:
-        out, errb = result.stdout, result.stderr
+
+    def flush(out: bytes, errb: bytes) -> None:
+        _wait_for_streams(upgraded, _flag(q, "stdin"))
         if req.tty:
             out, errb = out + errb, b""
         if _flag(q, "stdout") and out:
             chan.send(STDOUT, out)
         if _flag(q, "stderr") and errb:
             chan.send(STDERR, errb)
+
+    # a `sleep` lets the lab's clock pass: other clients go on meanwhile (no lock is held while it waits)
+    result = run(req, registry(cluster).image(pod, container), cluster_ip, pause=cluster.clock.wait, flush=flush)
+    _wait_for_streams(upgraded, _flag(q, "stdin"))
+    if isinstance(result, str):
+        msg = f"error executing command in container: {result}"
+        status = {"metadata": {}, "status": "Failure", "message": f"Internal error occurred: {msg}",
+                  "reason": "InternalError", "details": {"causes": [{"message": msg}]}, "code": 500}
+    else:
+        flush(result.stdout, result.stderr)
         if result.exit_code == 0:
             status = {"metadata": {}, "status": "Success"}
         else:

@@ -147,6 +147,7 @@ class SimulatedLab:
         self._stop.set()
         if self._driver:
             self._driver.join(timeout=5)
+            self.clock.driven = None    # a client still waiting on the clock (an exec's sleep) then ends its wait
         for srv in self.routeros.values():
             srv.stop()
         if self.proxmox:
@@ -181,6 +182,7 @@ class SimulatedLab:
             while not self._stop.wait(tick):
                 self.clock.advance_to(base + (time.monotonic() - origin) * scale)
         self.talos.follow_wall(scale)   # the fake tools' waits then pass in real time too
+        self.clock.driven = scale       # and a `sleep` in a simulated container
         self._driver = threading.Thread(target=drive, name="sim-clock", daemon=True)
         self._driver.start()
 

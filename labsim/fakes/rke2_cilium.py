@@ -50,6 +50,7 @@ class Rke2Cilium:
     """helm-controller for `rke2-cilium` in each RKE2 cluster with `cni: cilium`."""
 
     def __init__(self, clock, clusters: dict[str, KubeCluster], raw: dict[str, Any]):
+        from labsim.fakes.cilium import crds
         from labsim.fakes.tools import helm_certs
         self.clock = clock
         self.clusters = {c["name"]: clusters[c["name"]] for c in raw.get("clusters") or []
@@ -63,6 +64,7 @@ class Rke2Cilium:
             for c in raw.get("clusters") or []:
                 if c["name"] in self.clusters:
                     self._seed(self.clusters[c["name"]], c)
+                    crds.install(self.clusters[c["name"]])   # its cilium-operator pods register the cilium.io CRDs
         self.reconcile()
 
     @staticmethod

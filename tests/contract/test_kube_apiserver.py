@@ -158,6 +158,19 @@ def test_a_crd_contributes_its_schema_to_explain_and_validation(lab):
         '"string"')
     err = fails(lab, "apply", "-f", "-", input=widget % "3, bogus: 1")
     assert 'cannot be handled as a Widget: strict decoding error: unknown field "spec.bogus"' in err
+    ok(lab, "apply", "-f", "-", input=widget % "3")
+    # a patch's result is checked against the schema too (kubectl patch: fieldValidation unset, the server's Warn)
+    r = lab.kubectl("patch", "widget", "w", "--type=merge", "-p", '{"spec": {"size": 4, "bogus": 1}}')
+    assert r.returncode == 0 and 'Warning: unknown field "spec.bogus"' in r.stderr
+    assert ok(lab, "get", "widget", "w", "-o", "jsonpath={.spec}") == '{"size":4}'
+    assert fails(lab, "patch", "widget", "w", "--type=merge", "-p", '{"spec": {"size": "big"}}').strip() == (
+        'The Widget "w" is invalid: spec.size: Invalid value: "string": spec.size in body must be of type integer: '
+        '"string"')
+    assert 'strict decoding error: unknown field "spec.bogus"' in fails(lab, "apply", "-f", "-",
+                                                                         input=widget % "5, bogus: 1")
+    err = fails(lab, "apply", "--server-side", "-f", "-", input=widget % "5, bogus: 1")
+    assert err.strip() == ("Error from server: failed to create typed patch object (default/w; example.com/v1, "
+                           "Kind=Widget): .spec.bogus: field not declared in schema")
 
 
 def test_field_validation_strict_and_decode_errors(lab):
@@ -203,6 +216,28 @@ def test_exec_runs_a_shell_and_logs_are_the_images(lab):
     err = fails(lab, "exec", "toolbox", "--", "bash")
     assert 'exec: "bash": executable file not found in $PATH' in err
     assert ok(lab, "logs", "web").startswith("/docker-entrypoint.sh: ")
+
+
+def test_exec_sleep_takes_its_time_on_the_labs_clock_and_blocks_no_one(lab):
+    """`sleep 5` lets 5 s of the lab's clock pass: virtual time when nothing drives the clock (the exec moves it),
+    real time (scaled) when a driver does, while other clients are answered; output before it is sent first."""
+    ok(lab, "run", "sleeper", "--image=busybox:1.36", "--", "sleep", "3600")
+    lab.clock.sleep(10)
+    before = lab.clock.now()
+    assert ok(lab, "exec", "sleeper", "--", "sleep", "5") == ""
+    assert lab.clock.now() - before >= 5
+    r = lab.kubectl("exec", "sleeper", "--", "sleep", "1x")
+    assert (r.returncode, r.stderr.splitlines()[0]) == (1, "sleep: invalid number '1x'")
+    with lab.driven(scale=6):       # the driver moves virtual time at most 6x real time
+        t0, v0 = time.monotonic(), lab.clock.now()
+        proc = subprocess.Popen([find_kubectl(), "exec", "sleeper", "--", "sh", "-c", "echo before; sleep 1m; echo after"],
+                                env=lab.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline() == "before\n"       # sent before the sleep
+        assert ok(lab, "get", "pod", "sleeper", "-o", "name") == "pod/sleeper\n"
+        assert proc.poll() is None          # the sleep goes on (10 real seconds); the API answered meanwhile
+        out, _ = proc.communicate(timeout=60)
+        assert (proc.returncode, out) == (0, "after\n")
+        assert lab.clock.now() - v0 >= 60 and time.monotonic() - t0 >= 10
 
 
 @pytest.fixture(scope="module")
@@ -311,3 +346,55 @@ def test_one_clock_for_dates_timestamps_and_leases(lab):
     lab.clock.sleep(30)
     after = coord.read_namespaced_lease("worker-1", "kube-node-lease").spec.renew_time
     assert (after - before).total_seconds() >= 20
+
+
+def test_ciliums_operator_registers_its_crds_under_rbac(lab):
+    """The chart ships no CRD: cilium-operator creates them at start as its ServiceAccount (1.18's list). Then kubectl
+    knows Cilium's kinds (get crd, api-resources, auth can-i without a warning, explain, strict validation)."""
+    import yaml as _yaml
+
+    from labsim.fakes.cilium import chart, crds
+    crds.install(lab.cluster)
+    ok(lab, "-n", "kube-system", "create", "serviceaccount", "cilium-operator")
+    ok(lab, "-n", "kube-system", "create", "deployment", "cilium-operator", "--image=quay.io/cilium/operator-generic:v1.18.5")
+    ok(lab, "-n", "kube-system", "set", "serviceaccount", "deployment/cilium-operator", "cilium-operator")
+    lab.clock.sleep(15)
+    assert ok(lab, "get", "crd", "-o", "name").count(".cilium.io") == 0     # its account may not create CRDs yet
+    pod = ok(lab, "-n", "kube-system", "get", "pods", "-l", "app=cilium-operator", "-o", "name").split()[0]
+    assert 'msg="Unable to create CRDs" error="customresourcedefinitions.apiextensions.k8s.io is forbidden: User ' \
+           '\\"system:serviceaccount:kube-system:cilium-operator\\" cannot get resource' in ok(lab, "-n", "kube-system",
+                                                                                                "logs", pod)
+    rbac = [o for o in chart.rbac(chart.DEFAULTS, "kube-system", "cilium") if o["metadata"]["name"] != "clustermesh-apiserver"]
+    ok(lab, "apply", "-f", "-", input=_yaml.safe_dump_all(rbac))
+    lab.clock.sleep(15)
+    names = sorted(n.split("/", 1)[1] for n in ok(lab, "get", "crd", "-o", "name").split() if n.endswith(".cilium.io"))
+    operator_may_update = next(r["resourceNames"] for r in chart.rbac_data()["cilium-operator"]["rules"]
+                               if r.get("resourceNames") and r["resources"] == ["customresourcedefinitions"])
+    assert names == sorted(operator_may_update) and len(names) == 21
+    r = lab.kubectl("auth", "can-i", "list", "ciliumnetworkpolicies.cilium.io",
+                    "--as=system:serviceaccount:kube-system:cilium")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "yes\n", "")
+    r = lab.kubectl("auth", "can-i", "create", "ciliumnetworkpolicies.cilium.io",
+                    "--as=system:serviceaccount:kube-system:cilium")
+    assert (r.returncode, r.stdout) == (1, "no\n")
+    resources = ok(lab, "api-resources", "--api-group=cilium.io")
+    assert re.search(r"^ciliumnetworkpolicies +cnp,ciliumnp +cilium.io/v2 +true +CiliumNetworkPolicy$", resources, re.M)
+    assert re.search(r"^ciliumendpointslices +ces +cilium.io/v2alpha1 +false +CiliumEndpointSlice$", resources, re.M)
+    out = ok(lab, "explain", "cnp.spec.endpointSelector")
+    assert out.startswith("GROUP:      cilium.io\nKIND:       CiliumNetworkPolicy\nVERSION:    v2\n\n"
+                          "FIELD: endpointSelector <Object>")
+    cnp = ("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: allow}\n"
+           "spec: {endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{}]}]%s}\n")
+    err = fails(lab, "apply", "-f", "-", input=cnp % ", bogus: 1")
+    assert 'cannot be handled as a CiliumNetworkPolicy: strict decoding error: unknown field "spec.bogus"' in err
+    assert ok(lab, "apply", "-f", "-", input=cnp % "") == "ciliumnetworkpolicy.cilium.io/allow created\n"
+    assert ok(lab, "get", "cnp", "allow", "-o", "jsonpath={.spec.ingress}") == '[{"fromEndpoints":[{}]}]'
+    cnc = "apiVersion: cilium.io/v2\nkind: CiliumNodeConfig\nmetadata: {name: c}\nspec: {defaults: {a: b}}\n"
+    assert fails(lab, "create", "-f", "-", input=cnc).strip() == (
+        'The CiliumNodeConfig "c" is invalid: spec.nodeSelector: Required value')
+    assert fails(lab, "create", "-f", "-", input="apiVersion: cilium.io/v2\nkind: CiliumIdentity\n"
+                                                   "metadata: {name: '1234'}\n").strip() == (
+        'The CiliumIdentity "1234" is invalid: security-labels: Required value')
+    assert ok(lab, "get", "ccnp") == "" and ok(lab, "get", "crd", "ciliumnodes.cilium.io", "-o",
+                                               "jsonpath={.metadata.labels}") == \
+        '{"io.cilium.k8s.crd.schema.version":"1.32.1"}'

@@ -91,3 +91,45 @@ def test_serve_refuses_an_unreadable_lab_file(tmp_path):
                            str(tmp_path / "e.json")], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "unknown model 'NOPE'" in proc.stderr
+
+
+def test_the_served_clusters_clock_is_kubectls_clock(served, tmp_path):
+    """A served lab (time scale 1) runs on the wall clock: `kubectl events` (ages from this machine's clock) and
+    `kubectl get events` (ages from the server's) agree, node leases renew on it, and the cluster's Cilium operator
+    has registered Cilium's CRDs, as on a real cluster."""
+    import re
+    from datetime import datetime
+
+    from labsim.fakes.kube.testing import find_kubectl
+    if find_kubectl() is None:
+        pytest.skip("kubectl is not installed on this machine")
+    data, _ = served
+    started = time.time()
+    env = dict(os.environ, KUBECONFIG=data["kubernetes"]["piCluster"]["kubeconfig"], HOME=str(tmp_path),
+               KUBECACHEDIR=str(tmp_path / "cache"))
+
+    def kubectl(*args: str) -> str:
+        r = subprocess.run([find_kubectl(), *args], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    def seconds(age: str) -> int:
+        m = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", age)
+        assert m and age, f"not an age in seconds or minutes: {age!r}"
+        return int(m.group(1) or 0) * 60 + int(m.group(2) or 0)
+
+    time.sleep(max(0.0, started + 12 - time.time()))      # more than one lease period (10 s) of the served lab
+    t1 = time.monotonic()
+    server_side = kubectl("get", "events", "-n", "kube-system")   # the same events, aged by the server's clock
+    client_side = kubectl("events", "-n", "kube-system")          # and by this machine's
+    between = time.monotonic() - t1                                # the second call ages them by this much more
+    assert "<invalid>" not in server_side + client_side
+    ages = [seconds(line.split()[0]) for line in server_side.splitlines()[1:]]
+    mine = [seconds(line.split()[0]) for line in client_side.splitlines()[1:]]
+    assert ages and mine and max(ages) >= 10
+    assert -1 <= max(mine) - max(ages) <= between + 1, (server_side, client_side)
+    renew = kubectl("get", "lease", "-n", "kube-node-lease", "-o", "jsonpath={.items[0].spec.renewTime}")
+    renewed = datetime.fromisoformat(renew.replace("Z", "+00:00")).timestamp()
+    assert started + 5 <= renewed <= time.time() + 2, (renew, started)   # renewed since the lab started, on our clock
+    assert "customresourcedefinition.apiextensions.k8s.io/ciliumnetworkpolicies.cilium.io" in \
+        kubectl("get", "crd", "-o", "name")

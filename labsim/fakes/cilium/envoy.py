@@ -19,8 +19,6 @@ from labsim.fakes.kube import KubeCluster
 CEC = ("cilium.io", "ciliumenvoyconfigs")
 CCEC = ("cilium.io", "ciliumclusterwideenvoyconfigs")
 ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
-CRDS = (("ciliumenvoyconfigs", "CiliumEnvoyConfig", "Namespaced", ["cec"]),
-        ("ciliumclusterwideenvoyconfigs", "CiliumClusterwideEnvoyConfig", "Cluster", ["ccec"]))
 
 
 @dataclass(frozen=True)
@@ -36,28 +34,6 @@ class Route:
             if x <= 0:
                 return ns, name
         return self.clusters[-1][:2]
-
-
-def ensure_crds(kube: KubeCluster) -> None:
-    """What cilium-operator registers at start (the Envoy config kinds; policy.py adds the policy kinds)."""
-    register_crds(kube, CRDS)
-
-
-def register_crds(kube: KubeCluster, crds) -> None:
-    """cilium.io/v2 CRDs, each (plural, kind, scope, short names), as cilium-operator registers them."""
-    for plural, kind, scope, short in crds:
-        name = f"{plural}.cilium.io"
-        if kube.store.get(("apiextensions.k8s.io", "customresourcedefinitions"), "", name) is not None:
-            continue
-        kube.create("customresourcedefinitions", {
-            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": name, "labels": {"io.cilium.k8s.crd.schema.version": "1.32.1"}},
-            "spec": {"group": "cilium.io", "scope": scope,
-                     "names": {"plural": plural, "singular": kind.lower(), "kind": kind, "listKind": kind + "List",
-                               "shortNames": short, "categories": ["cilium"]},
-                     "versions": [{"name": "v2", "served": True, "storage": True,
-                                   "schema": {"openAPIV3Schema": {"type": "object",
-                                                                  "x-kubernetes-preserve-unknown-fields": True}}}]}})
 
 
 def _clusters(route_config: dict[str, Any], default_ns: str) -> list[tuple[str, str, int]]:

@@ -1,6 +1,5 @@
 """The ClusterMesh layer of a simulated lab, assembled: the mesh state (mesh.py), the datapath, the probes that
-run in every member's pods, the CRDs cilium-operator registers, and the `cilium` service of the control API that
-the fake `cilium` CLI asks what `kubectl exec ... cilium-dbg status` would tell it.
+run in every member's pods, and the `cilium` service of the control API that the fake `cilium` CLI asks what `kubectl exec ... cilium-dbg status` would tell it.
 
     layer = MeshLayer(clock, members, network, seed=0).start()
     control.register("cilium", layer.handle)
@@ -11,14 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from labsim.fakes import kube_exec as X
-from labsim.fakes.cilium import envoy, policy
+from labsim.fakes.cilium import crds
 from labsim.fakes.cilium.datapath import Datapath
 from labsim.fakes.cilium.members import Member, rke2_members, talos_members
 from labsim.fakes.cilium.mesh import MeshWorld
 from labsim.fakes.cilium.probes import Probes
-from labsim.fakes.cilium.view import View
-
-OPERATOR = ("apps", "deployments")
 
 
 class MeshLayer:
@@ -27,7 +23,6 @@ class MeshLayer:
         self.mesh = MeshWorld(clock, members, network)
         self.datapath = Datapath(self.mesh, seed=seed)
         self.mesh.on_member.append(self._hook)
-        self.mesh.on_tick.append(self._operator)
 
     @classmethod
     def for_lab(cls, world, talos, *, seed: int = 0, rke2=lambda: None) -> MeshLayer:
@@ -43,15 +38,10 @@ class MeshLayer:
 
     def _hook(self, m: Member) -> None:
         m.kube.pod_behaviour.append(Probes(m.name, m.kube, self.datapath))
+        crds.install(m.kube)      # its cilium-operator pods register the cilium.io CRDs (once per cluster)
         dbg = lambda req, name=m.name: self._dbg(name, req)    # noqa: E731
         X.registry(m.kube).register("kube-system", {"k8s-app": "cilium"}, "cilium-agent",
                                     {"cilium-dbg": dbg, "cilium": dbg})
-
-    @staticmethod
-    def _operator(m: Member, v: View) -> None:
-        if m.kube.store.get(OPERATOR, "kube-system", "cilium-operator") is not None:
-            envoy.ensure_crds(m.kube)
-            policy.ensure_crds(m.kube)
 
     def _dbg(self, member: str, req: X.ExecRequest) -> X.ExecResult:
         """`cilium-dbg metrics list [-p PATTERN]` in an agent pod: the drop counters of that agent's node, as the

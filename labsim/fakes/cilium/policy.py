@@ -48,8 +48,6 @@ SA_LABEL = "io.cilium.k8s.policy.serviceaccount"
 NS_LABELS = "io.cilium.k8s.namespace.labels."
 DENIED = "Policy denied"
 DENYLIST = "Policy denied by denylist"
-CRDS = (("ciliumnetworkpolicies", "CiliumNetworkPolicy", "Namespaced", ["cnp", "ciliumnp"]),
-        ("ciliumclusterwidenetworkpolicies", "CiliumClusterwideNetworkPolicy", "Cluster", ["ccnp"]))
 
 
 @dataclass(frozen=True)
@@ -300,8 +298,3 @@ def named_ports(pod: dict[str, Any]) -> dict[str, int]:
     return {p["name"]: int(p.get("containerPort", 0)) for c in (pod.get("spec") or {}).get("containers") or []
             for p in c.get("ports") or [] if p.get("name")}
 
-
-def ensure_crds(kube: KubeCluster) -> None:
-    """The policy kinds Cilium registers at start (cilium.io/v2)."""
-    from labsim.fakes.cilium.envoy import register_crds
-    register_crds(kube, CRDS)

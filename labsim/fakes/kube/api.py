@@ -340,6 +340,15 @@ def _dispatch(cluster: KubeCluster, req: Request, t: Target, stopping: Callable[
                 dec = decode.patched(msg, obj, mode)
                 warnings.extend(dec.warnings)
                 return dec.obj
+        elif rt.crd is not None and t.sub in (None, "status"):     # a custom resource: its CRD's schema
+            from labsim.fakes.kube import crdschema
+            if "apply" in ct:
+                body = crdschema.applied(cluster, rt, body, t.namespace, t.name, decode.validation_mode(q))
+            else:
+                def canonical(obj: dict[str, Any], mode: str = decode.validation_mode(q)) -> dict[str, Any]:
+                    dec = crdschema.decode(cluster, rt, obj, mode, patch=True)
+                    warnings.extend(dec.warnings)
+                    return dec.obj
         out = cluster.patch(rt, t.name, body, t.namespace, patch_type=ct, subresource=t.sub,
                             field_manager=q.get("fieldManager") or (None if "apply" in ct else manager),
                             force=_flag(q, "force"), dry_run=dry, canonical=canonical)

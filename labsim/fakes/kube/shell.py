@@ -9,7 +9,8 @@ container's image (labsim/fakes/kube/images.py).
   redirections are not simulated (the shell says so on stderr, exit 2).
 - Commands: `echo [-n]`, `cat [FILE...]` (the image's files, or stdin), `hostname`, `id [-u|-g|-n|-un|-gn]`,
   `whoami`, `env`, `printenv [VAR]`, `ls [-1aA] [PATH...]`, `pwd`, `cd`, `uname [-a|-s|-r|-m|-n]`,
-  `sleep N` (returns at once: no time passes), `true`, `false`, `exit [N]`, plus the programs the world
+  `sleep N[smhd]...` (N seconds of the lab's clock pass: virtual time in CI, real time in a served lab; what the
+  script wrote before is sent first), `true`, `false`, `exit [N]`, plus the programs the world
   registered for the container (`ceph` in the Rook toolbox). Exit codes and stderr are those of the image's
   userland: busybox (Alpine, busybox), GNU coreutils with dash (Debian) or bash (Ubuntu, CentOS).
 - An unknown command is the shell's: busybox `sh: foo: not found`, dash `sh: 1: foo: not found`, bash
@@ -29,6 +30,7 @@ from labsim.fakes.kube.images import Image, _env, expand
 SHELLS = {"sh", "ash", "bash", "dash"}
 COMMANDS = {"echo", "cat", "hostname", "id", "whoami", "env", "printenv", "ls", "pwd", "cd", "uname", "sleep",
             "true", "false", "exit"}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 STD_DIRS = ("/bin", "/dev", "/etc", "/home", "/proc", "/root", "/sys", "/tmp", "/usr", "/var")
 
 
@@ -51,6 +53,8 @@ class Context:
     shell: str = "sh"
     line: int = 1
     request: Any = None
+    pause: Callable[[float], None] | None = None     # lets lab time pass (`sleep`); None: none passes
+    flush: Callable[[bytes, bytes], None] | None = None   # sends what was written so far (before a sleep)
 
     @property
     def gnu(self) -> bool:
@@ -201,6 +205,9 @@ def script(ctx: Context, text: str) -> Result:
             res.stderr += _not_found(ctx, argv[0]).encode()
             status = 127
             continue
+        if prog == "sleep" and ctx.flush is not None and (res.stdout or res.stderr):
+            ctx.flush(res.stdout, res.stderr)       # a real shell's output is out before it sleeps
+            res.stdout, res.stderr = b"", b""
         try:
             r = run(ctx, argv) if prog in SHELLS else command(ctx, argv)
         except RuntimeError_:
@@ -277,10 +284,15 @@ def command(ctx: Context, argv: list[str]) -> Result:
     if prog == "false":
         return Result(exit_code=1)
     if prog == "sleep":
-        if not args or not re.fullmatch(r"[0-9.]+[smhd]?", args[0]):
-            return Result(stderr=(f"sleep: invalid time interval '{args[0] if args else ''}'\n" if ctx.gnu
-                                  else "sleep: invalid number\n").encode() if args else b"sleep: missing operand\n",
-                          exit_code=1)
+        bad = next((a for a in args if not re.fullmatch(r"([0-9]+\.?[0-9]*|\.[0-9]+)[smhd]?", a)), None)
+        if not args or bad is not None:
+            more = "Try 'sleep --help' for more information.\n" if ctx.gnu else ""
+            text = (f"sleep: invalid time interval '{bad}'\n" if ctx.gnu else f"sleep: invalid number '{bad}'\n") \
+                if args else "sleep: missing operand\n"
+            return Result(stderr=(text + more).encode(), exit_code=1)
+        seconds = sum(float(a.rstrip("smhd")) * _UNITS[a[-1] if a[-1] in _UNITS else "s"] for a in args)
+        if ctx.pause is not None:
+            ctx.pause(seconds)
         return Result()
     if prog == "hostname":
         return Result((ctx.env.get("HOSTNAME", "") + "\n").encode())

@@ -71,10 +71,12 @@ class KubeLab:
             while not stop.wait(tick):
                 self.clock.sleep(tick * scale)
         t = threading.Thread(target=drive, name="kube-lab-clock", daemon=True)
+        self.clock.driven = scale
         t.start()
         try:
             yield
         finally:
+            self.clock.driven = None
             stop.set()
             t.join(timeout=5)
 
