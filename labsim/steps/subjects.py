@@ -398,8 +398,8 @@ SERVICE_NEEDS = ("mesh.global_services: a service with affinity {0} (a lab file 
 selector("the mesh's service with affinity local", SERVICE_NEEDS.format("local"))(_service("local"))
 selector("the mesh's service with affinity none", SERVICE_NEEDS.format("none"))(_service("none"))
 selector("the mesh's service with affinity remote", SERVICE_NEEDS.format("remote"))(_service("remote"))
-THREE_NEEDS = ("mesh.global_services: a service with affinity {0} and backends (replicas) in three members the first "
-               "member is connected to, or is")
+THREE_NEEDS = ("mesh.global_services: a service with affinity {0} and backends (replicas) in three of the members the "
+               "first member sees (itself and those it is connected to)")
 selector("the mesh's service with affinity none in three members", THREE_NEEDS.format("none"))(_service("none", 3))
 selector("the mesh's service with affinity local in three members", THREE_NEEDS.format("local"))(_service("local", 3))
 
