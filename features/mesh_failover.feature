@@ -5,15 +5,18 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
   `cilium clustermesh connect` joins every pair of a full mesh (or the hub and each spoke). Global services then
   answer from the members as their affinity says: `none` spreads connections over all backends (one backend per
   connection, at random), `local` stays in the client's cluster while it has an Active backend, `remote` prefers
-  the other cluster. Traffic is measured with probe Jobs (a curl loop whose pod log holds one JSON line per
-  request), between the first two members of the mesh.
+  the other clusters. Traffic is measured with probe Jobs (a curl loop whose pod log holds one JSON line per
+  request), sent from the first member of the mesh; "the others" are every member it is connected to (one in a mesh
+  of two, two in a mesh of three), and a split names what each member answers, by that rule: within the set the
+  affinity selects, every connection goes to one backend at random, so each member answers in proportion to its
+  backends (docs.cilium.io network/clustermesh/load-balancing and network/clustermesh/affinity).
 
   The services are the lab file's `mesh.global_services` and `mesh.canary`; a lab file that names none gets the
   suite's own probe services, in a namespace each scenario creates and removes (`mesh.probe`). The canary is
   checked in two constructions, and each scenario says which it uses:
   - Envoy: the canary Service redirected by a CiliumEnvoyConfig whose route splits requests by weight between a
     local-affinity and a remote-affinity service; each side falls back through its affinity.
-  - L4: the affinity-none service, whose backends in the two members are in the same ratio.
+  - L4: the affinity-none service, whose backends in the members are in the same ratio.
 
   Background:
     Given the lab file passes its intent checks
@@ -79,16 +82,16 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
     Then the traffic is answered by <pair.a> within 10 seconds, with no failed request after that
 
     Examples:
-      | pair                       | local                                  |
-      | the first two mesh members | the mesh's service with affinity local |
+      | pair                                 | local                                  |
+      | the first mesh member and the others | the mesh's service with affinity local |
 
   @writes @destructive
   Scenario Outline: The canary holds over 1,000 requests in both constructions, and goes all to one side when the other loses its backends
     Given the mesh of the lab file is built
     When 1000 requests go from <pair.a> to "<canary>", the Envoy construction
-    Then <canary.a share>% were answered by <pair.a> and <canary.b share>% by <pair.b>, within 5 points at 95% confidence
+    Then the requests were answered <canary.shares>, within 5 points at 95% confidence
     When 1000 requests go from <pair.a> to "<any>", the L4 construction
-    Then <any.a share>% were answered by <pair.a> and <any.b share>% by <pair.b>, within 5 points at 95% confidence
+    Then the requests were answered <any.shares>, within 5 points at 95% confidence
     When the "<canary.local>" and "<canary.remote>" backends of <pair.a> are scaled to 0
     And 1000 requests go from <pair.a> to "<canary>", the Envoy construction
     Then every request was answered by <pair.b>
@@ -97,8 +100,26 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
     Then every request was answered by <pair.a>
 
     Examples:
-      | pair                       | canary                  | any                                   |
-      | the first two mesh members | the mesh's Envoy canary | the mesh's service with affinity none |
+      | pair                                 | canary                  | any                                   |
+      | the first mesh member and the others | the mesh's Envoy canary | the mesh's service with affinity none |
+
+  @writes @destructive
+  Scenario Outline: In a mesh of three, each member answers its share of a global service, and a member that loses its backends hands its share to the two others as the affinity says
+    Given the mesh of the lab file is built
+    When 1000 requests go from <pair.a> to "<any>"
+    Then the requests were answered <any.shares>, within 5 points at 95% confidence
+    When the "<any>" backends of <pair.b> are scaled to 0
+    And 1000 requests go from <pair.a> to "<any>"
+    Then the requests were answered <any.shares without b>, within 5 points at 95% confidence
+    When 1000 requests go from <pair.a> to "<local>"
+    Then the requests were answered <local.shares>, within 5 points at 95% confidence
+    When the "<local>" backends of <pair.a> are scaled to 0
+    And 1000 requests go from <pair.a> to "<local>"
+    Then the requests were answered <local.shares without a>, within 5 points at 95% confidence
+
+    Examples:
+      | pair                       | any                                                    | local                                                   |
+      | the first two mesh members | the mesh's service with affinity none in three members | the mesh's service with affinity local in three members |
 
   @writes @destructive
   Scenario Outline: Cilium CI's clustermesh-apiserver stress recipe keeps established traffic and stops new endpoints until the apiserver returns
@@ -138,7 +159,7 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
     Then about <any.b share>% of them failed
     When 15 minutes pass
     And 200 requests go from <pair.a> to "<any>"
-    Then every request was answered by <pair.a>
+    Then every request was answered by <any.answering without b>
 
     Examples:
       | pair                       | any                                   |

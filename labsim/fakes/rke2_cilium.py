@@ -39,6 +39,8 @@ def lab_values(cluster: dict[str, Any]) -> dict[str, Any]:
                                        "id": int(cil.get("cluster_id", 0))}}
     if cluster.get("kube_proxy") is False:
         out.update({"kubeProxyReplacement": True, "k8sServiceHost": "127.0.0.1", "k8sServicePort": 6443})
+    if cil.get("max_connected_clusters") is not None:       # what rke2-ansible installed it with (fixed from then on)
+        out["clustermesh"] = {"maxConnectedClusters": int(cil["max_connected_clusters"])}
     return out
 
 

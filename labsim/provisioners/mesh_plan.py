@@ -6,7 +6,9 @@ id must be free among the clusters that run Cilium (members now or planned), wit
 the mesh; service CIDRs may overlap). A hybrid mesh (Talos and RKE2) holds only when the cluster replaces
 kube-proxy as the members do (global NodePort and host clients reach remote backends only with kube-proxy
 replacement) and its Cilium is at most one minor version from each member's (Cilium's upgrade guide,
-Documentation/operations/upgrade.rst: one minor at a time, ClusterMesh working while members run N and N+1).
+Documentation/operations/upgrade.rst: one minor at a time, ClusterMesh working while members run N and N+1), and
+when its Cilium runs with the mesh's `max_connected_clusters` (fixed once installed; `cilium clustermesh connect`
+refuses "remote and local clusters have different max connected clusters").
 """
 from __future__ import annotations
 
@@ -43,6 +45,11 @@ def mesh_plan(lab: Lab, name: str, cluster_id: int) -> list[Result]:
                       f"pod CIDR {pod} overlaps {', '.join(clash)}" if clash
                       else f"pod CIDR {pod} is apart from the members' ({', '.join(f'{o.name} {o.pod_subnet}' for o in others if o.name in members)})",
                       {**ev, "pod_subnet": str(pod)}))
+    limit_own = c.cilium.max_connected_clusters
+    out.append(Result("mesh-plan-max-connected", name, limit_own is None or limit_own == limit,
+                      f"{name}'s Cilium runs with max_connected_clusters {limit_own if limit_own is not None else limit}"
+                      + ("" if limit_own is None or limit_own == limit else f", the mesh's is {limit}"),
+                      {**ev, "max_connected_clusters": {name: limit_own, "mesh": limit}}))
     return out + hybrid(lab, c, members, ev)
 
 

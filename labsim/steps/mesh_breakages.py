@@ -126,9 +126,39 @@ def local_affinity_none(target, at: Strike) -> None:
 
 @breakage("mesh-second-local-backends-gone", after=BUILT)
 def second_local_backends_gone(target, at: Strike) -> None:
-    """The local-affinity service's backends in the second member scaled to 0 by hand: nowhere to fail over to."""
+    """The local-affinity service's backends in every member the first one is connected to (the second, and in a
+    mesh of three the third too) scaled to 0 by hand: nowhere to fail over to."""
+    from labsim.provisioners.mesh.workload import sees
     name, ns = _service(target, "local")
-    _kube(target, _pair(target)["b"]).scale(name, ns, 0)
+    first = _pair(target)["a"]
+    for member in sees(target.lab, first)[1:]:
+        _member_kube(target, member).scale(name, ns, 0)
+    target.clock.sleep(SETTLE)
+
+
+def _member_kube(target, cluster: str):
+    """A member's API as an engineer reaches it: a Talos member's kubeconfig from talosctl, an RKE2 member's own."""
+    from labsim.provisioners.mesh.kube import MeshKube
+    if target.lab.cluster(cluster).distribution == "rke2":
+        return MeshKube(target.kubeconfig(cluster))
+    return _kube(target, cluster)
+
+
+@breakage("mesh-third-member-backends-changed-by-hand", after=BUILT)
+def third_member_backends_changed_by_hand(target, at: Strike) -> None:
+    """In a mesh of three, an engineer rescales the third member's backends by hand (`kubectl scale` there): the
+    affinity-none service to three more than the lab file says, the local-affinity one to 0, the remote-affinity one
+    to two more. What the first member's requests get from each member is no longer what the lab file says."""
+    from labsim.provisioners.mesh.workload import sees, workload
+    lab = target.lab
+    seen = sees(lab, _pair(target)["a"])
+    if len(seen) < 3:
+        raise AssertionError(f"mesh-third-member-backends-changed-by-hand needs a mesh of three; this one has {seen}")
+    third = seen[2]
+    kube = _member_kube(target, third)
+    for g in workload(lab).services:
+        have = int(g.replicas.get(third, 0))
+        kube.scale(g.name, g.namespace, {"none": have + 3, "local": 0, "remote": have + 2}[g.affinity])
     target.clock.sleep(SETTLE)
 
 

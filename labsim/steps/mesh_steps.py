@@ -105,6 +105,18 @@ def _answers(lab, name: str) -> str:
     return lab.cluster(_member(lab, name)).cilium_name
 
 
+def _members(text: str) -> list[str]:
+    """The members a step names: one ("talos-west"), or several together ("talos-west and piCluster", the others of
+    a mesh of three: labsim/steps/subjects.py `names`)."""
+    from labsim.steps.subjects import names
+    return names(text)
+
+
+def _answering(lab, text: str) -> list[str]:
+    """Who answers for the members a step names, in a probe's log."""
+    return [_answers(lab, n) for n in _members(text)]
+
+
 def _services(mesh: MeshRun) -> Workload:
     if mesh.workload is None:
         mesh.workload = workload(mesh.lab)
@@ -354,13 +366,19 @@ def requests(target, talos, mesh, evidence, n, cluster, service, how=None):
 
 @then(parsers.parse("every request was answered by {cluster}"))
 def all_answered_by(mesh, evidence, cluster):
-    holds(evidence, "answered-by", K.answered_only_by(mesh.last, _answers(mesh.lab, cluster)))
+    holds(evidence, "answered-by", K.answered_only_by(mesh.last, _answering(mesh.lab, cluster)))
 
 
-@then(parsers.parse("{pa:d}% were answered by {a} and {pb:d}% by {b}, within {points:d} points at 95% confidence"))
-def split(mesh, evidence, pa, a, pb, b, points):
-    shares = [(_answers(mesh.lab, a), pa), (_answers(mesh.lab, b), pb)]
-    evidence.timeline(f"split {a} {pa}% / {b} {pb}%",
+@then(parsers.re(r"the requests were answered (?P<text>\d+% by .+), within (?P<points>\d+) points at 95% confidence$"),
+      converters={"points": int})
+def split(mesh, evidence, text, points):
+    """Each member answered its share ("25% by talos-east, 50% by talos-west and 25% by piCluster": every member the
+    client sees, labsim/provisioners/mesh/workload.py `shares_text`), and no request failed."""
+    said = [re.fullmatch(r"(\d+)% by (.+)", part) for part in _members(text)]
+    if not all(said):
+        raise AssertionError(f"not a split of the requests: {text!r} (want \"25% by a, 50% by b and 25% by c\")")
+    shares = [(_answers(mesh.lab, m[2]), int(m[1])) for m in said]
+    evidence.timeline("split " + " / ".join(f"{n} {p}%" for n, p in shares),
                       stats.split_timeline(mesh.last.requests, {n: p / 100 for n, p in shares}, points / 100),
                       kind="split")
     holds(evidence, "split", K.split(mesh.last, shares, points), findings=True)
@@ -392,8 +410,9 @@ def _at(target, talos, mesh: MeshRun, seconds: float) -> float:
 
 def _scale(target, talos, mesh: MeshRun, services: list[str], cluster: str, replicas: int) -> None:
     ctx = _ctx(target, talos, mesh)
-    for s in services:
-        ctx.kube(_member(mesh.lab, cluster)).scale(s, _services(mesh).namespace_of(s), replicas)
+    for member in _members(cluster):
+        for s in services:
+            ctx.kube(_member(mesh.lab, member)).scale(s, _services(mesh).namespace_of(s), replicas)
 
 
 @when(parsers.parse('the "{service}" backends of {cluster} are scaled to {replicas:d} at {seconds:d} seconds into '
@@ -403,14 +422,14 @@ def scaled_during_probe(target, talos, mesh, service, cluster, replicas, seconds
     _scale(target, talos, mesh, [service], cluster, replicas)
 
 
-@when(parsers.re(r'the "(?P<a>[^"]+)" and "(?P<b>[^"]+)" backends of (?P<cluster>\S+) are scaled to (?P<replicas>\d+)$'),
+@when(parsers.re(r'the "(?P<a>[^"]+)" and "(?P<b>[^"]+)" backends of (?P<cluster>.+?) are scaled to (?P<replicas>\d+)$'),
       converters={"replicas": int})
 def two_scaled(target, talos, mesh, a, b, cluster, replicas):
     _scale(target, talos, mesh, [a, b], cluster, replicas)
     target.clock.sleep(5)
 
 
-@when(parsers.re(r'the "(?P<service>[^"]+)" backends of (?P<cluster>\S+) are scaled to (?P<replicas>\d+)$'),
+@when(parsers.re(r'the "(?P<service>[^"]+)" backends of (?P<cluster>.+?) are scaled to (?P<replicas>\d+)$'),
       converters={"replicas": int})
 def one_scaled(target, talos, mesh, service, cluster, replicas):
     _scale(target, talos, mesh, [service], cluster, replicas)
@@ -431,7 +450,7 @@ def failed_over(target, talos, mesh, evidence, cluster, seconds):
     res = traffic.read(ctx, p)
     evidence.timeline(f"{p.name}-to-{cluster}", stats.timeline(res.requests, f"{p.target} from {mesh.probe_from}"),
                       kind="failover")
-    holds(evidence, f"failover-to-{cluster}", K.failed_over(res, fault, _answers(mesh.lab, cluster), seconds),
+    holds(evidence, f"failover-to-{cluster}", K.failed_over(res, fault, _answering(mesh.lab, cluster), seconds),
           findings=True)
 
 
@@ -609,13 +628,14 @@ def _probe_as(target, talos, mesh: MeshRun, evidence, n: int, cluster: str, serv
 @then(parsers.parse("every request failed, and {cluster}'s Cilium agents count them as \"{reason}\""))
 def denied_and_counted(target, talos, mesh, evidence, cluster, reason):
     from labsim.provisioners.mesh import drops
-    member = _member(mesh.lab, cluster)
-    after = drops.read(_ctx(target, talos, mesh), member)
-    evidence.attach(f"cilium-drops-{member}", after.text, "text/plain")
+    counted = 0.0
+    for member in (_member(mesh.lab, n) for n in _members(cluster)):     # the others of a mesh of three: together
+        after = drops.read(_ctx(target, talos, mesh), member)
+        evidence.attach(f"cilium-drops-{member}", after.text, "text/plain")
+        counted += after.reason(reason) - mesh.drops_before.get(member, 0.0)
     _transcript(evidence, mesh, "cilium-drops-tools")
-    counted = after.reason(reason) - mesh.drops_before.get(member, 0.0)
     holds(evidence, "policy-denied", K.all_failed(mesh.last) + K.drops_counted(
-        member, reason, counted, len(mesh.last.requests)))
+        " and ".join(_member(mesh.lab, n) for n in _members(cluster)), reason, counted, len(mesh.last.requests)))
 
 
 @when(parsers.parse('the access policy of "{service}" is deleted by hand in {cluster}'))

@@ -34,7 +34,7 @@ from labsim.provisioners.fabric.intent import trace_need, vlan_needs
 from labsim.provisioners.lab.checks_proxmox import disk_device
 from labsim.provisioners.lab.model import Lab, Rke2Cluster, TalosCluster
 from labsim.provisioners.cloud.talos import cloud_clusters
-from labsim.provisioners.mesh.workload import first_two, pairs, workload
+from labsim.provisioners.mesh.workload import first_two, pairs, sees, shares_text, with_backends, workload
 
 Mode = Literal["each", "one", "all"]
 
@@ -339,6 +339,19 @@ def _first_two(lab: Lab) -> list[Subject]:
         "max connected": str(limit), "other max connected": "511" if limit == 255 else "255"})]
 
 
+@selector("the first mesh member and the others", MESH_NEEDS)
+def _first_and_others(lab: Lab) -> list[Subject]:
+    """The first member (the client of the traffic scenarios) as `a`, and every member it is connected to as `b`
+    ("talos-west" in a two-member mesh, "talos-west and piCluster" in three): what the failover and canary
+    scenarios say about "the other side", which in a mesh of three is the two others together."""
+    first = _first_two(lab)
+    if not first:
+        return []
+    a = first[0].attrs["a"]
+    others = [m for m in sees(lab, a) if m != a]
+    return [Subject(join([a, *others]), {**first[0].attrs, "b": join(others)})]
+
+
 @selector("the router between the first two mesh members",
           "routeros.devices: a device holding the first mesh member's VLAN gateway and an address in the second's")
 def _mesh_router(lab: Lab) -> list[Subject]:
@@ -355,19 +368,28 @@ def _mesh_router(lab: Lab) -> list[Subject]:
     return [Subject(dev, {"vlan": vb, "a": a, "b": b})]
 
 
-def _service(affinity: str):
+def _service(affinity: str, members: int = 0):
+    """The mesh's first service with this affinity; with `members`, the first one with backends in that many of the
+    members the first member sees (the three-member scenarios). Its `shares` say who answers the first member's
+    requests (labsim/provisioners/mesh/workload.py `answered`), and with the first's or the second's backends gone."""
     def pick(lab: Lab) -> list[Subject]:
         if not mesh_buildable(lab):
             return []
         wl = workload(lab)
-        g = wl.with_affinity(affinity)
+        a, b = first_two(lab)  # type: ignore[misc]
+        g = next((g for g in wl.services if g.affinity == affinity
+                  and len([m for m in sees(lab, a) if g.replicas.get(m, 0)]) >= members), None)
         if g is None:
             return []
-        a, b = first_two(lab)  # type: ignore[misc]
+        without_b = wl.answered(g.name, a, lab, frozenset({b}))
         return [Subject(g.name, {"a replicas": str(g.replicas.get(a, 0)), "b replicas": str(g.replicas.get(b, 0)),
                                  "a replicas plus one": str(g.replicas.get(a, 0) + 1),
                                  "a share": str(wl.share(g.name, a, a, lab)),
-                                 "b share": str(wl.share(g.name, b, a, lab))})]
+                                 "b share": str(wl.share(g.name, b, a, lab)),
+                                 "shares": shares_text(wl.answered(g.name, a, lab)),
+                                 "shares without a": shares_text(wl.answered(g.name, a, lab, frozenset({a}))),
+                                 "shares without b": shares_text(without_b),
+                                 "answering without b": join(with_backends(without_b) or [a])})]
     return pick
 
 
@@ -376,6 +398,10 @@ SERVICE_NEEDS = ("mesh.global_services: a service with affinity {0} (a lab file 
 selector("the mesh's service with affinity local", SERVICE_NEEDS.format("local"))(_service("local"))
 selector("the mesh's service with affinity none", SERVICE_NEEDS.format("none"))(_service("none"))
 selector("the mesh's service with affinity remote", SERVICE_NEEDS.format("remote"))(_service("remote"))
+THREE_NEEDS = ("mesh.global_services: a service with affinity {0} and backends (replicas) in three of the members the "
+               "first member sees (itself and those it is connected to)")
+selector("the mesh's service with affinity none in three members", THREE_NEEDS.format("none"))(_service("none", 3))
+selector("the mesh's service with affinity local in three members", THREE_NEEDS.format("local"))(_service("local", 3))
 
 
 @selector("the mesh's Envoy canary", "mesh.canary over a local- and a remote-affinity service")
@@ -390,8 +416,9 @@ def _canary(lab: Lab) -> list[Subject]:
     if "local" not in by_affinity or "remote" not in by_affinity:
         return []
     local, remote = by_affinity["local"], by_affinity["remote"]
+    a, _ = first_two(lab)  # type: ignore[misc]
     return [Subject(c.name, {"local": local, "remote": remote, "a share": str(c.weights[local]),
-                             "b share": str(c.weights[remote])})]
+                             "b share": str(c.weights[remote]), "shares": shares_text(wl.answered(c.name, a, lab))})]
 
 
 @selector("the mesh's frontend application",

@@ -53,7 +53,7 @@ NOT_YET: set[tuple[str, str]] = {
 def covered() -> dict[tuple[str, str], list[str]]:
     out: dict[tuple[str, str], list[str]] = {}
     for mod in MODULES:
-        for case in map(lambda c: test_broken_lab.Case(*c), mod.CASES):
+        for case in map(lambda c: test_broken_lab.Case(*c), [*mod.CASES, *getattr(mod, "HYBRID_CASES", ())]):
             for step in ([case.step] if case.step else []) + [s for s, _ in case.also]:
                 out.setdefault((case.scenario, step), []).append(case.breakage)
     return out

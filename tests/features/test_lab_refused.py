@@ -36,7 +36,10 @@ def refused(proc: subprocess.CompletedProcess, *texts: str) -> str:
     (INVALID / "schema-wrong-type.yaml", ["cannot be used (1 error)"]),
     (INVALID / "schema-yaml-syntax.yaml", ["cannot be used", "YAML syntax error"]),
     (INVALID / "no-such-lab.yaml", ["cannot be read", "cannot read the lab file: No such file or directory"]),
-], ids=["intent-error", "schema-error", "yaml-syntax", "unreadable"])
+    (INVALID / "mesh-max-connected-differs.yaml",
+     ["cannot be used (1 error)", "clusters[west].cilium.max_connected_clusters: west's Cilium runs with "
+                                  "max_connected_clusters 511, the mesh's is 255"]),
+], ids=["intent-error", "schema-error", "yaml-syntax", "unreadable", "mesh-max-connected-differs"])
 def test_a_wrong_lab_file_stops_the_run_with_one_message(lab, texts):
     refused(run(f"--lab={lab}"), f"labsim: the lab file {lab}", *texts)
 

@@ -218,7 +218,10 @@ def clustermesh(values: dict[str, Any], ns: str, release: str, version: str,
     out = [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta("clustermesh-apiserver", ns, labels, release),
             "spec": {"replicas": int(get(values, "clustermesh.apiserver.replicas", 1)),
                      "selector": {"matchLabels": {"k8s-app": "clustermesh-apiserver"}},
-                     "template": {"metadata": {"labels": labels},
+                     "template": {"metadata": {"labels": labels,
+                                               # the chart's clustermesh.apiserver.podAnnotations
+                                               **({"annotations": dict(get(values, "clustermesh.apiserver.podAnnotations"))}
+                                                  if get(values, "clustermesh.apiserver.podAnnotations") else {})},
                                   "spec": {"serviceAccountName": "clustermesh-apiserver", "containers": containers,
                                            "tolerations": [{"operator": "Exists"}]}}}},
            {"apiVersion": "v1", "kind": "Service", "metadata": _meta("clustermesh-apiserver", ns, labels, release),

@@ -151,6 +151,8 @@ def cluster_network(ctx: Context) -> Iterator[Hit]:
     ("application-service-unknown", "error", "Does every mesh application reach global services that exist?"),
     ("mesh-kpr-mixed", "error", "Do all mesh members replace kube-proxy, or none (a hybrid Talos/RKE2 mesh too)?"),
     ("mesh-cilium-versions", "error", "Are the mesh members' Cilium versions at most one minor version apart?"),
+    ("mesh-max-connected-differs", "error",
+     "Does every mesh member's Cilium run with the mesh's max_connected_clusters?"),
 )
 def mesh(ctx: Context) -> Iterator[Hit]:
     m = ctx.lab.mesh
@@ -210,6 +212,17 @@ def mesh(ctx: Context) -> Iterator[Hit]:
     if len(m.clusters) < 2:
         yield Hit("mesh-too-small", "mesh.clusters", f"a mesh of {len(m.clusters)} cluster(s) connects nothing",
                   {"count": len(m.clusters)})
+    # clustermesh.maxConnectedClusters: "Supported values are 255 and 511", fixed once Cilium is installed and the
+    # same on every member (cilium-cli clustermesh connect refuses "remote and local clusters have different max
+    # connected clusters"; domain.md 1.1): a member whose Cilium another tool installs says what it runs with.
+    for name in dict.fromkeys(members):
+        c = ctx.clusters[name]
+        own = c.cilium.max_connected_clusters if c.cilium is not None else None
+        if own is not None and own != m.max_connected_clusters:
+            yield Hit("mesh-max-connected-differs", f"{ctx.cluster_path(name)}.cilium.max_connected_clusters",
+                      f"{name}'s Cilium runs with max_connected_clusters {own}, the mesh's is "
+                      f"{m.max_connected_clusters}: every member needs the same, and Cilium cannot change it once "
+                      f"installed", {"value": own, "mesh": m.max_connected_clusters})
     ids: dict[int, str] = {}
     for k, name in enumerate(m.clusters):
         c = ctx.clusters.get(name)

@@ -733,6 +733,10 @@ class Cilium(_Strict):
     kube_proxy_replacement: bool | None = Field(
         None, description="Cilium replaces kube-proxy (Helm kubeProxyReplacement); default: when the cluster runs "
                           "without kube-proxy")
+    max_connected_clusters: int | None = Field(
+        None, description="clustermesh.maxConnectedClusters this cluster's Cilium is installed with (255 or 511), "
+                          "when something else installs it (RKE2's rke2-cilium HelmChartConfig): fixed once installed, "
+                          "it must equal mesh.max_connected_clusters; default: the mesh's")
 
 
 class CephPool(_Strict):

@@ -4,6 +4,8 @@ Who answered a request is the answering backend's Cilium cluster name (`cluster.
 file's cluster name); callers pass that name."""
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from labsim.provisioners.mesh import stats
 from labsim.provisioners.mesh.connect import Status
 from labsim.provisioners.mesh.probe import Request
@@ -13,8 +15,16 @@ from labsim.provisioners.vocabulary import Result
 TOLERANCE = 0.05
 
 
-def answered_only_by(traffic: Traffic, cluster: str) -> list[Result]:
-    others = {k: v for k, v in traffic.counts().items() if k != cluster}
+def _names(clusters: str | Collection[str]) -> tuple[set[str], str]:
+    """One cluster, or several that answer together ("talos-west or picluster" in messages)."""
+    group = [clusters] if isinstance(clusters, str) else list(clusters)
+    return set(group), " or ".join(group)
+
+
+def answered_only_by(traffic: Traffic, clusters: str | Collection[str]) -> list[Result]:
+    """Every request was answered, each by one of `clusters`."""
+    group, cluster = _names(clusters)
+    others = {k: v for k, v in traffic.counts().items() if k not in group}
     return [Result("answered-by", cluster, bool(traffic.requests) and not others,
                    f"all {len(traffic.requests)} requests answered by {cluster}" if not others and traffic.requests
                    else f"not every request was answered by {cluster}: {traffic.counts()}", traffic.counts())]
@@ -58,10 +68,12 @@ def answered_before(traffic: Traffic, t: float, cluster: str) -> list[Result]:
                    else f"before t={t:.1f}s not every request was answered by {cluster}: {counts}", counts)]
 
 
-def failed_over(traffic: Traffic, fault: float, cluster: str, seconds: int) -> list[Result]:
-    """After the fault at `fault`, traffic settles on `cluster` within `seconds`, with no failed request after."""
+def failed_over(traffic: Traffic, fault: float, clusters: str | Collection[str], seconds: int) -> list[Result]:
+    """After the fault at `fault`, traffic settles on `clusters` (one, or several together) within `seconds`, with
+    no failed request after."""
+    group, cluster = _names(clusters)
     window = [r for r in traffic.requests if fault <= r.t <= fault + seconds + 5.0]
-    took = stats.failover(window, fault, cluster)
+    took = stats.failover(window, fault, group)
     bad = stats.failed_after(window, fault + (took or 0.0))
     return [Result("failover", cluster, took is not None and took <= seconds,
                    f"all answers from {cluster} {took:.1f} s after t={fault:.1f}s" if took is not None and took <= seconds

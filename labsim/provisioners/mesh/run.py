@@ -1,5 +1,8 @@
 """The mesh from the lab file's `mesh:` section, end to end, and its read-only verification.
 
+    preflight: the lab file's checks (labsim/provisioners/mesh_plan.py), then what the members' running Cilium says
+               (`preflight`): the same max-connected-clusters as the lab file's mesh, kube-proxy replacement on every
+               member or none, Cilium versions at most one minor apart; refused (MeshRefused) before any write
     plan:      what the members report they still need (CA, settings, enable, connect, the lab's services)
     apply:     provision the plan's mesh
     provision: plan checks (labsim/provisioners/mesh_plan.py, refused before any write) -> share the CA -> mesh settings
@@ -15,6 +18,7 @@ A second run writes nothing: each step compares what the clusters report with wh
 """
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,11 +66,70 @@ class MeshPlan(Actions):
     lab: Any = None
 
 
-def plan(lab, ctx: MeshContext) -> MeshPlan:
-    """What the mesh needs, from what the members report; refused (MeshRefused) when the lab file's mesh is wrong."""
+def preflight(lab, ctx: MeshContext) -> list[Result]:
+    """What each member's running Cilium says about joining the others, read before anything is written (a hybrid
+    mesh: the piCluster's Cilium is RKE2's, installed by rke2-ansible, not by this provisioner):
+    - `max-connected-clusters` in cilium-config is the mesh's: Cilium supports 255 and 511, fixed once installed,
+      and `cilium clustermesh connect` refuses members that differ (domain.md 1.1);
+    - `kube-proxy-replacement` the same on every member (global NodePort and host clients reach remote backends only
+      with it: domain.md 1.3 Limits);
+    - the agents' Cilium versions at most one minor apart (Documentation/operations/upgrade-warning.rst: "The only
+      tested rollback and upgrade path is between consecutive minor releases"; Cilium's ClusterMesh upgrade CI,
+      cilium/cilium#27232, runs a mesh across one minor version).
+    A member without cilium-config yet is left to the plan (it says to provision it first)."""
+    seen: dict[str, dict[str, str]] = {}
+    versions: dict[str, tuple[int, int]] = {}
+    out = []
+    for cluster in lab.mesh.clusters:
+        kube = ctx.kube(cluster)
+        cm = ((kube.get("ConfigMap", "cilium-config", NS) or {}).get("data")) or None
+        if cm is None:
+            continue
+        seen[cluster] = cm
+        have, want = cm.get("max-connected-clusters", "255"), str(lab.mesh.max_connected_clusters)
+        out.append(Result("mesh-preflight-max-connected", cluster, have == want,
+                          f"{cluster}'s Cilium runs with max-connected-clusters {have}" + ("" if have == want else
+                          f" (cilium-config), the lab file's mesh.max_connected_clusters is {want}: Cilium cannot "
+                          f"change it on a running cluster; reinstall {cluster}'s Cilium with "
+                          f"clustermesh.maxConnectedClusters={want}, or set the mesh's to {have}"),
+                          {"cilium-config": have, "mesh.max_connected_clusters": want}))
+        image = next((c.get("image", "") for c in (((((kube.get("DaemonSet", "cilium", NS) or {}).get("spec") or {})
+                      .get("template") or {}).get("spec") or {}).get("containers") or [])
+                      if c.get("name") == "cilium-agent"), "")
+        m = re.search(r":v?(\d+)\.(\d+)", image.split("@")[0])
+        if m:
+            versions[cluster] = (int(m[1]), int(m[2]))
+    kpr = {c: cm.get("kube-proxy-replacement", "false") == "true" for c, cm in seen.items()}
+    if len(set(kpr.values())) > 1:
+        out.append(Result("mesh-preflight-kpr", "mesh", False,
+                          "kube-proxy replacement differs between members (cilium-config kube-proxy-replacement): "
+                          + ", ".join(f"{c} {'true' if v else 'false'}" for c, v in kpr.items()), kpr))
+    elif kpr:
+        out.append(Result("mesh-preflight-kpr", "mesh", True, "kube-proxy replacement is "
+                          + ("on" if next(iter(kpr.values())) else "off") + " in every member", kpr))
+    if versions:
+        lo, hi = min(versions.values()), max(versions.values())
+        ok = lo[0] == hi[0] and hi[1] - lo[1] <= 1
+        shown = ", ".join(f"{c} {a}.{b}" for c, (a, b) in versions.items())
+        out.append(Result("mesh-preflight-cilium-versions", "mesh", ok,
+                          f"the members' Cilium agents run {shown}" + ("" if ok else
+                          ": more than one minor version apart, which Cilium does not support in one mesh"),
+                          {c: f"{a}.{b}" for c, (a, b) in versions.items()}))
+    return out
+
+
+def _refuse_unless_ready(lab, ctx: MeshContext | None) -> None:
+    """The lab file's checks, then (with clients) the members' running Cilium: refused before any write."""
     bad = [r for r in plan_checks(lab) if not r.ok]
+    if not bad and ctx is not None:
+        bad = [r for r in preflight(lab, ctx) if not r.ok]
     if bad:
         raise MeshRefused(bad)
+
+
+def plan(lab, ctx: MeshContext) -> MeshPlan:
+    """What the mesh needs, from what the members report; refused (MeshRefused) when the lab file's mesh is wrong."""
+    _refuse_unless_ready(lab, ctx)
     members = list(lab.mesh.clusters)
     actions = [f"{c}: cilium-ca copied from {lab.mesh.ca.source}" for c in settings.ca_differs(lab, ctx)]
     for c in members:
@@ -90,9 +153,7 @@ def apply(plan: MeshPlan, ctx: MeshContext) -> Report:
 
 def provision(lab, ctx: MeshContext, *, checks: bool = True) -> Report:
     if checks:
-        bad = [r for r in plan_checks(lab) if not r.ok]
-        if bad:
-            raise MeshRefused(bad)
+        _refuse_unless_ready(lab, ctx)
     report = Report()
     members = list(lab.mesh.clusters)
     shared = settings.share_ca(lab, ctx)

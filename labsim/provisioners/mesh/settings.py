@@ -7,10 +7,14 @@ clustermesh connect` wrote (clustermesh.config) stays; nothing is written when t
 
 CA: as the owners do by hand, the source cluster's `cilium-ca` Secret is copied into every other member; the
 next render of their chart (which reuses an existing cilium-ca) then issues the clustermesh-apiserver
-certificates from it, so the upgrade is forced when the CA changed.
+certificates from it, so the upgrade is forced when the CA changed. An RKE2 member's chart is rendered by RKE2's
+helm-controller, and only when its HelmChartConfig's values change: its values carry the fingerprint of the CA its
+certificates were issued from (`clustermesh.apiserver.podAnnotations`, which also rolls the clustermesh-apiserver
+pods onto the new certificates), so a shared CA changes the values and the certificates are issued again.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ from labsim.provisioners.vocabulary import wait_for
 # RKE2 installs Cilium itself: its packaged chart `rke2-cilium`, whose values the owner sets in the HelmChartConfig of
 # the same name; RKE2's helm-controller installs every change (docs.rke2.io, networking/basic_network_options).
 RKE2_RELEASE = "rke2-cilium"
+CA_ANNOTATION = "mesh.labsim.dev/cilium-ca-sha256"     # the CA an RKE2 member's certificates are issued from
 RKE2_TIMEOUT, RKE2_INTERVAL = 300.0, 5.0
 
 
@@ -107,6 +112,9 @@ def apply(lab, ctx: MeshContext, cluster: str, *, force: bool = False) -> str | 
         raise RuntimeError(f"{cluster} has no deployed cilium release: provision the Talos cluster first")
     want = wanted(lab, cluster)
     if lab.cluster(cluster).distribution == "rke2":
+        fingerprint = ca_fingerprint(ctx, cluster)
+        if fingerprint:
+            want = _merge(want, {"clustermesh": {"apiserver": {"podAnnotations": {CA_ANNOTATION: fingerprint}}}})
         return _apply_rke2(ctx, cluster, want)
     if subset(want, have) and not force:
         return None
@@ -116,6 +124,12 @@ def apply(lab, ctx: MeshContext, cluster: str, *, force: bool = False) -> str | 
     ctx.helm(cluster, "upgrade", RELEASE, "cilium/cilium", "--version", version, "--namespace", NAMESPACE,
              "--reuse-values", "-f", str(path))
     return "re-rendered with the shared CA" if subset(want, have) else "mesh settings upgraded"
+
+
+def ca_fingerprint(ctx: MeshContext, cluster: str) -> str | None:
+    """The first 16 hex digits of sha256 over the member's cilium-ca certificate (never its key): which CA it has."""
+    data = (ctx.kube(cluster).get("Secret", "cilium-ca", NAMESPACE) or {}).get("data") or {}
+    return hashlib.sha256(data["ca.crt"].encode()).hexdigest()[:16] if data.get("ca.crt") else None
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -128,8 +142,8 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def _apply_rke2(ctx: MeshContext, cluster: str, want: dict[str, Any]) -> str | None:
     """The RKE2 way: the mesh settings merged into the `rke2-cilium` HelmChartConfig (a `helm upgrade` would be
     undone by helm-controller at its next install), then wait until helm-controller has installed them.
-    Not handled yet: re-issuing the clustermesh-apiserver certificates after the CA was shared (helm-controller
-    installs only when the values change)."""
+    `want` carries the fingerprint of the member's cilium-ca (`apply`): a CA shared since the last install changes
+    the values, so helm-controller renders the chart again and issues the certificates from it."""
     kube = ctx.kube(cluster)
     cfg = kube.get("HelmChartConfig", RKE2_RELEASE, NAMESPACE)
     current = yaml.safe_load(((cfg or {}).get("spec") or {}).get("valuesContent") or "") or {}

@@ -91,14 +91,16 @@ def split_timeline(requests: list[Request], expected: dict[str, float], toleranc
     return out
 
 
-def failover(requests: list[Request], after: float, to: str) -> float | None:
-    """Seconds from `after` until every later request was answered by `to` (None: it never settled there)."""
+def failover(requests: list[Request], after: float, to: str | set[str]) -> float | None:
+    """Seconds from `after` until every later request was answered by `to` (a cluster, or any of a set of them;
+    None: it never settled there)."""
+    group = {to} if isinstance(to, str) else to
     later = [r for r in requests if r.t >= after]
     if not later:
         return None
     last_other = None
     for r in later:
-        if r.cluster != to:
+        if r.cluster not in group:
             last_other = r.t
     if last_other is None:
         return 0.0

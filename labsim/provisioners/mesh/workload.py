@@ -76,9 +76,56 @@ class Workload:
         g = self.service(name)
         if g is None:
             return 0
-        seen = {client} | {b if a == client else a for a, b in pairs(lab) if client in (a, b)}
+        seen = sees(lab, client)
         total = sum(int(g.replicas.get(c, 0)) for c in seen)
         return round(100 * int(g.replicas.get(member, 0)) / total) if total else 0
+
+    def answered(self, name: str, client: str, lab: Lab, gone: frozenset[str] = frozenset()) -> dict[str, float]:
+        """Percent of `client`'s requests to `name` (a global service, or the canary) each member's backends answer,
+        for every member the client sees (its own cluster and those it is connected to), when the members in
+        `gone` have no backend of it left. Cilium's rule (docs.cilium.io network/clustermesh/load-balancing
+        for `service.cilium.io/global`, network/clustermesh/affinity for `service.cilium.io/affinity`, and
+        pkg/clustermesh SelectBackends): `none` (the default) balances over the local and remote backends together,
+        `local` uses the local backends and "remote endpoints if and only if all of local backends are not
+        available", `remote` the reverse; within that set each connection goes
+        to one backend at random, so each member answers in proportion to its backends (domain.md 1.3). The
+        canary weighs its services by its weights (the Envoy construction)."""
+        if self.canary is not None and name == self.canary.name:
+            out: dict[str, float] = {}
+            for svc, weight in self.canary.weights.items():
+                for member, pct in self.answered(svc, client, lab, gone).items():
+                    out[member] = out.get(member, 0.0) + weight * pct / 100
+            return out
+        g = self.service(name)
+        seen = sees(lab, client)
+        if g is None:
+            return dict.fromkeys(seen, 0.0)
+        backends = {m: 0 if m in gone else int(g.replicas.get(m, 0)) for m in seen}
+        local, remote = backends[client], sum(v for m, v in backends.items() if m != client)
+        use = set(seen)
+        if g.affinity == "local" and local:
+            use = {client}
+        elif g.affinity == "remote" and remote:
+            use = set(seen) - {client}
+        total = sum(backends[m] for m in use)
+        return {m: (100 * backends[m] / total if m in use and total else 0.0) for m in seen}
+
+
+def sees(lab: Lab, client: str) -> list[str]:
+    """The members whose backends `client` can use: itself, then the members it is connected to in mesh order."""
+    linked = {b if a == client else a for a, b in pairs(lab) if client in (a, b)}
+    return [client] + [m for m in (lab.mesh.clusters if lab.mesh else []) if m != client and m in linked]
+
+
+def with_backends(shares: dict[str, float]) -> list[str]:
+    return [m for m, pct in shares.items() if pct > 0]
+
+
+def shares_text(shares: dict[str, float]) -> str:
+    """"25% by talos-east, 50% by talos-west and 25% by piCluster": how a step names a split, every member the
+    client sees (a member that must answer nothing is named with 0%)."""
+    parts = [f"{round(pct)}% by {m}" for m, pct in shares.items()]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 @dataclass(frozen=True)
