@@ -62,15 +62,70 @@ class MeshRun:
     last: Traffic | None = None
     second_plan: M.MeshPlan | None = None
     drops_before: dict[str, float] = field(default_factory=dict)     # member -> policy drops before a probe
+    probes: list[traffic.Probe] = field(default_factory=list)       # every probe Job started: removed at the end
+    probe_namespaces: list[tuple[str, str]] = field(default_factory=list)   # (member, namespace) created for them
 
 
 @pytest.fixture
 def mesh(target):
     run = MeshRun(lab=target.lab)
     yield run
+    for line in remove_probes(run):      # passed or failed: nothing of the probes stays in the lab
+        print(line)
     if run.deployed and run.ctx is not None and run.workload is not None:
         for line in M.remove_workload(run.lab, run.ctx, run.workload):   # the suite's namespace goes, as it came
             print(line)
+
+
+def start_probe(target, talos, mesh: MeshRun, cluster: str, service: str, n: int, client=None) -> traffic.Probe:
+    """A probe Job, only where the target allows probe pods (a real lab: --allow-probes). It runs in the suite's
+    probe namespace (`mesh.probe.namespace`, created here when a member lacks it), or in an application's
+    namespace when it runs as that application (its identity for Cilium's policies is its namespace and labels).
+    Recorded before it is waited on, so `remove_probes` finds it however the scenario ends."""
+    from labsim.provisioners.mesh.demo import namespace as namespace_doc
+    from labsim.provisioners.mesh.workload import client_for
+
+    if not target.probes_allowed:
+        raise AssertionError(f"a probe pod against {service} refused: the {target.name} target allows none without "
+                             "--allow-probes (a scenario that runs probes is tagged @probes)")
+    ctx, member = _ctx(target, talos, mesh), _member(mesh.lab, cluster)
+    ns = _services(mesh).namespace_of(service)
+    client = client or client_for(mesh.lab, service, ns)
+    kube = ctx.kube(member)
+    if kube.get("Namespace", client.namespace) is None:
+        kube.apply(namespace_doc(client.namespace))
+        mesh.probe_namespaces.append((member, client.namespace))
+    p = traffic.start(mesh.lab, ctx, member, service, ns, requests=n, client=client)
+    mesh.probes.append(p)
+    return p
+
+
+def remove_probes(run: MeshRun) -> list[str]:
+    """Every probe Job the scenario started (with its pods: background propagation, as `kubectl delete job` does),
+    then every namespace it created for them. A member whose API does not answer (a drill powered it off) keeps
+    them: that is said, not raised."""
+    from kubernetes.client.exceptions import ApiException
+
+    out: list[str] = []
+    if run.ctx is None:
+        return out
+    for p in run.probes:
+        try:
+            run.ctx.kube(p.cluster).batch.delete_namespaced_job(p.name, p.namespace, propagation_policy="Background")
+            out.append(f"{p.cluster}: probe job {p.namespace}/{p.name} deleted")
+        except ApiException as exc:
+            if exc.status != 404:
+                out.append(f"{p.cluster}: probe job {p.namespace}/{p.name} not deleted: {exc.reason}")
+        except OSError as exc:
+            out.append(f"{p.cluster}: probe job {p.namespace}/{p.name} not deleted: {exc}")
+    for member, ns in run.probe_namespaces:
+        try:
+            run.ctx.kube(member).delete("Namespace", ns)
+            out.append(f"{member}: probe namespace {ns} deleted")
+        except (ApiException, OSError) as exc:
+            out.append(f"{member}: probe namespace {ns} not deleted: {getattr(exc, 'reason', None) or exc}")
+    run.probes, run.probe_namespaces = [], []
+    return out
 
 
 def _ctx(target, talos, mesh: MeshRun) -> MeshContext:
@@ -345,8 +400,8 @@ def _record(evidence, mesh: MeshRun, label: str, result: Traffic, lane: str) -> 
       converters={"n": int})
 def requests(target, talos, mesh, evidence, n, cluster, service, how=None):
     ctx = _ctx(target, talos, mesh)
-    wl = _services(mesh)
-    p, result = traffic.run(mesh.lab, ctx, _member(mesh.lab, cluster), service, wl.namespace_of(service), requests=n)
+    p = start_probe(target, talos, mesh, cluster, service, n)
+    result = traffic.finish(ctx, p)
     assert result.requests, f"probe {p.name} wrote no request lines"
     label = f"{service} from {cluster}" + (f" ({how} construction)" if how else "")
     _record(evidence, mesh, f"{p.name}-from-{cluster}", result, label)
@@ -380,9 +435,7 @@ def all_fail(target, talos, mesh, evidence, n, cluster, service):
 # --- probes running across a fault -------------------------------------------------------------------------------------
 @given(parsers.parse('a probe of {n:d} requests runs from {cluster} against "{service}"'))
 def probe_runs(target, talos, mesh, n, cluster, service):
-    ctx = _ctx(target, talos, mesh)
-    mesh.probe = traffic.start(mesh.lab, ctx, _member(mesh.lab, cluster), service,
-                               _services(mesh).namespace_of(service), requests=n)
+    mesh.probe = start_probe(target, talos, mesh, cluster, service, n)
     mesh.probe_from = cluster
 
 
@@ -600,8 +653,8 @@ def requests_unlabelled(target, talos, mesh, evidence, n, app, cluster, service)
 def _probe_as(target, talos, mesh: MeshRun, evidence, n: int, cluster: str, service: str, client) -> None:
     _drops_before(target, talos, mesh)
     ctx = _ctx(target, talos, mesh)
-    p, result = traffic.run(mesh.lab, ctx, _member(mesh.lab, cluster), service, _services(mesh).namespace_of(service),
-                            requests=n, client=client)
+    p = start_probe(target, talos, mesh, cluster, service, n, client)
+    result = traffic.finish(ctx, p)
     assert result.requests, f"probe {p.name} wrote no request lines"
     _record(evidence, mesh, f"{p.name}-from-{cluster}", result, f"{service} from {client.name} in {cluster}")
 
