@@ -59,7 +59,7 @@ Feature: Applications reach each other across the mesh only as the lab file's me
       | pair                       | app                            |
       | the first two mesh members | the mesh's frontend application |
 
-  @writes
+  @writes @probes
   Scenario Outline: The owners' verification: cilium connectivity test across <pair> passes every test the lab can run
     Given the mesh of the lab file is built
     Then cilium connectivity test from <pair.a> with --multi-cluster <pair.b> passes every test it runs, its junit in the evidence

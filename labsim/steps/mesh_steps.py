@@ -85,9 +85,7 @@ def start_probe(target, talos, mesh: MeshRun, cluster: str, service: str, n: int
     from labsim.provisioners.mesh.demo import namespace as namespace_doc
     from labsim.provisioners.mesh.workload import client_for
 
-    if not target.probes_allowed:
-        raise AssertionError(f"a probe pod against {service} refused: the {target.name} target allows none without "
-                             "--allow-probes (a scenario that runs probes is tagged @probes)")
+    _probes_allowed(target, f"a probe pod against {service}")
     ctx, member = _ctx(target, talos, mesh), _member(mesh.lab, cluster)
     ns = _services(mesh).namespace_of(service)
     client = client or client_for(mesh.lab, service, ns)
@@ -100,11 +98,18 @@ def start_probe(target, talos, mesh: MeshRun, cluster: str, service: str, n: int
     return p
 
 
+def _probes_allowed(target, what: str) -> None:
+    if not target.probes_allowed:
+        raise AssertionError(f"{what} refused: the {target.name} target allows no probe pod without --allow-probes "
+                             "(a scenario that runs probes is tagged @probes)")
+
+
 def remove_probes(run: MeshRun) -> list[str]:
     """Every probe Job the scenario started (with its pods: background propagation, as `kubectl delete job` does),
     then every namespace it created for them. A member whose API does not answer (a drill powered it off) keeps
     them: that is said, not raised."""
     from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
 
     out: list[str] = []
     if run.ctx is None:
@@ -116,13 +121,13 @@ def remove_probes(run: MeshRun) -> list[str]:
         except ApiException as exc:
             if exc.status != 404:
                 out.append(f"{p.cluster}: probe job {p.namespace}/{p.name} not deleted: {exc.reason}")
-        except OSError as exc:
+        except (OSError, HTTPError) as exc:
             out.append(f"{p.cluster}: probe job {p.namespace}/{p.name} not deleted: {exc}")
     for member, ns in run.probe_namespaces:
         try:
-            run.ctx.kube(member).delete("Namespace", ns)
-            out.append(f"{member}: probe namespace {ns} deleted")
-        except (ApiException, OSError) as exc:
+            if run.ctx.kube(member).delete("Namespace", ns):
+                out.append(f"{member}: probe namespace {ns} deleted")
+        except (ApiException, OSError, HTTPError) as exc:
             out.append(f"{member}: probe namespace {ns} not deleted: {getattr(exc, 'reason', None) or exc}")
     run.probes, run.probe_namespaces = [], []
     return out
@@ -690,11 +695,24 @@ def policy_found_missing(target, talos, mesh, evidence, service, cluster):
 
 
 # --- the owners' verification: cilium connectivity test --------------------------------------------------------------
+def _test_namespaces(ctx: MeshContext, cluster: str) -> set[str]:
+    """The namespaces `cilium connectivity test` deploys its workloads to (`--test-namespace`, default cilium-test,
+    suffixed -1 .. -N by cilium-cli 0.18)."""
+    return {n.metadata.name for n in ctx.kube(cluster).core.list_namespace().items
+            if re.fullmatch(r"cilium-test(?:-\d+)?", n.metadata.name)}
+
+
 @then(parsers.parse("cilium connectivity test from {a} with --multi-cluster {b} passes every test it runs, its junit "
                     "in the evidence"))
 def connectivity_test(target, talos, mesh, evidence, a, b):
+    _probes_allowed(target, "cilium connectivity test")
     ctx = _ctx(target, talos, mesh)
-    results, junit, output = M.connectivity_test(mesh.lab, ctx, _member(mesh.lab, a), _member(mesh.lab, b))
+    members = [_member(mesh.lab, a), _member(mesh.lab, b)]
+    before = {c: _test_namespaces(ctx, c) for c in members}
+    try:
+        results, junit, output = M.connectivity_test(mesh.lab, ctx, *members)
+    finally:   # cilium-cli leaves its test namespaces (cilium-test-N) behind: the suite's probes, removed at the end
+        mesh.probe_namespaces += [(c, ns) for c in members for ns in sorted(_test_namespaces(ctx, c) - before[c])]
     evidence.attach("cilium-connectivity-test", output, "text/plain")
     if junit:
         evidence.attach("cilium-connectivity-test-junit", junit, "application/xml")

@@ -25,7 +25,8 @@ from tests.features.test_kind_target import LAB, Evidence, StandInKind, kind  # 
 
 ROOT = Path(__file__).resolve().parents[2]
 # the steps that start a probe Job (labsim/steps/mesh_steps.py start_probe)
-PROBE_STEP = re.compile(r"\d+ requests go from |a probe of \d+ requests runs from |\d+ requests from \S+ to \".*\" all fail")
+PROBE_STEP = re.compile(r"\d+ requests go from |a probe of \d+ requests runs from "
+                        r"|\d+ requests from \S+ to \".*\" all fail|cilium connectivity test from ")
 
 
 class StandInLab(StandInKind):
@@ -60,7 +61,7 @@ def test_every_scenario_that_starts_a_probe_is_tagged_probes():
             if any(PROBE_STEP.search(s) for s in steps):
                 found.append(name)
                 assert "probes" in tags, f"{feature.name}: {name!r} starts probe pods but is not tagged @probes"
-    assert len(found) >= 9, found      # the mesh failover and policy drills
+    assert len(found) >= 10, found      # the mesh failover and policy drills, and cilium connectivity test
 
 
 def test_without_allow_probes_a_real_lab_run_declares_them_deviations_and_passes_none(tmp_path):
@@ -77,7 +78,7 @@ def test_without_allow_probes_a_real_lab_run_declares_them_deviations_and_passes
     m = json.loads((bundle / "manifest.json").read_text())
     outcomes = {s["outcome"] for s in m["scenarios"]}
     assert outcomes == {"skipped"}, m["scenarios"]
-    assert len(m["scenarios"]) >= 9
+    assert len(m["scenarios"]) >= 10
     assert "--allow-probes" in json.dumps(m), "the sign-off does not say what the skipped probes needed"
     assert m["verdict"] != "ACCEPTED" or all("--allow-probes" in json.dumps(s) for s in m["scenarios"])
 
@@ -98,7 +99,7 @@ def _no_apps(tmp_path: Path):
     return load_lab(tmp_path / "lab.yaml")
 
 
-def test_without_allow_probes_no_probe_pod_is_started(kind, tmp_path):
+def test_without_allow_probes_no_probe_pod_is_started(kind, tmp_path):  # noqa: F811
     target = StandInLab(kind, tmp_path / "work", allow_probes=False)
     lab = _no_apps(tmp_path)
     talos, mesh, gen = _run(target, lab)
@@ -111,7 +112,7 @@ def test_without_allow_probes_no_probe_pod_is_started(kind, tmp_path):
         next(gen)
 
 
-def test_with_allow_probes_the_probe_namespace_is_created_and_removed_even_when_the_scenario_fails(kind, tmp_path):
+def test_with_allow_probes_the_probe_namespace_comes_and_goes_even_when_it_fails(kind, tmp_path):  # noqa: F811
     target = StandInLab(kind, tmp_path / "work", allow_probes=True)
     lab = _no_apps(tmp_path)
     full = load_lab(LAB)
@@ -126,7 +127,8 @@ def test_with_allow_probes_the_probe_namespace_is_created_and_removed_even_when_
     assert kube.get("Job", mesh.probes[0].name, ns) is not None
     # a probe that must run as an application goes where its identity is: its Job is removed, its namespace stays
     app = full.mesh.applications[0]
-    app_probe = mesh_steps.start_probe(target, talos, mesh, a, "echo", 10, Client(app.namespace, app.pod_labels, app.name))
+    as_app = Client(app.namespace, app.pod_labels, app.name)
+    app_probe = mesh_steps.start_probe(target, talos, mesh, a, "echo", 10, as_app)
     assert app_probe.namespace == app.namespace
     # the scenario fails at a Then step (the probe was not answered by the other member only)...
     with pytest.raises(AssertionError):
@@ -140,3 +142,23 @@ def test_with_allow_probes_the_probe_namespace_is_created_and_removed_even_when_
     assert kube.get("Namespace", app.namespace) is not None, "an application's namespace is never the probes' to remove"
     assert not kube.pods(app.namespace, f"probe={app_probe.name}") or all(
         p.metadata.deletion_timestamp for p in kube.pods(app.namespace, f"probe={app_probe.name}"))
+
+
+def test_connectivity_test_namespaces_are_removed_with_the_probes(kind, tmp_path):  # noqa: F811
+    """cilium-cli leaves its test namespaces (cilium-test-N) in both clusters: the scenario's teardown removes the
+    ones this run created, whatever the test's verdict."""
+    target = StandInLab(kind, tmp_path / "work", allow_probes=True)
+    lab = load_lab(LAB)
+    talos, mesh, gen = _run(target, lab)
+    a, b = first_two(lab)
+    try:
+        mesh_steps.connectivity_test(target, talos, mesh, Evidence(), a, b)
+    except AssertionError:
+        pass                     # the verdict is not this test's concern
+    created = list(mesh.probe_namespaces)
+    assert {c for c, _ in created} == {a, b}, created
+    with pytest.raises(StopIteration):
+        next(gen)
+    for c, ns in created:
+        gone = mesh_steps._ctx(target, talos, mesh).kube(c).get("Namespace", ns)
+        assert gone is None or (gone.get("status") or {}).get("phase") == "Terminating", (c, gone)

@@ -73,6 +73,8 @@ CASES = [
      (("every request was answered by <pair.a>", "not every request was answered by talos-east"),)),
     (STRESS, "mesh-apiserver-back-by-gitops", "although talos-east's clustermesh-apiserver is away",
      'the new <pair.a> backend of "<any>" gets no request from <pair.b>'),
+    (STRESS, "mesh-backends-restarted-while-apiserver-away", "curl: (28) Connection timed out",
+     "no request of the probe failed"),
     (TTL_15M, "mesh-none-replicas-even", "is not about 75%", "about <any.b share>% of them failed"),
     (AS_FOUND, "mesh-routing-removed", "is not connected to cluster talos-west", STATUS_CONNECTED),
     (AS_FOUND, "mesh-local-affinity-none", "annotations",
