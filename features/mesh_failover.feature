@@ -71,7 +71,7 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
     When the mesh is provisioned again
     Then the second mesh run changed nothing and no cilium release got a new revision
 
-  @writes @destructive
+  @writes @destructive @probes
   Scenario Outline: Affinity local keeps traffic in the client's cluster, fails over when its local backends go, and comes back with them
     Given the mesh of the lab file is built
     And a probe of 600 requests runs from <pair.a> against "<local>"
@@ -85,7 +85,7 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
       | pair                                 | local                                  |
       | the first mesh member and the others | the mesh's service with affinity local |
 
-  @writes @destructive
+  @writes @destructive @probes
   Scenario Outline: The canary holds over 1,000 requests in both constructions, and goes all to one side when the other loses its backends
     Given the mesh of the lab file is built
     When 1000 requests go from <pair.a> to "<canary>", the Envoy construction
@@ -121,7 +121,7 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
       | pair                       | any                                                    | local                                                   |
       | the first two mesh members | the mesh's service with affinity none in three members | the mesh's service with affinity local in three members |
 
-  @writes @destructive
+  @writes @destructive @probes
   Scenario Outline: Cilium CI's clustermesh-apiserver stress recipe keeps established traffic and stops new endpoints until the apiserver returns
     Given the mesh of the lab file is built
     And a probe of 900 requests runs from <pair.b> against "<any>"
@@ -138,7 +138,7 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
       | pair                       | any                                   |
       | the first two mesh members | the mesh's service with affinity none |
 
-  @writes @destructive
+  @writes @destructive @probes
   Scenario Outline: A member lost with clustermesh.cacheTTL unset: the other keeps its last-known backends and requests to them fail
     Given the mesh of the lab file is built
     And a probe of 1200 requests runs from <pair.a> against "<any>"
@@ -150,7 +150,7 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
       | pair                       | any                                   |
       | the first two mesh members | the mesh's service with affinity none |
 
-  @writes @destructive
+  @writes @destructive @probes
   Scenario Outline: A member lost with clustermesh.cacheTTL 15m: traffic from the other recovers once the cache expires
     Given a copy of the lab file where the mesh's cache_ttl is 15m
     And the mesh of that copy is built
@@ -165,7 +165,7 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
       | pair                       | any                                   |
       | the first two mesh members | the mesh's service with affinity none |
 
-  @writes @destructive
+  @writes @destructive @probes
   Scenario Outline: Inter-VLAN routing removed on the fabric disconnects the mesh, and the status says which nodes lost which cluster
     Given the mesh of the lab file is built
     When <router>'s address on <router.vlan> is disabled

@@ -12,7 +12,7 @@ Feature: Applications reach each other across the mesh only as the lab file's me
   Background:
     Given the lab file passes its intent checks
 
-  @writes
+  @writes @probes
   Scenario Outline: <app> reaches the backends of the other member through "<app.remote>", and a pod without its labels is denied either way
     Given the mesh of the lab file is built
     Then every member has the access policies of the lab file's applications
@@ -29,7 +29,7 @@ Feature: Applications reach each other across the mesh only as the lab file's me
       | pair                       | app                            |
       | the first two mesh members | the mesh's frontend application |
 
-  @writes @destructive
+  @writes @destructive @probes
   Scenario Outline: Failover keeps the policy: <app> follows the backends of "<app.local>" to the other member, a pod without its labels stays denied
     Given the mesh of the lab file is built
     When 100 requests go from <app> in <pair.a> to "<app.local>"
@@ -45,7 +45,7 @@ Feature: Applications reach each other across the mesh only as the lab file's me
       | pair                                 | app                             |
       | the first mesh member and the others | the mesh's frontend application |
 
-  @writes
+  @writes @probes
   Scenario Outline: An access policy deleted by hand is found by the verification and put back by the next mesh run
     Given the mesh of the lab file is built
     When the access policy of "<app.remote>" is deleted by hand in <pair.b>
@@ -59,7 +59,7 @@ Feature: Applications reach each other across the mesh only as the lab file's me
       | pair                       | app                            |
       | the first two mesh members | the mesh's frontend application |
 
-  @writes
+  @writes @probes
   Scenario Outline: The owners' verification: cilium connectivity test across <pair> passes every test the lab can run
     Given the mesh of the lab file is built
     Then cilium connectivity test from <pair.a> with --multi-cluster <pair.b> passes every test it runs, its junit in the evidence

@@ -11,6 +11,8 @@ from labsim.steps import guard
 from labsim.steps.markers import MARKERS, SKIPS
 
 _TRANSCRIPT = pytest.StashKey()
+PROBES_REFUSED = ("@probes: traffic checks run probe pods in the lab's clusters: refused against a real lab without "
+                  "--allow-probes")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,6 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="against a real lab: allow provisioning (writes); verification is read-only otherwise")
     g.addoption("--allow-destructive", action="store_true", default=False,
                 help="against a real lab: allow @destructive fault drills")
+    g.addoption("--allow-probes", action="store_true", default=False,
+                help="against a real lab: allow @probes traffic checks, which run probe Jobs in the members (each "
+                     "scenario removes its probe Jobs and the probe namespace it created when it ends)")
     g.addoption("--sim-break", default=None, metavar="NAME",
                 help="sim only: break the simulated lab right after the fabric (for a VM breakage: the VMs) "
                      "is provisioned (see labsim/steps/breakages.py); proves that the features fail on a broken lab")
@@ -125,6 +130,8 @@ def skip_reason(config: pytest.Config, tags: set[str]) -> str | None:
             return "@destructive: fault drill refused against a real lab without --allow-destructive"
         if "writes" in tags and not config.getoption("--apply"):
             return "@writes: provisioning refused against a real lab without --apply (verification is read-only)"
+        if "probes" in tags and not config.getoption("--allow-probes"):
+            return PROBES_REFUSED
     return None
 
 
@@ -167,7 +174,8 @@ def target(request: pytest.FixtureRequest):
 
     cfg = request.config
     if cfg.getoption("--target") == "lab":
-        t = LabTarget(cfg.getoption("--lab"), apply=cfg.getoption("--apply"))
+        t = LabTarget(cfg.getoption("--lab"), apply=cfg.getoption("--apply"),
+                      allow_probes=cfg.getoption("--allow-probes"))
     elif cfg.getoption("--target") == "kind":
         from labsim.steps.kind_target import KindTarget
 

@@ -19,6 +19,8 @@ MARKERS: dict[str, str] = {
     "lab_only": "needs real hardware: skipped in the simulator as a declared deviation",
     "sim_only": "needs the simulator's fault injection: skipped against a real lab",
     "writes": "provisions (writes): only with --apply against a real lab",
+    "probes": "traffic checks that run probe pods (failover, canary split, policy): only with --allow-probes against "
+              "a real lab; each scenario removes its probe Jobs and the probe namespace it created",
     "as_found": "verifies the lab as found, read-only: runs in a plain `make lab-verify` (its `is provisioned` steps "
                 "build the simulated lab, and only look at a real one without --apply)",
     "hosts": "host checks over SSH with testinfra (the Proxmox host) and of the operator's workstation",

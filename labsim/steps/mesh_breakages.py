@@ -179,9 +179,11 @@ def canary_weights_even(target, at: Strike) -> None:
     target.clock.sleep(SETTLE)
 
 
-@breakage("mesh-none-replicas-even", after=BUILT)
+@breakage("mesh-none-replicas-even", after=(BUILT, COPY_BUILT))
 def none_replicas_even(target, at: Strike) -> None:
-    """The affinity-none service scaled by hand in the second member to as many backends as the first has."""
+    """The affinity-none service scaled by hand in the second member to as many backends as the first has: Cilium
+    picks one backend per connection at random among all of them, so each member's share is its share of the
+    backends (https://docs.cilium.io/en/stable/network/clustermesh/services/), no longer the lab file's."""
     name, ns = _service(target, "none")
     p = _pair(target)
     from labsim.provisioners.mesh.workload import workload
@@ -198,6 +200,60 @@ def apiserver_unschedulable(target, at: Strike) -> None:
         "clustermesh-apiserver", "kube-system",
         {"spec": {"template": {"spec": {"nodeSelector": {"kubernetes.io/hostname": "no-such-node"}}}}})
     target.clock.sleep(SETTLE)
+
+
+@breakage("mesh-apiserver-back-by-gitops",
+          after="the clustermesh-apiserver of <cluster> is scaled to <replicas> replicas at <seconds> seconds into the probe")
+def apiserver_back_by_gitops(target, at: Strike) -> None:
+    """A GitOps controller's self-heal (Argo CD, Flux) puts the clustermesh-apiserver's replicas back at once: it never
+    goes away, so KVStoreMesh in the other member keeps syncing and learns a new backend as soon as it is ready
+    (https://docs.cilium.io/en/stable/network/clustermesh/clustermesh/ "KVStoreMesh"; Cilium CI's stress recipe
+    relies on the apiserver being away for the new endpoint to stay unknown)."""
+    from labsim.steps.mesh_steps import _member
+    _kube(target, _member(target.lab, at.args["cluster"])).scale("clustermesh-apiserver", "kube-system", 1)
+    target.clock.sleep(SETTLE)
+
+
+@breakage("mesh-backends-restarted-while-apiserver-away",
+          after='the "<service>" backends of <cluster> are scaled to <replicas> while its clustermesh-apiserver is away')
+def backends_restarted_while_apiserver_away(target, at: Strike) -> None:
+    """`kubectl delete pod -l <the service's selector>` in that member while its clustermesh-apiserver is away: the
+    ReplicaSet brings new pods at new addresses, but the other member cannot learn it until the apiserver returns
+    and keeps sending to the last-known backends, which are gone (Cilium's clustermesh troubleshooting: remote
+    state is only refreshed through the clustermesh-apiserver,
+    https://docs.cilium.io/en/stable/network/clustermesh/clustermesh/#troubleshooting)."""
+    from labsim.provisioners.mesh.workload import workload
+    from labsim.steps.mesh_steps import _member
+    member, service = _member(target.lab, at.args["cluster"]), at.args["service"]
+    ns = workload(target.lab).namespace_of(service)
+    kube = _kube(target, member)
+    sel = (kube.get("Service", service, ns) or {}).get("spec", {}).get("selector") or {}
+    assert sel, f"--sim-break: the Service {ns}/{service} in {member} has no selector"
+    kube.core.delete_collection_namespaced_pod(ns, label_selector=",".join(f"{k}={v}" for k, v in sel.items()))
+    target.clock.sleep(SETTLE)
+
+
+@breakage("mesh-stray-backends-by-hand", after=BUILT)
+def stray_backends_by_hand(target, at: Strike) -> None:
+    """An engineer's debugging copy of every global service's backends left running in each member: a second
+    Deployment (another name, one replica) whose pods carry the service's selector labels. Kubernetes' EndpointSlice
+    controller puts every ready pod the Service's selector matches among its endpoints, whoever owns it
+    (https://kubernetes.io/docs/concepts/services-networking/endpoint-slices/), and Cilium balances over those
+    (and the other members' through the mesh): scaling the lab file's Deployment to 0 no longer empties a side."""
+    from labsim.provisioners.mesh.workload import workload
+    pair = _pair(target)
+    for cluster in (pair["a"], pair["b"]):
+        kube = _kube(target, cluster)
+        for g in workload(target.lab).services:
+            dep = kube.get("Deployment", g.name, g.namespace)
+            if dep is None:
+                continue
+            labels = {**(dep["spec"]["template"]["metadata"].get("labels") or {}), "debug-copy": "true"}
+            kube.apply({"apiVersion": "apps/v1", "kind": "Deployment",
+                        "metadata": {"name": f"{g.name}-debug", "namespace": g.namespace},
+                        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                                 "template": {"metadata": {"labels": labels}, "spec": dep["spec"]["template"]["spec"]}}})
+    target.clock.sleep(60)
 
 
 @breakage("mesh-apiserver-scaled-to-zero-by-hand", after=BUILT)
@@ -273,6 +329,21 @@ def policy_put_back_by_hand(target, at: Strike) -> None:
     for doc in demo.policies(workload(target.lab), target.lab):
         if doc["metadata"]["name"] == demo.POLICY_PREFIX + at.args["service"]:
             kube.apply(doc)
+    target.clock.sleep(SETTLE)
+
+
+@breakage("mesh-app-affinities-swapped-by-hand", after=BUILT)
+def app_affinities_swapped_by_hand(target, at: Strike) -> None:
+    """The affinity annotations of the frontend application's services swapped by hand in every member: its
+    remote-affinity service set to `local`, its local-affinity one to `remote`. Cilium then prefers the client's
+    own cluster for the first and the other cluster for the second (service.cilium.io/affinity,
+    https://docs.cilium.io/en/stable/network/clustermesh/affinity/, cilium/cilium#19521)."""
+    pair, app, ns = _policy_subjects(target)
+    swap = {app.attrs["remote"]: "local", app.attrs["local"]: "remote"}
+    for cluster in (pair["a"], pair["b"]):
+        for name, affinity in swap.items():
+            _kube(target, cluster).core.patch_namespaced_service(
+                name, ns, {"metadata": {"annotations": {"service.cilium.io/affinity": affinity}}})
     target.clock.sleep(SETTLE)
 
 

@@ -62,15 +62,75 @@ class MeshRun:
     last: Traffic | None = None
     second_plan: M.MeshPlan | None = None
     drops_before: dict[str, float] = field(default_factory=dict)     # member -> policy drops before a probe
+    probes: list[traffic.Probe] = field(default_factory=list)       # every probe Job started: removed at the end
+    probe_namespaces: list[tuple[str, str]] = field(default_factory=list)   # (member, namespace) created for them
 
 
 @pytest.fixture
 def mesh(target):
     run = MeshRun(lab=target.lab)
     yield run
+    for line in remove_probes(run):      # passed or failed: nothing of the probes stays in the lab
+        print(line)
     if run.deployed and run.ctx is not None and run.workload is not None:
         for line in M.remove_workload(run.lab, run.ctx, run.workload):   # the suite's namespace goes, as it came
             print(line)
+
+
+def start_probe(target, talos, mesh: MeshRun, cluster: str, service: str, n: int, client=None) -> traffic.Probe:
+    """A probe Job, only where the target allows probe pods (a real lab: --allow-probes). It runs in the suite's
+    probe namespace (`mesh.probe.namespace`, created here when a member lacks it), or in an application's
+    namespace when it runs as that application (its identity for Cilium's policies is its namespace and labels).
+    Recorded before it is waited on, so `remove_probes` finds it however the scenario ends."""
+    from labsim.provisioners.mesh.demo import namespace as namespace_doc
+    from labsim.provisioners.mesh.workload import client_for
+
+    _probes_allowed(target, f"a probe pod against {service}")
+    ctx, member = _ctx(target, talos, mesh), _member(mesh.lab, cluster)
+    ns = _services(mesh).namespace_of(service)
+    client = client or client_for(mesh.lab, service, ns)
+    kube = ctx.kube(member)
+    if kube.get("Namespace", client.namespace) is None:
+        kube.apply(namespace_doc(client.namespace))
+        mesh.probe_namespaces.append((member, client.namespace))
+    p = traffic.start(mesh.lab, ctx, member, service, ns, requests=n, client=client)
+    mesh.probes.append(p)
+    return p
+
+
+def _probes_allowed(target, what: str) -> None:
+    if not target.probes_allowed:
+        raise AssertionError(f"{what} refused: the {target.name} target allows no probe pod without --allow-probes "
+                             "(a scenario that runs probes is tagged @probes)")
+
+
+def remove_probes(run: MeshRun) -> list[str]:
+    """Every probe Job the scenario started (with its pods: background propagation, as `kubectl delete job` does),
+    then every namespace it created for them. A member whose API does not answer (a drill powered it off) keeps
+    them: that is said, not raised."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    out: list[str] = []
+    if run.ctx is None:
+        return out
+    for p in run.probes:
+        try:
+            run.ctx.kube(p.cluster).batch.delete_namespaced_job(p.name, p.namespace, propagation_policy="Background")
+            out.append(f"{p.cluster}: probe job {p.namespace}/{p.name} deleted")
+        except ApiException as exc:
+            if exc.status != 404:
+                out.append(f"{p.cluster}: probe job {p.namespace}/{p.name} not deleted: {exc.reason}")
+        except (OSError, HTTPError) as exc:
+            out.append(f"{p.cluster}: probe job {p.namespace}/{p.name} not deleted: {exc}")
+    for member, ns in run.probe_namespaces:
+        try:
+            if run.ctx.kube(member).delete("Namespace", ns):
+                out.append(f"{member}: probe namespace {ns} deleted")
+        except (ApiException, OSError, HTTPError) as exc:
+            out.append(f"{member}: probe namespace {ns} not deleted: {getattr(exc, 'reason', None) or exc}")
+    run.probes, run.probe_namespaces = [], []
+    return out
 
 
 def _ctx(target, talos, mesh: MeshRun) -> MeshContext:
@@ -357,8 +417,8 @@ def _record(evidence, mesh: MeshRun, label: str, result: Traffic, lane: str) -> 
       converters={"n": int})
 def requests(target, talos, mesh, evidence, n, cluster, service, how=None):
     ctx = _ctx(target, talos, mesh)
-    wl = _services(mesh)
-    p, result = traffic.run(mesh.lab, ctx, _member(mesh.lab, cluster), service, wl.namespace_of(service), requests=n)
+    p = start_probe(target, talos, mesh, cluster, service, n)
+    result = traffic.finish(ctx, p)
     assert result.requests, f"probe {p.name} wrote no request lines"
     label = f"{service} from {cluster}" + (f" ({how} construction)" if how else "")
     _record(evidence, mesh, f"{p.name}-from-{cluster}", result, label)
@@ -398,9 +458,7 @@ def all_fail(target, talos, mesh, evidence, n, cluster, service):
 # --- probes running across a fault -------------------------------------------------------------------------------------
 @given(parsers.parse('a probe of {n:d} requests runs from {cluster} against "{service}"'))
 def probe_runs(target, talos, mesh, n, cluster, service):
-    ctx = _ctx(target, talos, mesh)
-    mesh.probe = traffic.start(mesh.lab, ctx, _member(mesh.lab, cluster), service,
-                               _services(mesh).namespace_of(service), requests=n)
+    mesh.probe = start_probe(target, talos, mesh, cluster, service, n)
     mesh.probe_from = cluster
 
 
@@ -619,8 +677,8 @@ def requests_unlabelled(target, talos, mesh, evidence, n, app, cluster, service)
 def _probe_as(target, talos, mesh: MeshRun, evidence, n: int, cluster: str, service: str, client) -> None:
     _drops_before(target, talos, mesh)
     ctx = _ctx(target, talos, mesh)
-    p, result = traffic.run(mesh.lab, ctx, _member(mesh.lab, cluster), service, _services(mesh).namespace_of(service),
-                            requests=n, client=client)
+    p = start_probe(target, talos, mesh, cluster, service, n, client)
+    result = traffic.finish(ctx, p)
     assert result.requests, f"probe {p.name} wrote no request lines"
     _record(evidence, mesh, f"{p.name}-from-{cluster}", result, f"{service} from {client.name} in {cluster}")
 
@@ -657,11 +715,24 @@ def policy_found_missing(target, talos, mesh, evidence, service, cluster):
 
 
 # --- the owners' verification: cilium connectivity test --------------------------------------------------------------
+def _test_namespaces(ctx: MeshContext, cluster: str) -> set[str]:
+    """The namespaces `cilium connectivity test` deploys its workloads to (`--test-namespace`, default cilium-test,
+    suffixed -1 .. -N by cilium-cli 0.18)."""
+    return {n.metadata.name for n in ctx.kube(cluster).core.list_namespace().items
+            if re.fullmatch(r"cilium-test(?:-\d+)?", n.metadata.name)}
+
+
 @then(parsers.parse("cilium connectivity test from {a} with --multi-cluster {b} passes every test it runs, its junit "
                     "in the evidence"))
 def connectivity_test(target, talos, mesh, evidence, a, b):
+    _probes_allowed(target, "cilium connectivity test")
     ctx = _ctx(target, talos, mesh)
-    results, junit, output = M.connectivity_test(mesh.lab, ctx, _member(mesh.lab, a), _member(mesh.lab, b))
+    members = [_member(mesh.lab, a), _member(mesh.lab, b)]
+    before = {c: _test_namespaces(ctx, c) for c in members}
+    try:
+        results, junit, output = M.connectivity_test(mesh.lab, ctx, *members)
+    finally:   # cilium-cli leaves its test namespaces (cilium-test-N) behind: the suite's probes, removed at the end
+        mesh.probe_namespaces += [(c, ns) for c in members for ns in sorted(_test_namespaces(ctx, c) - before[c])]
     evidence.attach("cilium-connectivity-test", output, "text/plain")
     if junit:
         evidence.attach("cilium-connectivity-test-junit", junit, "application/xml")

@@ -76,7 +76,23 @@ def pytest_signoff_deviations(config: pytest.Config) -> dict[str, str]:
     name = _lab(config).lab.name
     if not config.getoption("--allow-destructive") or _confirm_reason(config, name):
         out["destructive"] = f"fault drills need --allow-destructive --confirm-lab {name}"
+    if not config.getoption("--allow-probes"):
+        out["probes"] = "traffic checks run probe pods in the lab's clusters: they need --allow-probes"
     return out
+
+
+def _probes_line(config: pytest.Config, items: list[pytest.Item]) -> str | None:
+    """What the run does about @probes scenarios, for the preflight's report: how many run (their probe Jobs, and
+    the probe namespace each creates, removed when it ends), or are skipped for want of --allow-probes."""
+    probing = [i for i in items if i.get_closest_marker("probes")]
+    if not probing:
+        return None
+    running = [i for i in probing if _will_run(i)]
+    if not config.getoption("--allow-probes"):
+        return (f"probes: {len(probing)} traffic scenario(s) need --allow-probes; skipped as declared deviations "
+                "(no probe pod is started in the lab)")
+    return (f"probes: allowed (--allow-probes) for {len(running)} scenario(s); each removes its probe Jobs and the "
+            "probe namespace it created when it ends, passed or failed")
 
 
 def _will_run(item: pytest.Item) -> bool:
@@ -117,6 +133,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     write = (lambda text, **kw: tr.write_line(text, **kw)) if tr is not None else (lambda text, **kw: print(text))
     if report.ok:
         write(report.summary(), green=True)
+        if line := _probes_line(config, session.items):
+            write(line)
         return
     for line in report.render().splitlines():
         write(line, red=True, bold=line.startswith("preflight"))

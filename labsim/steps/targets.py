@@ -37,6 +37,9 @@ def _has_context(path: Path, cluster: str, exact: bool = False) -> bool:
 class Target:
     name = "abstract"
     writes_allowed = False
+    # Whether traffic checks may run probe pods in the lab's clusters: always in the simulator and kind (their
+    # clusters exist for the run), against a real lab only with --allow-probes (labsim/steps/harness.py).
+    probes_allowed = True
 
     def __init__(self, labfile: str | Path):
         self.labfile = Path(labfile)
@@ -172,9 +175,10 @@ class SimTarget(Target):
 class LabTarget(Target):
     name = "lab"
 
-    def __init__(self, labfile: str | Path, *, apply: bool = False, environ=os.environ):
+    def __init__(self, labfile: str | Path, *, apply: bool = False, allow_probes: bool = False, environ=os.environ):
         super().__init__(labfile)
         self.writes_allowed = apply
+        self.probes_allowed = allow_probes
         for dev in self.lab.routeros.devices:
             login = self.lab.routeros_login(dev.identity)
             self.endpoints.routeros[dev.identity] = RouterOSEndpoint(

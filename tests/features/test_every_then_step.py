@@ -17,37 +17,9 @@ MODULES = (test_broken_lab, test_broken_hosts, test_broken_proxmox, test_broken_
            test_broken_mesh_policy, test_broken_ceph)
 MODULES += (test_broken_cloud, test_broken_failover)
 
-# (scenario, Then step) pairs no breakage is shown to fail yet (issue 13: to be emptied). Most are later Then steps of
-# drills (Ceph recovery, mesh failover back, the canary's one-sided phases) that need a breakage striking right before
-# them (`--sim-break-at`).
-NOT_YET: set[tuple[str, str]] = {
-    ('Every member reports every node connected to the others, and a second run of the mesh provisioner changes nothing',
-     'every global service under test exists in every member with its annotations and ready backends'),
-    ('The canary holds over 1,000 requests in both constructions, and goes all to one side when the other loses its backends',
-     'every request was answered by <pair.b>'),
-    ('The canary holds over 1,000 requests in both constructions, and goes all to one side when the other loses its backends',
-     'every request was answered by <pair.a>'),
-    ("Cilium CI's clustermesh-apiserver stress recipe keeps established traffic and stops new endpoints until the apiserver returns",
-     'the new <pair.a> backend of "<any>" gets no request from <pair.b>'),
-    ("Cilium CI's clustermesh-apiserver stress recipe keeps established traffic and stops new endpoints until the apiserver returns",
-     'the new <pair.a> backend of "<any>" answers requests from <pair.b> within 30 seconds'),
-    ("Cilium CI's clustermesh-apiserver stress recipe keeps established traffic and stops new endpoints until the apiserver returns",
-     'no request of the probe failed'),
-    ('A member lost with clustermesh.cacheTTL 15m: traffic from the other recovers once the cache expires',
-     'about <any.b share>% of them failed'),
-    ('Inter-VLAN routing removed on the fabric disconnects the mesh, and the status says which nodes lost which cluster',
-     'its errors name the KVStoreMesh replica "not able to connect to any etcd endpoints"'),
-    ('Inter-VLAN routing removed on the fabric disconnects the mesh, and the status says which nodes lost which cluster',
-     '200 requests from <router.a> to "<remote>" all fail'),
-    ('<app> reaches the backends of the other member through "<app.remote>", and a pod without its labels is denied either way',
-     'every request was answered by <pair.b>'),
-    ('<app> reaches the backends of the other member through "<app.remote>", and a pod without its labels is denied either way',
-     'every request was answered by <pair.a>'),
-    ('<app> reaches the backends of the other member through "<app.remote>", and a pod without its labels is denied either way',
-     'every request failed, and <pair.a>\'s Cilium agents count them as "Policy denied"'),
-    ('Failover keeps the policy: <app> follows the backends of "<app.local>" to the other member, a pod without its labels stays denied',
-     'every request was answered by <pair.a>'),
-}
+# (scenario, Then step) pairs no breakage is shown to fail yet. Empty since issue 13: a new Then step comes with its
+# breaking case; listing it here instead is a debt this test keeps visible.
+NOT_YET: set[tuple[str, str]] = set()
 
 
 def covered() -> dict[tuple[str, str], list[str]]:

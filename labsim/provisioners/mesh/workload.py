@@ -139,14 +139,15 @@ class Client:
 
 def client_for(lab: Lab, service: str, namespace: str) -> Client:
     """The lab file's first application that may reach `service` (when it declares applications), else a plain
-    probe pod in the service's namespace."""
+    probe pod in the suite's own probe namespace (`mesh.probe.namespace`: the suite's probe services live there too;
+    a lab file's services are reached across namespaces, as no access policy guards them without applications)."""
     mesh = lab.mesh
     canary = mesh.canary.name if mesh and mesh.canary else None
     weighed = set(mesh.canary.weights) if mesh and mesh.canary else set()
     for app in (mesh.applications if mesh else []):
         if service in app.reaches or (canary in app.reaches and service in weighed | {canary}):
             return Client(app.namespace, app.pod_labels, app.name)
-    return Client(namespace, {}, "a probe pod")
+    return Client(mesh.probe.namespace if mesh else namespace, {}, "a probe pod")
 
 
 def without_labels(app: Application) -> Client:
