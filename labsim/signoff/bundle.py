@@ -134,7 +134,7 @@ def versions() -> dict:
 
 
 def build_manifest(run: Run, rootpath: Path, git: dict | None, invocation: list[str]) -> dict:
-    from .render import counts_line, steps_line
+    from .render import counts_line, lab_time_line, steps_line
 
     features: dict[str, str] = {}
     for r in run.scenarios:
@@ -167,7 +167,8 @@ def build_manifest(run: Run, rootpath: Path, git: dict | None, invocation: list[
         "tools": {"ssh-keygen": "present" if shutil.which("ssh-keygen") else None},
         "lab_versions": dict(sorted(run.lab_versions.items())),
         "counts": {"scenarios": run.counts(), "steps": run.step_counts(), "tests": run.counts("test")},
-        "summary": {"scenarios": counts_line(run), "steps": steps_line(run)},
+        "summary": {"scenarios": counts_line(run), "steps": steps_line(run), "lab_time": lab_time_line(run)},
+        "lab_time": _lab_time(run),
         "deviations": run.deviations,
         "waivers": [dict(w.as_dict(), expired=w.expired(run.today), applied_to=list(w.matched))
                     for w in run.waivers],
@@ -175,6 +176,11 @@ def build_manifest(run: Run, rootpath: Path, git: dict | None, invocation: list[
         "platform": {"system": platform.system(), "machine": platform.machine(), "python": sys.version.split()[0]},
         "scenarios": [r.to_dict() for r in run.records.values()],
     }
+
+
+def _lab_time(run: Run) -> dict:
+    seconds, n, clock = run.lab_time()
+    return {"seconds": round(seconds, 3), "scenarios": n, "clock": clock}
 
 
 def _last_line(text: str) -> str:

@@ -59,6 +59,8 @@ class Evidence:
       the run (unless the scenario is waived), even when the step itself did not fail.
     - ``timeline(name, points, kind="failover"|"health"|...)``: time series drawn as a chart in the report.
     - ``lab_version(component, version)``: a version the lab reported, recorded in the manifest.
+    - ``lab_time(seconds, clock)``: the lab time the scenario covered, read from the lab's clock ("virtual" in a
+      simulator, "wall" on a real lab); summed in summary.md, the manifest and the console's last lines.
     """
 
     def __init__(self, collector: Collector, record: ScenarioRecord) -> None:
@@ -130,6 +132,11 @@ class Evidence:
         path = self._record.topology_path or self._next_path("topology", "json")
         self._record.topology_path = path
         return path
+
+    def lab_time(self, seconds: float, clock: str = "virtual") -> None:
+        if clock not in ("virtual", "wall"):
+            raise ValueError(f"evidence.lab_time: clock must be 'virtual' or 'wall', not {clock!r}")
+        self._record.lab_time, self._record.lab_clock = max(float(seconds), 0.0), clock
 
     def lab_version(self, component: str, version: str) -> None:
         self._collector.run.lab_versions[str(component)] = str(version)

@@ -139,6 +139,10 @@ class ScenarioRecord:
     timelines: list[Timeline] = field(default_factory=list)
     topology: dict | None = None  # the fabric as observed (labsim-topology/1), when a step recorded it
     topology_path: str | None = None
+    # the lab time the scenario covered (seconds) and the clock it was read from: "virtual" (the simulator's) or
+    # "wall" (a real lab, whose time is wall time); None when the scenario used no lab
+    lab_time: float | None = None
+    lab_clock: str | None = None
     # verdict bookkeeping
     status: str = NOT_RUN
     waiver: Waiver | None = None
@@ -209,6 +213,8 @@ class ScenarioRecord:
             "findings": [f.to_dict() for f in self.findings],
             "timelines": [t.to_dict() for t in self.timelines],
             "topology": self.topology_path,
+            "lab_time": None if self.lab_time is None else {"seconds": round(self.lab_time, 3),
+                                                            "clock": self.lab_clock},
         }
 
 
@@ -268,6 +274,13 @@ class Run:
             c[r.status] = c.get(r.status, 0) + 1
         c["total"] = len(recs)
         return c
+
+    def lab_time(self) -> tuple[float, int, str | None]:
+        """The lab time the run covered: (seconds, scenarios measured, clock: "virtual", "wall", "mixed" or None)."""
+        measured = [r for r in self.records.values() if r.lab_time is not None]
+        clocks = {r.lab_clock for r in measured}
+        clock = None if not clocks else clocks.pop() if len(clocks) == 1 else "mixed"
+        return sum(r.lab_time for r in measured), len(measured), clock
 
     def step_counts(self) -> dict[str, int]:
         c = {s: 0 for s in (PASSED, FAILED, SKIPPED, UNDEFINED, NOT_RUN)}

@@ -164,13 +164,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if collector.console is not None:
         config.pluginmanager.unregister(collector.console)
     if collector.bundle_path is not None:
+        from .render import closing_line
+
         line = verdict_line(collector.run.verdict, collector.rel_display(collector.bundle_path))
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             v = collector.run.verdict
+            tr.write_line(closing_line(collector.run))
             tr.write_line(line, green=v == "ACCEPTED", yellow=v == "PARTIAL", red=v == "REJECTED", bold=True)
         else:
-            print(line, flush=True)
+            print(closing_line(collector.run), line, sep="\n", flush=True)
     elif collector.bundle_error is not None:
         tr = config.pluginmanager.get_plugin("terminalreporter")
         msg = f"Sign-off: NOT WRITTEN — {collector.bundle_error}"

@@ -56,6 +56,42 @@ def steps_line(run: Run) -> str:
     return f"{c['total']} total: " + ", ".join(parts)
 
 
+def span_text(seconds: float) -> str:
+    """A span of time as a person reads it: "0.4 s", "12 s", "4 min 05 s", "2 h 41 min"."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+CLOCK_WORDS = {"virtual": "virtual time on the simulated lab's clock",
+               "wall": "a real lab: its lab time is wall time",
+               "mixed": "virtual and wall time: some scenarios ran on a real lab"}
+
+
+def lab_time_line(run: Run) -> str:
+    """The lab time the run covered, or why there is none ("no scenario used a lab")."""
+    seconds, n, clock = run.lab_time()
+    if not n:
+        return "none measured (no scenario used a lab)"
+    return f"{span_text(seconds)} over {n} scenario{'s' if n != 1 else ''} ({CLOCK_WORDS[clock]})"
+
+
+def closing_line(run: Run) -> str:
+    """The console's line before the verdict: "52 scenarios, 2 h 41 min of lab time in 58 s"."""
+    ran = [r for r in run.scenarios if r.outcome in (PASSED, FAILED)]
+    seconds, n, clock = run.lab_time()
+    wall = (run.finished - run.started).total_seconds() if run.finished else 0.0
+    lab = f"{span_text(seconds)} of lab time" if n else "no lab time measured"
+    note = " (a real lab: lab time is wall time)" if clock == "wall" else \
+        " (some on a real lab: lab time is wall time there)" if clock == "mixed" else ""
+    return f"{len(ran)} scenario{'s' if len(ran) != 1 else ''}, {lab} in {span_text(wall)}{note}"
+
+
 def summary_md(run: Run, manifest: dict) -> str:
     L: list[str] = []
     L.append(f"# Lab sign-off: {run.verdict}")
@@ -84,6 +120,7 @@ def summary_md(run: Run, manifest: dict) -> str:
     L.append(f"- Steps: {steps_line(run)}")
     if run.tests:
         L.append(f"- Tests (outside features): {counts_line(run, 'test')}")
+    L.append(f"- Lab time: {lab_time_line(run)}")
     L.append("")
     if run.verdict != "ACCEPTED":
         L.append(f"## Reasons for {run.verdict}")
@@ -161,6 +198,15 @@ def summary_md(run: Run, manifest: dict) -> str:
             else:
                 why = "NOT ACCOUNTED FOR"
             L.append(f"- {_md(r.full_name)} — {_md(r.skip_reason or 'skipped')} — {_md(why)}")
+        L.append("")
+    timed = [r for r in recs if r.lab_time is not None]
+    if timed:
+        L.append("## Lab time per scenario")
+        L.append("")
+        L.append("| Scenario | Lab time | Clock | Wall time |")
+        L.append("|---|---|---|---|")
+        L += [f"| {_md(r.full_title)} | {span_text(r.lab_time)} | {r.lab_clock} | {span_text(r.duration)} |"
+              for r in timed]
         L.append("")
     if run.lab_versions:
         L.append("## Versions the lab reported")

@@ -182,8 +182,19 @@ def target(request: pytest.FixtureRequest):
         t = KindTarget(cfg.getoption("--lab"), seed=cfg.getoption("--sim-seed"), kind_dir=cfg.getoption("--kind-dir"))
     else:
         t = SimTarget(cfg.getoption("--lab"), seed=cfg.getoption("--sim-seed"))
+    evidence = _evidence(request)
     yield t
+    if evidence is not None:   # the lab time this scenario covered, for the sign-off's totals
+        evidence.lab_time(t.lab_seconds(), t.lab_clock)
     t.close()
+
+
+def _evidence(request: pytest.FixtureRequest):
+    """The sign-off's `evidence` fixture, or None when the sign-off plugin is not loaded (`-p no:...`)."""
+    try:
+        return request.getfixturevalue("evidence")
+    except pytest.FixtureLookupError:
+        return None
 
 
 @pytest.fixture

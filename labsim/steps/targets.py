@@ -40,12 +40,15 @@ class Target:
     # Whether traffic checks may run probe pods in the lab's clusters: always in the simulator and kind (their
     # clusters exist for the run), against a real lab only with --allow-probes (labsim/steps/harness.py).
     probes_allowed = True
+    # Which clock the lab's time is read from: a real lab's time passes at the wall clock's rate.
+    lab_clock = "wall"
 
     def __init__(self, labfile: str | Path):
         self.labfile = Path(labfile)
         self.lab = load_lab(self.labfile)
         self.endpoints: Endpoints = Endpoints(self.lab.lab.name)
         self.clock: Clock = RealClock()
+        self._lab_t0 = self.clock.now()
         self._routeros: dict[str, Any] = {}
         self._proxmox: dict[str, Any] = {}
         self._unreachable: dict[str, str] = {}   # Proxmox node -> why there is no endpoint (a secret missing)
@@ -132,6 +135,10 @@ class Target:
         None: the one the Talos provisioner keeps in the workdir (`talos/<cluster>/kubeconfig`)."""
         return None
 
+    def lab_seconds(self) -> float:
+        """The lab time this target has covered so far, on its `lab_clock` (virtual seconds in the simulator)."""
+        return max(self.clock.now() - self._lab_t0, 0.0)
+
     def close(self) -> None:
         self.reconnect()
 
@@ -139,6 +146,7 @@ class Target:
 class SimTarget(Target):
     name = "sim"
     writes_allowed = True
+    lab_clock = "virtual"
 
     def __init__(self, labfile: str | Path, *, seed: int = 0):
         super().__init__(labfile)
@@ -152,8 +160,10 @@ class SimTarget(Target):
         for ref, value in values.items():
             if ref.startswith("env:"):
                 os.environ.setdefault(ref[4:], value)
-        self.sim = SimulatedLab(self.labfile, seed=seed, secrets=values).start()
+        self.sim = SimulatedLab(self.labfile, seed=seed, secrets=values)
         self.clock = self.sim.clock
+        self._lab_t0 = self.clock.now()   # before the lab boots: booting takes lab time too
+        self.sim.start()
         self.endpoints = Endpoints.from_json(self.sim.endpoints())
         self.workdir = Path(tempfile.mkdtemp(prefix="labsim-work-"))
 
