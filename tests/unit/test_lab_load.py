@@ -143,6 +143,32 @@ def test_schema_errors_are_all_collected_with_lab_paths() -> None:
     }
 
 
+def test_a_large_labs_field_paths_are_as_each_path_alone_names_them() -> None:
+    """Item labels are computed once per list, not once per YAML node (issue 21: 3,000 VLANs took 43 s to load):
+    every line's field path, and every error's, is still the one labelling that path on its own gives, a name
+    shared by two items falling back to their indices. (The time is `make bench`'s, never a unit test's.)"""
+    import yaml
+
+    from labsim.provisioners.lab.load import _lab_parts, read_yaml
+    from labsim.provisioners.lab.model import format_path
+    from tests.bench.fabric import lab_with_vlans
+
+    data = lab_with_vlans(400)
+    lab = parse_lab(yaml.safe_dump(data, sort_keys=False), "big.yaml")
+    raw, lines, _ = read_yaml(yaml.safe_dump(data, sort_keys=False))
+    assert lab._lines == {format_path(_lab_parts(p, raw)): line for p, line in lines.items()}
+    assert lab.line_of("vlans[VLAN499].addresses.bench-04") == lines[("vlans", 399, "addresses", "bench-04")]
+    assert lab.line_of("routeros.devices[bench-03].trunks[1].vlans[399]") is not None
+
+    data["vlans"][51]["name"] = data["vlans"][50]["name"]   # VLAN150 twice: both go by index
+    data["vlans"][51]["id"] = "one-fifty"
+    data["vlans"][300]["id"] = "four hundred"
+    data["routeros"]["devices"][2]["trunks"][1]["vlan"] = ["VLAN120"]
+    found = {(f.check, f.path) for f in _errors(yaml.safe_dump(data, sort_keys=False))}
+    assert found == {("wrong-type", "vlans[51].id"), ("wrong-type", "vlans[VLAN400].id"),
+                     ("unknown-key", "routeros.devices[bench-03].trunks[1].vlan")}
+
+
 def test_unknown_key_suggests_the_field_allowed_there() -> None:
     text = EXAMPLE.read_text().replace("{interface: ether2, vlans: [VLAN100]}", "{interface: ether2, vlan: [VLAN100]}")
     findings = {f.check: f for f in _errors(text)}
