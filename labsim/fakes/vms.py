@@ -70,6 +70,9 @@ class VmNetwork:
         self._defer = threading.Lock()
         self._pending = False
         self._worker: threading.Thread | None = None
+        # address -> ids of the VMs a lease for it was granted to (the conflict probe's index: scanning every VM
+        # for each probe made starting N VMs quadratic); a hint, checked against each VM's lease when read
+        self._granted: dict[str, set[int]] = {}
         cluster.on_vm_event.append(self._vm_event)
         cluster.on_node_event.append(self._node_event)
 
@@ -179,8 +182,9 @@ class VmNetwork:
             found = reach.stations.get((vlan, address))
             if found is not None:
                 return found
-            for vm in self._vms():
-                lease: Lease | None = vm.world.get("lease")
+            for vmid in sorted(self._granted.get(address, ())):
+                vm = self.cluster.vms.get(vmid)
+                lease: Lease | None = vm.world.get("lease") if vm is not None else None
                 if vm is not asking and lease is not None and lease.address == address \
                         and vlan_of.get((lease.device, lease.server)) == vlan:
                     return Station(f"VM {vm.name}", lease.mac.upper())
@@ -220,6 +224,7 @@ class VmNetwork:
         server.book.bind(net.macaddr.upper(), address)
         lease = Lease(server.device, server.name, nic, net.macaddr, address, server.prefix_for(address))
         vm.world["lease"] = lease
+        self._granted.setdefault(address, set()).add(vm.vmid)
         vm.world["dhcp"] = f"bound {address}/{lease.prefix} from {server.device} {server.name}"
         vm.agent_interfaces = _with_address(vm, lease)
 
@@ -227,6 +232,7 @@ class VmNetwork:
         lease: Lease | None = vm.world.pop("lease", None)
         if lease is not None:
             vm.world["last_lease"] = lease
+            self._granted.get(lease.address, set()).discard(vm.vmid)
             self.world.devices[lease.device].release_lease(lease.server, lease.mac)
             for srv in self._reach.servers if self._reach is not None else []:
                 if srv.device == lease.device:

@@ -124,6 +124,9 @@ class ProxmoxCluster:
         self.tasks = TaskManager(clock, seed, lambda node: self.nodes[node].boot_uptime + clock.now())
         self.faults = Faults(self)
         self.macs = MacAllocator(seed)
+        self._mac_index: dict[str, int] = {}           # MAC -> NICs holding it (see _macs_in_use)
+        self._mac_held: dict[int, frozenset[str]] = {}  # VM id -> the MACs counted for it
+        self._mac_changed: set[int] = set()             # VM ids to count again
         self.vms: dict[int, QemuVM] = {}
         self.pools: dict[str, dict[str, Any]] = {}    # /pools (labsim/fakes/proxmox/access.py)
         self.agent_start_delay = float(agent_start_delay)
@@ -166,12 +169,28 @@ class ProxmoxCluster:
         return str(uuid.UUID(bytes=hashlib.md5(f"{kind}:{self.seed}:{vmid}:{n}".encode()).digest(), version=4))
 
     def _macs_in_use(self) -> set[str]:
-        out: set[str] = set()
-        for vm in self.vms.values():
-            for n in list(vm.nets(current=False).values()) + list(vm.nets().values()):
-                if n.macaddr:
-                    out.add(n.macaddr.upper())
-        return out
+        """Every MAC a VM's config holds, current or pending. Kept as an index (MAC -> how many NICs hold it) that
+        only VMs changed since the last call update: read afresh from every VM at each create, it made creating
+        N VMs quadratic (1,800 VMs took 4.4x the time of 600)."""
+        index, held = self._mac_index, self._mac_held
+        changed = self._mac_changed
+        changed.update(k for k in held.keys() - self.vms.keys())       # destroyed
+        changed.update(k for k in self.vms.keys() - held.keys())       # added without a watch (tests)
+        while changed:
+            vmid = changed.pop()
+            for mac in held.pop(vmid, ()):
+                index[mac] -= 1
+                if not index[mac]:
+                    del index[mac]
+            vm = self.vms.get(vmid)
+            if vm is not None:
+                held[vmid] = vm.macs()
+                for mac in held[vmid]:
+                    index[mac] = index.get(mac, 0) + 1
+        return set(index)
+
+    def _watch(self, vm: QemuVM) -> None:
+        vm.watch(lambda v: self._mac_changed.add(v.vmid))
 
     def _task(self, node: str, typ: str, wid: str, user: str, duration: float, work: Callable[[Task], None],
               on_fail: Callable[[Task, str], None] | None = None) -> Task:
@@ -269,6 +288,7 @@ class ProxmoxCluster:
                 raise E.die(E.CREATE_EXISTS.format(vmid=vmid, node=self.vms[vmid].node))
             self._prepare(node, vmid, raw, default_storage)
             vm = QemuVM(vmid=vmid, node=node.name, conf={"lock": "create"})
+            self._watch(vm)
             self.vms[vmid] = vm
             new_disks = sum(1 for k in raw if is_drive_key(k) and Drive.parse(k, raw[k]).new_disk)
             allocated: list[str] = []
@@ -559,6 +579,7 @@ class ProxmoxCluster:
                     raise E.die(E.NO_VM_IMAGES.format(storage=tstorage))
             name = params.get("name") or f"Copy-of-VM-{src.conf.get('name', src.vmid)}"
             new = QemuVM(vmid=newid, node=target.name, conf={"lock": "clone"})
+            self._watch(new)
             self.vms[newid] = new
             disks = {k: d for k, d in src.drives().items() if not d.is_cdrom and d.volid}
             total_gib = sum((parse_size(d.opts.get("size", "0")) or 0) for d in disks.values()) / GIB

@@ -266,6 +266,36 @@ def drive_sort_key(key: str) -> tuple[int, int]:
 
 
 # --- the VM ----------------------------------------------------------------------------------------
+class _Tracked:
+    """A container that tells its VM when it changes (so the VM's MAC set is read again only after a change)."""
+    _touch: Callable[[], None] | None = None
+
+    def _changed(self) -> None:
+        if self._touch is not None:
+            self._touch()
+
+
+def _tracking(base: type, mutators: tuple[str, ...]) -> type:
+    def wrap(name: str):
+        inner = getattr(base, name)
+
+        def method(self, *args, **kwargs):
+            out = inner(self, *args, **kwargs)
+            self._changed()
+            return out
+        method.__name__ = name
+        return method
+    return type(f"Tracked{base.__name__.capitalize()}", (_Tracked, base), {n: wrap(n) for n in mutators})
+
+
+TrackedDict = _tracking(dict, ("__setitem__", "__delitem__", "__ior__", "update", "pop", "popitem", "clear",
+                               "setdefault"))
+TrackedSet = _tracking(set, ("add", "discard", "remove", "pop", "clear", "update", "difference_update",
+                             "intersection_update", "symmetric_difference_update", "__ior__", "__isub__",
+                             "__iand__", "__ixor__"))
+_TRACKED = {"conf": TrackedDict, "pending": TrackedDict, "pending_delete": TrackedSet}
+
+
 @dataclass
 class QemuVM:
     vmid: int
@@ -283,6 +313,37 @@ class QemuVM:
     agent_info: dict[str, Any] = field(default_factory=dict)   # get-osinfo / get-host-name answers
     acpi_responsive: bool = True            # False: shutdown times out (guest ignores ACPI)
     world: dict[str, Any] = field(default_factory=dict)   # free-form state the world keeps per VM
+
+    # --- change tracking: whoever keeps an index over many VMs' configs (the cluster's MACs in use) hears of
+    # each change through `on_change` instead of reading every VM again ------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        tracked = _TRACKED.get(name)
+        if tracked is not None:
+            value = tracked(value)
+            value._touch = self._config_changed
+        object.__setattr__(self, name, value)
+        if tracked is not None:
+            self._config_changed()
+
+    def _config_changed(self) -> None:
+        self.__dict__["_macs"] = None
+        hook = self.__dict__.get("on_change")
+        if hook is not None:
+            hook(self)
+
+    def watch(self, on_change: Callable[[QemuVM], None]) -> None:
+        """Call `on_change(vm)` after every change of the config, pending changes or pending deletions."""
+        self.__dict__["on_change"] = on_change
+        on_change(self)
+
+    def macs(self) -> frozenset[str]:
+        """The MACs (upper case) of this VM's NICs, current and pending."""
+        macs = self.__dict__.get("_macs")
+        if macs is None:
+            macs = frozenset(n.macaddr.upper() for n in (*self.nets(current=False).values(), *self.nets().values())
+                             if n.macaddr)
+            self.__dict__["_macs"] = macs
+        return macs
 
     # --- config views -----------------------------------------------------------------------------
     @property

@@ -109,7 +109,9 @@ class Storage:
         """Allocate a disk image of `size` bytes for `vmid`; return it and the task-log lines it printed."""
         if not self.overcommit and size > self.avail:
             raise StorageError(E.NOT_ENOUGH_SPACE.format(free=self.avail // 1024, size=size // 1024))
-        taken = {re.sub(r"\.\w+$", "", v.name.split("/")[-1]) for v in self.volumes.values()}
+        mine = f"vm-{vmid}-"   # only this VM's names can be taken (a cheap test before the regex: one per volume)
+        taken = {re.sub(r"\.\w+$", "", base) for v in self.volumes.values()
+                 if (base := v.name.split("/")[-1]).startswith(mine)}
         base = self._next_disk_name(vmid, taken)
         if self.type in IMAGE_TYPES:
             fmt = "raw"
