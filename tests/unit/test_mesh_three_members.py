@@ -16,7 +16,6 @@ from labsim.provisioners.lab import load_lab
 from labsim.provisioners.mesh import run as M
 from labsim.provisioners.mesh import settings
 from labsim.provisioners.mesh.workload import sees, shares_text, workload
-from labsim.provisioners.mesh_plan import mesh_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 TWO = ROOT / "labs" / "aggrik8s.yaml"
