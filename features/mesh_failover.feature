@@ -174,5 +174,5 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
     And 200 requests from <router.a> to "<remote>" all fail
 
     Examples:
-      | router                                        | remote                                  |
-      | the router between the first two mesh members | the mesh's service with affinity remote |
+      | router                                        | remote                                                                        |
+      | the router between the first two mesh members | the mesh's service with affinity remote, backed by the first two members only |

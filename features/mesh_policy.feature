@@ -26,8 +26,8 @@ Feature: Applications reach each other across the mesh only as the lab file's me
     Then every request failed, and <pair.a>'s Cilium agents count them as "Policy denied"
 
     Examples:
-      | pair                       | app                            |
-      | the first two mesh members | the mesh's frontend application |
+      | pair                       | app                                                                                      |
+      | the first two mesh members | the mesh's frontend application, its remote service backed by the first two members only |
 
   @writes @destructive @probes
   Scenario Outline: Failover keeps the policy: <app> follows the backends of "<app.local>" to the other member, a pod without its labels stays denied
@@ -56,8 +56,8 @@ Feature: Applications reach each other across the mesh only as the lab file's me
     Then every request failed, and <pair.b>'s Cilium agents count them as "Policy denied"
 
     Examples:
-      | pair                       | app                            |
-      | the first two mesh members | the mesh's frontend application |
+      | pair                       | app                                                                                      |
+      | the first two mesh members | the mesh's frontend application, its remote service backed by the first two members only |
 
   @writes @probes
   Scenario Outline: The owners' verification: cilium connectivity test across <pair> passes every test the lab can run

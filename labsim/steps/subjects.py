@@ -368,17 +368,26 @@ def _mesh_router(lab: Lab) -> list[Subject]:
     return [Subject(dev, {"vlan": vb, "a": a, "b": b})]
 
 
-def _service(affinity: str, members: int = 0):
+def _in_first_two_only(lab: Lab, replicas: dict) -> bool:
+    """Backends in no member but the first two: what a scenario about the pair claims of every request (all answered
+    by the other one, all lost with the router between them) holds only then."""
+    a, b = first_two(lab)  # type: ignore[misc]
+    return not any(int(n) for m, n in replicas.items() if m not in (a, b))
+
+
+def _service(affinity: str, members: int = 0, pair_only: bool = False):
     """The mesh's first service with this affinity; with `members`, the first one with backends in that many of the
-    members the first member sees (the three-member scenarios). Its `shares` say who answers the first member's
-    requests (labsim/provisioners/mesh/workload.py `answered`), and with the first's or the second's backends gone."""
+    members the first member sees (the three-member scenarios); with `pair_only`, the first one backed by the first
+    two members only. Its `shares` say who answers the first member's requests
+    (labsim/provisioners/mesh/workload.py `answered`), and with the first's or the second's backends gone."""
     def pick(lab: Lab) -> list[Subject]:
         if not mesh_buildable(lab):
             return []
         wl = workload(lab)
         a, b = first_two(lab)  # type: ignore[misc]
         g = next((g for g in wl.services if g.affinity == affinity
-                  and len([m for m in sees(lab, a) if g.replicas.get(m, 0)]) >= members), None)
+                  and len([m for m in sees(lab, a) if g.replicas.get(m, 0)]) >= members
+                  and (not pair_only or _in_first_two_only(lab, g.replicas))), None)
         if g is None:
             return []
         without_b = wl.answered(g.name, a, lab, frozenset({b}))
@@ -398,6 +407,9 @@ SERVICE_NEEDS = ("mesh.global_services: a service with affinity {0} (a lab file 
 selector("the mesh's service with affinity local", SERVICE_NEEDS.format("local"))(_service("local"))
 selector("the mesh's service with affinity none", SERVICE_NEEDS.format("none"))(_service("none"))
 selector("the mesh's service with affinity remote", SERVICE_NEEDS.format("remote"))(_service("remote"))
+selector("the mesh's service with affinity remote, backed by the first two members only",
+         "mesh.global_services: a service with affinity remote whose backends (replicas) are all in the first two "
+         "members")(_service("remote", pair_only=True))
 THREE_NEEDS = ("mesh.global_services: a service with affinity {0} and backends (replicas) in three of the members the "
                "first member sees (itself and those it is connected to)")
 selector("the mesh's service with affinity none in three members", THREE_NEEDS.format("none"))(_service("none", 3))
@@ -421,23 +433,30 @@ def _canary(lab: Lab) -> list[Subject]:
                              "b share": str(c.weights[remote]), "shares": shares_text(wl.answered(c.name, a, lab))})]
 
 
-@selector("the mesh's frontend application",
-          "mesh.applications: an application reaching a local- and a remote-affinity global service")
-def _frontend(lab: Lab) -> list[Subject]:
+def _frontend(pair_only: bool = False):
     """The first application that reaches a remote-affinity service (for traffic across the mesh) and a
-    local-affinity one (for failover), with the local service's backends in the first member."""
-    if not mesh_buildable(lab):
+    local-affinity one (for failover), with the local service's backends in the first member; with `pair_only`, the
+    remote service backed by the first two members only (the scenarios about the pair)."""
+    def pick(lab: Lab) -> list[Subject]:
+        if not mesh_buildable(lab):
+            return []
+        wl = workload(lab)
+        a, _ = first_two(lab)  # type: ignore[misc]
+        for app in lab.mesh.applications:  # type: ignore[union-attr]
+            reached = [g for g in wl.services if g.name in app.reaches]
+            remote = next((g for g in reached if g.affinity == "remote"), None)
+            local = next((g for g in reached if g.affinity == "local"), None)
+            if remote and local and (not pair_only or _in_first_two_only(lab, remote.replicas)):
+                return [Subject(app.name, {"remote": remote.name, "local": local.name,
+                                           "local a replicas": str(local.replicas.get(a, 0))})]
         return []
-    wl = workload(lab)
-    a, _ = first_two(lab)  # type: ignore[misc]
-    for app in lab.mesh.applications:  # type: ignore[union-attr]
-        reached = [g for g in wl.services if g.name in app.reaches]
-        remote = next((g for g in reached if g.affinity == "remote"), None)
-        local = next((g for g in reached if g.affinity == "local"), None)
-        if remote and local:
-            return [Subject(app.name, {"remote": remote.name, "local": local.name,
-                                       "local a replicas": str(local.replicas.get(a, 0))})]
-    return []
+    return pick
+
+
+FRONTEND_NEEDS = "mesh.applications: an application reaching a local- and a remote-affinity global service"
+selector("the mesh's frontend application", FRONTEND_NEEDS)(_frontend())
+selector("the mesh's frontend application, its remote service backed by the first two members only",
+         FRONTEND_NEEDS + ", the remote one with backends (replicas) in the first two members only")(_frontend(True))
 
 
 # --- Rook-Ceph -------------------------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from labsim.provisioners.lab import load_lab
 from labsim.provisioners.mesh import run as M
 from labsim.provisioners.mesh import settings
 from labsim.provisioners.mesh.workload import sees, shares_text, workload
-from labsim.provisioners.mesh_plan import mesh_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 TWO = ROOT / "labs" / "aggrik8s.yaml"
@@ -81,6 +80,30 @@ def test_the_scenarios_subjects_name_every_member():
     assert attrs("the mesh's service with affinity none", HYBRID)["answering without b"] == "talos-east and piCluster"
     # a mesh of two has no service with backends in three members: that scenario is "not in this lab"
     assert attrs("the mesh's service with affinity none in three members", TWO) is None
+
+
+def test_the_pair_scenarios_take_a_remote_service_only_the_pair_backs(tmp_path):
+    """The routing and policy scenarios claim every request from one of the first two members is answered by (or,
+    with the router between them gone, lost to) the other: with remote backends in a third member that claim is
+    false, so such a lab is "not in this lab" for them, never a red scenario."""
+    from labsim.steps.subjects import SELECTORS
+    PAIR_REMOTE = "the mesh's service with affinity remote, backed by the first two members only"
+    PAIR_APP = "the mesh's frontend application, its remote service backed by the first two members only"
+
+    def names(phrase, lab):
+        return [x.name for x in SELECTORS[phrase].resolve(lab)]
+    lab = load_lab(HYBRID)
+    assert names(PAIR_REMOTE, lab) == names("the mesh's service with affinity remote", lab) == ["echo-remote"]
+    assert names(PAIR_APP, lab) == names("the mesh's frontend application", lab) == ["frontend"]
+
+    def pi_backs_echo_remote(data):
+        for g in data["mesh"]["global_services"]:
+            if g["name"] == "echo-remote":
+                g["replicas"]["piCluster"] = 1
+    lab = hybrid_with(tmp_path, pi_backs_echo_remote)
+    assert names("the mesh's service with affinity remote", lab) == ["echo-remote"]
+    assert names(PAIR_REMOTE, lab) == [] and names(PAIR_APP, lab) == []
+    assert names("the mesh's frontend application", lab) == ["frontend"]      # failover keeps the policy: still runs
 
 
 def test_a_split_step_reads_back_as_members_and_percents():

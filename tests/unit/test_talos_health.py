@@ -7,7 +7,33 @@ import pytest
 from labsim.fakes.talos import texts as T
 from tests.unit.talos_world import TalosLab
 
-CHECKS = [c[0] for c in T.CHECKS]
+# The default checks of `talosctl health`, in the order they run, with their timeout and poll interval, as
+# siderolabs/talos pkg/cluster/check/default.go defines them (DefaultClusterChecks = PreBootSequenceChecks +
+# K8sComponentsReadinessChecks + the four below; read at commit 5665529382a35ac0161e24d68ca65f33aa96f9f5). The test
+# keeps its own copy: an expectation taken from the fake's list could not catch the fake getting it wrong.
+TALOS_DEFAULT_CHECKS = [
+    ("etcd to be healthy", 300, 5),
+    ("etcd members to be consistent across nodes", 300, 5),
+    ("etcd members to be control plane nodes", 300, 5),
+    ("apid to be ready", 300, 5),
+    ("all nodes memory sizes", 300, 5),
+    ("all nodes disk sizes", 300, 5),
+    ("no diagnostics", 60, 5),
+    ("kubelet to be healthy", 300, 5),
+    ("all nodes to finish boot sequence", 300, 5),
+    ("all k8s nodes to report", 300, 30),
+    ("all control plane static pods to be running", 300, 5),
+    ("all control plane components to be ready", 300, 5),
+    ("all k8s nodes to report ready", 600, 5),
+    ("kube-proxy to report ready", 300, 5),
+    ("coredns to report ready", 300, 5),
+    ("all k8s nodes to report schedulable", 300, 5),
+]
+CHECKS = [c[0] for c in TALOS_DEFAULT_CHECKS]
+
+
+def test_the_simulated_checks_are_talos_default_checks_with_their_timeouts():
+    assert list(T.CHECKS) == TALOS_DEFAULT_CHECKS
 
 
 @pytest.fixture
