@@ -47,3 +47,4 @@ def test_the_mac_index_follows_every_change_of_every_vm() -> None:
     clock.sleep(60)
     (new,) = {n.macaddr for n in cluster.vms[103].nets().values()}
     assert new not in taken and cluster._macs_in_use() == _scan(cluster)
+

@@ -190,7 +190,10 @@ class ProxmoxCluster:
         return set(index)
 
     def _watch(self, vm: QemuVM) -> None:
-        vm.watch(lambda v: self._mac_changed.add(v.vmid))
+        vm.watch(self._vm_changed)   # a bound method, not a closure: a copied or pickled lab keeps it right
+
+    def _vm_changed(self, vm: QemuVM) -> None:
+        self._mac_changed.add(vm.vmid)
 
     def _task(self, node: str, typ: str, wid: str, user: str, duration: float, work: Callable[[Task], None],
               on_fail: Callable[[Task, str], None] | None = None) -> Task:
