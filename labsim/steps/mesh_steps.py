@@ -166,7 +166,7 @@ def _answers(lab, name: str) -> str:
 
 
 def _members(text: str) -> list[str]:
-    """The members a step names: one ("talos-west"), or several together ("talos-west and piCluster", the others of
+    """The members a step names: one ("west"), or several together ("west and pi", the others of
     a mesh of three: labsim/steps/subjects.py `names`)."""
     from labsim.steps.subjects import names
     return names(text)

@@ -342,7 +342,7 @@ def _first_two(lab: Lab) -> list[Subject]:
 @selector("the first mesh member and the others", MESH_NEEDS)
 def _first_and_others(lab: Lab) -> list[Subject]:
     """The first member (the client of the traffic scenarios) as `a`, and every member it is connected to as `b`
-    ("talos-west" in a two-member mesh, "talos-west and piCluster" in three): what the failover and canary
+    ("west" in a two-member mesh of east and west, "west and pi" in a mesh of three): what the failover and canary
     scenarios say about "the other side", which in a mesh of three is the two others together."""
     first = _first_two(lab)
     if not first:

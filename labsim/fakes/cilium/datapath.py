@@ -25,6 +25,7 @@ from typing import Any
 from labsim.fakes.cilium import envoy, policy, services
 from labsim.fakes.cilium.mesh import MeshWorld
 from labsim.fakes.cilium.services import ACTIVE, TERMINATING, Backend, Flags
+from labsim.fakes.kube.images import container_env
 
 PODS = ("", "pods")
 LATENCY = 0.003                       # a request that is answered (virtual seconds)
@@ -225,28 +226,13 @@ class Datapath:
         return Outcome("answered", 200, body, b)
 
 
-def _env(container: dict[str, Any], pod: dict[str, Any]) -> dict[str, str]:
-    out = {}
-    fields = {"metadata.name": pod["metadata"]["name"], "metadata.namespace": pod["metadata"].get("namespace", ""),
-              "spec.nodeName": (pod.get("spec") or {}).get("nodeName", ""),
-              "status.podIP": (pod.get("status") or {}).get("podIP", "")}
-    for e in container.get("env") or []:
-        if "value" in e:
-            out[e["name"]] = str(e["value"])
-        else:
-            ref = ((e.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
-            if ref in fields:
-                out[e["name"]] = fields[ref]
-    return out
-
-
 def answer(pod: dict[str, Any], port: int) -> str | None:
     """What an echo server in `pod` answers on `port` (hashicorp/http-echo: `-listen=:PORT -text=TEXT`, with
     Kubernetes' `$(VAR)` expansion of the container's env; cilium-cli's json-mock echo: its `PORT` env), or None
     if nothing listens there."""
     for c in (pod.get("spec") or {}).get("containers") or []:
         if "json-mock" in str(c.get("image", "")):
-            env = _env(c, pod)
+            env = container_env(c, pod)
             if int(env.get("PORT", "80") or 80) == port:
                 return '{"headers": {}, "method": "GET", "path": "/"}'
             continue
@@ -257,6 +243,6 @@ def answer(pod: dict[str, Any], port: int) -> str | None:
         text = next((a.split("=", 1)[1] for a in args if a.startswith("-text=")), None)
         if text is None:
             continue
-        env = _env(c, pod)
+        env = container_env(c, pod)
         return _VAR.sub(lambda mm, env=env: env.get(mm.group(1), mm.group(0)), text)
     return None

@@ -124,7 +124,8 @@ def serves(pod: dict[str, Any], port: int) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _env(container: dict[str, Any], pod: dict[str, Any]) -> dict[str, str]:
+def container_env(container: dict[str, Any], pod: dict[str, Any]) -> dict[str, str]:
+    """A container's environment as the kubelet sets it: plain values and the pod fields its fieldRefs name."""
     fields = {"metadata.name": pod["metadata"]["name"], "metadata.namespace": pod["metadata"].get("namespace", ""),
               "spec.nodeName": (pod.get("spec") or {}).get("nodeName", ""),
               "status.podIP": (pod.get("status") or {}).get("podIP", "")}
@@ -159,7 +160,7 @@ def http_echo(pod: dict[str, Any], container: dict[str, Any], request: bytes, wh
                b"400 Bad Request", ""
     headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:]) if k}
     args = _own_args(container, lookup(container.get("image", ""))) or []
-    text = expand(_flag(args, "text", ""), _env(container, pod))
+    text = expand(_flag(args, "text", ""), container_env(container, pod))
     path = target.split("?", 1)[0]
     body = ('{"status":"ok"}\n' if path == "/health" else text + "\n").encode()
     stamp = when.strftime("%a, %d %b %Y %H:%M:%S GMT")

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from labsim.fakes.kube.images import Image, _env, expand
+from labsim.fakes.kube.images import Image, container_env, expand
 
 SHELLS = {"sh", "ash", "bash", "dash"}
 COMMANDS = {"echo", "cat", "hostname", "id", "whoami", "env", "printenv", "ls", "pwd", "cd", "uname", "sleep",
@@ -74,7 +74,7 @@ def environment(pod: dict[str, Any], container: dict[str, Any], image: Image, cl
                     "KUBERNETES_SERVICE_PORT_HTTPS": "443", "KUBERNETES_PORT": f"tcp://{cluster_ip}:443",
                     "KUBERNETES_PORT_443_TCP": f"tcp://{cluster_ip}:443", "KUBERNETES_PORT_443_TCP_PROTO": "tcp",
                     "KUBERNETES_PORT_443_TCP_PORT": "443", "KUBERNETES_PORT_443_TCP_ADDR": cluster_ip})
-    own = _env(container, pod)
+    own = container_env(container, pod)
     env.update({k: expand(v, env) for k, v in own.items()})
     env.setdefault("HOME", "/root" if image.uid == 0 else "/")
     return env
