@@ -103,7 +103,7 @@ Feature: Cilium ClusterMesh joins the lab's clusters, and global services fail o
       | pair                                 | canary                  | any                                   |
       | the first mesh member and the others | the mesh's Envoy canary | the mesh's service with affinity none |
 
-  @writes @destructive
+  @writes @destructive @probes
   Scenario Outline: In a mesh of three, each member answers its share of a global service, and a member that loses its backends hands its share to the two others as the affinity says
     Given the mesh of the lab file is built
     When 1000 requests go from <pair.a> to "<any>"

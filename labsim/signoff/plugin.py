@@ -170,10 +170,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             v = collector.run.verdict
-            tr.write_line(closing_line(collector.run))
+            if closing_line(collector.run):
+                tr.write_line(closing_line(collector.run))
             tr.write_line(line, green=v == "ACCEPTED", yellow=v == "PARTIAL", red=v == "REJECTED", bold=True)
         else:
-            print(closing_line(collector.run), line, sep="\n", flush=True)
+            print(*filter(None, (closing_line(collector.run), line)), sep="\n", flush=True)
     elif collector.bundle_error is not None:
         tr = config.pluginmanager.get_plugin("terminalreporter")
         msg = f"Sign-off: NOT WRITTEN — {collector.bundle_error}"

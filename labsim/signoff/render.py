@@ -82,9 +82,12 @@ def lab_time_line(run: Run) -> str:
 
 
 def closing_line(run: Run) -> str:
-    """The console's line before the verdict: "52 scenarios, 2 h 41 min of lab time in 58 s"."""
+    """The console's line before the verdict: "52 scenarios, 2 h 41 min of lab time in 58 s"; empty when no scenario
+    ran (a lab file refused before any: pytest's own last line says so)."""
     ran = [r for r in run.scenarios if r.outcome in (PASSED, FAILED)]
     seconds, n, clock = run.lab_time()
+    if not ran and not n:
+        return ""
     wall = (run.finished - run.started).total_seconds() if run.finished else 0.0
     lab = f"{span_text(seconds)} of lab time" if n else "no lab time measured"
     note = " (a real lab: lab time is wall time)" if clock == "wall" else \

@@ -48,7 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    if config.getoption("--target") != "lab":
+    # a session run inside another (pytester's inline runs) must not take the outer session's guard away with it
+    if config.getoption("--target") != "lab" and not guard.installed():
         guard.install()
         config.add_cleanup(guard.uninstall)
     # never against a lab that may be real: after a failed Then a drill's next When must not run there
