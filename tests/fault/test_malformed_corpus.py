@@ -176,7 +176,9 @@ def test_every_face_survives_a_corpus_of_malformed_input(lab, capfd, caplog):
         for run in corpora:
             run()
     assert not watch.failures, watch.failures[:5]
-    slow = {face: round(t, 2) for face, t in watch.worst.items() if t >= 1.0}
+    # a stall behind a hostile client lasts its whole exchange (3 s here); 2.5 s catches that, while a loaded 2-core
+    # machine's scheduling alone has kept a legitimate request waiting 1.6 s (make test, another worker busy)
+    slow = {face: round(t, 2) for face, t in watch.worst.items() if t >= 2.5}
     assert not slow, f"legitimate clients waited: {slow}"
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err, (out + err)[-3000:]
