@@ -80,9 +80,11 @@ def _lab_digest(labfile: str | Path) -> str:
     return hashlib.sha256(str(path).encode() + b"\0" + data).hexdigest()
 
 
-def plan(request: pytest.FixtureRequest, scenario, strikes_before: Callable[[str], bool]) -> Plan:
+def plan(request: pytest.FixtureRequest, scenario, strikes_before: Callable[[str], bool],
+         strikes_after: Callable[[str], bool]) -> Plan:
     """Keys for the scenario's steps: the lab file, the seed and every step so far. A key exists only while every
-    step so far is a builder or neutral; `limit` stops before the first step a breakage strikes before."""
+    step so far is a builder or neutral; `limit`: a restore covers no step a breakage strikes before, nor any step
+    after the one it strikes after (the steps after a strike build on the broken lab)."""
     cfg = request.config
     base = (_lab_digest(cfg.getoption("--lab")), cfg.getoption("--sim-seed"))
     keys: list[tuple] = []
@@ -91,8 +93,11 @@ def plan(request: pytest.FixtureRequest, scenario, strikes_before: Callable[[str
     eligible = True
     limit = len(scenario.steps)
     for i, step in enumerate(scenario.steps):
-        if strikes_before(step.name) and limit == len(scenario.steps):
-            limit = i
+        if limit == len(scenario.steps):
+            if strikes_before(step.name):
+                limit = i
+            elif strikes_after(step.name):
+                limit = i + 1
         prefix.append((step.type, step.name, step.docstring or ""))
         keys.append((*base, tuple(prefix)) if eligible else None)
         ctx = _step_context(request, step)

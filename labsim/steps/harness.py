@@ -107,7 +107,8 @@ def pytest_bdd_before_scenario(request, feature, scenario):
     if checkpoints.enabled(request.config):
         brk, at = request.config.getoption("--sim-break"), request.config.getoption("--sim-break-at")
         before = (lambda name: bool(brk) and (_strikes("at", at, name) if at else _strikes("before", brk, name)))
-        request.node.stash[checkpoints._PLAN] = checkpoints.plan(request, scenario, before)
+        after = (lambda name: bool(brk) and not at and _strikes("after", brk, name))
+        request.node.stash[checkpoints._PLAN] = checkpoints.plan(request, scenario, before, after)
 
 
 def pytest_bdd_before_step(request, feature, scenario, step, step_func):

@@ -2,13 +2,11 @@
 (features/ceph_health.feature; breakages in labsim/steps/ceph_breakages.py), at the step and with Ceph's words."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.features.test_broken_lab import ROOT, _k, assert_scenario_fails, cases, scenario_names
+from tests.features.test_broken_lab import ROOT, _k, assert_scenario_fails, cases, run_pytest, scenario_names
 
 READY = "Rook-Ceph on <cluster> reaches HEALTH_OK with its mons in quorum and one OSD per planned disk"
 MGRS = "Rook-Ceph on <cluster> runs the mgrs and pools the lab file plans"
@@ -82,9 +80,8 @@ def test_ceph_scenario_fails_when_lab_is_broken(tmp_path, case):
 
 def test_every_ceph_scenario_passes_on_a_healthy_lab(tmp_path):
     junit = tmp_path / "junit.xml"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "features/", "-m", "ceph", "-q", "-p", "no:cacheprovider",
-                           f"--junitxml={junit}"], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    code, out = run_pytest(["features/", "-m", "ceph", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"])
+    assert code == 0, out[-3000:]
     names = {c.get("name") for c in ET.parse(junit).getroot().iter("testcase")}
     for scenario in scenario_names(ROOT / "features" / "ceph_health.feature"):
         assert any(n.startswith(_k(scenario)) for n in names), f"{scenario!r} did not run"

@@ -11,13 +11,11 @@ round-robin name) too.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.features.test_broken_lab import ROOT, assert_scenario_fails, cases, ran
+from tests.features.test_broken_lab import ROOT, assert_scenario_fails, cases, ran, run_pytest
 
 LAB = "labs/bouquet2.yaml"
 TRIO = "labs/hetzner-trio.yaml"
@@ -87,10 +85,8 @@ def test_every_cloud_scenario_passes_on_a_healthy_lab_and_has_a_breaking_case(tm
 def assert_features_pass(tmp_path, features, cases) -> None:
     """Every scenario of `features` runs on healthy bouquet2 (none skipped) and passes; each has a case in `cases`."""
     junit = tmp_path / "junit.xml"
-    proc = subprocess.run([sys.executable, "-m", "pytest", *map(str, features), f"--lab={LAB}", "-q",
-                           "-p", "no:cacheprovider", f"--junitxml={junit}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    code, out = run_pytest([*map(str, features), f"--lab={LAB}", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"])
+    assert code == 0, out[-3000:]
     ran_cases = list(ET.parse(junit).getroot().iter("testcase"))
     names = {c.get("name") for c in ran_cases}
     skipped = [c.get("name") for c in ran_cases if c.find("skipped") is not None]

@@ -2,15 +2,13 @@
 it describes (`--sim-break`, applied after the SSH step or the intent-check step; see labsim/steps/breakages.py)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from labsim.steps.breakages import AGENTS, NODES_READY, PVE_BRIDGES, PVE_SERVICES, SERVERS
-from tests.features.test_broken_lab import assert_scenario_fails, cases, ran
+from tests.features.test_broken_lab import assert_scenario_fails, cases, ran, run_pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,13 +47,12 @@ def test_host_scenario_fails_when_lab_is_broken(tmp_path, case):
 
 def test_host_scenarios_pass_on_a_healthy_lab_and_declare_their_skips(tmp_path):
     junit = tmp_path / "junit.xml"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "features/", "-q", "-p", "no:cacheprovider", "-rs",
-                           "-m", "hosts or picluster", f"--junitxml={junit}", "--signoff", str(tmp_path / "bundle")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    code, out = run_pytest(["features/", "-q", "-p", "no:cacheprovider", "-rs", "-m", "hosts or picluster",
+                            f"--junitxml={junit}", "--signoff", str(tmp_path / "bundle")])
+    assert code == 0, out[-3000:]
     names = {c.get("name") for c in ET.parse(junit).getroot().iter("testcase")}
     for scenario, *_ in CASES:
         assert ran(names, scenario), scenario
     # the workstation is skipped as a declared deviation, never silently; the Kubernetes scenario runs
-    assert "@lab_only" in proc.stdout and "@kube_api" not in proc.stdout
-    assert "Sign-off: PARTIAL" in proc.stdout   # -m: a part of the suite, never a plain ACCEPTED
+    assert "@lab_only" in out and "@kube_api" not in out
+    assert "Sign-off: PARTIAL" in out   # -m: a part of the suite, never a plain ACCEPTED

@@ -1,8 +1,9 @@
 """Every fabric scenario passes on a healthy simulated lab and fails on a lab broken the way it describes.
 
-Each case runs the real feature (pytest-bdd, the real provisioner, librouteros against the fakes) in a
-subprocess with `--sim-break NAME`, which breaks the simulated lab right after it is provisioned, and
-asserts that exactly the scenario in question fails, at the step and with the message expected.
+Each case runs the real feature (pytest-bdd, the real provisioner, librouteros against the fakes) in a pytest
+session of its own (in this process: `run_pytest`) with `--sim-break NAME`, which breaks the simulated lab right
+after it is provisioned, and asserts that exactly the scenario in question fails, at the step and with the message
+expected.
 """
 from __future__ import annotations
 
@@ -116,11 +117,28 @@ def _workstation(tmp_path: Path, breakage: str, lab: str | None) -> tuple[list[s
     return ["--target", "lab", "--no-preflight", "--loopback-only"], env
 
 
+def run_pytest(args: list[str], env: dict[str, str] | None = None, timeout: float = 900) -> tuple[int, str]:
+    """pytest on the features, as `python -m pytest ARGS` in the repository would run it: in this process, where
+    the lab checkpoints the runs before it left are restored rather than built again and no interpreter starts
+    (labsim/steps/checkpoints.py), or in a subprocess when the run needs an environment of its own. The exit code
+    and what the run printed."""
+    if env is not None:
+        proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+        return proc.returncode, proc.stdout
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.chdir(ROOT), contextlib.redirect_stdout(out):
+        code = pytest.main([*args, "-p", "no:xdist"])
+    return int(code), out.getvalue()
+
+
 def run_feature(tmp_path: Path, scenario: str, breakage: str | None, at: str | None = None,
                 then_log: Path | None = None, lab: str | None = None) -> dict[str, str | None]:
     junit = tmp_path / "junit.xml"
-    cmd = [sys.executable, "-m", "pytest", "features/", "-q",
-           "-p", "no:cacheprovider", "-k", _k(scenario), f"--junitxml={junit}"]
+    cmd = ["features/", "-q", "-p", "no:cacheprovider", "-k", _k(scenario), f"--junitxml={junit}"]
     if lab:
         cmd.append(f"--lab={lab}")
     env = None
@@ -139,7 +157,7 @@ def run_feature(tmp_path: Path, scenario: str, breakage: str | None, at: str | N
             cmd.append(f"--sim-break-at={at}")
     if then_log:
         cmd.append(f"--sim-then-log={then_log}")
-    subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    run_pytest(cmd, env=env)
     results: dict[str, str | None] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         failure = case.find("failure")
@@ -219,10 +237,8 @@ def test_scenario_fails_when_lab_is_broken(tmp_path, case):
 def test_every_scenario_passes_on_a_healthy_lab(tmp_path):
     """The same fabric scenarios pass when nothing is broken (and every case names a real scenario)."""
     junit = tmp_path / "junit.xml"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "features/", "-m", "fabric",
-                           "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    code, out = run_pytest(["features/", "-m", "fabric", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"])
+    assert code == 0, out[-3000:]
     names = {c.get("name") for c in ET.parse(junit).getroot().iter("testcase")}
     for scenario, *_ in CASES:
         assert ran(names, scenario), f"{scenario!r} is not a scenario of features/fabric.feature"
