@@ -115,10 +115,14 @@ class ScenarioLines:
         """xdist: the workers collect (each the same items); the first to finish stands for them all."""
         if self.t_collected is not None:
             return
+        workers = f" on {len(self.config.getoption('tx') or [])} workers"
         files = [i.split("::", 1)[0] for i in ids]
-        scenarios = [f for f in files if f.endswith(".feature")]
-        self.collected(set(scenarios), len(scenarios), len(files) - len(scenarios),
-                       f" on {len(self.config.getoption('tx') or [])} workers")
+        if all(f.endswith(".feature") for f in files):
+            self.collected(set(files), len(files), 0, workers)
+        else:   # scenarios bound in test modules (pytest-bdd's scenarios()): the records come with the results
+            self.t_collected = time.perf_counter()
+            self.phase(f"collection: {len(ids)} item{'s' if len(ids) != 1 else ''} to run{workers}",
+                       self.t_collected - self.t_session)
 
     def collected(self, files: set[str], scenarios: int, tests: int, where: str = "") -> None:
         self.t_collected = time.perf_counter()

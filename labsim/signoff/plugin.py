@@ -118,6 +118,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # An xdist worker keeps its scenarios' records too (waivers and deviations included) and ships them to the
     # controller, which writes the bundle (labsim/signoff/workers.py).
     worker = is_worker(config)
+    if worker and not (config.getoption("signoff") or config.getoption("signoff_strict")):
+        return   # nobody reads the verdict (make test): no records to ship
     started = utc_now()
     run = Run(run_id=_new_run_id(started), started=started, operator=_operator())
     # deviations from the command line
@@ -197,7 +199,7 @@ def verdict_line(verdict: str, bundle: str) -> str:
 def evidence(request: pytest.FixtureRequest) -> Evidence:
     """Attach evidence, findings, timelines and lab versions to the running scenario's sign-off record."""
     collector: Collector | None = request.config.stash.get(collector_key, None)
-    if collector is None:  # the plugin's configure did not run (a nested config): keep the API, drop the data
+    if collector is None:  # an xdist worker of a run without a bundle: keep the API, drop the data
         collector = Collector(request.config, Run(run_id="detached", started=utc_now()))
     return Evidence(collector, collector.record_for(request.node))
 
