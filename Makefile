@@ -10,6 +10,9 @@ SEED   ?= 0
 PYTEST_ARGS ?=
 # make test spreads whole test files over this many pytest-xdist workers (0: one process, as before)
 TEST_WORKERS ?= auto
+# make verify runs the scenarios in this many processes, one sign-off bundle for all (auto: one per usable CPU, at
+# most 8; 1: a single process)
+VERIFY_WORKERS ?= auto
 # The simulated runs execute in a network namespace with only loopback where the OS allows it
 # (labsim/steps/netns.py); NETNS=require refuses to run without one (CI), ISOLATE= runs without it.
 ISOLATE ?= $(BIN)/python -m labsim.steps.netns $(if $(filter require,$(NETNS)),--require) --
@@ -77,7 +80,7 @@ $(WHEELS): $(STAMP)
 	@touch $(WHEELS)
 
 verify: $(STAMP)
-	$(ISOLATE) $(BIN)/labsim verify --lab $(LAB) --seed $(SEED) $(RUN_ARGS) $(PYTEST_ARGS)
+	$(ISOLATE) $(BIN)/labsim verify --lab $(LAB) --seed $(SEED) --workers $(VERIFY_WORKERS) $(RUN_ARGS) $(PYTEST_ARGS)
 
 verify-labs: $(STAMP)
 	@set -e; for lab in $(VERIFY_LABS); do echo "== make verify LAB=$$lab"; $(MAKE) --no-print-directory verify LAB=$$lab; done
