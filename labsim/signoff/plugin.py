@@ -549,11 +549,13 @@ class Collector:
             rec.phase = report.when
         crash = getattr(report.longrepr, "reprcrash", None)
         crash_msg = getattr(crash, "message", None)
+        # a text report as it is: longreprtext would put xdist's worker line first ("[gw1] linux -- Python ...")
+        text = report.longrepr if isinstance(report.longrepr, str) else report.longreprtext
         if rec.failure_message is None:
-            rec.failure_message = crash_msg or first_line(report.longreprtext) or f"failed in {report.when}"
-            if report.when != "call":
+            rec.failure_message = crash_msg or first_line(text) or f"failed in {report.when}"
+            if report.when in ("setup", "teardown"):   # not xdist's "???" of a worker that crashed
                 rec.failure_message = f"error in {report.when}: {rec.failure_message}"
-        details = report.longreprtext or ""
+        details = text or ""
         if len(details) > DETAILS_LIMIT:
             details = details[:DETAILS_LIMIT] + "\n… (truncated)"
         rec.failure_details = (rec.failure_details + "\n\n" + details) if rec.failure_details else details
