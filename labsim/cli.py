@@ -73,6 +73,7 @@ def _shown(path: Path) -> str:
 
 
 WORKERS_CAP = 8   # beyond this a run's start-up (every worker imports the suite and collects it) eats the gain
+WORKER_MEMORY = 1 << 30   # a worker running the mesh scenarios peaks near 600 MB (max RSS, make verify); with room
 
 
 def usable_cpus() -> int:
@@ -93,10 +94,24 @@ def usable_cpus() -> int:
     return max(n, 1)
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available for new processes (Linux: MemAvailable); None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def workers(value: str) -> int:
-    """`--workers N|auto` as a number of processes: auto is one per usable CPU, at most WORKERS_CAP."""
+    """`--workers N|auto` as a number of processes: auto is one per usable CPU, at most WORKERS_CAP, and no more
+    than the available memory holds (WORKER_MEMORY each)."""
     if value == "auto":
-        return min(usable_cpus(), WORKERS_CAP)
+        memory = available_memory()
+        by_memory = WORKERS_CAP if memory is None else max(memory // WORKER_MEMORY, 1)
+        return min(usable_cpus(), WORKERS_CAP, by_memory)
     try:
         n = int(value)
     except ValueError:
@@ -170,7 +185,8 @@ def _add_run_options(p: argparse.ArgumentParser, target: str) -> None:
     if target == "sim":   # each scenario has a simulated lab of its own; a real lab's scenarios take turns
         p.add_argument("--workers", metavar="N|auto", type=workers, default="auto",
                        help="run the scenarios in N processes (pytest-xdist), one sign-off bundle for them all; "
-                            f"auto (default): one per usable CPU, at most {WORKERS_CAP}; 1: a single process")
+                            f"auto (default): one per usable CPU, at most {WORKERS_CAP} and one per GiB of available "
+                            "memory; 1: a single process")
     p.add_argument("--signoff", metavar="DIR", default="reports",
                    help="write the sign-off bundle under DIR/<run-id>/ (default reports; 'none' for no bundle)")
     p.add_argument("--no-strict", action="store_true",

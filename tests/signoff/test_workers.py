@@ -182,3 +182,59 @@ def test_a_secret_planted_on_a_worker_reaches_neither_the_bundle_nor_the_console
     for secret in PLANTED.values():   # the console's failure lines came from the worker's record, as it shipped it
         assert secret not in "\n".join(out.lines)
     assert "[REDACTED]" in (out.bundle / "summary.md").read_text()
+
+
+CRASH_FEATURE = """\
+Feature: Crash
+  Scenario: Before
+    When it works
+
+  Scenario: The worker dies
+    When the worker dies
+
+  Scenario: After
+    When it works
+"""
+CRASH_STEPS = '''
+import os
+from pytest_bdd import when, scenarios
+
+scenarios("crash.feature")
+
+@when("it works")
+def works(evidence):
+    evidence.attach("note", "fine")
+
+@when("the worker dies")
+def dies():
+    os._exit(3)
+'''
+
+
+def test_a_worker_that_dies_fails_its_scenario_and_keeps_the_others(pytester):
+    write_suite(pytester, {"crash.feature": CRASH_FEATURE}, steps=CRASH_STEPS)
+    out = run_signoff(pytester, "-n", "2", "--dist", "load")
+    assert out.bundle is not None, "\n".join(out.lines[-40:])
+    assert [s["name"] for s in out.manifest["scenarios"]] == ["Before", "The worker dies", "After"]
+    died = out.scenarios["Crash: The worker dies"]
+    assert died["status"] == "failed" and re.fullmatch(
+        r"worker 'gw\d' crashed while running 'test_suite.py::test_the_worker_dies'", died["failure"]["message"])
+    for name in ("Before", "After"):
+        rec = out.scenarios[f"Crash: {name}"]
+        assert rec["status"] == "passed" and rec["attachments"][0]["path"].endswith("1-note.txt"), rec
+    assert out.manifest["verdict"] == "REJECTED"
+
+
+def test_workers_option():
+    import argparse
+
+    from labsim.cli import WORKERS_CAP, _parallel, workers
+
+    assert 1 <= workers("auto") <= WORKERS_CAP and workers("3") == 3
+    for bad in ("0", "-2", "many"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            workers(bad)
+    assert _parallel(1, []) == []                                   # one process: pytest as before
+    assert _parallel(2, ["-k", "dhcp"]) == ["-n", "2", "--dist", "loadfile"]
+    for own in (["-n", "4"], ["-n4"], ["--dist=load"], ["-p", "no:xdist"]):   # pytest's own options win
+        assert _parallel(2, own) == [], own
