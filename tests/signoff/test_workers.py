@@ -238,3 +238,18 @@ def test_workers_option():
     assert _parallel(2, ["-k", "dhcp"]) == ["-n", "2", "--dist", "loadfile"]
     for own in (["-n", "4"], ["-n4"], ["--dist=load"], ["-p", "no:xdist"]):   # pytest's own options win
         assert _parallel(2, own) == [], own
+
+
+def test_a_refused_run_on_workers_is_refused_once_with_its_bundle(tmp_path):
+    """The controller refuses a run it cannot make (here a --sim-break nobody defined) as a single process does:
+    exit 2, one message, a REJECTED bundle with the reason; no worker stops and is restarted over and over."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    out = subprocess.run([sys.executable, "-m", "pytest", "features/", "-q", "-p", "no:cacheprovider", "-n", "2",
+                          "--sim-break", "nope", "--signoff", str(tmp_path)], cwd=REPO, capture_output=True,
+                         text=True, timeout=300, env=env, stdin=subprocess.DEVNULL, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode == 2, text[-3000:]
+    assert text.count("--sim-break nope: no such breakage") == 1 and "crashed" not in text, text[-3000:]
+    manifest = json.loads((bundle_of(out.stdout.splitlines()[-1], REPO) / "manifest.json").read_text())
+    assert manifest["verdict"] == "REJECTED"
+    assert any("no such breakage" in r for r in manifest["reasons"]), manifest["reasons"]
