@@ -639,7 +639,7 @@ class Collector:
         elif session.shouldfail:
             run.interrupted = str(session.shouldfail)
         elif self.controller and self._from_workers and self._from_workers.get("interrupted"):
-            run.interrupted = self._from_workers["interrupted"]   # a worker stopped: why (a refused lab file)
+            run.interrupted = self._from_workers["interrupted"]   # a worker stopped the run (pytest.exit): why
         elif int(exitstatus) == int(pytest.ExitCode.INTERRUPTED):
             run.interrupted = "interrupted"
         if self.worker:   # the controller judges and writes; this worker's part goes with xdist's last event
