@@ -13,6 +13,12 @@ TEST_WORKERS ?= auto
 # make verify runs the scenarios in this many processes, one sign-off bundle for all (auto: one per usable CPU, at
 # most 8; 1: a single process)
 VERIFY_WORKERS ?= auto
+# Compiled modules are kept, under .venv/pycache (the source tree stays clean), also where the environment says not
+# to write them (PYTHONDONTWRITEBYTECODE, set on this image): every Python process the suite starts (each broken-lab
+# case is a pytest process, each fake tool run a Python program) would otherwise compile labsim's ~440 modules and
+# their assertion rewrites again, about 3 s of CPU per process.
+unexport PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
 # The simulated runs execute in a network namespace with only loopback where the OS allows it
 # (labsim/steps/netns.py); NETNS=require refuses to run without one (CI), ISOLATE= runs without it.
 ISOLATE ?= $(BIN)/python -m labsim.steps.netns $(if $(filter require,$(NETNS)),--require) --

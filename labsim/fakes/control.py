@@ -95,6 +95,10 @@ class ControlServer(HttpFace):
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def revive(self) -> ControlServer:
+        self.handler_class = _handler_class(self)   # the copied class still serves the server it was made for
+        return super().revive()
+
     def register(self, service: str, handler: Handler) -> None:
         """`handler(method, body)` returns a JSON-able result, a generator of them (a stream), or raises
         ControlError."""

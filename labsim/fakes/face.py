@@ -133,8 +133,24 @@ class Face:
             self._sel.register(lsock, selectors.EVENT_READ, (_LISTENER, tls))
             if i == 0:
                 self.port = lsock.getsockname()[1]
+        self._bound = self.bound_ports()
         self._loop = threading.Thread(target=self._face_run, name=f"face:{self.name}", daemon=True)
         self._loop.start()
+        return self
+
+    def revive(self) -> Self:
+        """Listen again on the ports this face had, after a lab checkpoint (labsim/fakes/checkpoint.py) copied it
+        without its sockets, threads and connections: its state, TLS context and URL are the copy's."""
+        bound = getattr(self, "_bound", None)
+        if bound is None:
+            return self          # never started: nothing to bring back
+        self._listeners, self._conns, self._back, self._work, self._workers = [], set(), deque(), deque(), set()
+        self._idle_workers, self._paused = 0, False
+        self._sel = self._wake_r = self._wake_w = self._loop = None
+        self._stopping = threading.Event()
+        self._work_ready = threading.Condition(self._lock)
+        self.listeners = [(port, tls) for port, (_, tls) in zip(bound, self.listeners)]
+        Face.start(self)     # the base's: a subclass's start would issue new certificates
         return self
 
     def bound_ports(self) -> list[int]:

@@ -36,7 +36,6 @@ import json
 import re
 import time
 import uuid
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,14 +98,13 @@ class ExecRegistry:
         return None
 
 
-_REGISTRIES: weakref.WeakKeyDictionary[Any, ExecRegistry] = weakref.WeakKeyDictionary()
-
-
 def registry(cluster: Any) -> ExecRegistry:
-    """The exec registry of one simulated Kubernetes cluster."""
-    if cluster not in _REGISTRIES:
-        _REGISTRIES[cluster] = ExecRegistry()
-    return _REGISTRIES[cluster]
+    """The exec registry of one simulated Kubernetes cluster, kept on the cluster (part of its state: a lab
+    checkpoint copies it with the cluster, labsim/fakes/checkpoint.py)."""
+    reg = getattr(cluster, "exec_registry", None)
+    if reg is None:
+        reg = cluster.exec_registry = ExecRegistry()
+    return reg
 
 
 def run(req: ExecRequest, image: Image | None, cluster_ip: str = "", *,

@@ -169,6 +169,49 @@ class SimulatedLab:
         if self.ca:
             self.ca.cleanup()
 
+    # --- checkpoints (labsim/fakes/checkpoint.py) -----------------------------------------------------------------
+    def unfit_for_checkpoints(self) -> str | None:
+        """Why this lab cannot be checkpointed (None: it can)."""
+        if self.cloud is not None or any(rt.procs for rt in self.pod_runtimes):
+            return "real programs run in its pods (the failover watcher), on threads of their own"
+        if self._driver is not None:
+            return "the lab's clock follows the wall clock"
+        return None
+
+    def faces(self) -> list:
+        """Every server of this lab: the devices, Proxmox, the SSH hosts, the RKE2 and Talos clusters' API servers,
+        the tools' control API."""
+        out: list = [*self.routeros.values()]
+        if self.proxmox:
+            out.append(self.proxmox)
+        if self.hosts:
+            out += self.hosts.servers.values()
+        if getattr(self, "rke2", None):
+            out += self.rke2.servers.values()
+        out.append(self.talos.control)
+        out += [c.kube.server for c in self.talos.talos.clusters.values() if c.kube is not None and c.kube.server]
+        return out
+
+    def revive(self) -> "SimulatedLab":
+        """A copy restored from a checkpoint serves again, on the ports the checkpointed lab had (which must be
+        stopped), with a tools' zygote of its own."""
+        from labsim.fakes.checkpoint import Unrestorable
+
+        self._stop = threading.Event()
+        revived = []
+        for face in self.faces():
+            try:
+                face.revive()
+            except OSError as exc:
+                for f in revived:
+                    f.stop()
+                raise Unrestorable(f"{face.name} cannot listen on port {face.port} again: {exc}") from None
+            revived.append(face)
+        if self.zygote is not None:     # at its old socket path, which tools' environments already name
+            Path(self.zygote.dir).mkdir(mode=0o700, exist_ok=True)
+            self.zygote.start()
+        return self
+
     def __enter__(self) -> "SimulatedLab":
         return self.start()
 

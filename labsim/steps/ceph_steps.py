@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from labsim.steps.checkpoints import builds
 from pytest_bdd import given, parsers, then, when
 
 from labsim.provisioners.ceph import install as I
@@ -94,6 +95,7 @@ def _tools_transcript(evidence, ceph, name: str) -> None:
 # --- provisioning ------------------------------------------------------------------------------------------------
 @given(parsers.parse('Rook-Ceph is provisioned on "{cluster}"'), target_fixture="ceph")
 @when(parsers.parse('Rook-Ceph is provisioned on "{cluster}"'), target_fixture="ceph")
+@builds
 def provisioned(target, ceph, evidence, cluster) -> CephRun:
     acc = access(target, ceph, cluster)
     if not target.writes_allowed:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from labsim.steps.checkpoints import builds
 from pytest_bdd import given, parsers, then, when
 
 from labsim.provisioners.fabric import verify as fv
@@ -45,6 +46,7 @@ def _observed(target):
 
 # --- Background --------------------------------------------------------------------------------
 @given("the fabric is provisioned", target_fixture="fabric")
+@builds
 def fabric_provisioned(target, fabric, evidence) -> FabricRun:
     if target.writes_allowed:
         _apply(target, fabric, evidence, "provision")

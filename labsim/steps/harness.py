@@ -33,6 +33,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--allow-probes", action="store_true", default=False,
                 help="against a real lab: allow @probes traffic checks, which run probe Jobs in the members (each "
                      "scenario removes its probe Jobs and the probe namespace it created when it ends)")
+    g.addoption("--sim-checkpoints", action="store_true", default=True, dest="sim_checkpoints",
+                help="sim only (the default): a Given that builds part of the lab leaves a checkpoint, and a later "
+                     "scenario beginning with the same steps starts from a restore of it (labsim/steps/checkpoints.py)")
+    g.addoption("--no-sim-checkpoints", action="store_false", dest="sim_checkpoints",
+                help="build every scenario's simulated lab from nothing")
     g.addoption("--sim-break", default=None, metavar="NAME",
                 help="sim only: break the simulated lab right after the fabric (for a VM breakage: the VMs) "
                      "is provisioned (see labsim/steps/breakages.py); proves that the features fail on a broken lab")
@@ -60,6 +65,26 @@ def pytest_configure(config: pytest.Config) -> None:
         keep_going.install(config, config.getoption("--sim-then-log"))
 
 
+_CHECKPOINTS_AT_START = pytest.StashKey[dict]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from labsim.steps import checkpoints
+    session.config.stash[_CHECKPOINTS_AT_START] = dict(checkpoints.STATS)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    """How much building the lab checkpoints saved (labsim/steps/checkpoints.py), when they were used."""
+    from labsim.steps import checkpoints
+    start = config.stash.get(_CHECKPOINTS_AT_START, {})
+    n = {k: v - start.get(k, 0) for k, v in checkpoints.STATS.items()}
+    if any(n.values()):
+        terminalreporter.write_line(
+            f"lab checkpoints: {n['taken']} taken, {n['restored']} scenarios started from one"
+            + (f", {n['unrestorable']} built afresh instead (a port or folder of the checkpoint was taken)"
+               if n["unrestorable"] else ""))
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     if not guard.installed():
         return None
@@ -78,6 +103,34 @@ def pytest_bdd_before_scenario(request, feature, scenario):
     from labsim.steps.transcripts import Transcript
 
     request.node.stash[_TRANSCRIPT] = Transcript().start()
+    from labsim.steps import checkpoints
+    if checkpoints.enabled(request.config):
+        brk, at = request.config.getoption("--sim-break"), request.config.getoption("--sim-break-at")
+        before = (lambda name: bool(brk) and (_strikes("at", at, name) if at else _strikes("before", brk, name)))
+        request.node.stash[checkpoints._PLAN] = checkpoints.plan(request, scenario, before)
+
+
+def pytest_bdd_before_step(request, feature, scenario, step, step_func):
+    from labsim.steps.checkpoints import _INDEX
+    request.node.stash[_INDEX] = request.node.stash.get(_INDEX, -1) + 1
+
+
+def transcript_lines(request) -> list[str]:
+    """The scenario's API transcript so far (kept with a lab checkpoint)."""
+    transcript = request.node.stash.get(_TRANSCRIPT, None)
+    return list(transcript.lines) if transcript is not None else []
+
+
+def transcript_prepend(request, lines: list[str]) -> None:
+    """A restored scenario's transcript begins with what the steps the checkpoint covers sent and received."""
+    transcript = request.node.stash.get(_TRANSCRIPT, None)
+    if transcript is not None:
+        transcript.lines[:0] = lines
+
+
+def struck(request) -> bool:
+    """A breakage has struck this scenario's lab (no checkpoint of it is kept)."""
+    return request.node.stash.get(_STRUCK, False)
 
 
 def pytest_bdd_after_scenario(request, feature, scenario):
@@ -182,7 +235,9 @@ def target(request: pytest.FixtureRequest):
 
         t = KindTarget(cfg.getoption("--lab"), seed=cfg.getoption("--sim-seed"), kind_dir=cfg.getoption("--kind-dir"))
     else:
-        t = SimTarget(cfg.getoption("--lab"), seed=cfg.getoption("--sim-seed"))
+        from labsim.steps import checkpoints
+        t = checkpoints.restore_for(request, lambda: SimTarget(cfg.getoption("--lab"), seed=cfg.getoption("--sim-seed")),
+                                    SimTarget.restored)
     evidence = _evidence(request)
     yield t
     if evidence is not None:   # the lab time this scenario covered, for the sign-off's totals

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from labsim.steps.checkpoints import builds
 from pytest_bdd import given, parsers, then, when
 
 from labsim.provisioners.fabric.run import provision as provision_fabric
@@ -185,6 +186,7 @@ def _services(mesh: MeshRun) -> Workload:
 
 # --- building ----------------------------------------------------------------------------------------------------
 @given("the Talos clusters of the mesh are healthy with Cilium", target_fixture="mesh")
+@builds
 def clusters_healthy(target, talos, mesh, evidence) -> MeshRun:
     """The Talos steps' provisioning of every member, the members side by side (as two engineers would: each
     cluster's provisioning only waits on its own machines), which halves the wait for a fresh lab."""
@@ -213,6 +215,7 @@ def clusters_healthy(target, talos, mesh, evidence) -> MeshRun:
 
 @given("the mesh of the lab file is built", target_fixture="mesh")
 @given("the mesh of that copy is built", target_fixture="mesh")
+@builds
 def mesh_built(target, talos, mesh, evidence) -> MeshRun:
     clusters_healthy(target, talos, mesh, evidence)
     if target.writes_allowed:

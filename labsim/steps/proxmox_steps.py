@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 import pytest
+from labsim.steps.checkpoints import builds
 from pytest_bdd import given, parsers, then, when
 
 from labsim.provisioners.proxmox.apply import ProxmoxApplyError, stopped_at
@@ -45,6 +46,7 @@ def _leases(target, **kw):
 
 # --- Background --------------------------------------------------------------------------------------
 @given("the VMs are provisioned", target_fixture="vms")
+@builds
 def vms_provisioned(target, vms, evidence) -> VmRun:
     api = target.proxmox()
     if target.writes_allowed:

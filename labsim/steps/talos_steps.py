@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from labsim.steps.checkpoints import builds
 from pytest_bdd import given, parsers, then, when
 
 from labsim.provisioners.lab import load_lab
@@ -117,6 +118,7 @@ def _kube(target, talos: TalosRun, cluster: str) -> Kube:
 
 # --- provisioning ---------------------------------------------------------------------------------------------
 @given(parsers.parse('the Talos cluster "{cluster}" is provisioned'), target_fixture="talos")
+@builds
 def cluster_provisioned(target, talos, evidence, cluster) -> TalosRun:
     if target.clusters_given:
         evidence.attach(f"talos-{cluster}", f"the {target.name} target hands the cluster out: used as found")

@@ -170,6 +170,31 @@ class SimTarget(Target):
     def device_writes(self) -> dict[str, int]:
         return self.sim.writes()
 
+    # --- lab checkpoints (labsim/fakes/checkpoint.py, labsim/steps/checkpoints.py) ------------------------------
+    def checkpoint(self, records: dict[str, Any]):
+        """This target and its lab as they stand, with a scenario's run records; None: this lab cannot be copied."""
+        from labsim.fakes import checkpoint
+
+        if self.sim.unfit_for_checkpoints():
+            return None
+        self.reconnect()     # our clients' connections are not part of the lab
+        with self.clock.lock:
+            return checkpoint.take((self, records), dirs=[self.workdir])
+
+    @classmethod
+    def restored(cls, cp) -> tuple[SimTarget, dict[str, Any]]:
+        """A target on a restored copy of a checkpointed lab, serving on the ports the checkpointed lab had."""
+        from labsim.fakes import checkpoint
+
+        target, records = checkpoint.restore(cp)
+        try:
+            target.sim.revive()
+        except Exception:
+            checkpoint.remove_files(cp)
+            raise
+        target._routeros, target._proxmox = {}, {}
+        return target, records
+
     def tool_env(self) -> dict[str, str]:
         """The fake talosctl/helm first on PATH, reaching this lab's control API; helm's files in the workdir."""
         helm = self.workdir / "helm"

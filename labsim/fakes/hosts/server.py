@@ -161,6 +161,10 @@ class SshServer(Face):
         for t in transports:
             t.close()
 
+    def revive(self) -> SshServer:
+        self._transports = {}     # the checkpoint's sessions were not copied with their sockets
+        return super().revive()
+
     def tick(self) -> None:
         self._prune()
 
