@@ -10,6 +10,9 @@ SEED   ?= 0
 PYTEST_ARGS ?=
 # make test spreads whole test files over this many pytest-xdist workers (0: one process, as before)
 TEST_WORKERS ?= auto
+# make verify runs the scenarios in this many processes, one sign-off bundle for all (auto: one per usable CPU, at
+# most 8; 1: a single process)
+VERIFY_WORKERS ?= auto
 # Compiled modules are kept, under .venv/pycache (the source tree stays clean), also where the environment says not
 # to write them (PYTHONDONTWRITEBYTECODE, set on this image): every Python process the suite starts (each broken-lab
 # case is a pytest process, each fake tool run a Python program) would otherwise compile labsim's ~440 modules and
@@ -83,7 +86,7 @@ $(WHEELS): $(STAMP)
 	@touch $(WHEELS)
 
 verify: $(STAMP)
-	$(ISOLATE) $(BIN)/labsim verify --lab $(LAB) --seed $(SEED) $(RUN_ARGS) $(PYTEST_ARGS)
+	$(ISOLATE) $(BIN)/labsim verify --lab $(LAB) --seed $(SEED) --workers $(VERIFY_WORKERS) $(RUN_ARGS) $(PYTEST_ARGS)
 
 verify-labs: $(STAMP)
 	@set -e; for lab in $(VERIFY_LABS); do echo "== make verify LAB=$$lab"; $(MAKE) --no-print-directory verify LAB=$$lab; done

@@ -72,6 +72,66 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+WORKERS_CAP = 8   # beyond this a run's start-up (every worker imports the suite and collects it) eats the gain
+WORKER_MEMORY = 1 << 30   # a worker running the mesh scenarios peaks near 600 MB (max RSS, make verify); with room
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity), fewer when a cgroup quota allows less (a container's
+    `--cpus`: cgroup v2 cpu.max)."""
+    import os
+
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            n = min(n, max(int(int(quota) // int(period)), 1))
+    except (OSError, ValueError):
+        pass
+    return max(n, 1)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new processes (Linux: MemAvailable); None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def workers(value: str) -> int:
+    """`--workers N|auto` as a number of processes: auto is one per usable CPU, at most WORKERS_CAP, and no more
+    than the available memory holds (WORKER_MEMORY each)."""
+    if value == "auto":
+        memory = available_memory()
+        by_memory = WORKERS_CAP if memory is None else max(memory // WORKER_MEMORY, 1)
+        return min(usable_cpus(), WORKERS_CAP, by_memory)
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of processes or 'auto', not {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more processes, not {n}")
+    return n
+
+
+def _parallel(n: int, extra: list[str]) -> list[str]:
+    """pytest-xdist's options for n processes, unless the pytest options given choose (-n, --dist, -p no:xdist)."""
+    chosen = any(a in ("-n", "--numprocesses", "--dist", "no:xdist") or a.startswith(("-n", "--numprocesses=",
+                                                                                       "--dist=", "-pno:xdist"))
+                 for a in extra)
+    if chosen or n <= 1:
+        return []
+    # loadfile: a feature file's scenarios run in one worker, one after the other, as in a single process
+    return ["-n", str(n), "--dist", "loadfile"]
+
+
 def _run_pytest(argv: list[str]) -> int:
     import pytest
 
@@ -92,6 +152,7 @@ def _signoff_run(args: argparse.Namespace, extra: list[str], target: str, apply:
         argv += ["--sim-seed", str(args.seed)]
     if apply:
         argv.append("--apply")
+    argv += _parallel(getattr(args, "workers", 1), extra)   # the simulator only: a real lab is one lab
     if args.signoff != "none":   # below the folder the command runs in, whatever pytest's rootdir is
         argv += ["--signoff", str(Path(args.signoff).resolve())]
         if not args.no_strict:
@@ -121,6 +182,11 @@ def _add_run_options(p: argparse.ArgumentParser, target: str) -> None:
                    help="the feature files (default: features/ here, else the features labsim ships)")
     if target == "sim":
         p.add_argument("--seed", type=int, default=0, help="seed of the simulated lab's randomness (default 0)")
+    if target == "sim":   # each scenario has a simulated lab of its own; a real lab's scenarios take turns
+        p.add_argument("--workers", metavar="N|auto", type=workers, default="auto",
+                       help="run the scenarios in N processes (pytest-xdist), one sign-off bundle for them all; "
+                            f"auto (default): one per usable CPU, at most {WORKERS_CAP} and one per GiB of available "
+                            "memory; 1: a single process")
     p.add_argument("--signoff", metavar="DIR", default="reports",
                    help="write the sign-off bundle under DIR/<run-id>/ (default reports; 'none' for no bundle)")
     p.add_argument("--no-strict", action="store_true",

@@ -29,6 +29,7 @@ import pytest
 from .model import first_line
 
 if TYPE_CHECKING:
+    from .model import ScenarioRecord
     from .plugin import Collector
 
 def since_process_start() -> float | None:
@@ -47,7 +48,7 @@ SHOWN_LINES = 4   # of a failure's message, under its scenario line
 
 def wanted(config: pytest.Config) -> bool:
     mode = config.getoption("console", default="auto") or "auto"
-    if mode == "pytest" or hasattr(config, "workerinput") or config.pluginmanager.has_plugin("dsession"):
+    if mode == "pytest" or hasattr(config, "workerinput"):   # an xdist worker has no console: its controller
         return False
     if mode == "scenarios":
         return True
@@ -73,6 +74,11 @@ class ScenarioLines:
         # pytest's own per-test output (file names, letters, percentages) gives way to these lines
         self.tr.showfspath = False
         self.tr._show_progress_info = False  # noqa: SLF001 - no public switch; harmless if the attribute goes
+
+    @property
+    def parallel(self) -> bool:
+        """xdist: scenarios finish on several workers at once; each line is written whole when its scenario ends."""
+        return self.config.pluginmanager.has_plugin("dsession")
 
     # ---- setup phases --------------------------------------------------------------------------------------
     def phase(self, what: str, seconds: float) -> None:
@@ -100,14 +106,29 @@ class ScenarioLines:
             self.phase("start-up: Python, pytest, labsim's plugin and step definitions", started)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.t_collected = time.perf_counter()
         recs = [self.collector.run.records.get(i.nodeid) for i in session.items]
         scenarios = [r for r in recs if r is not None and r.kind == "scenario"]
-        files = {r.feature_file for r in scenarios}
-        tests = len(session.items) - len(scenarios)
-        what = f"{len(scenarios)} scenario{'s' if len(scenarios) != 1 else ''} to run from {len(files)} " \
+        self.collected({r.feature_file for r in scenarios}, len(scenarios), len(session.items) - len(scenarios))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        """xdist: the workers collect (each the same items); the first to finish stands for them all."""
+        if self.t_collected is not None:
+            return
+        workers = f" on {len(self.config.getoption('tx') or [])} workers"
+        files = [i.split("::", 1)[0] for i in ids]
+        if all(f.endswith(".feature") for f in files):
+            self.collected(set(files), len(files), 0, workers)
+        else:   # scenarios bound in test modules (pytest-bdd's scenarios()): the records come with the results
+            self.t_collected = time.perf_counter()
+            self.phase(f"collection: {len(ids)} item{'s' if len(ids) != 1 else ''} to run{workers}",
+                       self.t_collected - self.t_session)
+
+    def collected(self, files: set[str], scenarios: int, tests: int, where: str = "") -> None:
+        self.t_collected = time.perf_counter()
+        what = f"{scenarios} scenario{'s' if scenarios != 1 else ''} to run from {len(files)} " \
                f"feature file{'s' if len(files) != 1 else ''}" + (f" and {tests} test{'s' if tests != 1 else ''}"
-                                                                   if tests else "")
+                                                                   if tests else "") + where
         self.phase("collection: " + what, self.t_collected - self.t_session)
 
     # ---- scenarios -----------------------------------------------------------------------------------------
@@ -123,6 +144,10 @@ class ScenarioLines:
         self.outcome[nodeid] = "passed"
         if rec is None:
             return
+        if not self.parallel:   # the record of a scenario on a worker comes with its end
+            self.scenario_start(rec)
+
+    def scenario_start(self, rec: ScenarioRecord) -> None:
         header = f"{rec.feature_keyword}: {rec.feature}" if rec.kind == "scenario" else "Tests"
         if header != self.feature:
             self.feature = header
@@ -145,6 +170,9 @@ class ScenarioLines:
         if rec is None:
             self.tr.write_line(f"  {nodeid} {outcome}")
             return
+        if self.parallel:   # workers finish scenarios of several features in turn: each line names its feature
+            where = rec.feature_file.rsplit("/", 1)[-1] + ": " if rec.kind == "scenario" else ""
+            self.tr.write(f"  {where}{rec.title} ")
         colour = {"passed": {"green": True}, "skipped": {"yellow": True}}.get(outcome, {"red": True})
         self.tr.write(f"{MARKS[outcome]} {outcome.upper() if outcome != 'passed' else 'passed'}", **colour)
         self.tr.write_line(f"  {_dur(took)}")

@@ -139,4 +139,4 @@ class Evidence:
         self._record.lab_time, self._record.lab_clock = max(float(seconds), 0.0), clock
 
     def lab_version(self, component: str, version: str) -> None:
-        self._collector.run.lab_versions[str(component)] = str(version)
+        self._collector.lab_version(self._record, str(component), str(version))

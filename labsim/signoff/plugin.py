@@ -39,7 +39,8 @@ from .model import (
     slugify,
     utc_now,
 )
-from .redact import Redactor, lab_secret_values
+from .redact import Redactor, lab_secret_refs, resolve_refs
+from .workers import ATTR, is_controller, is_worker, record_from_wire, record_to_wire
 from .waivers import WaiverError, load_waivers
 
 try:  # pytest-bdd internals: the scenario template behind a collected test function
@@ -114,8 +115,11 @@ def _new_run_id(t) -> str:
 
 @pytest.hookimpl(trylast=True)  # after pytest's terminal reporter exists (the console lines sit beside it)
 def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):  # xdist worker: the controller writes the bundle
-        return
+    # An xdist worker keeps its scenarios' records too (waivers and deviations included) and ships them to the
+    # controller, which writes the bundle (labsim/signoff/workers.py).
+    worker = is_worker(config)
+    if worker and not (config.getoption("signoff") or config.getoption("signoff_strict")):
+        return   # nobody reads the verdict (make test): no records to ship
     started = utc_now()
     run = Run(run_id=_new_run_id(started), started=started, operator=_operator())
     # deviations from the command line
@@ -135,7 +139,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"malformed waiver file: {exc}") from None
         run.waivers_path = str(p)
     key = config.getoption("signing_key")
-    if key:
+    if key and not worker:   # the controller signs
         kp = _resolve_path(config, key)
         if kp is None or not kp.is_file():
             raise pytest.UsageError(f"--signing-key {key}: no such file")
@@ -148,6 +152,8 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = Collector(config, run)
     config.stash[collector_key] = collector
     config.pluginmanager.register(collector, "signoff-collector")
+    if worker:
+        return
     from .console import ScenarioLines, wanted
 
     if config.pluginmanager.get_plugin("terminalreporter") is not None and wanted(config):
@@ -193,7 +199,7 @@ def verdict_line(verdict: str, bundle: str) -> str:
 def evidence(request: pytest.FixtureRequest) -> Evidence:
     """Attach evidence, findings, timelines and lab versions to the running scenario's sign-off record."""
     collector: Collector | None = request.config.stash.get(collector_key, None)
-    if collector is None:  # e.g. an xdist worker: keep the API, drop the data
+    if collector is None:  # an xdist worker of a run without a bundle: keep the API, drop the data
         collector = Collector(request.config, Run(run_id="detached", started=utc_now()))
     return Evidence(collector, collector.record_for(request.node))
 
@@ -214,6 +220,19 @@ class Collector:
         self.console = None  # the ScenarioLines reporter, when the console shows scenario lines
         self._deselected: list[pytest.Item] = []
         self._suite_seen: set[tuple[str, str]] = set()  # (feature file, scenario template) collected or deselected
+        self._secret_refs: list[tuple[str, str]] | None = None
+        self.worker = is_worker(config)
+        self._versions: dict[str, dict[str, str]] = {}   # nodeid -> the lab versions that scenario reported
+        self._shipped: set[str] = set()                 # worker: records sent to the controller
+        # controller (xdist): what the workers send (labsim/signoff/workers.py)
+        self._order: list[str] | None = None            # the collected node ids, in collection order
+        self._received: dict[str, ScenarioRecord] = {}
+        self._orphans: dict[str, list[pytest.TestReport]] = {}   # reports that came without a record (a crash)
+        self._from_workers: dict | None = None           # the first worker's collection-wide state
+
+    @property
+    def controller(self) -> bool:
+        return is_controller(self.config)
 
     def rel_display(self, path: str | os.PathLike) -> str:
         """A path as a person types it: relative to where pytest was started when it is below it."""
@@ -226,7 +245,7 @@ class Collector:
     # ---- context -------------------------------------------------------------------------------------------
     def _context(self) -> None:
         config, run = self.config, self.run
-        if config.getoption("signoff"):
+        if config.getoption("signoff") and not self.worker:
             from .bundle import git_info
 
             run.git = git_info(Path.cwd())
@@ -249,7 +268,9 @@ class Collector:
 
     def refresh_secrets(self) -> None:
         lab = Path(self.run.lab_path) if self.run.lab_path else None
-        self.redactor.add(lab_secret_values(lab))
+        if self._secret_refs is None:
+            self._secret_refs = lab_secret_refs(lab)
+        self.redactor.add(resolve_refs(self._secret_refs, base_dir=None if lab is None else lab.parent))
         try:
             for values in self.config.hook.pytest_signoff_secrets(config=self.config):
                 if values:
@@ -342,6 +363,10 @@ class Collector:
             self.run.records[item.nodeid] = rec
         return rec
 
+    def lab_version(self, rec: ScenarioRecord, component: str, version: str) -> None:
+        self.run.lab_versions[component] = version
+        self._versions.setdefault(rec.nodeid, {})[component] = version
+
     def current_step(self, rec: ScenarioRecord) -> str | None:
         idx = self._current.get(rec.nodeid)
         if idx is None or idx >= len(rec.steps):
@@ -354,6 +379,10 @@ class Collector:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._context()
         self.refresh_secrets()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        self.refresh_secrets()   # the target fixture has started the simulated lab: its secrets are known now
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -481,10 +510,22 @@ class Collector:
                 rec.failure_traceback = self.redactor.text(trimmed_traceback(call.excinfo.value, self.config.rootpath))
         return report
 
+    @pytest.hookimpl(tryfirst=True)   # a worker: before xdist serialises the report for the controller
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.controller:
+            self._receive(report)
+            return
         rec = self.run.records.get(report.nodeid)
         if rec is None:
             return
+        self.apply_report(rec, report)
+        if self.worker and report.when == "teardown":   # the item's last report: its record is complete
+            self.refresh_secrets()
+            setattr(report, ATTR, record_to_wire(rec, self.redactor, self._versions.get(rec.nodeid)))
+            self._shipped.add(rec.nodeid)
+
+    def apply_report(self, rec: ScenarioRecord, report: pytest.TestReport) -> None:
+        """One of the item's reports (setup, call, teardown), as pytest made it, into its record."""
         rec.duration += float(getattr(report, "duration", 0.0) or 0.0)
         if report.when == "call":
             self._current.pop(rec.nodeid, None)
@@ -508,14 +549,85 @@ class Collector:
             rec.phase = report.when
         crash = getattr(report.longrepr, "reprcrash", None)
         crash_msg = getattr(crash, "message", None)
+        # a text report as it is: longreprtext would put xdist's worker line first ("[gw1] linux -- Python ...")
+        text = report.longrepr if isinstance(report.longrepr, str) else report.longreprtext
         if rec.failure_message is None:
-            rec.failure_message = crash_msg or first_line(report.longreprtext) or f"failed in {report.when}"
-            if report.when != "call":
+            rec.failure_message = crash_msg or first_line(text) or f"failed in {report.when}"
+            if report.when in ("setup", "teardown"):   # not xdist's "???" of a worker that crashed
                 rec.failure_message = f"error in {report.when}: {rec.failure_message}"
-        details = report.longreprtext or ""
+        details = text or ""
         if len(details) > DETAILS_LIMIT:
             details = details[:DETAILS_LIMIT] + "\n… (truncated)"
         rec.failure_details = (rec.failure_details + "\n\n" + details) if rec.failure_details else details
+
+    # ---- xdist: the worker's side and the controller's ----------------------------------------------------------
+    def _receive(self, report: pytest.TestReport) -> None:
+        wire = getattr(report, ATTR, None)
+        if wire is not None:
+            rec, versions = record_from_wire(wire)
+            self._received[rec.nodeid] = rec
+            self._versions[rec.nodeid] = versions
+            self.run.records[rec.nodeid] = rec    # the console's line for it reads it now
+        elif report.nodeid not in self._received:
+            self._orphans.setdefault(report.nodeid, []).append(report)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        if self._order is None:
+            self._order = list(ids)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: object, error: object) -> None:
+        state = (getattr(node, "workeroutput", None) or {}).get(ATTR)
+        if not state:
+            return
+        self.redactor.add(state["secrets"])     # the final pass over the bundle knows every worker's secrets
+        if self._from_workers is None:
+            self._from_workers = state
+
+    def ship_state(self) -> dict:
+        """A worker's collection-wide state, at its end (labsim/signoff/workers.py)."""
+        self.refresh_secrets()
+        self.collect_deviations()
+        run = self.run
+        return {
+            "order": list(run.records),
+            "records": {n: record_to_wire(r, self.redactor, self._versions.get(n))
+                        for n, r in run.records.items() if n not in self._shipped},
+            "unselected": [list(u) for u in run.unselected], "selection": run.selection,
+            "deviations": dict(run.deviations),
+            "interrupted": run.interrupted,
+            "secrets": sorted(self.redactor.secrets),
+        }
+
+    def merge_workers(self) -> None:
+        """The controller's run: every record in collection order, as a single process would have it."""
+        state = self._from_workers or {}
+        run = self.run
+        order = self._order or list(state.get("order", [])) or list(self._received)
+        skeletons = state.get("records", {})
+        records: dict[str, ScenarioRecord] = {}
+        run.lab_versions = {}
+        for nodeid in order:
+            rec = self._received.get(nodeid)
+            if rec is None:
+                wire = skeletons.get(nodeid)
+                if wire is None:   # no worker finished to say what it is: the node id is all there is
+                    path, _, name = nodeid.partition("::")
+                    rec = ScenarioRecord(nodeid=nodeid, kind="scenario" if path.endswith(".feature") else "test",
+                                         name=name, feature=Path(path).stem, feature_file=path,
+                                         slug=self._unique_slug(slugify(nodeid, 90)))
+                else:
+                    rec, versions = record_from_wire(wire)
+                    self._versions[nodeid] = versions
+                for report in self._orphans.get(nodeid, []):
+                    self.apply_report(rec, report)
+            records[nodeid] = rec
+            run.lab_versions.update(self._versions.get(nodeid, {}))
+        run.records = records
+        if state:
+            run.unselected = [tuple(u) for u in state["unselected"]]
+            run.selection = state["selection"]
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -526,11 +638,21 @@ class Collector:
             run.interrupted = str(session.shouldstop)
         elif session.shouldfail:
             run.interrupted = str(session.shouldfail)
+        elif self.controller and self._from_workers and self._from_workers.get("interrupted"):
+            run.interrupted = self._from_workers["interrupted"]   # a worker stopped the run (pytest.exit): why
         elif int(exitstatus) == int(pytest.ExitCode.INTERRUPTED):
             run.interrupted = "interrupted"
+        if self.worker:   # the controller judges and writes; this worker's part goes with xdist's last event
+            self.config.workeroutput[ATTR] = self.ship_state()
+            return
+        if self.controller:
+            self.merge_workers()
         for rec in run.records.values():
             _finalize_steps(rec)
-        self.collect_deviations()
+        if self.controller and self._from_workers is not None:
+            run.deviations = dict(self._from_workers["deviations"])   # theirs: they bound the features to the lab
+        else:
+            self.collect_deviations()
         from .model import judge
 
         judge(run)

@@ -107,14 +107,19 @@ def resolve_refs(refs: Iterable[tuple[str, str]], base_dir: Path | None = None) 
     return values
 
 
-def lab_secret_values(lab_path: Path | None) -> list[str]:
+def lab_secret_refs(lab_path: Path | None) -> list[tuple[str, str]]:
+    """The lab file's secret references (read once per run: the references do not change, their values may)."""
     if lab_path is None:
         return []
     try:
         data = yamlbounds.load_file(lab_path)   # aliases within a budget: the walk below follows them
     except (OSError, UnicodeDecodeError, yaml.YAMLError, yamlbounds.YamlLimitError):
         return []
-    return resolve_refs(secret_refs(data), base_dir=lab_path.parent)
+    return secret_refs(data)
+
+
+def lab_secret_values(lab_path: Path | None) -> list[str]:
+    return resolve_refs(lab_secret_refs(lab_path), base_dir=None if lab_path is None else lab_path.parent)
 
 
 class Redactor:

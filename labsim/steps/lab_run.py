@@ -81,6 +81,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         refuse_run(session, reason)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """xdist's controller collects nothing, its workers do: it refuses the run itself, at the point a single process
+    would, before any worker stops (xdist restarts a worker that stops, again and again)."""
+    config = session.config
+    if config.pluginmanager.has_plugin("dsession") and not hasattr(config, "workerinput"):
+        reason = refusal(config)
+        if reason is not None:
+            refuse_run(session, reason)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_signoff_deviations(config: pytest.Config) -> dict[str, str]:
     missing = config.stash.get(_MISSING, {})
