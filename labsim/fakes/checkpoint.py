@@ -64,8 +64,9 @@ def take(root: Any, dirs: Iterable[str | Path] = (), skip: Iterable[str | Path] 
     folders of what a restore makes anew). Call it while nothing changes the root: between two steps, holding the
     lab clock's lock."""
     memo: dict[int, Any] = {}
-    frozen = _copy(root, memo)
-    found = _temp_dirs(memo.values(), {str(Path(d)) for d in skip})
+    named: list[str] = []          # strings that name a temporary folder (deepcopy keeps no note of strings)
+    frozen = _copy(root, memo, named)
+    found = _temp_dirs([*memo.values(), *named], {str(Path(d)) for d in skip})
     for d in dirs:
         found.setdefault(str(Path(d)), None)
     cp = Checkpoint(frozen, size=len(memo))
@@ -99,9 +100,20 @@ def remove_files(cp: Checkpoint) -> None:
 
 
 # --- the copy -------------------------------------------------------------------------------------------------------
-def _copy(root: Any, memo: dict[int, Any]) -> Any:
+def _copy(root: Any, memo: dict[int, Any], named: list[str] | None = None) -> Any:
     with _COPYING, _rules():
-        return copy.deepcopy(root, memo)
+        if named is not None:
+            start = os.path.join(tempfile.gettempdir(), TEMP_PREFIX)
+
+            def note(x: str, memo: dict[int, Any]) -> str:
+                if start in x:
+                    named.append(x)
+                return x
+            copy._deepcopy_dispatch[str] = note                      # type: ignore[attr-defined]
+        try:
+            return copy.deepcopy(root, memo)
+        finally:
+            copy._deepcopy_dispatch[str] = copy._deepcopy_atomic     # type: ignore[attr-defined]
 
 
 def _none(x: Any, memo: dict[int, Any] | None = None) -> None:

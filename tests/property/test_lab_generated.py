@@ -215,21 +215,18 @@ def _outcomes(junit: Path) -> dict[str, tuple[str, str]]:
 def test_generated_labs_run_the_fabric_and_proxmox_features(tmp_path_factory, data: dict[str, Any]) -> None:
     """Whatever the shape, the fabric and Proxmox features only pass or say "not in this lab": no scenario errors
     or fails because the lab is not the default one."""
-    import subprocess
-    import sys
+    from tests.features.test_broken_lab import run_pytest
 
     assert [f for f in run_checks(_load(data)) if f.severity == "error"] == [], "the generator made an invalid lab"
     tmp = tmp_path_factory.mktemp("generated")
     lab, junit = tmp / "generated.yaml", tmp / "junit.xml"
     lab.write_text(yaml.safe_dump(data, sort_keys=False))
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, "-m", "pytest", "features/", "-q", "-p", "no:cacheprovider",
-                           "-m", "fabric or proxmox", f"--lab={lab}", f"--junitxml={junit}"],
-                          cwd=root, capture_output=True, text=True, timeout=900)
+    _, out = run_pytest(["features/", "-q", "-p", "no:cacheprovider", "-m", "fabric or proxmox", f"--lab={lab}",
+                         f"--junitxml={junit}"])
     outcomes = _outcomes(junit)
     bad = {n: o for n, o in outcomes.items() if o[0] in ("failure", "error")
            or (o[0] == "skipped" and "not in this lab" not in o[1])}
-    assert outcomes and not bad, f"{lab.read_text()}\n{bad}\n{proc.stdout[-3000:]}"
+    assert outcomes and not bad, f"{lab.read_text()}\n{bad}\n{out[-3000:]}"
     print(f"{len(data['routeros']['devices'])} devices, {len(data['vlans']) - 1} VLANs, {len(data['hosts'])} hosts, "
           f"{len(data.get('clusters', []))} clusters: "
           f"{sorted({k: sum(1 for o in outcomes.values() if o[0] == k) for k in ('passed', 'skipped')}.items())}")

@@ -20,6 +20,7 @@ import marshal
 import os
 import selectors
 import signal
+import shutil
 import socket
 import subprocess
 import sys
@@ -220,11 +221,7 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
             self.proc = None
-        try:
-            os.unlink(self.path)
-            os.rmdir(self.dir)
-        except OSError:
-            pass
+        shutil.rmtree(self.dir, ignore_errors=True)   # the socket, if it was ever made, and the folder
 
 
 if __name__ == "__main__":
