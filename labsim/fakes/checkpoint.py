@@ -6,10 +6,10 @@ steps) and brought back to life later, as often as needed, each restore a lab of
     lab2, other2 = restore(cp)                      # a new copy, files back in place; then lab2.revive()
 
 What is copied: every object the root reaches (the world, the clock and its timeline, every face's state, the
-closures the world keeps as callbacks, with the objects they close over). What is not: live operating-system
-resources. Threads, sockets, selectors, open files and child processes become None in the copy (the faces open
-new ones when revived: `SimulatedLab.revive`); locks and conditions become new, free ones; TLS contexts are shared
-(what they hold never changes after setup).
+closures the world keeps as callbacks, with the objects they close over), frozen once as a pickle stream in memory
+and thawed for each restore. What is not: live operating-system resources. Threads, sockets, selectors, open files
+and child processes become None in the copy (the faces open new ones when revived: `SimulatedLab.revive`); locks and
+conditions become new, free ones; classes, modules, code, TLS contexts and keys are shared (never changed once made).
 
 A restored lab listens on the ports the checkpointed lab had and keeps its files at the same paths, so every URL,
 kubeconfig, talosconfig and CA path the copy holds stays right without rewriting: a restore needs the lab it was
@@ -21,6 +21,8 @@ import contextlib
 import copy
 import io
 import os
+import pickle
+import re
 import select
 import selectors
 import socket
@@ -31,7 +33,7 @@ import tempfile
 import threading
 import types
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 # Temporary folders the simulated lab and the provisioners create (CAs, kubeconfigs, SSH keys, the workdir) all
@@ -45,15 +47,16 @@ class Unrestorable(Exception):
 
 @dataclass
 class Checkpoint:
-    """A frozen copy of a root, the files of the temporary folders it names, and when it was taken."""
+    """A root frozen as a pickle stream (what it shares with every copy kept aside), and the files of the temporary
+    folders it names."""
 
-    root: Any
+    frozen: bytes
+    shared: list[Any]                                                         # kept by reference, not copied
     files: dict[str, tuple[int, bytes | None]] = field(default_factory=dict)   # path -> (mode, bytes; None: a folder)
     dirs: list[str] = field(default_factory=list)                             # the top folders, in creation order
-    size: int = 0                                                             # objects copied
 
     def __repr__(self) -> str:
-        return f"<Checkpoint of {type(self.root).__name__}: {self.size} objects, {len(self.files)} files>"
+        return f"<Checkpoint: {len(self.frozen)} bytes, {len(self.shared)} shared, {len(self.files)} files>"
 
 
 _COPYING = threading.Lock()     # the copy rules below are process-wide while a copy runs
@@ -63,13 +66,15 @@ def take(root: Any, dirs: Iterable[str | Path] = (), skip: Iterable[str | Path] 
     """A frozen copy of `root` and the files of every temporary folder it names (and of `dirs`; not of `skip`, the
     folders of what a restore makes anew). Call it while nothing changes the root: between two steps, holding the
     lab clock's lock."""
-    memo: dict[int, Any] = {}
-    named: list[str] = []          # strings that name a temporary folder (deepcopy keeps no note of strings)
-    frozen = _copy(root, memo, named)
-    found = _temp_dirs([*memo.values(), *named], {str(Path(d)) for d in skip})
+    shared: list[Any] = []
+    buf = io.BytesIO()
+    with _COPYING, _rules():
+        _Freezer(buf, shared).dump(root)
+    frozen = buf.getvalue()
+    found = _temp_dirs(frozen, {str(Path(d)) for d in skip})
     for d in dirs:
         found.setdefault(str(Path(d)), None)
-    cp = Checkpoint(frozen, size=len(memo))
+    cp = Checkpoint(frozen, shared)
     for top in found:
         _read_tree(Path(top), cp)
     return cp
@@ -89,7 +94,18 @@ def restore(cp: Checkpoint) -> Any:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IMODE(mode))
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-    return _copy(cp.root, {})
+    return thaw(cp)
+
+
+def thaw(cp: Checkpoint) -> Any:
+    """A new copy of the checkpoint's root (no files written)."""
+    global _THAWING
+    with _COPYING, _rules():
+        _THAWING = cp.shared
+        try:
+            return pickle.loads(cp.frozen)
+        finally:
+            _THAWING = []
 
 
 def remove_files(cp: Checkpoint) -> None:
@@ -99,21 +115,106 @@ def remove_files(cp: Checkpoint) -> None:
         shutil.rmtree(d, ignore_errors=True)
 
 
-# --- the copy -------------------------------------------------------------------------------------------------------
-def _copy(root: Any, memo: dict[int, Any], named: list[str] | None = None) -> Any:
-    with _COPYING, _rules():
-        if named is not None:
-            start = os.path.join(tempfile.gettempdir(), TEMP_PREFIX)
+# --- the copy ---------------------------------------------------------------------------------------------------------
+# A pickle stream in memory, not copy.deepcopy: the C pickler walks the lab's ~40,000 dicts and lists several times
+# faster, and a restore only unpickles. What pickle cannot or must not copy is said here (`_Freezer.reducer_override`).
+_THAWING: list[Any] = []
 
-            def note(x: str, memo: dict[int, Any]) -> str:
-                if start in x:
-                    named.append(x)
-                return x
-            copy._deepcopy_dispatch[str] = note                      # type: ignore[attr-defined]
-        try:
-            return copy.deepcopy(root, memo)
-        finally:
-            copy._deepcopy_dispatch[str] = copy._deepcopy_atomic     # type: ignore[attr-defined]
+
+def _shared(i: int) -> Any:
+    return _THAWING[i]
+
+
+def _deep(i: int) -> Any:
+    """An object that defines its own deepcopy (a pydantic model, the kubernetes client's Configuration): a copy of
+    the copy taken with the checkpoint."""
+    return copy.deepcopy(_THAWING[i])
+
+
+def _nothing() -> None:
+    return None
+
+
+def _empty_function(fn: types.FunctionType) -> types.FunctionType:
+    new = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, None,
+                             tuple(types.CellType() for _ in fn.__closure__ or ()) or None)
+    new.__qualname__, new.__module__, new.__doc__ = fn.__qualname__, fn.__module__, fn.__doc__
+    return new
+
+
+_UNBOUND = object()
+
+
+def _function_state(new: types.FunctionType, state: tuple) -> None:
+    contents, defaults, kwdefaults, attrs = state
+    for cell, value in zip(new.__closure__ or (), contents):
+        if value is not _UNBOUND:
+            cell.cell_contents = value
+    new.__defaults__, new.__kwdefaults__ = defaults, kwdefaults
+    new.__dict__.update(attrs)
+
+
+def _cell_contents(cell: types.CellType) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:       # a free variable not bound yet
+        return _UNBOUND
+
+
+_LOCK = type(threading.Lock())
+_RLOCK = type(threading.RLock())
+# Live resources: threads (a paramiko Transport is one), sockets, selectors, child processes, open files
+_GONE = (threading.Thread, socket.socket, selectors.BaseSelector, subprocess.Popen, io.IOBase,
+         getattr(select, "epoll", type(None)))
+# Shared with every copy: what never changes once made
+_KEPT = (type, types.ModuleType, types.CodeType, types.BuiltinFunctionType, ssl.SSLContext)
+
+
+class _Freezer(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, shared: list[Any]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.shared = shared
+
+    def _keep(self, obj: Any) -> tuple:
+        self.shared.append(obj)
+        return (_shared, (len(self.shared) - 1,))
+
+    def reducer_override(self, obj: Any) -> Any:
+        t = type(obj)
+        if t is types.FunctionType:
+            if obj.__closure__ is None and not obj.__defaults__ and not obj.__kwdefaults__:
+                # by name where pickle can find it again (this module's own helpers too), else kept
+                return NotImplemented if "<" not in obj.__qualname__ else self._keep(obj)
+            # a closure closes over objects of the lab (`lambda: self.mesh.start()`): the copy over their copies
+            state = (tuple(_cell_contents(c) for c in obj.__closure__ or ()), obj.__defaults__, obj.__kwdefaults__,
+                     dict(obj.__dict__))
+            self.shared.append(obj)
+            return (_empty_function, (_shared_ref(len(self.shared) - 1),), state, None, None, _function_state)
+        if t is _LOCK:
+            return (threading.Lock, ())
+        if t is _RLOCK:
+            return (threading.RLock, ())
+        if t is threading.Condition:
+            # a Condition keeps its lock's bound methods: a new one over the copied lock
+            return (threading.Condition, (obj._lock,))
+        if isinstance(obj, _GONE):
+            return (_nothing, ())
+        if isinstance(obj, _KEPT) or t.__module__.startswith("cryptography"):
+            return self._keep(obj)
+        if getattr(t, "__deepcopy__", None) is not None:
+            self.shared.append(copy.deepcopy(obj))      # its own copy now: the original goes on changing
+            return (_deep, (len(self.shared) - 1,))
+        return NotImplemented
+
+
+class _shared_ref:
+    """Unpickles to a shared object (the original of a closure, whose code and globals the copy reuses)."""
+
+    def __init__(self, i: int) -> None:
+        self.i = i
+
+    def __reduce__(self) -> tuple:
+        return (_shared, (self.i,))
 
 
 def _none(x: Any, memo: dict[int, Any] | None = None) -> None:
@@ -145,8 +246,7 @@ def _function(fn: types.FunctionType, memo: dict[int, Any]) -> Any:
     return new
 
 
-_LOCK = type(threading.Lock())
-_RLOCK = type(threading.RLock())
+# deepcopy's rules, for the objects that define their own deepcopy (copied inside a freeze: `_deep`)
 _DISPATCH: dict[type, Any] = {
     _LOCK: lambda x, memo: threading.Lock(),
     _RLOCK: lambda x, memo: threading.RLock(),
@@ -159,19 +259,19 @@ _DISPATCH: dict[type, Any] = {
                           io.BytesIO, getattr(select, "epoll", type(None)))},
 }
 # Live resources of Python classes, and their subclasses (a paramiko Transport is a Thread)
-_GONE = (threading.Thread, socket.socket, selectors.BaseSelector, subprocess.Popen)
+_DEEP_GONE = (threading.Thread, socket.socket, selectors.BaseSelector, subprocess.Popen)
 
 
 @contextlib.contextmanager
 def _rules() -> Iterator[None]:
     saved = {t: copy._deepcopy_dispatch.get(t) for t in _DISPATCH}   # type: ignore[attr-defined]
     copy._deepcopy_dispatch.update(_DISPATCH)                         # type: ignore[attr-defined]
-    for cls in _GONE:
+    for cls in _DEEP_GONE:
         cls.__deepcopy__ = _none                                      # type: ignore[attr-defined]
     try:
         yield
     finally:
-        for cls in _GONE:
+        for cls in _DEEP_GONE:
             del cls.__deepcopy__                                      # type: ignore[attr-defined]
         for t, fn in saved.items():
             if fn is None:
@@ -181,20 +281,14 @@ def _rules() -> Iterator[None]:
 
 
 # --- files -------------------------------------------------------------------------------------------------------------
-def _temp_dirs(values: Iterable[Any], skip: set[str]) -> dict[str, None]:
-    """The temporary folders (`<tmp>/labsim-*`) the copied objects name, as paths or inside strings."""
+def _temp_dirs(frozen: bytes, skip: set[str]) -> dict[str, None]:
+    """The temporary folders (`<tmp>/labsim-*`) the frozen root names, as paths or inside strings."""
     tmp = tempfile.gettempdir().rstrip(os.sep) + os.sep
-    start = tmp + TEMP_PREFIX
     found: dict[str, None] = {}
-    for v in values:
-        if isinstance(v, PurePath):
-            v = str(v)
-        if isinstance(v, str) and start in v:
-            rest = v[v.index(start) + len(tmp):]
-            name = rest.split(os.sep, 1)[0].split()[0].rstrip("\"',;:)")
-            path = tmp + name
-            if os.path.isdir(path) and path not in skip:
-                found.setdefault(path, None)
+    for m in re.finditer(re.escape((tmp + TEMP_PREFIX).encode()) + rb"[A-Za-z0-9_.-]+", frozen):
+        path = m.group().decode()
+        if os.path.isdir(path) and path not in skip:
+            found.setdefault(path, None)
     return found
 
 
