@@ -178,7 +178,19 @@ def talos() -> bool:
     return ok
 
 
-BENCHES = {"labload": labload, "fabric": fabric, "proxmox": proxmox, "ceph": ceph, "mesh": mesh, "talos": talos}
+def checkpoint() -> bool:
+    r = measure("tests.bench.checkpoint", 0)
+    print("checkpoint: the default lab's mesh built once, checkpointed, restored (faces listening again)")
+    print(f"  build {r['build_cpu_s']} s CPU, take {r['take_cpu_s']} s, restore {r['restore_cpu_s']} s "
+          f"(best of {r['runs_restore_cpu_s']}), {r['frozen_bytes'] // 1024} KiB frozen, {r['files']} files")
+    ok = figure("checkpoint", "restore / build, CPU time", r["restore_cpu_s"] / max(r["build_cpu_s"], 1e-9), 0.05, "x",
+                "best of 3 restores; a restore must cost at most 5 % of building the same lab")
+    ok &= figure("checkpoint", "take, CPU time", r["take_cpu_s"], 0.5, basis="once, the mesh lab")
+    print_ratios("checkpoint")
+    return ok
+
+
+BENCHES = {"labload": labload, "fabric": fabric, "proxmox": proxmox, "ceph": ceph, "mesh": mesh, "talos": talos, "checkpoint": checkpoint}
 
 
 def main(argv: list[str]) -> int:
