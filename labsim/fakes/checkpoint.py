@@ -33,7 +33,7 @@ import tempfile
 import threading
 import types
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Iterable, Iterator
 
 # Temporary folders the simulated lab and the provisioners create (CAs, kubeconfigs, SSH keys, the workdir) all
@@ -190,6 +190,8 @@ class _Freezer(pickle.Pickler):
                      dict(obj.__dict__))
             self.shared.append(obj)
             return (_empty_function, (_shared_ref(len(self.shared) - 1),), state, None, None, _function_state)
+        if isinstance(obj, PurePath):    # whole, so the folders it names can be found in the stream (_temp_dirs)
+            return (t, (str(obj),))
         if t is _LOCK:
             return (threading.Lock, ())
         if t is _RLOCK:

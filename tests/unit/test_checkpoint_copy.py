@@ -61,15 +61,19 @@ def test_the_folders_the_root_names_come_back_at_their_paths_and_a_folder_still_
         (folder / "sub").mkdir()
         (folder / "sub" / "key.pem").write_text("secret")
         os.chmod(folder / "sub" / "key.pem", 0o600)
-        root = {"kubeconfig": str(folder / "sub" / "key.pem")}
+        # named in a string, and a folder of its own named only by a Path
+        root = {"kubeconfig": str(folder / "sub" / "key.pem"), "kube_dir": Path(str(folder) + "-kube")}
+        root["kube_dir"].mkdir()
         cp = checkpoint.take(root)
         with pytest.raises(checkpoint.Unrestorable, match="still exists"):
             checkpoint.restore(cp)
         checkpoint.remove_files(cp)
-        assert not folder.exists()
+        assert not folder.exists() and not root["kube_dir"].exists()
         assert checkpoint.restore(cp) == root
         assert (folder / "sub" / "key.pem").read_text() == "secret"
         assert (folder / "sub" / "key.pem").stat().st_mode & 0o777 == 0o600
+        assert root["kube_dir"].is_dir()
     finally:
         import shutil
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(str(folder) + "-kube", ignore_errors=True)
