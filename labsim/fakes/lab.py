@@ -194,7 +194,7 @@ class SimulatedLab:
 
     def revive(self) -> "SimulatedLab":
         """A copy restored from a checkpoint serves again, on the ports the checkpointed lab had (which must be
-        stopped), with a tools' zygote of its own."""
+        stopped), with a tools' zygote of its own at the old zygote's socket path."""
         from labsim.fakes.checkpoint import Unrestorable
 
         self._stop = threading.Event()
