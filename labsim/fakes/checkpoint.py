@@ -62,16 +62,15 @@ class Checkpoint:
 _COPYING = threading.Lock()     # the copy rules below are process-wide while a copy runs
 
 
-def take(root: Any, dirs: Iterable[str | Path] = (), skip: Iterable[str | Path] = ()) -> Checkpoint:
-    """A frozen copy of `root` and the files of every temporary folder it names (and of `dirs`; not of `skip`, the
-    folders of what a restore makes anew). Call it while nothing changes the root: between two steps, holding the
-    lab clock's lock."""
+def take(root: Any, dirs: Iterable[str | Path] = ()) -> Checkpoint:
+    """A frozen copy of `root` and the files of every temporary folder it names (and of `dirs`). Call it while
+    nothing changes the root: between two steps, holding the lab clock's lock."""
     shared: list[Any] = []
     buf = io.BytesIO()
     with _COPYING, _rules():
         _Freezer(buf, shared).dump(root)
     frozen = buf.getvalue()
-    found = _temp_dirs(frozen, {str(Path(d)) for d in skip})
+    found = _temp_dirs(frozen)
     for d in dirs:
         found.setdefault(str(Path(d)), None)
     cp = Checkpoint(frozen, shared)
@@ -283,13 +282,13 @@ def _rules() -> Iterator[None]:
 
 
 # --- files -------------------------------------------------------------------------------------------------------------
-def _temp_dirs(frozen: bytes, skip: set[str]) -> dict[str, None]:
+def _temp_dirs(frozen: bytes) -> dict[str, None]:
     """The temporary folders (`<tmp>/labsim-*`) the frozen root names, as paths or inside strings."""
     tmp = tempfile.gettempdir().rstrip(os.sep) + os.sep
     found: dict[str, None] = {}
     for m in re.finditer(re.escape((tmp + TEMP_PREFIX).encode()) + rb"[A-Za-z0-9_.-]+", frozen):
         path = m.group().decode()
-        if os.path.isdir(path) and path not in skip:
+        if os.path.isdir(path):
             found.setdefault(path, None)
     return found
 
