@@ -177,9 +177,11 @@ class SimTarget(Target):
 
         if self.sim.unfit_for_checkpoints():
             return None
-        # our clients' connections are not part of the lab: left out, and kept open (a re-login would show in this
-        # scenario's API transcript only because a checkpoint was taken)
-        clients, self._routeros, self._proxmox = (self._routeros, self._proxmox), {}, {}
+        # Our clients' connections are not part of the lab: left out of the copy, and kept open here (a re-login
+        # would show in this scenario's API transcript only because a checkpoint was taken). The copy keeps the
+        # devices' names, and a restore logs in to them again off the record (`restored`).
+        clients = self._routeros, self._proxmox
+        self._routeros, self._proxmox = dict.fromkeys(self._routeros), {}
         try:
             with self.clock.lock:
                 return checkpoint.take((self, records), dirs=[self.workdir])
@@ -197,8 +199,29 @@ class SimTarget(Target):
         except Exception:
             checkpoint.remove_files(cp)
             raise
-        target._routeros, target._proxmox = {}, {}
+        target._reopen_routeros(list(target._routeros))
         return target, records
+
+    def _reopen_routeros(self, identities: list[str]) -> None:
+        """Log in again to the devices the checkpointed scenario had logged in to, without a transcript: the
+        restored scenario's transcript already holds the first login, as a freshly built one's would."""
+        import logging
+
+        from labsim.steps.transcripts import LOGGERS
+
+        self._routeros, self._proxmox = {}, {}
+        quiet = [logging.getLogger(name) for name in LOGGERS]
+        was = [log.disabled for log in quiet]
+        for log in quiet:
+            log.disabled = True
+        try:
+            for identity in identities:
+                ep = self.endpoints.routeros.get(identity)
+                if ep is not None:
+                    self._routeros[identity] = connect(ep)
+        finally:
+            for log, disabled in zip(quiet, was):
+                log.disabled = disabled
 
     def tool_env(self) -> dict[str, str]:
         """The fake talosctl/helm first on PATH, reaching this lab's control API; helm's files in the workdir."""
