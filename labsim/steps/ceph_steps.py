@@ -26,6 +26,7 @@ from labsim.steps import proxmox_hands as hands
 from labsim.steps.common import holds
 
 POLL = 5.0
+WATCHES = 20    # a wait of minutes polls `ceph health` at most about this often: see `poll_every`
 DOWN_OUT = 600.0
 
 
@@ -178,11 +179,19 @@ def verification_fails(target, ceph, evidence, cluster, check, text):
 
 
 # --- health over time ---------------------------------------------------------------------------------------------
+def poll_every(timeout: float, floor: float = POLL) -> float:
+    """How often a wait for Ceph polls it: every 5 s (or `floor`), or every twentieth of a longer wait (33 s in 11
+    minutes). Each poll is a `kubectl exec` into the toolbox, in the lab as in the simulator, and a check that is
+    allowed minutes is not made more precise by watching it every 5 s; a breakage that keeps it from holding costs a
+    run 20 polls, not 132."""
+    return max(floor, timeout / WATCHES)
+
+
 def _within(target, ceph: CephRun, cluster: str, timeout: float, wants: list[tuple[str, str]]) -> list[Result]:
     """Poll `ceph health detail` (every point on the cluster's timeline) until every (code, text) is raised, or
     `timeout` passes; the results then say what Ceph said last."""
     try:
-        wait_for(lambda: all(V.raised(health(target, ceph, cluster), c, t) for c, t in wants), timeout, POLL,
+        wait_for(lambda: all(V.raised(health(target, ceph, cluster), c, t) for c, t in wants), timeout, poll_every(timeout),
                  target.clock, f"{', '.join(c for c, _ in wants)} on {cluster}")
     except WaitTimeout:
         pass
@@ -234,8 +243,8 @@ def health_is(target, ceph, evidence, cluster, status):
 @then(parsers.parse('Ceph on "{cluster}" returns to HEALTH_OK within {minutes:d} minutes'))
 def back_to_ok(target, ceph, evidence, cluster, minutes):
     try:
-        wait_for(lambda: health(target, ceph, cluster).get("status") == "HEALTH_OK", minutes * 60.0, POLL,
-                 target.clock, f"HEALTH_OK on {cluster}")
+        wait_for(lambda: health(target, ceph, cluster).get("status") == "HEALTH_OK", minutes * 60.0,
+                 poll_every(minutes * 60.0), target.clock, f"HEALTH_OK on {cluster}")
     except WaitTimeout:
         pass
     doc = ceph.health.get(cluster, {})
@@ -298,7 +307,7 @@ def prepare_log(target, ceph, evidence, cluster, node, text):
         got[:] = [ran.stdout]
         return text in ran.stdout
     try:
-        wait_for(log, 600, 15, target.clock, f"the prepare job of {node} to log {text!r}")
+        wait_for(log, 600, poll_every(600, 15), target.clock, f"the prepare job of {node} to log {text!r}")
     except WaitTimeout:
         pass
     evidence.attach(f"ceph-{cluster}-prepare-{node}", got[0] if got else "", "text/plain")
