@@ -14,12 +14,14 @@ conditions become new, free ones; classes, modules, code, TLS contexts and keys 
 A restored lab listens on the ports the checkpointed lab had and keeps its files at the same paths, so every URL,
 kubeconfig, talosconfig and CA path the copy holds stays right without rewriting: a restore needs the lab it was
 taken from to be stopped first (scenarios run one after another), and says why when it cannot (`Unrestorable`).
+Between restores the ports are held (`HOLDS`), so that no other process takes them in the meantime.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
 import io
+import ipaddress
 import os
 import pickle
 import re
@@ -32,6 +34,7 @@ import subprocess
 import tempfile
 import threading
 import types
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any, Iterable, Iterator
@@ -54,6 +57,7 @@ class Checkpoint:
     shared: list[Any]                                                         # kept by reference, not copied
     files: dict[str, tuple[int, bytes | None]] = field(default_factory=dict)   # path -> (mode, bytes; None: a folder)
     dirs: list[str] = field(default_factory=list)                             # the top folders, in creation order
+    ports: list[tuple[str, int]] = field(default_factory=list)                # (host, port) the copy listens on
 
     def __repr__(self) -> str:
         return f"<Checkpoint: {len(self.frozen)} bytes, {len(self.shared)} shared, {len(self.files)} files>"
@@ -62,9 +66,10 @@ class Checkpoint:
 _COPYING = threading.Lock()     # the copy rules below are process-wide while a copy runs
 
 
-def take(root: Any, dirs: Iterable[str | Path] = ()) -> Checkpoint:
-    """A frozen copy of `root` and the files of every temporary folder it names (and of `dirs`). Call it while
-    nothing changes the root: between two steps, holding the lab clock's lock."""
+def take(root: Any, dirs: Iterable[str | Path] = (), ports: Iterable[tuple[str, int]] = ()) -> Checkpoint:
+    """A frozen copy of `root` and the files of every temporary folder it names (and of `dirs`); `ports` are the
+    (host, port) its copies listen on again. Call it while nothing changes the root: between two steps, holding the
+    lab clock's lock."""
     shared: list[Any] = []
     buf = io.BytesIO()
     with _COPYING, _rules():
@@ -73,7 +78,7 @@ def take(root: Any, dirs: Iterable[str | Path] = ()) -> Checkpoint:
     found = _temp_dirs(frozen)
     for d in dirs:
         found.setdefault(str(Path(d)), None)
-    cp = Checkpoint(frozen, shared)
+    cp = Checkpoint(frozen, shared, ports=list(ports))
     for top in found:
         _read_tree(Path(top), cp)
     return cp
@@ -105,6 +110,68 @@ def thaw(cp: Checkpoint) -> Any:
             return pickle.loads(cp.frozen)
         finally:
             _THAWING = []
+
+
+class PortHolds:
+    """The ports that kept checkpoints' labs listen on again, held between restores by a socket bound to each (never
+    listening) while no lab of this process listens there. Every other bind, and the kernel's choice of a port for a
+    client's connection or for port 0, passes a bound port by; without a hold, another process (the labs of another
+    xdist worker, their clients' connections) takes one in the meantime, and the restore is `Unrestorable`."""
+
+    def __init__(self) -> None:
+        self._wanted: Counter[tuple[str, int]] = Counter()
+        self._held: dict[tuple[str, int], socket.socket] = {}
+        self._lock = threading.Lock()
+
+    def keep(self, cp: Checkpoint) -> None:
+        """`cp` is kept for later restores: hold its ports whenever they are free (`hold`)."""
+        with self._lock:
+            self._wanted.update(cp.ports)
+
+    def drop(self, cp: Checkpoint) -> None:
+        """`cp` is no longer kept: its ports go back to everyone (unless another kept checkpoint wants them)."""
+        with self._lock:
+            self._wanted.subtract(cp.ports)
+            for addr in [a for a, n in self._wanted.items() if n <= 0]:
+                del self._wanted[addr]
+                self._close(addr)
+
+    def hold(self) -> None:
+        """Hold every wanted port that is free now: call it right after a lab of this process stopped listening."""
+        with self._lock:
+            for addr in self._wanted:
+                if addr in self._held:
+                    continue
+                host, port = addr
+                family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                # as the faces bind: past the stopped lab's connections in TIME_WAIT. The kernel still passes a
+                # port bound this way by when it picks one for port 0 or for a connection.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind(addr)
+                except OSError:     # a running lab, or another process, has it: that restore may be Unrestorable
+                    sock.close()
+                    continue
+                self._held[addr] = sock
+
+    def release(self, ports: Iterable[tuple[str, int]]) -> None:
+        """Let go of `ports`, for a restored lab to listen on them now."""
+        with self._lock:
+            for addr in ports:
+                self._close(tuple(addr))
+
+    def held(self) -> set[tuple[str, int]]:
+        with self._lock:
+            return set(self._held)
+
+    def _close(self, addr: tuple[str, int]) -> None:
+        sock = self._held.pop(addr, None)
+        if sock is not None:
+            sock.close()
+
+
+HOLDS = PortHolds()     # this process's: the kept checkpoints are per process
 
 
 def remove_files(cp: Checkpoint) -> None:

@@ -192,6 +192,10 @@ class SimulatedLab:
         out += [c.kube.server for c in self.talos.talos.clusters.values() if c.kube is not None and c.kube.server]
         return out
 
+    def addresses(self) -> list[tuple[str, int]]:
+        """(host, port) of every listening socket of this lab's servers."""
+        return [(face.host, port) for face in self.faces() for port in getattr(face, "_bound", None) or []]
+
     def revive(self) -> "SimulatedLab":
         """A copy restored from a checkpoint serves again, on the ports the checkpointed lab had (which must be
         stopped), with a tools' zygote of its own at the old zygote's socket path."""

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import pytest
 
-from labsim.fakes.checkpoint import Checkpoint, Unrestorable
+from labsim.fakes.checkpoint import HOLDS, Checkpoint, Unrestorable
 
 LOG = logging.getLogger("labsim.checkpoints")
 
@@ -215,9 +215,10 @@ def _offer(request, p: Plan, index: int, kwargs: dict[str, Any]) -> None:
         return
     earlier = p.restored.evidence if p.restored is not None else {}
     STORE[key] = Saved(cp, index + 1, {**earlier, **p.evidence}, transcript)
+    HOLDS.keep(cp)
     STATS["taken"] += 1
     while len(STORE) > KEEP:
-        STORE.popitem(last=False)
+        HOLDS.drop(STORE.popitem(last=False)[1].checkpoint)
 
 
 def _replay(p: Plan, index: int, kwargs: dict[str, Any]) -> Any:

@@ -184,7 +184,7 @@ class SimTarget(Target):
         self._routeros, self._proxmox = dict.fromkeys(self._routeros), {}
         try:
             with self.clock.lock:
-                return checkpoint.take((self, records), dirs=[self.workdir])
+                return checkpoint.take((self, records), dirs=[self.workdir], ports=self.sim.addresses())
         finally:
             self._routeros, self._proxmox = clients
 
@@ -194,6 +194,7 @@ class SimTarget(Target):
         from labsim.fakes import checkpoint
 
         target, records = checkpoint.restore(cp)
+        checkpoint.HOLDS.release(cp.ports)
         try:
             target.sim.revive()
         except Exception:
@@ -230,8 +231,11 @@ class SimTarget(Target):
                 "HELM_CACHE_HOME": str(helm / "cache"), "HELM_DATA_HOME": str(helm / "data")}
 
     def close(self) -> None:
+        from labsim.fakes import checkpoint
+
         super().close()
         self.sim.stop()
+        checkpoint.HOLDS.hold()     # the ports of kept checkpoints this lab had, or a restore of one had
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -133,9 +133,12 @@ def taken(tmp_path_factory):
     talos, mesh = build(first)
     cp = first.checkpoint({"talos": talos, "mesh": mesh})
     assert cp is not None, first.sim.unfit_for_checkpoints()
+    checkpoint.HOLDS.keep(cp)        # as the features' store does: its ports are held whenever no lab has them
     seen = answers(first, talos, mesh)
     first.close()
+    assert set(cp.ports) <= checkpoint.HOLDS.held()
     yield cp, seen
+    checkpoint.HOLDS.drop(cp)
     checkpoint.remove_files(cp)
 
 

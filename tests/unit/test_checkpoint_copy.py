@@ -77,3 +77,35 @@ def test_the_folders_the_root_names_come_back_at_their_paths_and_a_folder_still_
         import shutil
         shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(str(folder) + "-kube", ignore_errors=True)
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+def test_a_kept_checkpoints_ports_are_held_between_restores_and_let_go_for_one():
+    lab = socket.socket()
+    lab.bind(("127.0.0.1", 0))
+    lab.listen()
+    addr = lab.getsockname()
+    cp = checkpoint.Checkpoint(b"", [], ports=[addr])
+    holds = checkpoint.PortHolds()
+    holds.keep(cp)
+    holds.hold()
+    assert holds.held() == set()           # the running lab listens there: nothing to hold
+    lab.close()
+    holds.hold()                           # the lab stopped
+    assert holds.held() == {addr}
+    with pytest.raises(OSError):           # anyone else (another worker's lab) is refused the port
+        _bind(addr[1])
+    holds.release(cp.ports)                # a restore
+    _bind(addr[1]).close()
+    holds.hold()
+    holds.keep(cp)                         # a second checkpoint of the same lab: one hold for both
+    holds.drop(cp)
+    assert holds.held() == {addr}
+    holds.drop(cp)                         # no kept checkpoint wants it any more
+    assert holds.held() == set()
+    _bind(addr[1]).close()
