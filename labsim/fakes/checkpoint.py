@@ -9,7 +9,8 @@ What is copied: every object the root reaches (the world, the clock and its time
 closures the world keeps as callbacks, with the objects they close over), frozen once as a pickle stream in memory
 and thawed for each restore. What is not: live operating-system resources. Threads, sockets, selectors, open files
 and child processes become None in the copy (the faces open new ones when revived: `SimulatedLab.revive`); locks and
-conditions become new, free ones; classes, modules, code, TLS contexts and keys are shared (never changed once made).
+conditions become new, free ones; classes, modules, code, TLS contexts and keys are shared (never changed once made),
+and so is what a class marks `__checkpoint_keep__` (the process's tools' zygote).
 
 A restored lab listens on the ports the checkpointed lab had and keeps its files at the same paths, so every URL,
 kubeconfig, talosconfig and CA path the copy holds stays right without rewriting: a restore needs the lab it was
@@ -42,6 +43,11 @@ from typing import Any, Iterable, Iterator
 # Temporary folders the simulated lab and the provisioners create (CAs, kubeconfigs, SSH keys, the workdir) all
 # start with this: a checkpoint keeps the ones its root names.
 TEMP_PREFIX = "labsim-"
+
+
+# Folders of what a process keeps for all its labs (the tools' zygote's socket): a lab names them, a checkpoint
+# never copies them.
+PROCESS_DIRS: set[str] = set()
 
 
 class Unrestorable(Exception):
@@ -267,7 +273,7 @@ class _Freezer(pickle.Pickler):
             return (threading.Condition, (obj._lock,))
         if isinstance(obj, _GONE):
             return (_nothing, ())
-        if isinstance(obj, _KEPT) or t.__module__.startswith("cryptography"):
+        if isinstance(obj, _KEPT) or t.__module__.startswith("cryptography") or getattr(t, "__checkpoint_keep__", 0):
             return self._keep(obj)
         if getattr(t, "__deepcopy__", None) is not None:
             self.shared.append(copy.deepcopy(obj))      # its own copy now: the original goes on changing
@@ -355,7 +361,7 @@ def _temp_dirs(frozen: bytes) -> dict[str, None]:
     found: dict[str, None] = {}
     for m in re.finditer(re.escape((tmp + TEMP_PREFIX).encode()) + rb"[A-Za-z0-9_.-]+", frozen):
         path = m.group().decode()
-        if os.path.isdir(path):
+        if path not in PROCESS_DIRS and os.path.isdir(path):
             found.setdefault(path, None)
     return found
 

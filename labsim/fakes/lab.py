@@ -87,7 +87,8 @@ class SimulatedLab:
         self.mesh = MeshLayer.for_lab(self.world, self.talos.talos, seed=seed, rke2=lambda: getattr(self, "rke2", None))
         self.talos.control.register("cilium", self.mesh.handle)
         self.talos.cilium.on_sync.append(lambda cluster: self.mesh.start())
-        self.zygote: Zygote | None = None     # forks the fake tools instead of starting Python for each run
+        self.zygote: Zygote | None = None     # forks the fake tools instead of starting Python for each run (the
+        # process's, shared by its labs)
         # The Kubernetes API of each Talos cluster, once it listens (after the bootstrap), with an admin
         # kubeconfig for it; `on_kube_api(cluster, entry)` is called then (serve rewrites its endpoints file).
         self._talos_kube: dict[str, dict[str, Any]] = {}
@@ -138,7 +139,7 @@ class SimulatedLab:
         self.rke2 = Rke2Face(self.inventory.raw, self.hosts.machines, self.clock, self._kube_ca, self._kube_dir).start()
         if self.cloud_faces is not None:
             self.cloud_faces.start()
-        self.zygote = Zygote().start()
+        self.zygote = Zygote.shared()
         self.talos.control.extra_env.update(self.zygote.env())
         self.talos.start()
         return self
@@ -164,8 +165,6 @@ class SimulatedLab:
         self.talos.stop()
         if self.cloud_faces is not None:
             self.cloud_faces.stop()
-        if self.zygote:
-            self.zygote.stop()
         if self.ca:
             self.ca.cleanup()
 
@@ -198,7 +197,7 @@ class SimulatedLab:
 
     def revive(self) -> "SimulatedLab":
         """A copy restored from a checkpoint serves again, on the ports the checkpointed lab had (which must be
-        stopped), with a tools' zygote of its own at the old zygote's socket path."""
+        stopped), with the process's tools' zygote."""
         from labsim.fakes.checkpoint import Unrestorable
 
         self._stop = threading.Event()
@@ -211,9 +210,8 @@ class SimulatedLab:
                     f.stop()
                 raise Unrestorable(f"{face.name} cannot listen on port {face.port} again: {exc}") from None
             revived.append(face)
-        if self.zygote is not None:     # at its old socket path, which tools' environments already name
-            Path(self.zygote.dir).mkdir(mode=0o700, exist_ok=True)
-            self.zygote.start()
+        if self.zygote is not None:     # the process's (kept by reference), which tools' environments name
+            Zygote.shared()
         return self
 
     def __enter__(self) -> "SimulatedLab":

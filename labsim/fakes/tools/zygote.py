@@ -9,12 +9,15 @@ own process, with the caller's argv, environment, working directory and standard
 
 `LABSIM_ZYGOTE` names the socket (labsim/fakes/tools/launch.py is the launchers' side); without it, or when nothing
 listens, the launchers run the tool themselves.
-The zygote forks from its one main thread and serves one lab; `Zygote.start()` / `.stop()` manage it. Requests are
+The zygote forks from its one main thread; the simulated labs of a process share one (`Zygote.shared()`), and
+`Zygote.start()` / `.stop()` manage any other. Requests are
 read without blocking, several at a time (a selector): a connection that sends nothing, or half a request, delays
 no other tool and is dropped after `REQUEST_TIMEOUT`.
 """
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import marshal
 import os
@@ -28,6 +31,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 TOOLS = {"talosctl": "labsim.fakes.tools.talosctl", "helm": "labsim.fakes.tools.helm", "cilium": "labsim.fakes.tools.cilium"}
 HEADER = 4
@@ -180,13 +184,36 @@ def serve(path: str, parent: int | None = None) -> None:
 
 
 class Zygote:
-    """One zygote process for one simulated lab."""
+    """A zygote process. The simulated labs of one process share one (`shared()`): a request carries everything of
+    its lab (argv, environment, folder, streams), and the zygote keeps nothing between runs, so a lab started after
+    another pays neither a Python start-up nor the tools' imports again."""
+
+    __checkpoint_keep__ = True      # a lab checkpoint keeps it by reference (labsim/fakes/checkpoint.py)
+    _process: ClassVar[Zygote | None] = None
 
     def __init__(self, python: str = sys.executable):
         self.dir = tempfile.mkdtemp(prefix="labsim-zygote-")
         self.path = str(Path(self.dir) / "tools.sock")
         self.python = python
         self.proc: subprocess.Popen | None = None
+        self.pid = os.getpid()
+
+    @classmethod
+    def shared(cls) -> Zygote:
+        """This process's zygote, started on first use and again if it died; stopped when the process exits."""
+        z = cls._process
+        if z is None or z.pid != os.getpid():     # a forked process makes its own
+            from labsim.fakes.checkpoint import PROCESS_DIRS
+
+            z = cls._process = cls().start()
+            PROCESS_DIRS.add(z.dir)
+            atexit.register(z.stop)
+        elif z.proc is None or z.proc.poll() is not None:
+            Path(z.dir).mkdir(mode=0o700, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(z.path)     # a dead zygote's socket: the new one binds the same path
+            z.start()
+        return z
 
     def start(self) -> Zygote:
         root = str(Path(__file__).resolve().parents[3])
