@@ -28,6 +28,7 @@ pytest_plugins = [
     "labsim.steps.preflight",
     "labsim.signoff.plugin",
     "labsim.signoff.secret_filter",
+    "labsim.schedule",
 ]
 
 
