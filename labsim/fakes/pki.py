@@ -85,11 +85,19 @@ class IssuedCert:
         return crt, key
 
     def server_context(self, directory: str | Path | None = None, stem: str = "server") -> ssl.SSLContext:
-        """An `ssl.SSLContext` for a server socket presenting this certificate (TLS 1.2+)."""
-        if not self.files:
-            self.write(directory or tempfile.mkdtemp(prefix="labsim-pki-"), stem)
+        """An `ssl.SSLContext` for a server socket presenting this certificate (TLS 1.2+). Without a `directory`
+        (and no files written before) the files are written to a temporary folder only for the context to load
+        them, and removed (every cloud lab's faces left one behind)."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if not self.files and directory is None:
+            with tempfile.TemporaryDirectory(prefix="labsim-pki-") as tmp:
+                crt, key = self.write(tmp, stem)
+                ctx.load_cert_chain(str(crt), str(key))
+            self.files = {}
+            return ctx
+        if not self.files:
+            self.write(directory, stem)
         ctx.load_cert_chain(str(self.files["cert"]), str(self.files["key"]))
         return ctx
 

@@ -86,3 +86,13 @@ def test_key_file_is_private(ca: CA, tmp_path) -> None:
     crt, key = ca.issue_server_cert().write(tmp_path, "srv")
     assert (key.stat().st_mode & 0o777) == 0o600
     assert crt.read_bytes().count(b"BEGIN CERTIFICATE") == 2   # leaf + CA
+
+
+def test_a_server_context_without_a_folder_leaves_no_files(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ca = CA.generate(directory=tmp_path / "ca")
+    ctx = ca.issue_server_cert(["127.0.0.1", "localhost"], common_name="face").server_context()
+    assert isinstance(ctx, ssl.SSLContext)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ca"]   # the cert and key were loaded, then removed
