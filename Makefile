@@ -8,8 +8,9 @@ LAB    ?= labs/aggrik8s.yaml
 SIGNOFF ?= reports
 SEED   ?= 0
 PYTEST_ARGS ?=
-# make test spreads whole test files over this many pytest-xdist workers (0: one process, as before)
-TEST_WORKERS ?= auto
+# make test spreads whole test files over this many pytest-xdist workers (0: one process, as before; default: two
+# per usable CPU, as memory allows: labsim.cli.test_workers says why)
+TEST_WORKERS ?= $(shell $(BIN)/python -c 'from labsim.cli import test_workers; print(test_workers())')
 # make verify runs the scenarios in this many processes, one sign-off bundle for all (auto: one per usable CPU, at
 # most 8; 1: a single process)
 VERIFY_WORKERS ?= auto

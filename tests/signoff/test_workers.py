@@ -240,6 +240,20 @@ def test_workers_option():
         assert _parallel(2, own) == [], own
 
 
+def test_make_test_starts_two_workers_per_cpu_as_memory_allows(monkeypatch):
+    from labsim import cli
+
+    monkeypatch.setattr(cli, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(cli, "available_memory", lambda: 20 * cli.WORKER_MEMORY)
+    assert cli.test_workers() == 4
+    monkeypatch.setattr(cli, "available_memory", lambda: 3 * cli.WORKER_MEMORY + 1)
+    assert cli.test_workers() == 3
+    monkeypatch.setattr(cli, "available_memory", lambda: cli.WORKER_MEMORY // 2)
+    assert cli.test_workers() == 1
+    monkeypatch.setattr(cli, "available_memory", lambda: None)
+    assert cli.test_workers() == 4
+
+
 def test_a_refused_run_on_workers_is_refused_once_with_its_bundle(tmp_path):
     """The controller refuses a run it cannot make (here a --sim-break nobody defined) as a single process does:
     exit 2, one message, a REJECTED bundle with the reason; no worker stops and is restarted over and over."""
