@@ -55,13 +55,10 @@ class FileTimes:
     """The controller's side: the scheduler for loadfile runs, and the record of what each file took."""
 
     def __init__(self, config: pytest.Config):
-        self.config = config
         self.path = config.rootpath / RECORD
         self.took: dict[str, float] = defaultdict(float)
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any):
-        if config.getoption("dist") != "loadfile":
-            return None
         from xdist.scheduler import LoadFileScheduling
 
         seconds = recorded(self.path)

@@ -206,23 +206,14 @@ class SimTarget(Target):
     def _reopen_routeros(self, identities: list[str]) -> None:
         """Log in again to the devices the checkpointed scenario had logged in to, without a transcript: the
         restored scenario's transcript already holds the first login, as a freshly built one's would."""
-        import logging
-
-        from labsim.steps.transcripts import LOGGERS
+        from labsim.steps.transcripts import off_record
 
         self._routeros, self._proxmox = {}, {}
-        quiet = [logging.getLogger(name) for name in LOGGERS]
-        was = [log.disabled for log in quiet]
-        for log in quiet:
-            log.disabled = True
-        try:
+        with off_record():
             for identity in identities:
                 ep = self.endpoints.routeros.get(identity)
                 if ep is not None:
                     self._routeros[identity] = connect(ep)
-        finally:
-            for log, disabled in zip(quiet, was):
-                log.disabled = disabled
 
     def tool_env(self) -> dict[str, str]:
         """The fake talosctl/helm first on PATH, reaching this lab's control API; helm's files in the workdir."""

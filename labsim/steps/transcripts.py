@@ -6,7 +6,9 @@ evidence when the scenario ends.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+from typing import Iterator
 
 LOGGERS = ("librouteros",)
 LIMIT = 20000  # lines per scenario; a transcript longer than that is cut, and says so
@@ -36,3 +38,18 @@ class Transcript(logging.Handler):
             logging.getLogger(name).removeHandler(self)
         tail = f"\n... {self.dropped} more lines not kept" if self.dropped else ""
         return "\n".join(self.lines) + tail
+
+
+@contextlib.contextmanager
+def off_record() -> Iterator[None]:
+    """What the client libraries log meanwhile goes into no transcript (a restored lab's re-login: labsim/steps/
+    targets.py)."""
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    was = [log.disabled for log in loggers]
+    for log in loggers:
+        log.disabled = True
+    try:
+        yield
+    finally:
+        for log, disabled in zip(loggers, was):
+            log.disabled = disabled
