@@ -64,6 +64,7 @@ class KubeCluster:
         self.random = random.Random(f"kube:{name}:{seed}")
         self.registry = Registry.builtin()
         self.store = Store(history=history)
+        self.authz: dict = {}     # RBAC answers, each valid while no role or binding changes (rbac.authorize)
         self.ipam = IPAM(service_subnet, pod_subnet, self.random)
         self.cluster_domain = cluster_domain
         # signs and checks ServiceAccount tokens (Talos: the cluster's cluster.serviceAccount.key)

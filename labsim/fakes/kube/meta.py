@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import marshal
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,9 @@ def safe_encode(s: str) -> str:
     return "".join(ALPHANUMS[ord(c) % len(ALPHANUMS)] for c in s)
 
 
+@functools.lru_cache(maxsize=4096)
 def fnv32a(data: bytes) -> int:
+    """FNV-1a, 32 bits. Kept by input: the controllers hash the same pod templates on every tick, byte by byte."""
     h = 0x811C9DC5
     for b in data:
         h ^= b

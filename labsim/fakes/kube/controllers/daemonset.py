@@ -3,7 +3,6 @@ against the pod's tolerations plus the ones the controller adds), pinned with a 
 node affinity for the scheduler; rolling updates replace at most maxUnavailable outdated pods at a time."""
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import (
@@ -16,7 +15,7 @@ from labsim.fakes.kube.controllers.util import (
     template_hash,
     untolerated,
 )
-from labsim.fakes.kube.meta import int_or_percent
+from labsim.fakes.kube.meta import int_or_percent, deep
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
@@ -72,7 +71,7 @@ class DaemonSetController:
             by_node.setdefault(self._target(p), []).append(p)
         for node in sorted(eligible):
             if not by_node.get(node):
-                t = copy.deepcopy(template)
+                t = deep(template)
                 spec = t.setdefault("spec", {})
                 spec["tolerations"] = daemon_tolerations(spec)
                 spec["affinity"] = _pin(spec.get("affinity"), node)
@@ -120,7 +119,7 @@ class DaemonSetController:
             if not status[k]:
                 del status[k]
         if status != (ds.get("status") or {}):
-            new = copy.deepcopy(c.live("daemonsets.apps", name, ns))
+            new = deep(c.live("daemonsets.apps", name, ns))
             new["status"] = status
             c.put_status("daemonsets.apps", new)
 
@@ -138,7 +137,7 @@ class DaemonSetController:
 
 
 def _pin(affinity: dict[str, Any] | None, node: str) -> dict[str, Any]:
-    a = copy.deepcopy(affinity or {})
+    a = deep(affinity or {})
     na = a.setdefault("nodeAffinity", {})
     na["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": [
         {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}

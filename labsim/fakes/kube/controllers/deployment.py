@@ -6,11 +6,11 @@ reasons and messages, so `kubectl rollout status` reads them as it reads a real 
 """
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import template_hash
 from labsim.fakes.kube.meta import (
+    deep,
     get_condition,
     int_or_percent,
     is_owned_by,
@@ -27,8 +27,13 @@ REV = "deployment.kubernetes.io/revision"
 
 
 def _template_without_hash(t: dict[str, Any]) -> dict[str, Any]:
-    t = copy.deepcopy(t or {})
-    (t.get("metadata") or {}).get("labels", {}).pop("pod-template-hash", None)
+    """The template as the hash sees it (pod-template-hash left out): a new outer layer, the rest shared, since the
+    hash only reads it."""
+    t = dict(t or {})
+    md = t.get("metadata") or {}
+    labels = md.get("labels") or {}
+    if "pod-template-hash" in labels:
+        t["metadata"] = {**md, "labels": {k: v for k, v in labels.items() if k != "pod-template-hash"}}
     return t
 
 
@@ -82,7 +87,7 @@ class DeploymentController:
             self._rolling(d, new, olds, replicas, surge, unavail)
         self._cleanup(d, olds)
         if d["metadata"].get("annotations", {}).get(REV) != str(rev):
-            nd = copy.deepcopy(d)
+            nd = deep(d)
             nd["metadata"].setdefault("annotations", {})[REV] = str(rev)
             c.put("deployments.apps", nd)
         d = c.live("deployments.apps", d["metadata"]["name"], d["metadata"]["namespace"])
@@ -102,9 +107,9 @@ class DeploymentController:
         return owned_pods(self.cluster, rs)
 
     def _create_rs(self, d: dict[str, Any], h: str, rev: int, replicas: int, surge: int) -> dict[str, Any]:
-        t = copy.deepcopy(d["spec"].get("template") or {})
+        t = deep(d["spec"].get("template") or {})
         t.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = h
-        sel = copy.deepcopy(d["spec"].get("selector") or {})
+        sel = deep(d["spec"].get("selector") or {})
         sel.setdefault("matchLabels", {})["pod-template-hash"] = h
         dreps = int(d["spec"].get("replicas", 1))
         rs = {"metadata": {"name": f"{d['metadata']['name']}-{h}", "namespace": d["metadata"]["namespace"],
@@ -124,7 +129,7 @@ class DeploymentController:
                 "deployment.kubernetes.io/max-replicas": str(dreps + surge)}
         ann = rs["metadata"].get("annotations") or {}
         if any(ann.get(k) != v for k, v in want.items()):
-            new = copy.deepcopy(rs)
+            new = deep(rs)
             new["metadata"].setdefault("annotations", {}).update(want)
             self.cluster.put("replicasets.apps", new)
 
@@ -132,7 +137,7 @@ class DeploymentController:
         cur = int(rs["spec"].get("replicas", 0))
         if cur == to:
             return
-        new = copy.deepcopy(rs)
+        new = deep(rs)
         new["spec"]["replicas"] = to
         self.cluster.put("replicasets.apps", new)
         verb = "up" if to > cur else "down"
@@ -205,7 +210,7 @@ class DeploymentController:
         updated = st(new, "replicas") if new else 0
         ready = sum(st(rs, "readyReplicas") for rs in rss)
         available = sum(st(rs, "availableReplicas") for rs in rss)
-        status = copy.deepcopy(d.get("status") or {})
+        status = deep(d.get("status") or {})
         status["observedGeneration"] = d["metadata"].get("generation", 1)
         for k, v in (("replicas", total), ("updatedReplicas", updated), ("readyReplicas", ready),
                      ("availableReplicas", available), ("unavailableReplicas", max(replicas - available, 0))):
@@ -250,7 +255,7 @@ class DeploymentController:
                     self.controllers.wake_at(c.clock.now() + deadline - waited)
         status["conditions"].sort(key=lambda x: {"Available": 0, "Progressing": 1}.get(x["type"], 2))
         if status != (d.get("status") or {}):
-            nd = copy.deepcopy(d)
+            nd = deep(d)
             nd["status"] = status
             c.put_status("deployments.apps", nd)
 

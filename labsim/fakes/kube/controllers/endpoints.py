@@ -4,11 +4,10 @@ and the legacy Endpoints object, from the matching pods that have an IP. Slice c
 not terminating), serving (pod Ready), terminating. Target ports named in the Service resolve per pod."""
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import pod_ready
-from labsim.fakes.kube.meta import owner_ref, terminating
+from labsim.fakes.kube.meta import owner_ref, terminating, deep
 from labsim.fakes.kube.selectors import from_object
 
 if TYPE_CHECKING:
@@ -80,7 +79,7 @@ class EndpointsController:
         body = {"addressType": "IPv4", "endpoints": endpoints, "ports": self._ports(svc, pods[0] if pods else None)}
         if existing:
             cur = existing[0]
-            want = copy.deepcopy(cur)
+            want = deep(cur)
             want.update(body)
             want["metadata"]["labels"] = labels
             if want != cur:
@@ -123,7 +122,7 @@ class EndpointsController:
         if cur is None:
             c.create("endpoints", body, ns)
             return
-        want = copy.deepcopy(cur)
+        want = deep(cur)
         want.pop("subsets", None)
         if "subsets" in body:
             want["subsets"] = body["subsets"]

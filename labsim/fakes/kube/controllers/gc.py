@@ -4,9 +4,9 @@ its dependents are gone; `Orphan` strips the owner reference from its dependents
 """
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
+from labsim.fakes.kube.meta import deep
 from labsim.fakes.kube import errors as E
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class GarbageCollector:
                     if not d["metadata"].get("deletionTimestamp"):
                         self._delete(drt, d, "Foreground")
                 if not live:
-                    new = copy.deepcopy(o)
+                    new = deep(o)
                     new["metadata"]["finalizers"] = [f for f in md["finalizers"] if f != "foregroundDeletion"]
                     if not new["metadata"]["finalizers"]:
                         del new["metadata"]["finalizers"]
@@ -66,7 +66,7 @@ class GarbageCollector:
         for rt, o in self._all():
             refs = o["metadata"].get("ownerReferences") or []
             if any(r.get("uid") == uid for r in refs):
-                new = copy.deepcopy(o)
+                new = deep(o)
                 new["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != uid]
                 if not new["metadata"]["ownerReferences"]:
                     del new["metadata"]["ownerReferences"]

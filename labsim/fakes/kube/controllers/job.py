@@ -4,12 +4,11 @@ then `SuccessCriteriaMet` and `Complete`; more than `backoffLimit` failures end 
 (default: 5 virtual seconds, exit 0)."""
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import owned_pods, pod_from_template, pod_ready
 from labsim.fakes.kube.errors import KubeError
-from labsim.fakes.kube.meta import get_condition, set_condition, terminating
+from labsim.fakes.kube.meta import get_condition, set_condition, terminating, deep
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
@@ -37,7 +36,7 @@ class JobController:
         succeeded = sum(1 for p in pods if phase(p) == "Succeeded")
         failed = sum(1 for p in pods if phase(p) == "Failed")
         running = [p for p in pods if phase(p) not in ("Succeeded", "Failed") and not terminating(p)]
-        status = copy.deepcopy(job.get("status") or {})
+        status = deep(job.get("status") or {})
         now = c.now()
         completions = int(spec.get("completions") or 1)
         finished = _finished(job)
@@ -85,6 +84,6 @@ class JobController:
         status["terminating"] = sum(1 for p in pods if terminating(p))
         status["uncountedTerminatedPods"] = {}
         if status != (job.get("status") or {}):
-            new = copy.deepcopy(job)
+            new = deep(job)
             new["status"] = status
             c.put_status("jobs.batch", new)

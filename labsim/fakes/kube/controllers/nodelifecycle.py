@@ -4,12 +4,11 @@ nodes), pods on an unreachable node marked not Ready, and NoExecute evictions on
 (300 s by default, from DefaultTolerationSeconds) have passed since the taint was added."""
 from __future__ import annotations
 
-import copy
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import tolerates
-from labsim.fakes.kube.meta import get_condition, parse_time, set_condition
+from labsim.fakes.kube.meta import get_condition, parse_time, set_condition, deep
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
@@ -57,7 +56,7 @@ class NodeLifecycle:
                     t["timeAdded"] = c.now()
                 keep.append(t)
         if keep != taints:
-            new = copy.deepcopy(node)
+            new = deep(node)
             if keep:
                 new.setdefault("spec", {})["taints"] = keep
             else:
@@ -83,7 +82,7 @@ class NodeLifecycle:
                 continue
             # MarkPodsNotReady; only for a silent kubelet here, as a reporting one sets readiness itself
             if ready == "Unknown" and (get_condition(pod, "Ready") or {}).get("status") == "True":
-                new = copy.deepcopy(pod)
+                new = deep(pod)
                 set_condition(new["status"], "Ready", "False", c.now(), probe_times=True)
                 c.put_status("pods", new)
                 c.record_event(pod, "Warning", "NodeNotReady", "Node is not ready", "node-controller")

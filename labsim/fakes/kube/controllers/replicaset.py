@@ -3,9 +3,9 @@ with `<rs>-<random>` names, delete the least useful first (unscheduled, pending,
 report replicas/readyReplicas/availableReplicas (zero counts omitted, as the apiserver's omitempty does)."""
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
+from labsim.fakes.kube.meta import deep
 from labsim.fakes.kube.controllers.util import (
     active,
     owned_pods,
@@ -64,7 +64,7 @@ class ReplicaSetController:
                           {"matchLabels": rs["spec"]["template"]["metadata"]["labels"]} or {})
         now = c.clock.utcnow()
         min_ready = int(rs["spec"].get("minReadySeconds", 0))
-        status = copy.deepcopy(rs.get("status") or {})
+        status = deep(rs.get("status") or {})
         counts = {"replicas": len(pods),
                   "fullyLabeledReplicas": sum(1 for p in pods if sel.matches(p["metadata"].get("labels"))),
                   "readyReplicas": sum(1 for p in pods if pod_ready(p)),
@@ -85,6 +85,6 @@ class ReplicaSetController:
                     since = parse_time(get_condition(p, "Ready")["lastTransitionTime"])
                     c.controllers.wake_at(c.clock.now() + min_ready - (now - since).total_seconds())
         if status != (rs.get("status") or {}):
-            new = copy.deepcopy(rs)
+            new = deep(rs)
             new["status"] = status
             c.put_status("replicasets.apps", new)

@@ -5,12 +5,11 @@ NodeUnschedulable, TaintToleration, NodeAffinity incl. DaemonSet `matchFields`) 
 """
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import node_matches, untolerated
-from labsim.fakes.kube.meta import set_condition
+from labsim.fakes.kube.meta import set_condition, deep
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
@@ -61,7 +60,7 @@ class Scheduler:
 
     def _bind(self, pod: dict[str, Any], node: str) -> None:
         c = self.cluster
-        new = copy.deepcopy(pod)
+        new = deep(pod)
         new["spec"]["nodeName"] = node
         status = new.setdefault("status", {})
         set_condition(status, "PodScheduled", "True", c.now(), probe_times=True)
@@ -82,10 +81,10 @@ class Scheduler:
             parts = ", ".join(sorted(f"{n} {r}" for r, n in reasons.items()))   # FitError sorts the strings
             msg = (f"0/{total} nodes are available: {parts}. preemption: 0/{total} nodes are available: "
                    f"{total} Preemption is not helpful for scheduling.")
-        status = copy.deepcopy(pod.get("status") or {})
+        status = deep(pod.get("status") or {})
         set_condition(status, "PodScheduled", "False", c.now(), "Unschedulable", msg, probe_times=True)
         if status != pod.get("status"):
-            new = copy.deepcopy(pod)
+            new = deep(pod)
             new["status"] = status
             c.put_status("pods", new)
             c.record_event(pod, "Warning", "FailedScheduling", msg, "default-scheduler")

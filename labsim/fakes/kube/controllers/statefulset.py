@@ -4,7 +4,6 @@ change replaces pods from the highest ordinal down, one at a time. PVCs from vol
 (`<template>-<sts>-<ordinal>`) but nothing binds them."""
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import (
@@ -14,7 +13,7 @@ from labsim.fakes.kube.controllers.util import (
     pod_ready,
     template_hash,
 )
-from labsim.fakes.kube.meta import owner_ref, terminating
+from labsim.fakes.kube.meta import owner_ref, terminating, deep
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
@@ -77,7 +76,7 @@ class StatefulSetController:
         c = self.cluster
         ns, name = s["metadata"]["namespace"], s["metadata"]["name"]
         pname = f"{name}-{i}"
-        t = copy.deepcopy(s["spec"].get("template") or {})
+        t = deep(s["spec"].get("template") or {})
         pspec = t.setdefault("spec", {})
         pspec["hostname"] = pname
         if s["spec"].get("serviceName"):
@@ -85,7 +84,7 @@ class StatefulSetController:
         for vct in s["spec"].get("volumeClaimTemplates") or []:
             claim = f"{vct['metadata']['name']}-{name}-{i}"
             if c.store.get(("", "persistentvolumeclaims"), ns, claim) is None:
-                pvc = copy.deepcopy(vct)
+                pvc = deep(vct)
                 pvc["metadata"] = {"name": claim, "labels": dict(t.get("metadata", {}).get("labels") or {})}
                 if (s["spec"].get("persistentVolumeClaimRetentionPolicy") or {}).get("whenDeleted") == "Delete":
                     pvc["metadata"]["ownerReferences"] = [owner_ref(s)]
@@ -116,6 +115,6 @@ class StatefulSetController:
             if not status[k]:
                 del status[k]
         if status != (s.get("status") or {}):
-            new = copy.deepcopy(s)
+            new = deep(s)
             new["status"] = status
             c.put_status("statefulsets.apps", new)
