@@ -16,6 +16,7 @@ chart the fake helm renders (labsim/fakes/cilium/chart.py) into the cluster ever
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from typing import Any
@@ -46,6 +47,20 @@ def lab_values(cluster: dict[str, Any]) -> dict[str, Any]:
 
 def has_cilium(cluster: dict[str, Any]) -> bool:
     return cluster.get("distribution") == "rke2" and cluster.get("cni") == "cilium"
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(text: str) -> tuple[dict[str, Any], str] | None:
+    """valuesContent read as helm-controller reads it, and the digest of what it says (None: unreadable, or not a
+    mapping). Kept by text: the controller reads it on every tick, and parsing it each time was a tenth of a run.
+    Callers copy the values before they change them."""
+    try:
+        got = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return None         # helm-controller logs the parse error and installs nothing new
+    if not isinstance(got, dict):
+        return None
+    return got, hashlib.sha256(json.dumps(got, sort_keys=True).encode()).hexdigest()
 
 
 class Rke2Cilium:
@@ -97,14 +112,12 @@ class Rke2Cilium:
 
     def values(self, name: str) -> dict[str, Any] | None:
         """The HelmChartConfig's valuesContent as helm-controller reads it ({} without one, None when unreadable)."""
+        read = self._read(name)
+        return None if read is None else copy.deepcopy(read[0])
+
+    def _read(self, name: str) -> tuple[dict[str, Any], str] | None:
         cfg = self.clusters[name].try_get("helmchartconfigs", NAME, NS)
-        if cfg is None:
-            return {}
-        try:
-            got = yaml.safe_load((cfg.get("spec") or {}).get("valuesContent") or "") or {}
-        except yaml.YAMLError:
-            return None         # helm-controller logs the parse error and installs nothing new
-        return got if isinstance(got, dict) else None
+        return _parse((cfg.get("spec") or {}).get("valuesContent") or "" if cfg is not None else "")
 
     def reconcile(self) -> None:
         """Install what the HelmChartConfig now says, where it differs from what was installed."""
@@ -115,12 +128,10 @@ class Rke2Cilium:
             for name, kube in self.clusters.items():
                 if kube.try_get("helmcharts", NAME, NS) is None:
                     continue
-                user = self.values(name)
-                if user is None:
+                read = self._read(name)
+                if read is None or self.installed.get(name) == read[1]:
                     continue
-                digest = hashlib.sha256(json.dumps(user, sort_keys=True).encode()).hexdigest()
-                if self.installed.get(name) == digest:
-                    continue
+                user, digest = copy.deepcopy(read[0]), read[1]
                 existing = kube.try_get("secrets", "cilium-ca", NS)
                 data = (existing or {}).get("data") or {}
                 ca = {k: data[k] for k in ("ca.crt", "ca.key")} if {"ca.crt", "ca.key"} <= set(data) \

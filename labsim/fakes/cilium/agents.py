@@ -68,20 +68,24 @@ class CiliumWorld:
         if id(kube) not in self._hooked:
             self._hooked.add(id(kube))
             kube.pod_behaviour.append(lambda pod, c=cluster: self._behaviour(c, pod))
-        ds = kube.try_get("daemonsets", "cilium", NS)
+        with kube.lock:     # read in place, not copied: this runs on every tick of every cluster
+            self._sync(cluster, kube, state)
+
+    def _sync(self, cluster: TalosCluster, kube, state: ClusterAgents) -> None:
+        ds = kube.live("daemonsets", "cilium", NS)
         if ds is None:
             state.seen.clear()
             state.running.clear()
             state.failures.clear()
             state.services_ok = True
             return
-        config = (kube.try_get("configmaps", "cilium-config", NS) or {}).get("data") or {}
+        config = (kube.live("configmaps", "cilium-config", NS) or {}).get("data") or {}
         spec = ds["spec"]["template"]["spec"]
-        kube_proxy = kube.try_get("daemonsets", "kube-proxy", NS) is not None
-        service_ip = (kube.try_get("services", "kubernetes", "default") or {}).get("spec", {}).get("clusterIP", "")
+        kube_proxy = kube.live("daemonsets", "kube-proxy", NS) is not None
+        service_ip = (kube.live("services", "kubernetes", "default") or {}).get("spec", {}).get("clusterIP", "")
         now = self.talos.clock.now()
         running, failures, live = set(), {}, set()
-        for pod in kube.list("pods", NS, labels="k8s-app=cilium"):
+        for pod in kube.select(kube.rtype("pods"), NS, labels="k8s-app=cilium"):
             node_name = (pod.get("spec") or {}).get("nodeName")
             if not node_name or pod["metadata"].get("deletionTimestamp"):
                 continue
@@ -92,7 +96,7 @@ class CiliumWorld:
             failure = onhost.agent_failure(spec, config, host) if host else None
             if failure is not None:
                 failures[node_name] = failure
-                self._report(kube, pod, node_name, failure, state)
+                self._report(kube, {**pod, "apiVersion": "v1", "kind": "Pod"}, node_name, failure, state)
             elif now - first >= AGENT_START:
                 why = denied(kube, pod)
                 if why is None:

@@ -13,7 +13,6 @@ every sync, as the operator retries).
 """
 from __future__ import annotations
 
-import copy
 import functools
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import yaml
 
 from labsim.fakes.kube import PodBehaviour, rbac
 from labsim.fakes.kube.auth import UserInfo
+from labsim.fakes.kube.meta import deep
 
 GROUP = "cilium.io"
 LABEL = "io.cilium.k8s.crd.schema.version"
@@ -40,6 +40,12 @@ def names() -> list[str]:
 
 def definitions() -> list[dict[str, Any]]:
     """Each CRD as the operator sends it (a fresh copy)."""
+    return [deep(crd) for crd in _definitions()]
+
+
+@functools.cache
+def _definitions() -> tuple[dict[str, Any], ...]:
+    """Each CRD, built once: the operator's readiness registers them on every kubelet sync (read, never changed)."""
     data = _data()
     out = []
     for c in data["crds"]:
@@ -60,11 +66,11 @@ def definitions() -> list[dict[str, Any]]:
                   "categories": list(c.get("categories") or [])}
         if c.get("shortNames"):
             names_["shortNames"] = list(c["shortNames"])
-        out.append(copy.deepcopy({
+        out.append(deep({
             "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
             "metadata": {"name": f"{c['plural']}.{GROUP}", "labels": {LABEL: data["schema_version"]}},
             "spec": {"group": GROUP, "scope": c["scope"], "names": names_, "versions": versions}}))
-    return out
+    return tuple(out)
 
 
 def _older(have: str | None, want: str) -> bool:
@@ -78,15 +84,15 @@ def _older(have: str | None, want: str) -> bool:
 
 def register(kube) -> None:
     """Create the CRDs that are missing, update those whose schema version label is older (or unparsable)."""
-    for crd in definitions():
+    for crd in _definitions():
         name = crd["metadata"]["name"]
         cur = kube.store.get(CRD, "", name)
         if cur is None:
-            kube.create("customresourcedefinitions", crd)
+            kube.create("customresourcedefinitions", deep(crd))
         elif _older(((cur["metadata"].get("labels") or {}).get(LABEL)), crd["metadata"]["labels"][LABEL]):
-            new = copy.deepcopy(cur)
+            new = deep(cur)
             new["metadata"].setdefault("labels", {})[LABEL] = crd["metadata"]["labels"][LABEL]
-            new["spec"] = crd["spec"]
+            new["spec"] = deep(crd["spec"])
             kube.update("customresourcedefinitions", new)
 
 

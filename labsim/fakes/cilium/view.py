@@ -9,6 +9,7 @@ Read from the object store itself (no copies) under the cluster lock; cached unt
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +103,16 @@ def _pods(kube: KubeCluster, label: str, value: str) -> list[Pod]:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _endpoint(text: str) -> str | None:
+    """A remote's first etcd endpoint (None: its config does not parse). Kept by text: every view reads every
+    remote's config, and the mesh's worlds read views on every tick."""
+    try:
+        return (yaml.safe_load(text) or {}).get("endpoints", [""])[0]
+    except yaml.YAMLError:
+        return None
+
+
 def _remotes(kube: KubeCluster, secret: str, aliases: list[dict[str, Any]]) -> dict[str, Remote]:
     obj = kube.store.get(SECRETS, NS, secret)
     resolve: dict[str, list[str]] = {}
@@ -113,9 +124,8 @@ def _remotes(kube: KubeCluster, secret: str, aliases: list[dict[str, Any]]) -> d
         text = _pem(raw) or ""
         if "endpoints:" not in text:      # the agents' own check (pkg/clustermesh/internal/config.go)
             continue
-        try:
-            endpoint = (yaml.safe_load(text) or {}).get("endpoints", [""])[0]
-        except yaml.YAMLError:
+        endpoint = _endpoint(text)
+        if endpoint is None:
             continue
         hostport = endpoint.split("://", 1)[-1].rstrip("/")
         host, _, port = hostport.rpartition(":")
