@@ -260,3 +260,19 @@ def test_a_watch_from_before_the_history_window_is_410(cluster):
     ev = json.loads(lines[0])
     assert ev["type"] == "ERROR" and ev["object"]["code"] == 410 and ev["object"]["reason"] == "Expired"
     assert ev["object"]["message"] == f"too old resource version: {old} ({cluster.store.rv})"
+
+
+def test_lists_keep_name_order_as_objects_come_and_go(cluster: KubeCluster) -> None:
+    """The store keeps each kind's sorted names between writes: a list after any create or delete is still the
+    whole kind (or namespace) in name order."""
+    def names(ns=None):
+        return [(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in cluster.list("configmaps", ns)]
+    for ns in ("a", "b"):
+        cluster.create("namespaces", {"metadata": {"name": ns}})
+    for ns, name in [("b", "m"), ("a", "z"), ("b", "a")]:
+        cluster.create("configmaps", {"metadata": {"name": name}}, ns)
+    assert names() == [("a", "z"), ("b", "a"), ("b", "m")] and names("b") == [("b", "a"), ("b", "m")]
+    cluster.create("configmaps", {"metadata": {"name": "c"}}, "b")
+    cluster.delete("configmaps", "z", "a")
+    assert names() == [("b", "a"), ("b", "c"), ("b", "m")] and names("a") == []
+    assert names("b") == [("b", "a"), ("b", "c"), ("b", "m")]

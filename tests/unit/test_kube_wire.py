@@ -104,6 +104,30 @@ def test_rbac_evaluates_bindings_and_aggregation():
     assert rbac.authorize(c, UserInfo.of("admin", ("system:masters",)), list_pods)[0]
 
 
+def test_rbac_answers_follow_every_change_of_roles_and_bindings():
+    """authorize keeps its answers per user and request until a role or binding changes: each change below must
+    show in the very next answer."""
+    c = KubeCluster("r", VirtualClock(), controllers=False)
+    user = UserInfo.of("system:serviceaccount:default:probe", ("system:serviceaccounts",))
+    get_cm = rbac.attributes("GET", "/api/v1/namespaces/default/configmaps/x", {})
+    c.create("roles", {"metadata": {"name": "reader"}, "rules": [{"apiGroups": [""], "resources": ["pods"],
+                                                                  "verbs": ["get"]}]}, "default")
+    c.create("rolebindings", {"metadata": {"name": "b"}, "roleRef": {"apiGroup": rbac.RBAC, "kind": "Role",
+                                                                     "name": "reader"},
+                              "subjects": [{"kind": "ServiceAccount", "name": "probe"}]}, "default")
+    assert not rbac.authorize(c, user, get_cm)[0]
+    role = c.get("roles", "reader", "default")
+    role["rules"][0]["resources"].append("configmaps")
+    c.update("roles", role, "default")
+    assert rbac.authorize(c, user, get_cm)[0]
+    c.delete("rolebindings", "b", "default")
+    assert rbac.authorize(c, user, get_cm) == (False, "")
+    c.create("clusterrolebindings", {"metadata": {"name": "all"}, "roleRef": {"apiGroup": rbac.RBAC,
+                                                                              "kind": "ClusterRole", "name": "view"},
+                                     "subjects": [{"kind": "Group", "name": "system:serviceaccounts"}]})
+    assert rbac.authorize(c, user, get_cm)[0]
+
+
 @pytest.mark.parametrize("image, script, out, err, code", [
     ("busybox:1.36", "echo a; false && echo b || echo c", "a\nc\n", "", 0),
     ("busybox:1.36", "nosuch", "", "sh: nosuch: not found\n", 127),
