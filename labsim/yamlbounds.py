@@ -17,6 +17,8 @@ Neither lab layer owns this: the lab code (labsim/provisioners/lab/load.py), the
 """
 from __future__ import annotations
 
+import copy
+import marshal
 from pathlib import Path
 from typing import Any
 
@@ -99,10 +101,26 @@ def read_text(path: str | Path) -> str:
     return p.read_text()
 
 
+_LOADED: dict[str, Any] = {}    # text -> its data, for the few lab files a process reads again and again
+
+
 def safe_load(text: str) -> Any:
-    """`yaml.safe_load`, within the limits."""
-    check(text)
-    return yaml.load(text, Loader=_Loader)
+    """`yaml.safe_load`, within the limits. A text read before gives a fresh copy of what it gave then: every
+    scenario reads the same lab file several times (the simulator, the sign-off's secret references)."""
+    if text not in _LOADED:
+        check(text)
+        data = yaml.load(text, Loader=_Loader)
+        if len(_LOADED) >= 16:
+            _LOADED.clear()
+        _LOADED[text] = data
+    return _copy(_LOADED[text])
+
+
+def _copy(data: Any) -> Any:
+    try:    # marshal copies plain data (dicts, lists, strings, numbers) in C
+        return marshal.loads(marshal.dumps(data))
+    except ValueError:   # a YAML timestamp or set: the slow, general copy
+        return copy.deepcopy(data)
 
 
 def load_file(path: str | Path) -> Any:

@@ -6,6 +6,7 @@ import the lab code's models, so a provisioner bug cannot hide behind a shared p
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,12 @@ def _endpoint(text: str) -> tuple[str, str]:
     return node, port
 
 
+@functools.lru_cache(maxsize=4)
+def _catalog(path: str) -> dict[str, Any]:
+    """The hardware catalogue's models, read once per process (every simulated lab reads it; nothing changes it)."""
+    return yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["models"]
+
+
 def load_inventory(path: str | Path, hardware_path: Path = HARDWARE) -> Inventory:
     try:   # aliases expanded within a budget, size and depth bounded (a "billion laughs" file is refused)
         raw = load_file(path) or {}
@@ -81,7 +88,7 @@ def load_inventory(path: str | Path, hardware_path: Path = HARDWARE) -> Inventor
         raise InventoryError(f"refused: {exc}") from None
     if not isinstance(raw, dict):
         raise InventoryError("a lab file is a mapping with lab:, routeros:, ...")
-    catalog = yaml.safe_load(hardware_path.read_text())["models"]
+    catalog = _catalog(str(hardware_path))
     ros = raw.get("routeros") or {}
     defaults = ros.get("defaults") or {}
     inv = Inventory(name=(raw.get("lab") or {}).get("name", Path(path).stem), raw=raw)
