@@ -168,7 +168,7 @@ class Rke2Cilium:
                             "description": "Upgrade complete" if rev > 1 else "Install complete"},
                    "chart": {"metadata": {"name": NAME, "version": version, "appVersion": version,
                                           "description": "Cilium, packaged for RKE2", "apiVersion": "v2"}},
-                   "config": user, "manifest": yaml.safe_dump_all(objs, sort_keys=False)}
+                   "config": user, "manifest": R.manifest(objs)}
         kube.create("secrets", R.record(release), NS)
 
     def tick(self) -> None:

@@ -280,7 +280,7 @@ def _install(a, g: dict[str, Any], upgrade: bool) -> int:
                         "notes": chart.notes.format(version=version, minor=".".join(version.split(".")[:2]))},
                "chart": {"metadata": {"name": chart.name, "version": version, "appVersion": version,
                                       "description": chart.description, "apiVersion": "v2"}},
-               "config": user, "manifest": yaml.safe_dump_all(objs, sort_keys=False)}
+               "config": user, "manifest": R.manifest(objs)}
     if a.wait and not _wait(kube, objs, parse_duration(a.timeout)):
         release["info"]["status"] = "failed"
         release["info"]["description"] = f'Release "{a.name}" failed: context deadline exceeded'
