@@ -25,6 +25,8 @@ ports are visited in natural order (ether2 before ether10), so the answer is det
 """
 from __future__ import annotations
 
+import functools
+
 import re
 from collections import deque
 from collections.abc import Iterable
@@ -36,6 +38,7 @@ CableList = Iterable[tuple[NodePort, NodePort]]
 ALL_VLANS = range(1, 4095)
 
 
+@functools.lru_cache(maxsize=4096)
 def natural_key(name: str) -> tuple:
     """Sort key that puts ether2 before ether10."""
     return tuple((text, int(num) if num else -1) for text, num in re.findall(r"(\D*)(\d*)", name) if text or num)
