@@ -26,7 +26,7 @@ from labsim.steps import proxmox_hands as hands
 from labsim.steps.common import holds
 
 POLL = 5.0
-WATCHES = 20    # a wait of minutes polls `ceph health` at most about this often: see `poll_every`
+WATCHES = 10    # a wait of minutes polls `ceph health` at most about this often: see `poll_every`
 DOWN_OUT = 600.0
 
 
@@ -180,10 +180,10 @@ def verification_fails(target, ceph, evidence, cluster, check, text):
 
 # --- health over time ---------------------------------------------------------------------------------------------
 def poll_every(timeout: float, floor: float = POLL) -> float:
-    """How often a wait for Ceph polls it: every 5 s (or `floor`), or every twentieth of a longer wait (33 s in 11
-    minutes). Each poll is a `kubectl exec` into the toolbox, in the lab as in the simulator, and a check that is
-    allowed minutes is not made more precise by watching it every 5 s; a breakage that keeps it from holding costs a
-    run 20 polls, not 132."""
+    """How often a wait for Ceph polls it: every 5 s (or `floor`), or every tenth of a longer wait (66 s in 11
+    minutes). Each poll is a `kubectl exec` into the toolbox (the real kubectl: about 60 ms of CPU to start), in the
+    lab as in the simulator; a check that is allowed minutes is not made more precise by watching it every 5 s, and
+    the deadline itself is always polled. A breakage that keeps it from holding costs a run 10 polls, not 132."""
     return max(floor, timeout / WATCHES)
 
 
