@@ -100,11 +100,19 @@ DRAWN = frozenset({"uptime", "expires-after", "last-seen", "cpu-load", "free-mem
 
 def _shape(key: str, value):
     """Kubernetes objects of a fresh build: the same objects by namespace and name (a pod by its generateName:
-    the scheduler's choices, random name suffixes and allocated IPs are a fresh build's own), the rest in full."""
+    the scheduler's choices, random name suffixes and allocated IPs are a fresh build's own; and without its
+    ReplicaSet's pod-template-hash: the mesh build upgrades Cilium, and whether cilium-operator's rollout has
+    replaced its pods yet moves with the instant the build ends), the rest in full."""
     if key.startswith("kube "):
-        return sorted((o["metadata"].get("namespace", ""), o["metadata"].get("generateName") or o["metadata"]["name"])
-                      for o in value)
+        return sorted((o["metadata"].get("namespace", ""), _unhashed(o)) for o in value)
     return _fresh_parts(value)
+
+
+def _unhashed(obj: dict) -> str:
+    md = obj["metadata"]
+    name = md.get("generateName") or md["name"]
+    pth = (md.get("labels") or {}).get("pod-template-hash")
+    return name.replace(f"-{pth}-", "-") if pth else name
 
 
 def _fresh_parts(value):
