@@ -11,6 +11,14 @@ from labsim.steps import guard
 from labsim.steps.markers import MARKERS, SKIPS
 
 _TRANSCRIPT = pytest.StashKey()
+_STEPS = pytest.StashKey[list]()
+
+
+def steps_after(request) -> list[str]:
+    """The texts of the running scenario's steps after the one running now: for a step that reads something only a
+    later step needs."""
+    from labsim.steps.checkpoints import _INDEX
+    return request.node.stash.get(_STEPS, [])[request.node.stash.get(_INDEX, -1) + 1:]
 PROBES_REFUSED = ("@probes: traffic checks run probe pods in the lab's clusters: refused against a real lab without "
                   "--allow-probes")
 
@@ -103,6 +111,7 @@ def pytest_bdd_before_scenario(request, feature, scenario):
     from labsim.steps.transcripts import Transcript
 
     request.node.stash[_TRANSCRIPT] = Transcript().start()
+    request.node.stash[_STEPS] = [step.name for step in scenario.steps]
     from labsim.steps import checkpoints
     if checkpoints.enabled(request.config):
         brk, at = request.config.getoption("--sim-break"), request.config.getoption("--sim-break-at")
