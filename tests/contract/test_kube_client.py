@@ -214,11 +214,13 @@ def test_watch_streams_events_and_resumes_after_a_dropped_connection(lab, api):
         lab.server.faults.drop_watches()          # the stream ends; the client re-requests from its last rv
         time.sleep(0.3)
         v1.create_namespaced_config_map("default", {"metadata": {"name": "b"}})
-    threading.Thread(target=later, daemon=True).start()
+    writer = threading.Thread(target=later, daemon=True)
+    writer.start()
     for ev in w.stream(v1.list_namespaced_config_map, "default", resource_version=start):
         seen.append((ev["type"], ev["object"].metadata.name))
         if ev["object"].metadata.name == "b":
             w.stop()
+    writer.join(10)   # its create may still be reading the answer: the lab must not stop under it
     assert seen == [("ADDED", "a"), ("ADDED", "b")]
     assert isinstance(ev["object"], client.V1ConfigMap)
 
