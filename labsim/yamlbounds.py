@@ -17,12 +17,12 @@ Neither lab layer owns this: the lab code (labsim/provisioners/lab/load.py), the
 """
 from __future__ import annotations
 
-import copy
-import marshal
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from labsim.plaindata import deep
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
@@ -113,14 +113,7 @@ def safe_load(text: str) -> Any:
         if len(_LOADED) >= 16:
             _LOADED.clear()
         _LOADED[text] = data
-    return _copy(_LOADED[text])
-
-
-def _copy(data: Any) -> Any:
-    try:    # marshal copies plain data (dicts, lists, strings, numbers) in C
-        return marshal.loads(marshal.dumps(data))
-    except ValueError:   # a YAML timestamp or set: the slow, general copy
-        return copy.deepcopy(data)
+    return deep(_LOADED[text])
 
 
 def load_file(path: str | Path) -> Any:

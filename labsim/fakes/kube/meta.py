@@ -1,11 +1,11 @@
 """Small helpers on object metadata shared by the store, the controllers and the printers."""
 from __future__ import annotations
 
-import copy
 import functools
-import marshal
 from datetime import datetime
 from typing import Any
+
+from labsim.plaindata import deep  # noqa: F401 - the controllers' and the store's copy
 
 # rand.String's alphabet (staging/src/k8s.io/apimachinery/pkg/util/rand/rand.go): no vowels, no 0/1/3
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
@@ -39,16 +39,6 @@ def fnv32a(data: bytes) -> int:
         h ^= b
         h = (h * 0x01000193) & 0xFFFFFFFF
     return h
-
-
-def deep(obj: Any) -> Any:
-    """A deep copy of a JSON-like object tree. marshal copies dicts, lists and scalars in C, five times faster
-    than copy.deepcopy (the store copies every object it hands out); anything marshal cannot take (a class
-    instance somewhere in the tree) falls back to copy.deepcopy."""
-    try:
-        return marshal.loads(marshal.dumps(obj))
-    except ValueError:
-        return copy.deepcopy(obj)
 
 
 def labels(obj: dict[str, Any]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from labsim.fakes.kube.controllers.util import (
     template_hash,
     untolerated,
 )
-from labsim.fakes.kube.meta import int_or_percent, deep
+from labsim.fakes.kube.meta import deep, int_or_percent
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster

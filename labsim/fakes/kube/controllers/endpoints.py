@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import pod_ready
-from labsim.fakes.kube.meta import owner_ref, terminating, deep
+from labsim.fakes.kube.meta import deep, owner_ref, terminating
 from labsim.fakes.kube.selectors import from_object
 
 if TYPE_CHECKING:

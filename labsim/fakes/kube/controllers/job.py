@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import owned_pods, pod_from_template, pod_ready
 from labsim.fakes.kube.errors import KubeError
-from labsim.fakes.kube.meta import get_condition, set_condition, terminating, deep
+from labsim.fakes.kube.meta import deep, get_condition, set_condition, terminating
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import tolerates
-from labsim.fakes.kube.meta import get_condition, parse_time, set_condition, deep
+from labsim.fakes.kube.meta import deep, get_condition, parse_time, set_condition
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster

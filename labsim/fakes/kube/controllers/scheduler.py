@@ -9,7 +9,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import node_matches, untolerated
-from labsim.fakes.kube.meta import set_condition, deep
+from labsim.fakes.kube.meta import deep, set_condition
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster

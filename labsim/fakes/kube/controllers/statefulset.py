@@ -13,7 +13,7 @@ from labsim.fakes.kube.controllers.util import (
     pod_ready,
     template_hash,
 )
-from labsim.fakes.kube.meta import owner_ref, terminating, deep
+from labsim.fakes.kube.meta import deep, owner_ref, terminating
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
