@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from labsim.resources import HARDWARE_CATALOGUE
 from labsim.yamlbounds import YamlLimitError, load_file
@@ -78,7 +77,8 @@ def _endpoint(text: str) -> tuple[str, str]:
 @functools.lru_cache(maxsize=4)
 def _catalog(path: str) -> dict[str, Any]:
     """The hardware catalogue's models, read once per process (every simulated lab reads it; nothing changes it)."""
-    return yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["models"]
+    from labsim.fakes.routeros.device import load_hardware_catalog
+    return load_hardware_catalog(Path(path))
 
 
 def load_inventory(path: str | Path, hardware_path: Path = HARDWARE) -> Inventory:
