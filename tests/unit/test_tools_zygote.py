@@ -63,6 +63,24 @@ def test_runs_overlap(zygote):
     assert results == [0] * 6
 
 
+def test_a_zygote_deep_in_a_long_tmpdir_still_serves(tmp_path, monkeypatch):
+    """A socket path longer than sockaddr_un holds (108 bytes) is bound and reached through its folder: a served lab's
+    run folder inside a test's tmp_path or a CI workspace went past it, and the tools ran without their zygote."""
+    deep = tmp_path / ("a-long-folder-name-" * 6)
+    deep.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(deep))
+    z = Zygote().start()
+    try:
+        assert len(z.path.encode()) > 108
+        z.wait_listening()
+        assert Path(z.path).is_socket() and Path(z.path).parent.parent == deep
+        r = run(z, launcher("cilium", "version", "--client"))
+        assert r.returncode == 0 and r.stdout.startswith("cilium-cli: v") and "not handed over" not in r.stdout, r
+    finally:
+        z.stop()
+    assert list(deep.iterdir()) == []
+
+
 def test_without_a_zygote_the_launcher_runs_the_tool_itself(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LABSIM_ZYGOTE": str(tmp_path / "nobody.sock")}
     r = subprocess.run(launcher("cilium", "version"), env=env, capture_output=True, text=True, timeout=30,

@@ -9,6 +9,29 @@ import os
 import sys
 
 HEADER = 4
+# sockaddr_un holds 108 bytes on Linux, the NUL included (unix(7)); a socket deeper than that (a long TMPDIR: a CI
+# workspace, a test's tmp_path, a served lab's run folder) fails with "AF_UNIX path too long", and the tools would
+# silently run without their zygote. Such a socket is reached through its folder's descriptor instead.
+SUN_PATH_MAX = 107
+
+
+def address(path: str) -> tuple[str, int | None]:
+    """What bind() and connect() accept for the socket at `path`, and the folder descriptor to close after the call
+    (None when the path fits as it is): /proc/self/fd/N/<name>, N the socket's folder."""
+    if len(os.fsencode(path)) <= SUN_PATH_MAX:
+        return path, None
+    folder, _, name = path.rpartition("/")
+    fd = os.open(folder or "/", os.O_RDONLY | os.O_DIRECTORY)
+    return f"/proc/self/fd/{fd}/{name}", fd
+
+
+def connect(sock: _socket.socket, path: str) -> None:
+    addr, fd = address(path)
+    try:
+        sock.connect(addr)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def launch(tool: str) -> None:
@@ -18,7 +41,7 @@ def launch(tool: str) -> None:
         return
     try:
         conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        conn.connect(path)
+        connect(conn, path)
     except OSError:
         return
     msg = marshal.dumps({"tool": tool, "argv": list(sys.argv), "env": dict(os.environ), "cwd": os.getcwd()})

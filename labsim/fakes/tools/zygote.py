@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
+from labsim.fakes.tools.launch import address, connect
+
 TOOLS = {"talosctl": "labsim.fakes.tools.talosctl", "helm": "labsim.fakes.tools.helm", "cilium": "labsim.fakes.tools.cilium"}
 HEADER = 4
 MAX = 16 * 1024 * 1024
@@ -122,7 +124,12 @@ def serve(path: str, parent: int | None = None) -> None:
     be gone when this process starts, and then its parent pid is no longer the lab's)."""
     imported = False        # on the first run: a lab that never runs a tool pays nothing but this process
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(path)
+    addr, folder = address(path)
+    try:
+        srv.bind(addr)
+    finally:
+        if folder is not None:
+            os.close(folder)
     srv.listen(64)
     srv.setblocking(False)
     sel = selectors.DefaultSelector()
@@ -231,7 +238,7 @@ class Zygote:
         while time.monotonic() < end:
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                    s.connect(self.path)
+                    connect(s, self.path)
                     return
             except OSError:
                 time.sleep(0.02)
