@@ -22,14 +22,13 @@ from typing import Any
 
 import yaml
 
+from labsim import fastyaml
 from labsim.plaindata import deep
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
 ALIAS_FACTOR = 10
 ALIAS_FLOOR = 10_000
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class YamlLimitError(ValueError):
@@ -49,7 +48,7 @@ def check(text: str) -> None:
     stack: list[list[Any]] = []    # open collections: [anchor, expanded size so far]
     written = expanded = 0
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=fastyaml.LOADER):
             if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
                 written += 1
                 expanded += 1
@@ -109,7 +108,7 @@ def safe_load(text: str) -> Any:
     scenario reads the same lab file several times (the simulator, the sign-off's secret references)."""
     if text not in _LOADED:
         check(text)
-        data = yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=fastyaml.LOADER)
         if len(_LOADED) >= 16:
             _LOADED.clear()
         _LOADED[text] = data

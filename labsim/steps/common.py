@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pytest_bdd import given
 
+from labsim import fastyaml, yamlbounds
 from labsim.provisioners.lab.checks import run_checks
 from labsim.provisioners.vocabulary import Result
 
@@ -33,10 +33,10 @@ def holds(evidence, name: str, results: list[Result], *, findings: bool = False)
 
 def lab_copy(target, tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
     """A copy of the run's lab file with `edit` applied to its data (for scenarios about a different lab file)."""
-    data = yaml.safe_load(target.labfile.read_text())
+    data = yamlbounds.load_file(target.labfile)
     edit(data)
     path = tmp_path / target.labfile.name
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    path.write_text(fastyaml.dump(data, sort_keys=False))
     return path
 
 

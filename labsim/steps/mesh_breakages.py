@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from labsim import fastyaml, yamlbounds
 from labsim.steps.breaking import Strike, breakage
 
 BUILT = "the mesh of the lab file is built"
@@ -61,9 +62,9 @@ def broken_copy_put_right(target, at: Strike) -> None:
     """Someone puts the copy's clusters back as the lab file has them before the run: the copy the run is handed is
     valid, so a refusal would be refusing without looking."""
     copy = at.request.getfixturevalue("mesh").copy
-    data = yaml.safe_load(copy.read_text())
-    data["clusters"] = yaml.safe_load(target.labfile.read_text())["clusters"]
-    copy.write_text(yaml.safe_dump(data, sort_keys=False))
+    data = fastyaml.load(copy.read_text())
+    data["clusters"] = yamlbounds.load_file(target.labfile)["clusters"]
+    copy.write_text(fastyaml.dump(data, sort_keys=False))
 
 
 @breakage("mesh-ca-shared-early", after=CLUSTERS)
@@ -376,7 +377,6 @@ def clusterwide_deny_first_member_by_hand(target, at: Strike) -> None:
 def rke2_remotes_removed_by_hand(target, at: Strike) -> None:
     """An engineer edits the RKE2 member's rke2-cilium HelmChartConfig by hand and drops its clustermesh remotes;
     RKE2's helm-controller installs that, and the member's agents leave the mesh."""
-    import yaml
 
     from labsim.provisioners.mesh.kube import MeshKube
     lab = target.lab

@@ -20,8 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from labsim import fastyaml
 from labsim.fakes.clock import VirtualClock
 from labsim.fakes.pki import CA
 from labsim.fakes.proxmox.cluster import ProxmoxCluster, ProxmoxNode
@@ -33,7 +32,7 @@ DEFAULT_LAB = LABS / "aggrik8s.yaml"
 
 @lru_cache(maxsize=16)
 def _load(path: str, mtime: float) -> dict[str, Any]:
-    return yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    return fastyaml.load(Path(path).read_text()) or {}
 
 
 def load_lab(path: str | Path = DEFAULT_LAB) -> dict[str, Any]:

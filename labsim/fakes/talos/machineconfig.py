@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from labsim import fastyaml
 from labsim.fakes.talos import texts as T
 
 CNI_NAMES = ("flannel", "custom", "none")
@@ -29,14 +30,11 @@ class ConfigParseError(ValueError):
     pass
 
 
-FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)    # libyaml: every boot and every read parses the config
-
-
 def load_all(text: str) -> list[Any]:
     """The documents of a YAML stream, parsed by libyaml; a stream it refuses is parsed again by PyYAML's own
     loader, so that the error is worded the same whichever parser is installed."""
     try:
-        return list(yaml.load_all(text, Loader=FAST_LOADER))
+        return list(fastyaml.load_all(text))   # every boot and every read parses the config
     except yaml.YAMLError:
         return list(yaml.safe_load_all(text))
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from labsim import fastyaml
 from labsim.fakes.tools import client, helm_certs, helm_charts, helm_values, kubecontexts
 from labsim.fakes.tools import helm_release as R
 from labsim.fakes.tools import cobra as C
@@ -268,7 +269,7 @@ def _install(a, g: dict[str, Any], upgrade: bool) -> int:
     rev = 1 if last is None else int(last["version"]) + 1
     if last is not None:
         keep = {(o["kind"], o["metadata"]["name"]) for o in objs}
-        for old in yaml.safe_load_all(last.get("manifest") or ""):
+        for old in fastyaml.load_all(last.get("manifest") or ""):
             if old and (old["kind"], old["metadata"]["name"]) not in keep:
                 kube.delete(old["kind"], old["metadata"]["name"], old["metadata"].get("namespace"))
         R.supersede(kube, last)
@@ -502,7 +503,7 @@ def cmd_show(a, g: dict[str, Any]) -> int:
 
 def cmd_uninstall(a, g: dict[str, Any]) -> int:
     kube, r = _release(g, a.name)
-    for obj in reversed([o for o in yaml.safe_load_all(r.get("manifest") or "") if o]):
+    for obj in reversed([o for o in fastyaml.load_all(r.get("manifest") or "") if o]):
         kube.delete(obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
     for s in kube.list("Secret", r["namespace"], f"owner=helm,name={a.name}"):
         kube.delete("Secret", s["metadata"]["name"], r["namespace"])
@@ -536,7 +537,9 @@ def tree() -> C.Command:
 
 def warm() -> None:
     """What the zygote (labsim/fakes/tools/zygote.py) does once, so that no run pays for it."""
+    from labsim.fakes.cilium.chart import rbac_data
     tree()
+    rbac_data()      # the Cilium chart's RBAC, read by every install and upgrade of it
 
 
 def upgrade_args(argv: list[str]) -> C.Args:

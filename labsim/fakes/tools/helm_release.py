@@ -9,11 +9,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import yaml
-
+from labsim import fastyaml
 from labsim.fakes.tools.kubeapi import Kube
 
-DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)   # the simulated lab's epoch (labsim/fakes/clock.py)
 
 
@@ -28,7 +26,7 @@ def secret_name(name: str, rev: int) -> str:
 def manifest(objs: list[dict[str, Any]]) -> str:
     """A release's manifest: its objects as one YAML stream, in the chart's order. libyaml's emitter writes the same
     text as PyYAML's several times faster (a Cilium chart's manifest was an eighth of starting a simulated lab)."""
-    return yaml.dump_all(objs, Dumper=DUMPER, sort_keys=False)
+    return fastyaml.dump_all(objs, sort_keys=False)
 
 
 def encode(release: dict[str, Any]) -> str:

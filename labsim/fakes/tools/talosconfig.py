@@ -12,12 +12,11 @@ from typing import Any
 
 import yaml
 
+from labsim import fastyaml
+
 
 class ConfigError(Exception):
     pass
-
-
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)     # libyaml's parser when there is one
 
 
 def talosconfig_path(flag: str | None) -> Path:
@@ -30,7 +29,7 @@ def talosconfig_path(flag: str | None) -> Path:
 
 def load(path: Path) -> dict[str, Any]:
     try:
-        return yaml.load(path.read_text(), Loader=LOADER) or {}
+        return fastyaml.load(path.read_text()) or {}
     except FileNotFoundError:
         return {}
     except yaml.YAMLError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from labsim import fastyaml
 from labsim.provisioners.lab.checks_core import Finding
 from labsim.provisioners.lab.model import Item, Lab, format_path, list_labels
 from labsim.provisioners.lab.secrets import SECRET_KEYS, redacted
@@ -34,10 +35,7 @@ class LabFileError(Exception):
         super().__init__(f"{source}: {head}{more}")
 
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when available (10x faster)
-
-
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(fastyaml.LOADER):  # type: ignore[misc, valid-type]
     """SafeLoader that records duplicate keys instead of silently keeping the last one."""
 
     def __init__(self, stream: str):

@@ -7,8 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from labsim import fastyaml
 from labsim.provisioners.vocabulary import WaitTimeout, wait_for
 from labsim.provisioners.talos.context import TalosContext
 from labsim.provisioners.talos.nodes import Machine
@@ -17,9 +16,6 @@ READY_TIMEOUT = 900.0    # install, reboot and apid on every node
 READY_INTERVAL = 10.0
 ANSWER_TIMEOUT = 300.0   # a node's API after its VM started
 ANSWER_INTERVAL = 5.0
-
-
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser when there is one
 
 
 @dataclass(frozen=True)
@@ -97,7 +93,7 @@ def change_for(st: NodeState, file: Path) -> str | None:
     if st.stage == "maintenance":
         return "installed"
     if st.stage == "configured":
-        return None if st.config == yaml.load(file.read_text(), Loader=LOADER) else "updated"
+        return None if st.config == fastyaml.load(file.read_text()) else "updated"
     return "unreachable"
 
 

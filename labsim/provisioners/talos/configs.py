@@ -15,11 +15,9 @@ from typing import Any
 
 import yaml
 
+from labsim import fastyaml
 from labsim.provisioners.talos.context import TalosContext
 from labsim.provisioners.talos.nodes import Machine
-
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser and emitter when there are
-DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @dataclass(frozen=True)
@@ -87,8 +85,8 @@ def generate(lab, cluster: str, ctx: TalosContext, control_planes: list[Machine]
 
 def machine_file(files: Files, machine: Machine) -> Path:
     """The machine's own config: its role's file with its hostname (what `talosctl machineconfig patch` makes)."""
-    doc = yaml.load(files.for_role(machine.role).read_text(), Loader=LOADER)
+    doc = fastyaml.load(files.for_role(machine.role).read_text())
     doc.setdefault("machine", {}).setdefault("network", {})["hostname"] = machine.name
     out = files.machine(machine.name)
-    out.write_text(yaml.dump(doc, Dumper=DUMPER, sort_keys=False, indent=4))
+    out.write_text(fastyaml.dump(doc, sort_keys=False, indent=4))
     return out
