@@ -1,18 +1,22 @@
 """The fake helm as a program, against a bootstrapped Talos cluster without a CNI: repositories, the cilium
 chart installed and upgraded through the Kubernetes API, the release records, `--set` parsing, the chart's
-own refusals, and `--wait` passing in virtual time through the control API."""
+own refusals, `--wait` passing in virtual time through the control API, and the tools' one kept connection to the
+API server."""
 from __future__ import annotations
 
 import base64
 import gzip
+import http.client
 import json
 import os
+import socket
 import subprocess
 
 import pytest
 import yaml
 
 from labsim.fakes.tools import helm_values
+from labsim.fakes.tools.kubeapi import Kube, KubeError
 from tests.unit.talos_world import CILIUM, TalosLab
 
 
@@ -177,3 +181,26 @@ def test_upgrade_values_as_helm_decides_them(lab):
     assert values() == {**CILIUM, "operator": {"replicas": 1}}
     upgrade("-f", "values.yaml")          # new values, no flag: the last ones are not kept
     assert values() == CILIUM
+
+
+def test_the_tools_keep_one_connection_to_the_api_server_per_run(lab, monkeypatch):
+    """As client-go does: one TLS connection for all of a run's requests (a handshake per request was most of what
+    the simulated API servers spent on the fake tools), and a kept connection that died meanwhile is opened again;
+    with no server, the error is client-go's."""
+    connects = []
+    connect = http.client.HTTPSConnection.connect
+    monkeypatch.setattr(http.client.HTTPSConnection, "connect", lambda self: (connects.append(self), connect(self))[1])
+    kube = Kube(str(lab.dir / "kubeconfig"))
+    for _ in range(5):
+        assert kube.get("Namespace", "kube-system")["metadata"]["name"] == "kube-system"
+    assert kube.get("ConfigMap", "no-such-map", "kube-system") is None      # a 404 keeps the connection too
+    assert len(connects) == 1
+    connects[0].sock.shutdown(socket.SHUT_RDWR)            # the connection dies under the client
+    assert kube.list("Namespace") and len(connects) == 2
+    gone = Kube(str(lab.dir / "kubeconfig"))
+    gone.server = "https://127.0.0.1:1"
+    with pytest.raises(KubeError) as err:
+        gone.get("Namespace", "default")
+    assert err.value.status == 0 and err.value.message == (
+        'Kubernetes cluster unreachable: Get "https://127.0.0.1:1/api/v1/namespaces/default": '
+        "dial tcp 127.0.0.1:1: connect: connection refused")

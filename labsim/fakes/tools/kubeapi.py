@@ -7,17 +7,16 @@ world (and `kubectl`) sees.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import ssl
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-import yaml
+from labsim import fastyaml
 
 # kind -> (api prefix, plural, namespaced)
 KINDS = {
@@ -49,7 +48,11 @@ def _data(entry: dict[str, Any], key: str) -> bytes | None:
     return None
 
 
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)     # libyaml's parser when there is one
+def _dial_error(method: str, url: str, exc: OSError) -> str:
+    """client-go's words for a request that found no server: `Get "https://...": dial tcp H:P: connect: ...`."""
+    u = urlsplit(url)
+    why = "connection refused" if isinstance(exc, ConnectionRefusedError) else (exc.strerror or str(exc)).lower()
+    return f'{method.title()} "{url}": dial tcp {u.hostname}:{u.port}: connect: {why}'
 
 
 class Kube:
@@ -57,7 +60,7 @@ class Kube:
         path = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or \
             str(Path.home() / ".kube" / "config")
         try:
-            doc = yaml.load(Path(path).expanduser().read_text(), Loader=LOADER) or {}
+            doc = fastyaml.load(Path(path).expanduser().read_text()) or {}
         except OSError:
             raise KubeConfigError("Kubernetes cluster unreachable: invalid configuration: no configuration has been "
                                   "provided, try setting KUBERNETES_MASTER environment variable") from None
@@ -82,25 +85,52 @@ class Kube:
                 (Path(tmp) / "c").write_bytes(crt)
                 (Path(tmp) / "k").write_bytes(key)
                 self.ssl.load_cert_chain(str(Path(tmp) / "c"), str(Path(tmp) / "k"))
+        self._conn: http.client.HTTPConnection | None = None
 
     # --- REST ----------------------------------------------------------------------------------------------
+    def _connection(self) -> http.client.HTTPConnection:
+        """One connection for all of a run's requests, kept alive as client-go keeps its: a TLS handshake per
+        request was most of what the simulated API servers spent on the fake tools."""
+        if self._conn is None:
+            u = urlsplit(self.server)
+            if u.scheme == "https":
+                self._conn = http.client.HTTPSConnection(u.hostname or "", u.port or 443, context=self.ssl, timeout=60)
+            else:
+                self._conn = http.client.HTTPConnection(u.hostname or "", u.port or 80, timeout=60)
+        return self._conn
+
     def request(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.server + path, data=data, method=method,
-                                     headers={"Content-Type": content_type, "Accept": "application/json"})
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
         if self.token:
-            req.add_header("Authorization", f"Bearer {self.token}")
-        try:
-            with urllib.request.urlopen(req, context=self.ssl, timeout=60) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
+            headers["Authorization"] = f"Bearer {self.token}"
+        prefix = urlsplit(self.server).path
+        for attempt in (1, 2):
+            fresh, sent = self._conn is None, False
+            conn = self._connection()
             try:
-                status = json.loads(exc.read() or b"{}")
+                conn.request(method, prefix + path, body=data, headers=headers)
+                sent = True
+                resp = conn.getresponse()
+                raw = resp.read()
+                break
+            except OSError as exc:    # http.client.RemoteDisconnected is one too
+                conn.close()
+                self._conn = None
+                # a kept connection the server closed meanwhile is opened again, once, as net/http does: when the
+                # request was not sent, or when sending it twice changes nothing
+                if fresh or attempt == 2 or (sent and method == "POST"):
+                    raise KubeError(0, f"Kubernetes cluster unreachable: {_dial_error(method, self.server + path, exc)}") \
+                        from None
+        if resp.will_close:
+            conn.close()
+            self._conn = None
+        if resp.status >= 400:
+            try:
+                status = json.loads(raw or b"{}")
             except ValueError:
                 status = {}
-            raise KubeError(exc.code, status.get("message", exc.reason), status.get("reason", "")) from None
-        except OSError as exc:
-            raise KubeError(0, f"Kubernetes cluster unreachable: {exc}") from None
+            raise KubeError(resp.status, status.get("message", resp.reason), status.get("reason", ""))
         return json.loads(raw) if raw else None
 
     @staticmethod
