@@ -32,6 +32,7 @@ from labsim.resources import DEFAULT_LAB as DEFAULT_LAB_FILE
 from labsim.yamlbounds import load_file
 
 DEFAULT_LAB = DEFAULT_LAB_FILE
+SIGNAL_POLL = 0.2     # seconds: how soon a stop signal is acted on, whichever thread received it
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -121,7 +122,10 @@ def _serve(args: argparse.Namespace, inventory: Any, lab: SimulatedLab, run: Run
     print(f"this served lab's keys and credentials: {run.path} (removed when it stops)", flush=True)
     if args.writes_file:   # SIGUSR1: a snapshot of the counters now (e.g. between an apply and a verify)
         signal.signal(signal.SIGUSR1, lambda *_: served_lab.write_counters(lab, args.writes_file))
-    done.wait()
+    # A signal the kernel hands to one of the lab's threads sets Python's flag but does not wake a main thread
+    # blocked on a lock with no timeout, and the handler would never run: a SIGTERM under load was lost this way
+    while not done.wait(SIGNAL_POLL):
+        pass
     if args.writes_file:   # what the run did to the served lab: writes per face (0 after a read-only run)
         served_lab.write_counters(lab, args.writes_file)
 

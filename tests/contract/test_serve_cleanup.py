@@ -4,6 +4,7 @@ that `serve` removes (with the endpoints file) on every way out, and a new `serv
 left."""
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import pytest
 from tests.contract.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+SYS_TGKILL = 234     # x86_64: a signal to one thread of a process (os.kill picks any thread)
 
 
 _STARTED: list[subprocess.Popen] = []
@@ -79,6 +81,21 @@ def test_a_stopped_serve_leaves_nothing(tmp, tmp_path, sig):
     endpoints = tmp_path / "endpoints.json"
     proc = _serve(tmp, endpoints)
     proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "simulated lab stopped" in out, out
+    assert list(tmp.iterdir()) == [] and not endpoints.exists()
+
+
+def test_a_stop_signal_received_by_any_thread_stops_the_lab(tmp, tmp_path):
+    """The kernel may hand a process's signal to any of its threads. One of the lab's threads got the SIGTERM of a
+    test's teardown under load, and the served lab never stopped: its main thread waited on a lock with no
+    timeout, so Python never ran the handler. Here the signal goes to another thread on purpose (tgkill)."""
+    endpoints = tmp_path / "endpoints.json"
+    proc = _serve(tmp, endpoints)
+    thread = max(int(t.name) for t in Path(f"/proc/{proc.pid}/task").iterdir())    # not the main thread
+    assert thread != proc.pid
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.syscall(SYS_TGKILL, proc.pid, thread, signal.SIGTERM) == 0, ctypes.get_errno()
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "simulated lab stopped" in out, out
     assert list(tmp.iterdir()) == [] and not endpoints.exists()
