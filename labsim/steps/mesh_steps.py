@@ -650,11 +650,11 @@ def _app(lab, name: str):
     return next(a for a in lab.mesh.applications if a.name == name)
 
 
-def _drops_before(target, talos, mesh: MeshRun) -> None:
-    """Every member's policy drops before a probe, to tell the probe's own drops apart."""
+def _drops_before(target, talos, mesh: MeshRun, members: list[str]) -> None:
+    """The policy drops of the members a later step counts, before a probe, to tell the probe's own drops apart."""
     from labsim.provisioners.mesh import drops
     ctx = _ctx(target, talos, mesh)
-    mesh.drops_before = {c: drops.read(ctx, c).reason("Policy denied") for c in mesh.lab.mesh.clusters}
+    mesh.drops_before = {c: drops.read(ctx, c).reason("Policy denied") for c in members}
 
 
 @then("every member has the access policies of the lab file's applications")
@@ -668,7 +668,7 @@ def requests_as_app(target, talos, mesh, evidence, request, n, app, cluster, ser
     from labsim.provisioners.mesh.workload import Client
     a = _app(mesh.lab, app)
     _probe_as(target, talos, mesh, evidence, n, cluster, service, Client(a.namespace, a.pod_labels, a.name),
-              _counts_drops(request))
+              _counted(request, mesh.lab))
 
 
 @when(parsers.re(r'(?P<n>\d+) requests go from a pod without (?P<app>\S+)\'s labels in (?P<cluster>\S+) to '
@@ -676,25 +676,29 @@ def requests_as_app(target, talos, mesh, evidence, request, n, app, cluster, ser
 def requests_unlabelled(target, talos, mesh, evidence, request, n, app, cluster, service):
     from labsim.provisioners.mesh.workload import without_labels
     _probe_as(target, talos, mesh, evidence, n, cluster, service, without_labels(_app(mesh.lab, app)),
-              _counts_drops(request))
+              _counted(request, mesh.lab))
 
 
-def _counts_drops(request) -> bool:
-    """A later step counts this probe's drops (`denied_and_counted`, before the next probe): only then is every
-    agent's count read before it, a `kubectl exec` into each agent pod of each member (eight in a mesh of two)."""
+def _counted(request, lab) -> list[str]:
+    """The members whose Cilium agents a later step counts this probe's drops on (`denied_and_counted`, before the
+    next probe): only their agents' counts are read before it, a `kubectl exec` into each agent pod (four per
+    member here). A step whose members are not plain names gets every member read."""
     from labsim.steps import harness
     for step in harness.steps_after(request):
-        if DROPS_COUNTED.search(step):
-            return True
+        if m := DROPS_COUNTED.search(step):
+            try:
+                return [_member(lab, n) for n in _members(m["cluster"])]
+            except StopIteration:
+                return list(lab.mesh.clusters)
         if PROBE_AS.search(step):     # the next probe reads its own
-            return False
-    return False
+            return []
+    return []
 
 
 def _probe_as(target, talos, mesh: MeshRun, evidence, n: int, cluster: str, service: str, client,
-              count_drops: bool) -> None:
-    if count_drops:
-        _drops_before(target, talos, mesh)
+              counted: list[str]) -> None:
+    if counted:
+        _drops_before(target, talos, mesh, counted)
     ctx = _ctx(target, talos, mesh)
     p = start_probe(target, talos, mesh, cluster, service, n, client)
     result = traffic.finish(ctx, p)
@@ -702,7 +706,7 @@ def _probe_as(target, talos, mesh: MeshRun, evidence, n: int, cluster: str, serv
     _record(evidence, mesh, f"{p.name}-from-{cluster}", result, f"{service} from {client.name} in {cluster}")
 
 
-DROPS_COUNTED = re.compile(r"every request failed, and .+'s Cilium agents count them as \"")
+DROPS_COUNTED = re.compile(r"every request failed, and (?P<cluster>.+)'s Cilium agents count them as \"")
 PROBE_AS = re.compile(r"^\d+ requests go from (?:\S+|a pod without \S+'s labels) in \S+ to \"")
 
 
@@ -713,7 +717,8 @@ def denied_and_counted(target, talos, mesh, evidence, cluster, reason):
     for member in (_member(mesh.lab, n) for n in _members(cluster)):     # the others of a mesh of three: together
         after = drops.read(_ctx(target, talos, mesh), member)
         evidence.attach(f"cilium-drops-{member}", after.text, "text/plain")
-        counted += after.reason(reason) - mesh.drops_before.get(member, 0.0)
+        assert member in mesh.drops_before, f"{member}'s drops were not read before the probe: nothing to count from"
+        counted += after.reason(reason) - mesh.drops_before[member]
     _transcript(evidence, mesh, "cilium-drops-tools")
     holds(evidence, "policy-denied", K.all_failed(mesh.last) + K.drops_counted(
         " and ".join(_member(mesh.lab, n) for n in _members(cluster)), reason, counted, len(mesh.last.requests)))
