@@ -73,13 +73,18 @@ def _definitions() -> tuple[dict[str, Any], ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=64)
+def _parts(v: str) -> tuple[int, ...]:
+    """A schema version label as numbers (an unparsable one is older than any): the operator's readiness check
+    compares every CRD's on each kubelet sync."""
+    try:
+        return tuple(int(x) for x in v.split("."))
+    except ValueError:
+        return (-1,)
+
+
 def _older(have: str | None, want: str) -> bool:
-    def parts(v: str) -> tuple[int, ...]:
-        try:
-            return tuple(int(x) for x in v.split("."))
-        except ValueError:
-            return (-1,)
-    return have is None or parts(have) < parts(want)
+    return have is None or _parts(have) < _parts(want)
 
 
 def register(kube) -> None:
