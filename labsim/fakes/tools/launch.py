@@ -15,23 +15,18 @@ HEADER = 4
 SUN_PATH_MAX = 107
 
 
-def address(path: str) -> tuple[str, int | None]:
-    """What bind() and connect() accept for the socket at `path`, and the folder descriptor to close after the call
-    (None when the path fits as it is): /proc/self/fd/N/<name>, N the socket's folder."""
+def at(path: str, call) -> None:   # call: a bound bind or connect (no `typing` here: see above)
+    """`call` (a socket's bind or connect) with an address for the socket at `path` that fits: the path itself, or
+    /proc/self/fd/N/<name> with N a descriptor of the socket's folder, open for the call only."""
     if len(os.fsencode(path)) <= SUN_PATH_MAX:
-        return path, None
+        call(path)
+        return
     folder, _, name = path.rpartition("/")
     fd = os.open(folder or "/", os.O_RDONLY | os.O_DIRECTORY)
-    return f"/proc/self/fd/{fd}/{name}", fd
-
-
-def connect(sock: _socket.socket, path: str) -> None:
-    addr, fd = address(path)
     try:
-        sock.connect(addr)
+        call(f"/proc/self/fd/{fd}/{name}")
     finally:
-        if fd is not None:
-            os.close(fd)
+        os.close(fd)
 
 
 def launch(tool: str) -> None:
@@ -41,7 +36,7 @@ def launch(tool: str) -> None:
         return
     try:
         conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        connect(conn, path)
+        at(path, conn.connect)
     except OSError:
         return
     msg = marshal.dumps({"tool": tool, "argv": list(sys.argv), "env": dict(os.environ), "cwd": os.getcwd()})

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-from labsim.fakes.tools.launch import address, connect
+from labsim.fakes.tools.launch import at
 
 TOOLS = {"talosctl": "labsim.fakes.tools.talosctl", "helm": "labsim.fakes.tools.helm", "cilium": "labsim.fakes.tools.cilium"}
 HEADER = 4
@@ -124,12 +124,7 @@ def serve(path: str, parent: int | None = None) -> None:
     be gone when this process starts, and then its parent pid is no longer the lab's)."""
     imported = False        # on the first run: a lab that never runs a tool pays nothing but this process
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    addr, folder = address(path)
-    try:
-        srv.bind(addr)
-    finally:
-        if folder is not None:
-            os.close(folder)
+    at(path, srv.bind)
     srv.listen(64)
     srv.setblocking(False)
     sel = selectors.DefaultSelector()
@@ -238,7 +233,7 @@ class Zygote:
         while time.monotonic() < end:
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                    connect(s, self.path)
+                    at(self.path, s.connect)
                     return
             except OSError:
                 time.sleep(0.02)
