@@ -173,6 +173,11 @@ def _members(text: str) -> list[str]:
     return names(text)
 
 
+def _named(lab, text: str) -> list[str]:
+    """The mesh members a step names, as the lab file names them."""
+    return [_member(lab, n) for n in _members(text)]
+
+
 def _answering(lab, text: str) -> list[str]:
     """Who answers for the members a step names, in a probe's log."""
     return [_answers(lab, n) for n in _members(text)]
@@ -687,7 +692,7 @@ def _counted(request, lab) -> list[str]:
     for step in harness.steps_after(request):
         if m := DROPS_COUNTED.search(step):
             try:
-                return [_member(lab, n) for n in _members(m["cluster"])]
+                return _named(lab, m["cluster"])
             except StopIteration:
                 return list(lab.mesh.clusters)
         if PROBE_AS.search(step):     # the next probe reads its own
@@ -714,14 +719,14 @@ PROBE_AS = re.compile(r"^\d+ requests go from (?:\S+|a pod without \S+'s labels)
 def denied_and_counted(target, talos, mesh, evidence, cluster, reason):
     from labsim.provisioners.mesh import drops
     counted = 0.0
-    for member in (_member(mesh.lab, n) for n in _members(cluster)):     # the others of a mesh of three: together
+    for member in _named(mesh.lab, cluster):     # the others of a mesh of three: together
         after = drops.read(_ctx(target, talos, mesh), member)
         evidence.attach(f"cilium-drops-{member}", after.text, "text/plain")
         assert member in mesh.drops_before, f"{member}'s drops were not read before the probe: nothing to count from"
         counted += after.reason(reason) - mesh.drops_before[member]
     _transcript(evidence, mesh, "cilium-drops-tools")
     holds(evidence, "policy-denied", K.all_failed(mesh.last) + K.drops_counted(
-        " and ".join(_member(mesh.lab, n) for n in _members(cluster)), reason, counted, len(mesh.last.requests)))
+        " and ".join(_named(mesh.lab, cluster)), reason, counted, len(mesh.last.requests)))
 
 
 @when(parsers.parse('the access policy of "{service}" is deleted by hand in {cluster}'))
