@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from labsim import collector
 from labsim.labfile import ENV, INI, find_lab
 
 pytest_plugins = [
@@ -57,6 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Choose the lab file once, before anything reads --lab (labsim/labfile.py says how)."""
+    collector.pace()
     inipath = config.inipath
     value = config.getini(INI)
     choice = find_lab(config.option.lab, cwd=config.invocation_params.dir, rootdir=config.rootpath,

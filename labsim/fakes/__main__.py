@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from labsim import collector
 from labsim.fakes import served_lab
 from labsim.fakes.lab import SimulatedLab, sim_secrets, write_private
 from labsim.fakes.inventory import InventoryError, load_inventory
@@ -36,6 +37,7 @@ SIGNAL_POLL = 0.2     # seconds: how soon a stop signal is acted on, whichever t
 
 
 def serve(args: argparse.Namespace) -> int:
+    collector.pace()
     if args.labfile is None:   # the lab file a run here would use (labsim/labfile.py: LABSIM_LAB, lab.yaml, ...)
         args.labfile = str(find_lab().path)
     try:
