@@ -143,6 +143,13 @@ class Target:
         self.reconnect()
 
 
+# The Go command-line tools that run against a simulated lab (the real kubectl) live a fraction of a second per run,
+# some 800 runs in make test: Go's garbage collector was a seventh of test_broken_ceph.py's CPU (its toolbox polls).
+# Off, with a limit for the few that run longer (port-forward, logs -f): the setting the Go GC guide gives for
+# programs whose heap stays small (https://go.dev/doc/gc-guide, "Memory limit"). The lab target keeps this machine's.
+GO_TOOLS = {"GOGC": "off", "GOMEMLIMIT": "512MiB"}
+
+
 class SimTarget(Target):
     name = "sim"
     writes_allowed = True
@@ -216,9 +223,10 @@ class SimTarget(Target):
                     self._routeros[identity] = connect(ep)
 
     def tool_env(self) -> dict[str, str]:
-        """The fake talosctl/helm first on PATH, reaching this lab's control API; helm's files in the workdir."""
+        """The fake talosctl/helm first on PATH, reaching this lab's control API; helm's files in the workdir; the
+        real kubectl without its garbage collector (GO_TOOLS), unless this machine's environment says otherwise."""
         helm = self.workdir / "helm"
-        return {**os.environ, **self.sim.talos.tool_env(), "HELM_CONFIG_HOME": str(helm / "config"),
+        return {**GO_TOOLS, **os.environ, **self.sim.talos.tool_env(), "HELM_CONFIG_HOME": str(helm / "config"),
                 "HELM_CACHE_HOME": str(helm / "cache"), "HELM_DATA_HOME": str(helm / "data")}
 
     def close(self) -> None:
