@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from labsim import fastyaml
 from labsim.fakes.kube import KubeCluster
 
 NS = "kube-system"
@@ -55,7 +56,7 @@ def _parse(text: str) -> tuple[dict[str, Any], str] | None:
     mapping). Kept by text: the controller reads it on every tick, and parsing it each time was a tenth of a run.
     Callers copy the values before they change them."""
     try:
-        got = yaml.safe_load(text) or {}
+        got = fastyaml.load(text) or {}
     except yaml.YAMLError:
         return None         # helm-controller logs the parse error and installs nothing new
     if not isinstance(got, dict):

@@ -383,7 +383,7 @@ def rke2_remotes_removed_by_hand(target, at: Strike) -> None:
     member = next(c for c in lab.mesh.clusters if lab.cluster(c).distribution == "rke2")
     kube = MeshKube(target.kubeconfig(member))
     cfg = kube.get("HelmChartConfig", "rke2-cilium", "kube-system")
-    values = yaml.safe_load(cfg["spec"]["valuesContent"]) or {}
+    values = fastyaml.load(cfg["spec"]["valuesContent"]) or {}
     values.get("clustermesh", {}).pop("config", None)
     kube.apply({"apiVersion": "helm.cattle.io/v1", "kind": "HelmChartConfig",
                 "metadata": {"name": "rke2-cilium", "namespace": "kube-system"},

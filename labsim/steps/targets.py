@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from labsim import fastyaml
 from labsim.provisioners.vocabulary import Clock, RealClock
 from labsim.provisioners.endpoints import Endpoints, ProxmoxEndpoint, RouterOSEndpoint
 from labsim.provisioners.fabric.client import connect
@@ -22,10 +23,8 @@ from labsim.provisioners.proxmox.client import connect as connect_proxmox
 
 
 def _has_context(path: Path, cluster: str, exact: bool = False) -> bool:
-    import yaml
-
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = fastyaml.load(path.read_text()) or {}
     except OSError:
         return False
     for ctx in doc.get("contexts") or []:

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from labsim import fastyaml
 from labsim.fakes.kube import KubeCluster
 
 NS = "kube-system"
@@ -108,7 +109,7 @@ def _endpoint(text: str) -> str | None:
     """A remote's first etcd endpoint (None: its config does not parse). Kept by text: every view reads every
     remote's config, and the mesh's worlds read views on every tick."""
     try:
-        return (yaml.safe_load(text) or {}).get("endpoints", [""])[0]
+        return (fastyaml.load(text) or {}).get("endpoints", [""])[0]
     except yaml.YAMLError:
         return None
 

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
+from labsim import fastyaml
+
 if TYPE_CHECKING:
     from labsim.fakes.cloud.machine import CloudMachine
     from labsim.fakes.cloud.world import CloudWorld
@@ -82,7 +84,7 @@ class Device:
 def extension_env(config_text: str) -> dict[str, str] | None:
     """The environment of the `tailscale` ExtensionServiceConfig in a machine config (None: there is none)."""
     try:
-        docs = list(yaml.safe_load_all(config_text))
+        docs = list(fastyaml.load_all(config_text))
     except yaml.YAMLError:
         return None
     for d in docs:

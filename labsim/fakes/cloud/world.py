@@ -24,11 +24,12 @@ from typing import Any
 
 import yaml
 
+from labsim import fastyaml
 from labsim.fakes.cloud.machine import CloudMachine
 from labsim.fakes.cloud.tailnet import Tailnet
 from labsim.fakes.cloud.zone import Zone
 
-CATALOG = yaml.safe_load((Path(__file__).with_name("catalog.yaml")).read_text())
+CATALOG = fastyaml.load((Path(__file__).with_name("catalog.yaml")).read_text())
 OPERATOR_ADDRESS = "198.51.100.23"      # the workstation that runs the suite, as the internet sees it (TEST-NET-2)
 TALOS_API_PORT = 50000
 # talosctl dialling an address whose packets are dropped (a firewall, a node off the tailnet): grpc-go's transport
@@ -197,7 +198,7 @@ class CloudWorld:
 
 def _is_machine_config(text: str) -> bool:
     try:
-        docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        docs = [d for d in fastyaml.load_all(text) if isinstance(d, dict)]
     except yaml.YAMLError:
         return False
     return any(d.get("version") == "v1alpha1" and isinstance(d.get("machine"), dict) for d in docs)

@@ -20,6 +20,8 @@ import string
 from typing import Any
 
 import yaml
+
+from labsim import fastyaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -164,7 +166,7 @@ def dump(doc: dict[str, Any]) -> str:
 # --- patches ------------------------------------------------------------------------------------------------
 def load_patch(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return fastyaml.load(text)
     except yaml.YAMLError as exc:
         raise PatchError(f"error loading patch: {exc}") from None
 

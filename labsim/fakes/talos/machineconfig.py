@@ -36,7 +36,7 @@ def load_all(text: str) -> list[Any]:
     try:
         return list(fastyaml.load_all(text))   # every boot and every read parses the config
     except yaml.YAMLError:
-        return list(yaml.safe_load_all(text))
+        return list(fastyaml.load_all(text))
 
 
 def parse(text: str) -> dict[str, Any]:

@@ -8,8 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from labsim import fastyaml
 from labsim.fakes.tools.kubeapi import Kube, KubeConfigError
 
 
@@ -32,7 +31,7 @@ def resolve(context: str | None, kubeconfig: str | None = None) -> Context:
     docs = []
     for path in files(kubeconfig):
         try:
-            docs.append((path, yaml.safe_load(Path(path).expanduser().read_text()) or {}))
+            docs.append((path, fastyaml.load(Path(path).expanduser().read_text()) or {}))
         except OSError:
             continue
     if not docs:

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from labsim import fastyaml
 from labsim.provisioners.clock import WaitTimeout, wait_for
 from labsim.provisioners.cloud import dns as D
 from labsim.provisioners.cloud import hetzner as H
@@ -143,7 +144,7 @@ def generate(lab, cluster: str, ctx) -> Files:
 
 def machine_text(files: Files, role: str, name: str) -> str:
     """The machine's own config: its role's file with its hostname, and TS_HOSTNAME for the tailscale extension."""
-    docs = [x for x in yaml.safe_load_all(files.for_role(role).read_text()) if x is not None]
+    docs = [x for x in fastyaml.load_all(files.for_role(role).read_text()) if x is not None]
     for doc in docs:
         if doc.get("kind") == "ExtensionServiceConfig" and doc.get("name") == "tailscale":
             env = [e for e in doc.get("environment") or [] if not str(e).startswith("TS_HOSTNAME=")]
@@ -216,7 +217,7 @@ def provision(lab, cluster: str, ctx, *, wait_ready: bool = True) -> Report:
     A.wait_configured(tctx, tc, machines)
     running = A.running_configs(tctx, tc, machines)
     for m in machines:
-        want = next(d for d in yaml.safe_load_all(paths[m.name].read_text()) if d and "machine" in d)
+        want = next(d for d in fastyaml.load_all(paths[m.name].read_text()) if d and "machine" in d)
         if m.address in running and running[m.address] != want:
             run(["talosctl", "--talosconfig", str(tc), "-n", m.address, "-e", cps[0].address, "apply-config",
                  "--file", str(paths[m.name])])

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from labsim import fastyaml
 from labsim.provisioners.cloud import kubeobjects as K
 from labsim.provisioners.vocabulary import Result
 
@@ -38,7 +39,7 @@ def manifest_docs() -> list[dict[str, Any]]:
              "service.yaml"]
     docs = []
     for name in order:
-        docs += [d for d in yaml.safe_load_all(root.joinpath(name).read_text()) if d]
+        docs += [d for d in fastyaml.load_all(root.joinpath(name).read_text()) if d]
     return docs
 
 
@@ -61,7 +62,7 @@ def manifests(lab, public: dict[str, str], token: str) -> list[dict[str, Any]]:
     ns = fo.namespace
     out = []
     for d in manifest_docs():
-        d = yaml.safe_load(yaml.safe_dump(d))
+        d = fastyaml.load(fastyaml.dump(d))
         if d["kind"] == "Namespace":
             d["metadata"]["name"] = ns
         elif d["metadata"].get("namespace"):

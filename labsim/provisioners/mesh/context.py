@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from labsim import fastyaml
 from labsim.provisioners.vocabulary import Clock
 from labsim.provisioners.mesh.kube import MeshKube
 from labsim.provisioners.talos.cli import Tools
@@ -35,7 +36,7 @@ class MeshContext:
         out: dict = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
         seen: set[tuple[str, str]] = set()
         for cluster, path in self.kubeconfigs.items():
-            doc = yaml.safe_load(Path(path).read_text()) or {}
+            doc = fastyaml.load(Path(path).read_text()) or {}
             self._contexts[cluster] = doc.get("current-context") or doc["contexts"][0]["name"]
             for key in ("clusters", "users", "contexts"):
                 for entry in doc.get(key) or []:

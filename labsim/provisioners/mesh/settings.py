@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from labsim import fastyaml
 from labsim.provisioners.mesh.context import MeshContext
 from labsim.provisioners.talos.cilium import NAMESPACE, RELEASE, REPO
 from labsim.provisioners.vocabulary import wait_for
@@ -146,7 +147,7 @@ def _apply_rke2(ctx: MeshContext, cluster: str, want: dict[str, Any]) -> str | N
     the values, so helm-controller renders the chart again and issues the certificates from it."""
     kube = ctx.kube(cluster)
     cfg = kube.get("HelmChartConfig", RKE2_RELEASE, NAMESPACE)
-    current = yaml.safe_load(((cfg or {}).get("spec") or {}).get("valuesContent") or "") or {}
+    current = fastyaml.load(((cfg or {}).get("spec") or {}).get("valuesContent") or "") or {}
     if subset(want, current):
         return None
     kube.apply({"apiVersion": "helm.cattle.io/v1", "kind": "HelmChartConfig",
