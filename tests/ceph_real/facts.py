@@ -221,8 +221,11 @@ def compare(real: dict, sim: dict) -> list[Fact]:
                       first(o, "A", lambda r: "PG_DEGRADED" in r["checks"])),
            lambda ab: ab[1] > ab[0] or ab[0] >= 3.0,
            "PG_DEGRADED's first poll later than OSD_DOWN's (unless that poll came 3 s or more after the kill)")
+    # when the last PG shows active+undersized depends on the phases of the OSDs' reports to the mgr and of its digest
+    # (mgr_stats_period, 5 s each: labsim/fakes/ceph/mgrview.py), which a live cluster draws anew each run: two live
+    # runs on one machine took 9.6 s (recorded/) and 3.97 s; so the simulator is held to those two periods
     f.timing("A: every PG active+undersized (s)", lambda o: first(o, "A", lambda r: set(r["states"]) == {
-        "active+undersized+degraded", "active+undersized"}), 6, 20)
+        "active+undersized+degraded", "active+undersized"}), 10, 20)
     # peering and recovering last a second or less on the micro cluster: whether a 1 s poll catches them is
     # timing (of three live runs, one saw active+recovering+degraded, one active+recovering, one neither)
     allowed = states_seen(real) | TRANSIENT_STATES

@@ -136,7 +136,7 @@ REVERTS = {   # issue 18's difference: (the old behaviour, facts that must name 
         _capacity_only_up, {"A: capacity of a down, in OSD still counts (status)",
                             "A: capacity of a down, in OSD still counts (osd df TOTAL)"}),
     "3 the mons see PG states at the instant they change": (
-        lambda: _tunables(mgr_stats_period=0.0), {"A: every PG active+undersized (s)", "C: PG_AVAILABILITY (s)"}),
+        lambda: _tunables(mgr_stats_period=0.0), {"C: PG_AVAILABILITY (s)"}),
     "4 %USED over MAX AVAIL": (_used_over_max_avail, {"df rbd %USED", "A: df rbd %USED while degraded"}),
     "4 an empty line between df's sections": (
         lambda: ("labsim.fakes.ceph.text.SEP", ""), {"df text layout (section separator)"}),
