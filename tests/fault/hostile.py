@@ -28,23 +28,44 @@ def rss() -> int:
     return 0
 
 
-class PeakRss:
-    """The highest resident memory seen while the block runs (sampled every 5 ms)."""
+class Sampler:
+    """A thread that calls `tick()` every `EVERY` seconds while the block runs; `begin()` runs on entry."""
 
-    def __enter__(self) -> PeakRss:
-        self.base = self.peak = rss()
+    EVERY = 0.01
+    JOIN: float | None = None     # how long the block's end waits for the thread
+
+    def begin(self) -> None:
+        pass
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.begin()
         self._stop = threading.Event()
-        self._t = threading.Thread(target=self._sample, daemon=True)
+        self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
         return self
 
-    def _sample(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, rss())
+    def _run(self) -> None:
+        while not self._stop.wait(self.EVERY):
+            self.tick()
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._t.join()
+        self._t.join(self.JOIN)
+
+
+class PeakRss(Sampler):
+    """The highest resident memory seen while the block runs (sampled every 5 ms)."""
+
+    EVERY = 0.005
+
+    def begin(self) -> None:
+        self.base = self.peak = rss()
+
+    def tick(self) -> None:
+        self.peak = max(self.peak, rss())
 
     @property
     def growth(self) -> int:
@@ -163,32 +184,23 @@ def start_lab() -> Lab:
     return lab
 
 
-class Pauses:
+class Pauses(Sampler):
     """The spans in which this process ran no Python at all while the block ran: a full garbage collection, a
-    C call holding the GIL, or a loaded machine not scheduling the process. A heartbeat thread that sleeps 10 ms
-    at a time sees each as an oversleep. A client of the faces is kept waiting by such a span as much as by a face,
-    so a wait is judged without it (`waited`)."""
+    C call holding the GIL, or a loaded machine not scheduling the process. The sampler, waking every 10 ms, sees
+    each as an oversleep. A client of the faces is kept waiting by such a span as much as by a face, so a wait is
+    judged without it (`waited`)."""
 
-    TICK, SLACK = 0.01, 0.04
+    SLACK = 0.04
 
-    def __enter__(self) -> Pauses:
+    def begin(self) -> None:
         self.spans: list[tuple[float, float]] = []
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._beat, daemon=True)
-        self._t.start()
-        return self
+        self._last = time.monotonic()
 
-    def _beat(self) -> None:
-        last = time.monotonic()
-        while not self._stop.wait(self.TICK):
-            now = time.monotonic()
-            if now - last > self.TICK + self.SLACK:
-                self.spans.append((last + self.TICK, now))
-            last = now
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._t.join()
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self._last > self.EVERY + self.SLACK:
+            self.spans.append((self._last + self.EVERY, now))
+        self._last = now
 
     def within(self, start: float, end: float) -> float:
         """Seconds of pause between `start` and `end`."""
@@ -198,37 +210,32 @@ class Pauses:
         return end - start - self.within(start, end)
 
 
-class Watchdog:
+class Watchdog(Sampler):
     """Runs every probe again and again while a block runs. Afterwards `worst` is the longest wait per face (seconds)
     less the process's own pauses in that time (`Pauses`): what a face made its client wait, which a busy machine does
     not lengthen. `longest` is the plain longest answer, for messages."""
 
+    JOIN = 10
+
     def __init__(self, lab: Lab, every: float = 0.1):
-        self.lab, self.every = lab, every
+        self.lab, self.EVERY = lab, every
         self.samples: list[tuple[str, float, float]] = []
         self.failures: list[str] = []
 
-    def __enter__(self) -> Watchdog:
+    def begin(self) -> None:
         self.pauses = Pauses().__enter__()
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for name, probe in self.lab.probes.items():
-                started = time.monotonic()
-                try:
-                    probe()
-                except Exception as exc:  # noqa: BLE001
-                    self.failures.append(f"{name}: {exc!r}")
-                self.samples.append((name, started, time.monotonic()))
-            self._stop.wait(self.every)
+    def tick(self) -> None:
+        for name, probe in self.lab.probes.items():
+            started = time.monotonic()
+            try:
+                probe()
+            except Exception as exc:  # noqa: BLE001
+                self.failures.append(f"{name}: {exc!r}")
+            self.samples.append((name, started, time.monotonic()))
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._t.join(10)
+        super().__exit__()
         self.pauses.__exit__()   # (after the probes: a pause is recorded only once it is over)
         self.worst = {name: 0.0 for name in self.lab.probes}
         self.longest = dict(self.worst)

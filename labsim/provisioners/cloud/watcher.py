@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from labsim import fastyaml
+from labsim import fastyaml, plaindata
 from labsim.provisioners.cloud import kubeobjects as K
 from labsim.provisioners.vocabulary import Result
 
@@ -62,7 +62,7 @@ def manifests(lab, public: dict[str, str], token: str) -> list[dict[str, Any]]:
     ns = fo.namespace
     out = []
     for d in manifest_docs():
-        d = fastyaml.load(fastyaml.dump(d))
+        d = plaindata.deep(d)
         if d["kind"] == "Namespace":
             d["metadata"]["name"] = ns
         elif d["metadata"].get("namespace"):
