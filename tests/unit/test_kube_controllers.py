@@ -286,6 +286,64 @@ def test_orphan_propagation_keeps_the_dependents(cluster, clock):
     assert "ownerReferences" not in rs["metadata"] and len(pods(cluster, "app=web")) == 1
 
 
+def test_a_loop_runs_only_when_a_kind_it_watches_changed(cluster, clock, monkeypatch):
+    """As the real controllers run from informers: a ConfigMap written moves no workload controller, a Deployment
+    scaled moves the loops that watch deployments, replicasets and pods (not the namespace controller); a timed
+    wake-up runs them all."""
+    cluster.create("deployments.apps", deployment(replicas=1), "default")
+    clock.sleep(5)
+    ran: list[str] = []
+    for loop in cluster.controllers.loops:
+        monkeypatch.setattr(loop, "sync", lambda f=loop.sync, n=type(loop).__name__: ran.append(n) or f())
+    cluster.create("configmaps", {"metadata": {"name": "settings"}, "data": {"a": "1"}}, "default")
+    clock.sleep(0)
+    assert ran == ["NamespaceController"]
+    ran.clear()
+    d = cluster.get("deployments.apps", "web", "default")
+    d["spec"]["replicas"] = 2
+    cluster.update("deployments.apps", d, "default")
+    clock.sleep(0)
+    assert {"DeploymentController", "ReplicaSetController", "Scheduler", "Kubelets"} <= set(ran)
+    assert "NamespaceController" not in ran
+    ran.clear()
+    clock.sleep(5)
+    assert len([p for p in pods(cluster, "app=web") if running_ready(p)]) == 2
+    assert "NamespaceController" in ran      # the wake-up at the pod's start ran every loop
+
+
+def test_a_readiness_that_reads_the_cluster_follows_any_write(cluster, clock):
+    """A probe that is a function of other objects (the Cilium agent's RBAC) is asked again after a write of a kind
+    the kubelet does not watch."""
+    cluster.pod_behaviour.append(lambda pod: PodBehaviour(
+        ready=lambda p: cluster.store.get(("", "configmaps"), "default", "gate") is not None))
+    cluster.create("deployments.apps", deployment(replicas=1), "default")
+    clock.sleep(5)
+    assert not any(running_ready(p) for p in pods(cluster, "app=web"))
+    cluster.create("configmaps", {"metadata": {"name": "gate"}}, "default")
+    clock.sleep(0)
+    assert all(running_ready(p) for p in pods(cluster, "app=web"))
+    cluster.delete("configmaps", "gate", "default")
+    clock.sleep(0)
+    assert not any(running_ready(p) for p in pods(cluster, "app=web"))
+
+
+def test_the_garbage_collector_sees_owners_go_and_orphans_arrive(cluster, clock):
+    cluster.create("deployments.apps", deployment(replicas=1), "default")
+    clock.sleep(5)
+    owner = cluster.get("deployments.apps", "web", "default")
+    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": owner["metadata"]["uid"]}
+    cluster.create("configmaps", {"metadata": {"name": "owned", "ownerReferences": [ref]}}, "default")
+    clock.sleep(1)
+    assert cluster.try_get("configmaps", "owned", "default") is not None
+    cluster.delete("deployments.apps", "web", "default")
+    clock.sleep(5)
+    assert cluster.try_get("configmaps", "owned", "default") is None
+    # a dependent whose owner is already gone when it is written
+    cluster.create("configmaps", {"metadata": {"name": "late", "ownerReferences": [ref]}}, "default")
+    clock.sleep(0)
+    assert cluster.try_get("configmaps", "late", "default") is None
+
+
 def test_namespace_deletion_empties_it_first(cluster, clock):
     cluster.create("namespaces", {"metadata": {"name": "tmp"}})
     clock.sleep(0)

@@ -58,6 +58,11 @@ class Store:
     def kinds(self) -> list[Key]:
         return list(self._objects)
 
+    def changed_since(self, keys: tuple[Key, ...], rv: int) -> bool:
+        """Whether any of these kinds was written after resourceVersion `rv`."""
+        changed = self.changed_at
+        return any(changed.get(k, 0) > rv for k in keys)
+
     # --- writes ---------------------------------------------------------------------------------------
     def _next(self) -> int:
         self.rv += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import (
+    Watching,
     active,
     node_matches,
     owned_pods,
@@ -41,7 +42,9 @@ def daemon_tolerations(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return tols
 
 
-class DaemonSetController:
+class DaemonSetController(Watching):
+    WATCHES = (("apps", "daemonsets"), ("", "pods"), ("", "nodes"))
+
     def __init__(self, cluster: KubeCluster):
         self.cluster = cluster
 

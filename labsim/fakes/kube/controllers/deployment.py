@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from labsim.fakes.kube.controllers.util import template_hash
+from labsim.fakes.kube.controllers.util import Watching, template_hash
 from labsim.fakes.kube.meta import (
     deep,
     get_condition,
@@ -37,7 +37,9 @@ def _template_without_hash(t: dict[str, Any]) -> dict[str, Any]:
     return t
 
 
-class DeploymentController:
+class DeploymentController(Watching):
+    WATCHES = (("apps", "deployments"), ("apps", "replicasets"), ("", "pods"))
+
     def __init__(self, cluster: KubeCluster, controllers: Controllers):
         self.cluster = cluster
         self.controllers = controllers

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from labsim.fakes.kube.controllers.util import pod_ready
+from labsim.fakes.kube.controllers.util import Watching, pod_ready
 from labsim.fakes.kube.meta import deep, owner_ref, terminating
 from labsim.fakes.kube.selectors import from_object
 
@@ -29,7 +29,9 @@ def _target_port(svc_port: dict[str, Any], pod: dict[str, Any]) -> int | None:
     return None
 
 
-class EndpointsController:
+class EndpointsController(Watching):
+    WATCHES = (("", "services"), ("", "pods"), ("discovery.k8s.io", "endpointslices"), ("", "endpoints"))
+
     def __init__(self, cluster: KubeCluster):
         self.cluster = cluster
 

@@ -17,6 +17,25 @@ class GarbageCollector:
     def __init__(self, cluster: KubeCluster):
         self.cluster = cluster
 
+    def due(self, since: int) -> bool:
+        """Only a write that can leave a dependent without its owner, or move a foreground deletion on, gives the
+        collector work: a removal, an object added or re-owned with owner references, or one being deleted. Events,
+        lease renewals and status updates do not (the graph builder sees them and finds nothing to do)."""
+        store = self.cluster.store
+        if store.rv <= since:
+            return False
+        if since < store.oldest():
+            return True
+        for ev in reversed(store.history):      # the newest first, back to what this loop saw
+            if ev.rv <= since:
+                break
+            md = ev.obj["metadata"]
+            refs = md.get("ownerReferences")
+            if ev.type == "DELETED" or md.get("deletionTimestamp") or (
+                    refs and (ev.prev is None or ev.prev["metadata"].get("ownerReferences") != refs)):
+                return True
+        return False
+
     def _all(self) -> list[tuple[Any, dict[str, Any]]]:
         out = []
         for rt in list(self.cluster.registry.all()):

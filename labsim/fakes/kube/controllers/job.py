@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from labsim.fakes.kube.controllers.util import owned_pods, pod_from_template, pod_ready
+from labsim.fakes.kube.controllers.util import Watching, owned_pods, pod_from_template, pod_ready
 from labsim.fakes.kube.errors import KubeError
 from labsim.fakes.kube.meta import deep, get_condition, set_condition, terminating
 
@@ -18,7 +18,9 @@ def _finished(job: dict[str, Any]) -> bool:
     return any(get_condition(job, t) and get_condition(job, t).get("status") == "True" for t in ("Complete", "Failed"))
 
 
-class JobController:
+class JobController(Watching):
+    WATCHES = (("batch", "jobs"), ("", "pods"))
+
     def __init__(self, cluster: KubeCluster):
         self.cluster = cluster
 

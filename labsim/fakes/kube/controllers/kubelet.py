@@ -19,6 +19,8 @@ from labsim.fakes.kube.images import start_lines
 from labsim.fakes.kube.meta import deep, set_condition
 from labsim.fakes.kube.nodes import internal_ip, kubelet_alive
 
+from labsim.fakes.kube.controllers.util import Watching
+
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
     from labsim.fakes.kube.controllers import Controllers
@@ -39,12 +41,20 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Kubelets:
+class Kubelets(Watching):
+    WATCHES = (("", "pods"), ("", "nodes"))
+
     def __init__(self, cluster: KubeCluster, controllers: Controllers):
         self.cluster = cluster
         self.controllers = controllers
         self.plans: dict[str, dict[str, Any]] = {}
         self.stop_delay = STOP_DELAY
+
+    def due(self, since: int) -> bool:
+        # a readiness probe that is a function of the rest of the cluster (the Cilium agent asks RBAC) is asked again
+        # after any write, as often as before
+        return super().due(since) or (self.cluster.store.rv > since and any(
+            callable(plan["b"].ready) for plan in self.plans.values() if plan.get("started")))
 
     def behaviour(self, pod: dict[str, Any]) -> PodBehaviour:
         for hook in self.cluster.pod_behaviour:
@@ -100,8 +110,15 @@ class Kubelets:
             for t in (plan["ready_at"], plan.get("exit_at")):
                 if t is not None and now + EPS < t:
                     self.controllers.wake_at(t)
-            st = self._status(pod, node, "running", ready=want_ready, plan=plan)
-            self._write(pod, st)
+            # the status is a function of the pod, its node, readiness and the restarts: when none of them moved
+            # since this kubelet last wrote it, it would come out the same
+            memo = (pod["metadata"]["resourceVersion"], node["metadata"]["resourceVersion"], want_ready,
+                    plan.get("restarts"))
+            if plan.get("memo") == memo:
+                continue
+            self._write(pod, self._status(pod, node, "running", ready=want_ready, plan=plan))
+            pod = c.store.get(("", "pods"), pod["metadata"]["namespace"], pod["metadata"]["name"])
+            plan["memo"] = (pod["metadata"]["resourceVersion"], *memo[1:])
         for uid in [u for u in self.plans if u not in live]:
             del self.plans[uid]
 

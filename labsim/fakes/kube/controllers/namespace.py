@@ -7,13 +7,22 @@ from typing import TYPE_CHECKING
 
 from labsim.fakes.kube import errors as E
 
+from labsim.fakes.kube.controllers.util import Watching
+
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
 
 
-class NamespaceController:
+class NamespaceController(Watching):
+    WATCHES = (("", "namespaces"), ("", "serviceaccounts"), ("", "configmaps"))
+
     def __init__(self, cluster: KubeCluster):
         self.cluster = cluster
+
+    def due(self, since: int) -> bool:
+        # a terminating namespace is emptied of every kind
+        return super().due(since) or (self.cluster.store.rv > since and any(
+            ns["metadata"].get("deletionTimestamp") for ns in self.cluster.store.items(("", "namespaces"))))
 
     def sync(self) -> None:
         c = self.cluster

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from labsim.fakes.kube.controllers.util import tolerates
+from labsim.fakes.kube.controllers.util import Watching, tolerates
 from labsim.fakes.kube.meta import deep, get_condition, parse_time, set_condition
 
 if TYPE_CHECKING:
@@ -20,7 +20,9 @@ UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 MANAGED = (NOT_READY, UNREACHABLE, UNSCHEDULABLE)
 
 
-class NodeLifecycle:
+class NodeLifecycle(Watching):
+    WATCHES = (("", "nodes"), ("", "pods"))
+
     def __init__(self, cluster: KubeCluster, controllers: Controllers):
         self.cluster = cluster
         self.controllers = controllers

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.meta import deep
 from labsim.fakes.kube.controllers.util import (
+    Watching,
     active,
     owned_pods,
     pod_available,
@@ -27,7 +28,9 @@ def _deletion_rank(pod: dict[str, Any]) -> tuple:
             )
 
 
-class ReplicaSetController:
+class ReplicaSetController(Watching):
+    WATCHES = (("apps", "replicasets"), ("", "pods"))
+
     def __init__(self, cluster: KubeCluster):
         self.cluster = cluster
 

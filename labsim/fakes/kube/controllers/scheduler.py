@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from labsim.fakes.kube.controllers.util import node_matches, untolerated
+from labsim.fakes.kube.controllers.util import Watching, node_matches, untolerated
 from labsim.fakes.kube.meta import deep, set_condition
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
 
 
-class Scheduler:
+class Scheduler(Watching):
+    WATCHES = (("", "pods"), ("", "nodes"))
+
     def __init__(self, cluster: KubeCluster):
         self.cluster = cluster
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from labsim.fakes.kube.controllers.util import (
+    Watching,
     owned_pods,
     pod_available,
     pod_from_template,
@@ -24,7 +25,9 @@ def _ordinal(pod: dict[str, Any], name: str) -> int:
     return int(tail) if tail.isdigit() else -1
 
 
-class StatefulSetController:
+class StatefulSetController(Watching):
+    WATCHES = (("apps", "statefulsets"), ("", "pods"), ("", "persistentvolumeclaims"))
+
     def __init__(self, cluster: KubeCluster):
         self.cluster = cluster
 

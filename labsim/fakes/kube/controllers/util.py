@@ -17,6 +17,16 @@ from labsim.fakes.kube.meta import (
 
 if TYPE_CHECKING:
     from labsim.fakes.kube.cluster import KubeCluster
+    from labsim.fakes.kube.store import Key
+
+
+class Watching:
+    """A control loop that has work only when a kind it watches (its informers, WATCHES) changed since it last ran."""
+    WATCHES: tuple[Key, ...] = ()
+    cluster: KubeCluster
+
+    def due(self, since: int) -> bool:
+        return self.cluster.store.changed_since(self.WATCHES, since)
 
 
 def pod_ready(pod: dict[str, Any]) -> bool:
