@@ -50,7 +50,7 @@ class CephRun:
 
 @pytest.fixture
 def ceph(target, request) -> CephRun:
-    state = CephRun(tools=Tools(env=target.tool_env()), t0=target.clock.now())
+    state = CephRun(tools=target.tools(), t0=target.clock.now())
     request.node.stash[STATE] = state
     return state
 

@@ -15,9 +15,8 @@ IN_BUCKET = "the bucket holds every object of the namespace under the backup"
 
 
 def _ctx(target):
-    from labsim.provisioners.talos.cli import Tools
     from labsim.steps.cloud_context import cloud_context
-    return cloud_context(target, Tools(env=target.tool_env()), target.workdir)
+    return cloud_context(target, target.tools(), target.workdir)
 
 
 def _cluster(target, at: Strike):

@@ -52,7 +52,7 @@ class CloudRun:
 
 @pytest.fixture
 def cloud(target) -> CloudRun:
-    return CloudRun(lab=target.lab, tools=Tools(env=target.tool_env()))
+    return CloudRun(lab=target.lab, tools=target.tools())
 
 
 def context(target, cloud: CloudRun) -> CloudContext:

@@ -29,7 +29,6 @@ from labsim.provisioners.mesh.probe import Result as Traffic
 from labsim.provisioners.mesh.workload import Workload, workload
 from labsim.provisioners.proxmox.run import provision as provision_vms
 from labsim.provisioners.talos import run as T
-from labsim.provisioners.talos.cli import Tools
 from labsim.provisioners.vocabulary import WaitTimeout, plan_empty, wait_for
 from labsim.steps import proxmox_hands as hands
 from labsim.steps import talos_steps
@@ -145,7 +144,7 @@ def _ctx(target, talos, mesh: MeshRun) -> MeshContext:
             if not kc.exists() and not target.clusters_given:
                 T.prepare_readonly(talos.lab, c, talos_steps.context(target, talos))
             kcs[c] = kc
-        mesh.ctx = MeshContext(Tools(env=target.tool_env()), target.clock, Path(target.workdir) / "mesh", kcs)
+        mesh.ctx = MeshContext(target.tools(), target.clock, Path(target.workdir) / "mesh", kcs)
     return mesh.ctx
 
 

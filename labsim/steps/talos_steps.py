@@ -50,7 +50,7 @@ class TalosRun:
 
 @pytest.fixture
 def talos(target) -> TalosRun:
-    return TalosRun(lab=target.lab, tools=Tools(env=target.tool_env()))
+    return TalosRun(lab=target.lab, tools=target.tools())
 
 
 def context(target, talos: TalosRun) -> TalosContext:

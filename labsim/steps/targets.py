@@ -20,6 +20,7 @@ from labsim.provisioners.fabric.client import connect
 from labsim.provisioners.lab import load_lab
 from labsim.provisioners.lab.secrets import SecretError, resolve
 from labsim.provisioners.proxmox.client import connect as connect_proxmox
+from labsim.provisioners.talos.cli import Tools
 
 
 def _has_context(path: Path, cluster: str, exact: bool = False) -> bool:
@@ -125,6 +126,10 @@ class Target:
         """Environment for the command-line tools lab code runs (talosctl, helm): this machine's."""
         return dict(os.environ)
 
+    def tools(self) -> Tools:
+        """How lab code runs the command-line tools: as subprocesses, in `tool_env()`."""
+        return Tools(env=self.tool_env())
+
     # Whether the lab's Kubernetes clusters come ready-made from the target (kind), rather than built by the suite
     # from the lab file's Talos clusters: then the Talos, mesh and Ceph steps take them as found.
     clusters_given = False
@@ -227,6 +232,13 @@ class SimTarget(Target):
         helm = self.workdir / "helm"
         return {**GO_TOOLS, **os.environ, **self.sim.talos.tool_env(), "HELM_CONFIG_HOME": str(helm / "config"),
                 "HELM_CACHE_HOME": str(helm / "cache"), "HELM_DATA_HOME": str(helm / "data")}
+
+    def tools(self) -> Tools:
+        """The fake tools' runs go straight to the lab's zygote (no launcher started: labsim/fakes/tools/handoff.py);
+        the real kubectl, and a fake tool when no zygote listens, run as subprocesses."""
+        from labsim.fakes.tools import handoff
+
+        return Tools(env=self.tool_env(), spawn=handoff.run)
 
     def close(self) -> None:
         from labsim.fakes import checkpoint

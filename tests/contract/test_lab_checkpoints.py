@@ -21,7 +21,6 @@ from labsim.provisioners.fabric.run import provision as provision_fabric
 from labsim.provisioners.mesh import run as M
 from labsim.provisioners.proxmox.run import provision as provision_vms
 from labsim.provisioners.talos import run as T
-from labsim.provisioners.talos.cli import Tools
 from labsim.steps import mesh_steps, talos_steps
 from labsim.steps.mesh_steps import MeshRun
 from labsim.steps.talos_steps import TalosRun
@@ -44,7 +43,7 @@ class _Evidence:
 
 
 def build(target: SimTarget) -> tuple[TalosRun, MeshRun]:
-    talos = TalosRun(lab=target.lab, tools=Tools(env=target.tool_env()))
+    talos = TalosRun(lab=target.lab, tools=target.tools())
     mesh = MeshRun(lab=target.lab)
     mesh_steps.mesh_built(target, talos, mesh, _Evidence())
     return talos, mesh

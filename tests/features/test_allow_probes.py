@@ -18,7 +18,6 @@ import yaml
 
 from labsim.provisioners.lab import load_lab
 from labsim.provisioners.mesh.workload import Client, first_two
-from labsim.provisioners.talos.cli import Tools
 from labsim.steps import mesh_steps, talos_steps
 from labsim.steps.harness import PROBES_REFUSED
 from tests.features.test_kind_target import LAB, Evidence, StandInKind, kind  # noqa: F401  (the stand-in clusters)
@@ -84,7 +83,7 @@ def test_without_allow_probes_a_real_lab_run_declares_them_deviations_and_passes
 
 
 def _run(target, lab):
-    talos = talos_steps.TalosRun(lab=lab, tools=Tools(env=target.tool_env()))
+    talos = talos_steps.TalosRun(lab=lab, tools=target.tools())
     gen = mesh_steps.mesh.__wrapped__(target)       # the fixture itself: its teardown is what pytest runs
     mesh = next(gen)
     mesh.lab = lab

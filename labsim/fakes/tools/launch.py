@@ -35,24 +35,49 @@ def launch(tool: str) -> None:
     if not path:
         return
     try:
-        conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        at(path, conn.connect)
+        conn = connect(path)
     except OSError:
         return
-    msg = marshal.dumps({"tool": tool, "argv": list(sys.argv), "env": dict(os.environ), "cwd": os.getcwd()})
-    fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))   # an int[3], as SCM_RIGHTS wants
-    conn.sendmsg([len(msg).to_bytes(HEADER, "big")], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+    send(conn, {"tool": tool, "argv": list(sys.argv), "env": dict(os.environ), "cwd": os.getcwd()}, (0, 1, 2))
+    data = exit_code(conn)
+    if not data.strip():   # the zygote hung up without an exit code: it refused the request
+        os.write(2, refused(tool, path).encode())
+    os._exit(int(data.strip() or b"1"))
+
+
+def connect(path: str):
+    conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        at(path, conn.connect)
+    except OSError:
+        conn.close()
+        raise
+    return conn
+
+
+def send(conn, request: dict, fds: tuple[int, int, int]) -> None:
+    """A run's request (tool, argv, env, cwd) and its stdin, stdout and stderr (SCM_RIGHTS, with the first bytes)."""
+    msg = marshal.dumps(request)
+    rights = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)   # an int[3], as SCM_RIGHTS wants
+    conn.sendmsg([len(msg).to_bytes(HEADER, "big")], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
     conn.sendall(msg)
+
+
+def exit_code(conn) -> bytes:
+    """The run's exit code as the zygote writes it when the run ends (`b""`: it hung up without one)."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = conn.recv(16)
         if not chunk:
             break
         data += chunk
-    if not data.strip():   # the zygote hung up without an exit code: it refused the request
-        os.write(2, (f"{tool}: the simulated lab's tool server ({path}) refused this run; it was started from "
-                     "another checkout or before its launcher protocol changed: restart the simulated lab\n").encode())
-    os._exit(int(data.strip() or b"1"))
+    conn.close()
+    return data
+
+
+def refused(tool: str, path: str) -> str:
+    return (f"{tool}: the simulated lab's tool server ({path}) refused this run; it was started from another "
+            "checkout or before its launcher protocol changed: restart the simulated lab\n")
 
 
 def run_here() -> None:

@@ -5,6 +5,7 @@ of the mesh reads.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +30,7 @@ class MeshContext:
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         merged = self.merge()
-        self.tools = Tools(env={**self.tools.env, "KUBECONFIG": str(merged)}, cwd=self.workdir,
-                           timeout=self.tools.timeout, transcript=self.tools.transcript)
+        self.tools = dataclasses.replace(self.tools, env={**self.tools.env, "KUBECONFIG": str(merged)}, cwd=self.workdir)
 
     def merge(self) -> Path:
         out: dict = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
