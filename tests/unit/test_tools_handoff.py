@@ -81,3 +81,15 @@ def test_tools_run_hands_off_and_keeps_its_transcript(zygote, tmp_path):
     assert calls == [["talosctl", "version", "--client", "--short"]]
     assert ran.rc == 0 and ran.stdout == "Client:\nTalos v1.11.3\n"
     assert tools.transcript[-1] == "$ talosctl version --client --short  # exit 0\nClient:\nTalos v1.11.3"
+
+
+@pytest.mark.parametrize("env, coerced", [
+    ({}, True), ({"LANG": "C"}, True), ({"LC_CTYPE": "POSIX", "LANG": "en_US.UTF-8"}, True),
+    ({"LANG": "C.UTF-8"}, False), ({"LC_ALL": "C"}, False), ({"PYTHONCOERCECLOCALE": "0"}, False),
+])
+def test_the_locale_is_coerced_as_the_launchers_python_does(env, coerced, tmp_path):
+    """PEP 538, checked against the interpreter itself: what LC_CTYPE a bare `python -S` started in `env` sees."""
+    seen = subprocess.run([sys.executable, "-S", "-c", "import os; print(os.environ.get('LC_CTYPE', ''))"],
+                          env={**env, "PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True)
+    assert (seen.stdout.strip() == "C.UTF-8" and env.get("LC_CTYPE") != "C.UTF-8") == coerced
+    assert handoff._coerced(env) == coerced

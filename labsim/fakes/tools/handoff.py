@@ -23,7 +23,6 @@ from labsim.fakes.tools.launch import connect, exit_code, refused, send
 from labsim.fakes.tools.zygote import TOOLS
 
 BIN = Path(__file__).resolve().parents[1] / "bin"
-_LOCALE = ("LC_ALL", "LC_CTYPE", "LANG")
 
 
 def fake_tool(argv0: str, env: Mapping[str, str]) -> tuple[str, str] | None:
@@ -53,7 +52,7 @@ def run(argv: list[str], env: Mapping[str, str], cwd: str | os.PathLike | None =
     folder = os.path.abspath(cwd) if cwd is not None else os.getcwd()
     seen = dict(env)
     seen["PWD"] = folder                                   # dash sets it for the Python it execs
-    if not any(seen.get(k) for k in _LOCALE):              # PEP 538: a C locale is coerced to C.UTF-8
+    if _coerced(seen):                                     # PEP 538, as the launcher's Python does on start
         seen["LC_CTYPE"] = "C.UTF-8"
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -67,12 +66,24 @@ def run(argv: list[str], env: Mapping[str, str], cwd: str | os.PathLike | None =
         return None
     os.close(out_w)
     os.close(err_w)
-    out, err = _read(out_r, err_r, argv, timeout)
+    try:
+        out, err = _read(out_r, err_r, argv, timeout)
+    except BaseException:       # a timeout: the run goes on in its own process, as a killed launcher's would
+        conn.close()
+        raise
     code = exit_code(conn).strip()
     if not code:     # refused, as the launcher says it
         err += refused(name, path).encode()
     enc = locale.getpreferredencoding(False)
     return subprocess.CompletedProcess(argv, int(code or b"1"), _text(out, enc), _text(err, enc))
+
+
+def _coerced(env: Mapping[str, str]) -> bool:
+    """Whether Python coerces this environment's C locale to C.UTF-8 (PEP 538): no LC_ALL, no opt-out, and the
+    LC_CTYPE the environment gives (LC_CTYPE, else LANG) is C or POSIX."""
+    if env.get("LC_ALL") or env.get("PYTHONCOERCECLOCALE") == "0":
+        return False
+    return (env.get("LC_CTYPE") or env.get("LANG") or "C") in ("C", "POSIX")
 
 
 def _read(out_r: int, err_r: int, argv: list[str], timeout: float | None) -> tuple[bytes, bytes]:
