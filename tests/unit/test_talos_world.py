@@ -172,6 +172,26 @@ def test_the_agents_run_as_their_service_account_under_rbac(lab):
     assert all(c.get("ready") for p in agents for c in p["status"]["containerStatuses"])
 
 
+def test_a_settled_cluster_is_left_alone_while_its_kubelets_renew_their_leases(lab, monkeypatch):
+    """The world's tick syncs a cluster's CNI only while something it reacts to moves: node lease renewals (every
+    10 s) and events do not keep a cluster busy forever (they did, and a lab's tick cost grew with every cluster it
+    had built); a write to the cluster's content wakes it again."""
+    lab.up()
+    kube = lab.kube()
+    lab.clock.sleep(120)
+    synced = []
+    provider = lab.talos.cni[0]
+    monkeypatch.setattr(provider, "sync", lambda c, f=provider.sync: synced.append(c.name) or f(c))
+    lease = kube.get("leases", lab.cluster().kube.cluster.list("nodes")[0]["metadata"]["name"], "kube-node-lease")
+    lab.clock.sleep(120)
+    renewed = kube.get("leases", lease["metadata"]["name"], "kube-node-lease")
+    assert renewed["spec"]["renewTime"] != lease["spec"]["renewTime"]
+    assert synced == []
+    kube.create("configmaps", {"metadata": {"name": "touch"}}, "default")
+    lab.clock.sleep(TICK + 1)
+    assert "talos-east" in synced
+
+
 def test_sys_module_in_the_agent_capabilities_fails_as_on_talos(lab):
     lab.install()
     lab.bootstrap()

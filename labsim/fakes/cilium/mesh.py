@@ -104,8 +104,9 @@ class MeshWorld:
         if kube is None:
             return V.View()
         hit = self._views.get(m.name)
-        if hit is None or hit[0] != kube.store.rv:
-            hit = (kube.store.rv, V.read(kube))
+        rv = kube.store.last_write()       # lease renewals and events change nothing the view reads
+        if hit is None or hit[0] != rv:
+            hit = (rv, V.read(kube))
             self._views[m.name] = hit
         return hit[1]
 
@@ -130,9 +131,9 @@ class MeshWorld:
                 for fn in self.on_tick:
                     fn(m, v)
             if v.configured and self._apiserver_up(m, v) and m.api_up() \
-                    and self._published_rv.get(m.name) != m.kube.store.rv:
+                    and self._published_rv.get(m.name) != m.kube.store.last_write():
                 self.published[m.name] = services.exports(m.name, m.kube)
-                self._published_rv[m.name] = m.kube.store.rv
+                self._published_rv[m.name] = m.kube.store.last_write()
         live: set[tuple[str, str, str]] = set()
         for m in members:
             v = self.view(m)

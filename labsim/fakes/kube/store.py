@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 Key = tuple[str, str]          # (group, plural)
+# what a settled cluster goes on writing, which nothing that watches its content reacts to: the kubelets' node lease
+# renewals (every 10 s) and events
+HEARTBEATS: tuple[Key, ...] = (("coordination.k8s.io", "leases"), ("", "events"), ("events.k8s.io", "events"))
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,11 @@ class Store:
 
     def kinds(self) -> list[Key]:
         return list(self._objects)
+
+    def last_write(self, ignoring: tuple[Key, ...] = HEARTBEATS) -> int:
+        """The resourceVersion of the last write to any kind but `ignoring`'s (by default, the content of the
+        cluster: a cache of what it holds keys on it)."""
+        return max((rv for k, rv in self.changed_at.items() if k not in ignoring), default=0)
 
     def changed_since(self, keys: tuple[Key, ...], rv: int) -> bool:
         """Whether any of these kinds was written after resourceVersion `rv`."""
