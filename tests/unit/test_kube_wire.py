@@ -165,7 +165,7 @@ def test_status_texts_unchanged():
     assert E.not_found("configmaps", "x").message == 'configmaps "x" not found'
 
 
-def test_a_talos_clusters_api_uses_its_own_ca_and_service_account_key():
+def test_a_talos_clusters_api_uses_its_own_ca_and_service_account_key(request):
     import base64
 
     from labsim.fakes.talos import genconfig
@@ -177,8 +177,11 @@ def test_a_talos_clusters_api_uses_its_own_ca_and_service_account_key():
         return MachineConfig.from_doc(doc, genconfig.dump(doc))
     east, west = genconfig.gen_secrets(), genconfig.gen_secrets()
     ca_east = KubeLink.cluster_ca(config("east", east), "east")
+    ca_west = KubeLink.cluster_ca(config("west", west), "west")
+    for ca in (ca_east, ca_west):   # each made its own folder: leave none behind in the temp dir
+        request.addfinalizer(ca.cleanup)
     assert ca_east.cert_pem == base64.b64decode(east["certs"]["k8s"]["crt"])          # cluster.ca, as Talos
-    assert KubeLink.cluster_ca(config("west", west), "west").cert_pem != ca_east.cert_pem
+    assert ca_west.cert_pem != ca_east.cert_pem
     link = KubeLink("east", VirtualClock(), version="1.34.1", seed=0, pod_subnet="10.244.0.0/16",
                     service_subnet="10.96.0.0/12", ca=ca_east, cni_ready=lambda n: True,
                     sa_key=config("east", east).service_account_key)
