@@ -18,14 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "labsim" / "fakes" / "bin"
 
 
-@pytest.fixture(scope="module")
-def zygote():
-    z = Zygote().start()
-    z.wait_listening()
-    yield z
-    z.stop()
-
-
 def env_of(z: Zygote | None, **more: str) -> dict[str, str]:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "LABSIM_PYTHON": sys.executable, **more}
     return {**env, **z.env()} if z else env

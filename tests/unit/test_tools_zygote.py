@@ -8,8 +8,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
-
 from labsim.fakes.tools.zygote import Zygote
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,14 +17,6 @@ def launcher(tool: str, *argv: str) -> list[str]:
     code = (f"import sys; sys.argv = {[tool, *argv]!r}; from labsim.fakes.tools.launch import launch; launch({tool!r}); "
             "print('not handed over'); sys.exit(9)")
     return [sys.executable, "-c", code]
-
-
-@pytest.fixture(scope="module")
-def zygote():
-    z = Zygote().start()
-    z.wait_listening()
-    yield z
-    z.stop()
 
 
 def run(z, cmd, **kw):
