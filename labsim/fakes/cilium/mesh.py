@@ -130,10 +130,10 @@ class MeshWorld:
             if v.configured:
                 for fn in self.on_tick:
                     fn(m, v)
-            if v.configured and self._apiserver_up(m, v) and m.api_up() \
-                    and self._published_rv.get(m.name) != m.kube.store.last_write():
+            written = m.kube.store.last_write()
+            if v.configured and self._apiserver_up(m, v) and m.api_up() and self._published_rv.get(m.name) != written:
                 self.published[m.name] = services.exports(m.name, m.kube)
-                self._published_rv[m.name] = m.kube.store.last_write()
+                self._published_rv[m.name] = written
         live: set[tuple[str, str, str]] = set()
         for m in members:
             v = self.view(m)

@@ -19,10 +19,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from labsim.fakes.control import BIN
 from labsim.fakes.tools.launch import connect, exit_code, refused, send
 from labsim.fakes.tools.zygote import TOOLS
-
-BIN = Path(__file__).resolve().parents[1] / "bin"
 
 
 def fake_tool(argv0: str, env: Mapping[str, str]) -> tuple[str, str] | None:
